@@ -1,0 +1,67 @@
+"""A finding: what a check found, and where in REDCap the query about it belongs."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Kind(StrEnum):
+    QUERY = "query"
+    DEVIATION = "deviation"
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    MAJOR = "major"
+    MINOR = "minor"
+
+    @property
+    def rank(self) -> int:
+        """Higher is more severe."""
+        return {"critical": 3, "major": 2, "minor": 1}[self.value]
+
+
+class Finding(BaseModel):
+    """One finding, attached to a record, event, instance and field.
+
+    ``evidence`` holds the values the check read (for the query fingerprint); it never
+    leaves the process in reports, logs or emails.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    rule: str
+    kind: Kind
+    severity: Severity
+    record: str
+    event: str | None
+    instrument: str | None
+    instance: int | None
+    field: str | None
+    message: str
+    evidence: dict[str, str] = Field(default_factory=dict, exclude=True, repr=False)
+
+    def sort_key(self) -> tuple[Any, ...]:
+        return (
+            record_sort_key(self.record),
+            self.event or "",
+            self.instance or 0,
+            self.field or "",
+            self.rule,
+        )
+
+    def public(self) -> dict[str, Any]:
+        """The finding as reports show it (no evidence values)."""
+        return self.model_dump(mode="json")
+
+
+def record_sort_key(record_id: str) -> tuple[int, int, str]:
+    """Record IDs order as integers when they are integers, else as text (integers first)."""
+    return (0, int(record_id), "") if record_id.isdigit() else (1, 0, record_id)
+
+
+def sort_findings(findings: list[Finding]) -> list[Finding]:
+    return sorted(findings, key=Finding.sort_key)

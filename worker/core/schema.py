@@ -1,0 +1,235 @@
+"""A REDCap project's structure, typed: fields, forms, events and repeating setup.
+
+Built from the API's own export shapes (``content=project``, ``metadata``, ``event``,
+``formEventMapping``, ``repeatingFormsEvents``) so the same code reads a live project and
+a folder of saved exports. Classic projects (no events) use ``event=None`` throughout.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from functools import cached_property
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+# Field types whose values are one of a list of codes.
+CHOICE_TYPES = frozenset({"radio", "dropdown", "checkbox"})
+YESNO_CODES = {"1": "Yes", "0": "No"}
+TRUEFALSE_CODES = {"1": "True", "0": "False"}
+# Field types that hold no data of their own.
+DATALESS_TYPES = frozenset({"descriptive"})
+
+
+def parse_choices(text: str) -> dict[str, str]:
+    """``"1, Yes | 0, No"`` -> ``{"1": "Yes", "0": "No"}``; split on ``|``, then the first comma."""
+    choices: dict[str, str] = {}
+    for part in text.split("|"):
+        part = part.strip()
+        if not part:
+            continue
+        code, _, label = part.partition(",")
+        choices[code.strip()] = label.strip()
+    return choices
+
+
+def checkbox_export_name(field: str, code: str) -> str:
+    """REDCap's export column for one checkbox option (``race___1``, code ``-1`` -> ``race____1``)."""
+    suffix = re.sub(r"[^a-z0-9_]", "", code.replace("-", "_").replace(".", "_").lower())
+    return f"{field}___{suffix}"
+
+
+class FieldDef(BaseModel):
+    """One data-dictionary row, with the parts the worker uses parsed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    form: str
+    field_type: str
+    label: str = ""
+    choices: dict[str, str] = {}
+    validation: str | None = None
+    min: str | None = None
+    max: str | None = None
+    required: bool = False
+    branching_logic: str | None = None
+    identifier: bool = False
+    annotation: str = ""
+
+    @classmethod
+    def from_metadata_row(cls, row: Mapping[str, Any]) -> FieldDef:
+        field_type = row["field_type"]
+        raw_choices = row.get("select_choices_or_calculations") or ""
+        if field_type == "yesno":
+            choices = dict(YESNO_CODES)
+        elif field_type == "truefalse":
+            choices = dict(TRUEFALSE_CODES)
+        elif field_type in CHOICE_TYPES:
+            choices = parse_choices(raw_choices)
+        else:
+            choices = {}
+        validation = row.get("text_validation_type_or_show_slider_number") or None
+        return cls(
+            name=row["field_name"],
+            form=row["form_name"],
+            field_type=field_type,
+            label=row.get("field_label", ""),
+            choices=choices,
+            validation=validation if field_type == "text" else None,
+            min=row.get("text_validation_min") or None,
+            max=row.get("text_validation_max") or None,
+            required=row.get("required_field") == "y",
+            branching_logic=(row.get("branching_logic") or "").strip() or None,
+            identifier=row.get("identifier") == "y",
+            annotation=row.get("field_annotation") or "",
+        )
+
+    @property
+    def is_checkbox(self) -> bool:
+        return self.field_type == "checkbox"
+
+    @property
+    def has_codes(self) -> bool:
+        """Radio, dropdown, yes/no, true/false and checkbox values must be one of ``choices``."""
+        return self.field_type in CHOICE_TYPES or self.field_type in ("yesno", "truefalse")
+
+    @property
+    def export_names(self) -> list[str]:
+        """The flat export columns this field occupies."""
+        if self.field_type in DATALESS_TYPES:
+            return []
+        if self.is_checkbox:
+            return [checkbox_export_name(self.name, code) for code in self.choices]
+        return [self.name]
+
+
+class EventDef(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    unique_name: str
+    label: str
+    arm: int = 1
+    event_id: int | None = None
+
+
+class ProjectSchema(BaseModel):
+    """Everything the worker needs to know about a project's structure."""
+
+    model_config = ConfigDict(frozen=True)
+
+    project_id: int | None = None
+    title: str = ""
+    redcap_version: str | None = None
+    is_longitudinal: bool
+    fields: dict[str, FieldDef]
+    forms: list[str]
+    form_labels: dict[str, str] = {}
+    events: list[EventDef] = []
+    # event unique name -> forms designated for it (classic projects: key None).
+    form_events: dict[str | None, list[str]]
+    repeating_events: frozenset[str] = frozenset()
+    # (event or None for classic, form) pairs whose instrument repeats.
+    repeating_forms: frozenset[tuple[str | None, str]] = frozenset()
+
+    @classmethod
+    def from_exports(
+        cls,
+        *,
+        project_info: Mapping[str, Any] | None,
+        metadata: Iterable[Mapping[str, Any]],
+        events: Iterable[Mapping[str, Any]] = (),
+        form_event_mapping: Iterable[Mapping[str, Any]] = (),
+        repeating: Iterable[Mapping[str, Any]] = (),
+        instruments: Iterable[Mapping[str, Any]] = (),
+        redcap_version: str | None = None,
+    ) -> ProjectSchema:
+        fields: dict[str, FieldDef] = {}
+        forms: list[str] = []
+        for row in metadata:
+            field = FieldDef.from_metadata_row(row)
+            fields[field.name] = field
+            if field.form not in forms:
+                forms.append(field.form)
+        info = dict(project_info or {})
+        event_defs = [
+            EventDef(
+                unique_name=e["unique_event_name"],
+                label=e.get("event_name", e["unique_event_name"]),
+                arm=int(e.get("arm_num") or 1),
+                event_id=e.get("event_id"),
+            )
+            for e in events
+        ]
+        longitudinal = bool(event_defs) or bool(int(info.get("is_longitudinal") or 0))
+        form_events: dict[str | None, list[str]] = {}
+        if longitudinal:
+            for e in event_defs:
+                form_events[e.unique_name] = []
+            for m in form_event_mapping:
+                event, form = m.get("unique_event_name") or "", m.get("form") or ""
+                if event and form:  # REDCap's placeholder row for "no mappings" is all blank
+                    form_events.setdefault(event, []).append(form)
+            for event, designated in form_events.items():
+                form_events[event] = [f for f in forms if f in designated]
+        else:
+            form_events[None] = list(forms)
+        rep_events: set[str] = set()
+        rep_forms: set[tuple[str | None, str]] = set()
+        for r in repeating:
+            event = r.get("event_name") or None
+            form = r.get("form_name") or ""
+            if form:
+                rep_forms.add((event, form))
+            elif event:
+                rep_events.add(event)
+        return cls(
+            project_id=info.get("project_id"),
+            title=info.get("project_title", ""),
+            redcap_version=redcap_version,
+            is_longitudinal=longitudinal,
+            fields=fields,
+            forms=forms,
+            form_labels={i["instrument_name"]: i["instrument_label"] for i in instruments},
+            events=event_defs,
+            form_events=form_events,
+            repeating_events=frozenset(rep_events),
+            repeating_forms=frozenset(rep_forms),
+        )
+
+    @property
+    def record_id_field(self) -> str:
+        """REDCap's record-ID field is the first field of the data dictionary."""
+        return next(iter(self.fields))
+
+    @cached_property
+    def event_names(self) -> list[str | None]:
+        return list(self.form_events)
+
+    def event(self, unique_name: str) -> EventDef | None:
+        return next((e for e in self.events if e.unique_name == unique_name), None)
+
+    def fields_of_form(self, form: str) -> list[FieldDef]:
+        return [f for f in self.fields.values() if f.form == form]
+
+    def forms_of_event(self, event: str | None) -> list[str]:
+        return self.form_events.get(event, [])
+
+    def is_repeating_event(self, event: str | None) -> bool:
+        return event is not None and event in self.repeating_events
+
+    def is_repeating_form(self, event: str | None, form: str) -> bool:
+        return (event, form) in self.repeating_forms
+
+    @cached_property
+    def export_columns(self) -> dict[str, str]:
+        """Every flat export data column (checkboxes expanded, ``*_complete`` after each form),
+        in REDCap's order, mapped to its field (or form, for a status column)."""
+        columns: dict[str, str] = {}
+        for form in self.forms:
+            for field in self.fields_of_form(form):
+                for column in field.export_names:
+                    columns[column] = field.name
+            columns[f"{form}_complete"] = form
+        return columns
