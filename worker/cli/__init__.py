@@ -1,0 +1,46 @@
+"""Command-line interface: each command module only translates options into library calls.
+
+Every command module exposes ``register(subparsers)``, which adds its parser (with help
+text) and sets ``func`` to a callable taking the parsed namespace and returning an exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from worker import __version__
+from worker.errors import WorkerError
+
+# Command modules, in the order `--help` lists them.
+COMMAND_MODULES = ("check", "doctor", "sandbox")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m worker",
+        description=(
+            "REDCap sync and validation worker: pulls a study's records, runs the protocol's "
+            "checks and the data dictionary's generic checks, and reports the findings."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"worker.cli.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except WorkerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
