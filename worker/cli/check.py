@@ -1,0 +1,69 @@
+"""``check``: pull the records, run every check, print the findings. Never writes to REDCap."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from worker.cli.common import (
+    add_as_of_option,
+    add_connection_options,
+    open_session,
+    progress_printer,
+)
+from worker.core.findings import Severity
+from worker.output import RENDERERS
+from worker.pipeline import run_check
+
+EXIT_OK, EXIT_FINDINGS = 0, 1
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "check",
+        help="check the study's records and print the findings (read-only)",
+        description=(
+            "Pull the study's records from REDCap, run the protocol's checks and the data "
+            "dictionary's generic checks, and print the findings. Read-only: nothing is "
+            "written to REDCap. Exit codes: 0 no finding at or above --fail-on, 1 findings, "
+            "2 usage or configuration error, 3 REDCap unreachable or refused."
+        ),
+    )
+    add_connection_options(parser)
+    add_as_of_option(parser)
+    parser.add_argument(
+        "--record",
+        action="append",
+        metavar="ID",
+        dest="records",
+        help="check only this record (repeatable); cross-participant checks are then skipped",
+    )
+    parser.add_argument(
+        "--format",
+        choices=sorted(RENDERERS),
+        default="table",
+        help="table for people (default), json or csv for programs",
+    )
+    parser.add_argument(
+        "--fail-on",
+        choices=[s.value for s in Severity],
+        default=None,
+        help="exit 1 only for findings at or above this severity "
+        "(default: [check] fail_on, i.e. any finding)",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    with open_session(args) as session:
+        result = run_check(
+            session.client,
+            session.settings,
+            as_of=session.as_of,
+            records=args.records,
+            on_progress=progress_printer("downloading"),  # type: ignore[arg-type]
+        )
+        fail_on = Severity(args.fail_on or session.settings.check.fail_on)
+    sys.stdout.write(RENDERERS[args.format](result))
+    failing = [f for f in result.findings if f.severity.rank >= fail_on.rank]
+    return EXIT_FINDINGS if failing else EXIT_OK

@@ -1,0 +1,114 @@
+"""Options shared by the commands that talk to REDCap, and the session they open."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from worker.config import Settings, load_settings
+from worker.errors import ConfigError
+from worker.logs import REDACTOR, configure_logging
+from worker.pipeline import make_client, today_in
+from worker.redcap_client import RedcapClient
+
+
+def add_connection_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="PATH",
+        help="TOML config file (default: config.toml in the working directory, if present)",
+    )
+    parser.add_argument(
+        "--sandbox",
+        action="store_true",
+        help=(
+            "start the bundled REDCap sandbox with its demo data on loopback and use it "
+            "instead of the configured REDCap (nothing leaves the machine)"
+        ),
+    )
+    parser.add_argument(
+        "--log-level",
+        default="warning",
+        choices=["debug", "info", "warning", "error"],
+        help="log level for the log lines on stderr (default: warning)",
+    )
+
+
+def add_as_of_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--as-of",
+        type=parse_date,
+        metavar="YYYY-MM-DD",
+        help="evaluate the checks as on this date (default: today in the study's timezone)",
+    )
+
+
+def parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+@dataclass
+class Session:
+    settings: Settings
+    client: RedcapClient
+    as_of: date
+
+
+@contextmanager
+def open_session(args: argparse.Namespace) -> Iterator[Session]:
+    """Settings, logging, the (optional) sandbox and a REDCap client, for one command run."""
+    configure_logging(level=args.log_level)
+    settings = load_settings(args.config)
+    as_of = getattr(args, "as_of", None) or today_in(settings.study.timezone)
+    sandbox = None
+    if args.sandbox:
+        # Imported here: the sandbox is only needed for demos and tries.
+        from worker.sandbox import DEFAULT_PROJECT_DIR, DEMO_TOKEN, Sandbox
+
+        sandbox = Sandbox.from_folder(
+            project_dir=DEFAULT_PROJECT_DIR, data="demo", as_of=as_of, token=DEMO_TOKEN
+        ).start()
+        print(f"sandbox: serving demo data at {sandbox.url}", file=sys.stderr)
+        settings = settings.model_copy(
+            update={
+                "redcap": settings.redcap.model_copy(
+                    update={"url": sandbox.url, "token": SecretStr(DEMO_TOKEN), "token_file": None}
+                )
+            }
+        )
+    try:
+        token = settings.redcap.resolved_token()
+        if token is not None:
+            REDACTOR.add(token.get_secret_value())
+        yield Session(settings=settings, client=make_client(settings), as_of=as_of)
+    finally:
+        if sandbox is not None:
+            sandbox.stop()
+
+
+def progress_printer(label: str) -> object:
+    """A progress callback writing ``label: done/total`` on stderr, only on a terminal."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        end = "\n" if done >= total else ""
+        print(f"\r{label}: {done}/{total} records", end=end, file=sys.stderr, flush=True)
+
+    return show
+
+
+def require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ConfigError(message)

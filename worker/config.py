@@ -1,0 +1,166 @@
+"""Configuration: one TOML file, every key overridable from the environment.
+
+Precedence, highest first: ``REDCAP_API_URL`` / ``REDCAP_API_TOKEN`` / ``REDCAP_API_TOKEN_FILE``;
+``WORKER_<SECTION>__<KEY>`` variables (e.g. ``WORKER_REDCAP__BATCH_SIZE=500``); the TOML file;
+the defaults below. Relative paths in the file resolve against the file's folder.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from worker.errors import ConfigError
+
+DEFAULT_CONFIG_PATH = Path("config.toml")
+ENV_PREFIX = "WORKER_"
+
+
+class RedcapSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    url: str | None = Field(None, description="API URL, ending in /api/ (or REDCAP_API_URL)")
+    token: SecretStr | None = Field(None, description="API token (use REDCAP_API_TOKEN instead)")
+    token_file: Path | None = Field(None, description="file holding the token (Docker secret)")
+    verify_ssl: bool = True
+    connect_timeout_s: float = Field(5.0, gt=0)
+    timeout_s: float = Field(120.0, gt=0)
+    batch_size: int = Field(200, ge=1, le=10_000)
+    max_requests_per_second: float = Field(5.0, gt=0, le=50)
+    retry_attempts: int = Field(5, ge=1, le=20)
+    retry_base_delay_s: float = Field(0.5, ge=0)
+    retry_max_delay_s: float = Field(30.0, ge=0)
+
+    def resolved_token(self) -> SecretStr | None:
+        """The token, from the setting or else from ``token_file`` (read at use, stripped)."""
+        if self.token is not None:
+            return self.token
+        if self.token_file is None:
+            return None
+        try:
+            text = self.token_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(
+                f"redcap.token_file: cannot read {self.token_file}: {exc.strerror}"
+            ) from None
+        return SecretStr(text)
+
+
+class StudySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    mapping: Path | None = Field(None, description="the study's mapping file")
+    rules: Path | None = Field(None, description="the study's rules folder")
+    timezone: str = Field("UTC", description="the study's timezone, for 'today'")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {value!r}") from None
+        return value
+
+
+class CheckSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    fail_on: Literal["critical", "major", "minor"] = "minor"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        hide_input_in_errors=True,
+    )
+
+    redcap: RedcapSettings = RedcapSettings()
+    study: StudySettings = StudySettings()
+    check: CheckSettings = CheckSettings()
+    state_dir: Path = Field(Path("state"), description="the worker's state folder")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file arrives as init kwargs; the environment must beat it.
+        return (_RedcapApiEnv(settings_cls), env_settings, init_settings)
+
+
+class _RedcapApiEnv(PydanticBaseSettingsSource):
+    """The conventional unprefixed REDCAP_API_* variables."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        redcap: dict[str, Any] = {}
+        for var, key in (
+            ("REDCAP_API_URL", "url"),
+            ("REDCAP_API_TOKEN", "token"),
+            ("REDCAP_API_TOKEN_FILE", "token_file"),
+        ):
+            if os.environ.get(var):
+                redcap[key] = os.environ[var]
+        return {"redcap": redcap} if redcap else {}
+
+
+def _resolve_paths(data: dict[str, Any], base: Path) -> None:
+    """Make the file's relative paths relative to the file, not to the working directory."""
+    for section, key in (("study", "mapping"), ("study", "rules"), ("redcap", "token_file")):
+        value = data.get(section, {}).get(key)
+        if isinstance(value, str) and value and not Path(value).is_absolute():
+            data[section][key] = str(base / value)
+    state_dir = data.get("state_dir")
+    if isinstance(state_dir, str) and not Path(state_dir).is_absolute():
+        data["state_dir"] = str(base / state_dir)
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Load the config file (``config.toml`` by default) and the environment.
+
+    An explicitly named file must exist; the default one may be absent (environment only).
+    Every problem is a ``ConfigError`` naming the key, in one line.
+    """
+    explicit = path is not None
+    path = path if path is not None else DEFAULT_CONFIG_PATH
+    data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+        _resolve_paths(data, path.resolve().parent)
+    elif explicit:
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(_one_line(exc, path)) from None
+
+
+def _one_line(exc: ValidationError, path: Path) -> str:
+    errors = exc.errors(include_url=False, include_input=False)
+    first = errors[0]
+    key = ".".join(str(p) for p in first["loc"])
+    message = first["msg"]
+    if first["type"] == "extra_forbidden":
+        message = "unknown key"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"config {path}: {key}: {message}{more}"

@@ -1,0 +1,104 @@
+"""Logging: structlog for the worker and the stdlib loggers of requests, urllib3 and
+APScheduler through one pipeline, JSON lines unless the stream is a terminal, and every
+known secret redacted from every line."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Iterable, MutableMapping
+from typing import Any, TextIO
+
+import structlog
+
+REDACTED = "[REDACTED]"
+_SECRET_KEYS = frozenset({"token", "password", "authorization", "smtp_password", "api_token"})
+# REDCap tokens are 32 (project) or 64 (super) hex-like characters.
+_TOKEN_PATTERN = re.compile(r"\b[0-9A-Fa-f]{32}(?:[0-9A-Fa-f]{32})?\b")
+
+
+class Redactor:
+    """A structlog processor masking secret keys, known secret values and token-shaped text."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self.secrets = {s for s in secrets if s}
+
+    def add(self, secret: str | None) -> None:
+        if secret:
+            self.secrets.add(secret)
+
+    def scrub(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, REDACTED)
+        return _TOKEN_PATTERN.sub(REDACTED, text)
+
+    def _clean(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.scrub(value)
+        if isinstance(value, dict):
+            return {
+                k: REDACTED if str(k).lower() in _SECRET_KEYS else self._clean(v)
+                for k, v in value.items()
+            }
+        if isinstance(value, list | tuple):
+            return type(value)(self._clean(v) for v in value)
+        return value
+
+    def __call__(
+        self, logger: Any, method: str, event_dict: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
+        return self._clean(dict(event_dict))
+
+
+REDACTOR = Redactor()
+
+
+def configure_logging(
+    *, level: str = "INFO", stream: TextIO | None = None, json: bool | None = None
+) -> None:
+    """Route structlog and stdlib logging to ``stream`` (stderr by default)."""
+    stream = stream or sys.stderr
+    if json is None:
+        json = not stream.isatty()
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.stdlib.ExtraAdder(),
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    structlog.configure(
+        processors=[
+            *shared,
+            structlog.stdlib.PositionalArgumentsFormatter(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if json
+        else structlog.dev.ConsoleRenderer(colors=stream.isatty())
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            # Locals of a traceback could hold the token or record values: never render them.
+            structlog.processors.ExceptionRenderer(
+                structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+            ),
+            REDACTOR,
+            renderer,
+        ],
+    )
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("urllib3", "requests"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -1,0 +1,162 @@
+"""The check pipeline: REDCap -> rows -> typed participants -> findings.
+
+It streams: records are exported batch by batch and checked as they arrive, so memory is
+bounded by the batch size, not by the project. Cross-participant checks keep only a small
+key per participant until the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import structlog
+
+from worker.config import Settings
+from worker.core.findings import Finding, sort_findings
+from worker.core.generic_checks import GenericChecker
+from worker.core.mapping import MappingSpec, ParticipantBuilder, load_mapping
+from worker.core.records import group_rows
+from worker.core.rules import Ruleset, load_ruleset
+from worker.core.schema import ProjectSchema
+from worker.errors import ConfigError
+from worker.redcap_client import RedcapClient, RetryPolicy
+
+log = structlog.get_logger(__name__)
+
+ProgressCallback = Callable[[int, int], None]
+
+
+def today_in(timezone: str) -> date:
+    return datetime.now(ZoneInfo(timezone)).date()
+
+
+def make_client(settings: Settings) -> RedcapClient:
+    """A client from the ``[redcap]`` settings; URL and token must be set."""
+    cfg = settings.redcap
+    if not cfg.url:
+        raise ConfigError(
+            "redcap.url is not set: set REDCAP_API_URL (or [redcap] url), "
+            "or pass --sandbox to try the bundled sandbox"
+        )
+    token = cfg.resolved_token()
+    if token is None:
+        raise ConfigError("the REDCap API token is not set: set REDCAP_API_TOKEN or _TOKEN_FILE")
+    return RedcapClient(
+        cfg.url,
+        token,
+        timeout=(cfg.connect_timeout_s, cfg.timeout_s),
+        verify_ssl=cfg.verify_ssl,
+        retry=RetryPolicy(
+            attempts=cfg.retry_attempts,
+            base_delay=cfg.retry_base_delay_s,
+            max_delay=cfg.retry_max_delay_s,
+        ),
+        max_requests_per_second=cfg.max_requests_per_second,
+        batch_size=cfg.batch_size,
+    )
+
+
+@dataclass(frozen=True)
+class Study:
+    """A study's mapping and rules, bound to the live project's schema."""
+
+    schema: ProjectSchema
+    mapping: MappingSpec
+    builder: ParticipantBuilder
+    ruleset: Ruleset | None
+    generic: GenericChecker
+
+    @property
+    def forms_to_export(self) -> list[str]:
+        """Every form the checks read: all but the query form, which only ``sync`` reads."""
+        skip = {self.mapping.queries.form} if self.mapping.queries else set()
+        return [f for f in self.schema.forms if f not in skip]
+
+
+def load_study(settings: Settings, schema: ProjectSchema) -> Study:
+    """Load mapping and rules and check them against the project (drift is an error)."""
+    if settings.study.mapping is None:
+        raise ConfigError("study.mapping is not set: name the study's mapping file")
+    mapping = load_mapping(Path(settings.study.mapping))
+    builder = ParticipantBuilder(mapping, schema)
+    ruleset = None
+    if settings.study.rules is not None:
+        rules_dir = Path(settings.study.rules)
+        if not rules_dir.is_dir():
+            raise ConfigError(f"study.rules: folder not found: {rules_dir}")
+        ruleset = load_ruleset(rules_dir, schema=schema, mapping=mapping)
+    exclude = frozenset({mapping.queries.form}) if mapping.queries else frozenset()
+    return Study(
+        schema=schema,
+        mapping=mapping,
+        builder=builder,
+        ruleset=ruleset,
+        generic=GenericChecker(schema, exclude_forms=exclude),
+    )
+
+
+@dataclass
+class CheckResult:
+    as_of: date
+    findings: list[Finding] = field(default_factory=list)
+    records_checked: int = 0
+    check_errors: int = 0
+    logic_errors: list[str] = field(default_factory=list)
+    partial: bool = False
+
+
+def check_batches(
+    study: Study,
+    batches: Iterable[Sequence[dict]],
+    *,
+    as_of: date,
+    partial: bool = False,
+) -> CheckResult:
+    """Run every check over a stream of flat-row batches (pure: no I/O)."""
+    result = CheckResult(as_of=as_of, partial=partial)
+    run = study.ruleset.start(as_of) if study.ruleset else None
+    for batch in batches:
+        for record in group_rows(study.schema, batch).values():
+            result.records_checked += 1
+            result.findings.extend(study.generic.check(record, as_of))
+            if run is not None:
+                participant = study.builder.build(record)
+                result.findings.extend(run.check(participant, record))
+    if run is not None:
+        # Cross-participant checks (e.g. an enrollment cap) are meaningless on a subset.
+        if not partial:
+            result.findings.extend(run.finish())
+        result.check_errors = run.check_errors
+    result.logic_errors = list(study.generic.logic_errors)
+    result.findings = sort_findings(result.findings)
+    return result
+
+
+def run_check(
+    client: RedcapClient,
+    settings: Settings,
+    *,
+    as_of: date,
+    records: Sequence[str] | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> CheckResult:
+    """Pull the project's records and check them; read-only."""
+    schema = client.schema()
+    study = load_study(settings, schema)
+    batches = client.iter_record_batches(
+        forms=study.forms_to_export,
+        records=list(records) if records else None,
+        on_progress=on_progress,
+    )
+    result = check_batches(study, batches, as_of=as_of, partial=bool(records))
+    log.info(
+        "check finished",
+        records=result.records_checked,
+        findings=len(result.findings),
+        check_errors=result.check_errors,
+    )
+    return result
