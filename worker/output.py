@@ -10,8 +10,7 @@ from collections import Counter
 from itertools import groupby
 from typing import Any
 
-from worker.core.findings import Finding, Severity
-from worker.pipeline import CheckResult
+from worker.core.findings import CheckResult, Finding, Severity
 
 PUBLIC_COLUMNS = (
     "rule",
@@ -98,7 +97,7 @@ def render_table(result: CheckResult) -> str:
     if not result.findings:
         lines.append("No findings.")
         lines.append("")
-    lines.append(summary_line(result))
+    lines.extend(textwrap.wrap(summary_line(result), width=WIDTH, subsequent_indent="  "))
     for problem in result.logic_errors:
         lines.append(_fit(f"logic error: {problem}"))
     return "\n".join(lines) + "\n"

@@ -8,7 +8,7 @@ key per participant until the end.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from worker.config import Settings
-from worker.core.findings import Finding, sort_findings
+from worker.core.findings import CheckResult, sort_findings
 from worker.core.generic_checks import GenericChecker
 from worker.core.mapping import MappingSpec, ParticipantBuilder, load_mapping
 from worker.core.records import group_rows
@@ -97,16 +97,6 @@ def load_study(settings: Settings, schema: ProjectSchema) -> Study:
         ruleset=ruleset,
         generic=GenericChecker(schema, exclude_forms=exclude),
     )
-
-
-@dataclass
-class CheckResult:
-    as_of: date
-    findings: list[Finding] = field(default_factory=list)
-    records_checked: int = 0
-    check_errors: int = 0
-    logic_errors: list[str] = field(default_factory=list)
-    partial: bool = False
 
 
 def check_batches(

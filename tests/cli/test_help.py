@@ -24,7 +24,8 @@ def test_every_command_module_registers_its_command() -> None:
 @pytest.mark.parametrize("name", COMMAND_MODULES)
 def test_every_command_has_a_description_and_documented_options(name: str) -> None:
     parser = subcommands()[name]
-    assert parser.description and len(parser.description) > 40
+    assert parser.description
+    assert len(parser.description) > 40
     for action in parser._actions:
         if isinstance(action, argparse._HelpAction):
             continue
@@ -41,7 +42,9 @@ def test_help_runs_as_a_user_would_run_it(name: str) -> None:
 
 
 def test_top_level_help_lists_every_command() -> None:
-    done = subprocess.run([sys.executable, "-m", "worker", "--help"], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "worker", "--help"], capture_output=True, text=True
+    )
     assert done.returncode == 0
     for name in COMMAND_MODULES:
         assert name in done.stdout

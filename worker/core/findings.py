@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
@@ -65,3 +67,16 @@ def record_sort_key(record_id: str) -> tuple[int, int, str]:
 
 def sort_findings(findings: list[Finding]) -> list[Finding]:
     return sorted(findings, key=Finding.sort_key)
+
+
+@dataclass
+class CheckResult:
+    """The outcome of one check run."""
+
+    as_of: date
+    findings: list[Finding] = field(default_factory=list)
+    records_checked: int = 0
+    check_errors: int = 0
+    logic_errors: list[str] = field(default_factory=list)
+    # A run over some records only: cross-participant checks did not run.
+    partial: bool = False

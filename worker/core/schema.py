@@ -35,7 +35,7 @@ def parse_choices(text: str) -> dict[str, str]:
 
 
 def checkbox_export_name(field: str, code: str) -> str:
-    """REDCap's export column for one checkbox option (``race___1``, code ``-1`` -> ``race____1``)."""
+    """REDCap's export column for one checkbox option (code ``-1`` -> ``race____1``)."""
     suffix = re.sub(r"[^a-z0-9_]", "", code.replace("-", "_").replace(".", "_").lower())
     return f"{field}___{suffix}"
 
