@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tomllib
 from datetime import date
 from pathlib import Path
 
@@ -41,6 +42,13 @@ def schema() -> ProjectSchema:
 @pytest.fixture(scope="module")
 def spec() -> MappingSpec:
     return load_mapping(REPO / "mappings" / "nk_trial.toml")
+
+
+QUERY_ROLES = {
+    k: v
+    for k, v in tomllib.loads((REPO / "mappings" / "nk_trial.toml").read_text())["queries"].items()
+    if k in ("fields", "codes")
+}
 
 
 def row(event: str, instrument: str = "", instance: str = "", **values: str) -> dict:
@@ -144,7 +152,7 @@ def test_drift_names_every_missing_field_form_and_event(schema) -> None:
                 "a": {"event": "nowhere_arm_1", "forms": ["enrollment"]},
                 "b": {"event": "screening_arm_1", "forms": ["no_such_form", "pregnancy"]},
             },
-            "queries": {"event": "queries_arm_1", "form": "enrollment"},
+            "queries": {"event": "queries_arm_1", "form": "enrollment", **QUERY_ROLES},
         }
     )
     problems = mapping_drift(spec, schema)
@@ -162,3 +170,23 @@ def test_a_malformed_mapping_file_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(MappingError, match=r"parts\.a") as caught:
         load_mapping(path)
     assert "\n" not in str(caught.value)
+
+
+def test_query_fields_and_codes_must_exist_on_the_query_form(schema) -> None:
+    roles = {
+        "fields": {**QUERY_ROLES["fields"], "message": "enr_age"},
+        "codes": {
+            **QUERY_ROLES["codes"],
+            "status": {"open": "1", "resolved": "9", "verified": "3"},
+        },
+    }
+    spec = MappingSpec.model_validate(
+        {
+            "study": "x",
+            "parts": {"a": {"event": "screening_arm_1", "forms": ["enrollment"]}},
+            "queries": {"event": "queries_arm_1", "form": "data_query", **roles},
+        }
+    )
+    problems = mapping_drift(spec, schema)
+    assert "queries: field 'enr_age' (message) is not on form 'data_query'" in problems
+    assert any("code '9' (status resolved)" in p for p in problems)

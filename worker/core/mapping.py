@@ -42,6 +42,45 @@ class PartSpec(BaseModel):
         return [self.event] if self.event is not None else list(self.events or [])
 
 
+class QueryFields(BaseModel):
+    """The query instrument's field for each role. ``response`` and ``verified`` belong to
+    the site; the worker never writes them, but for clearing ``verified`` on a reopen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    rule: str
+    kind: str
+    severity: str
+    event: str
+    instrument: str
+    instance: str
+    field: str
+    message: str
+    status: str
+    opened_at: str
+    closed_at: str
+    reopen_count: str
+    fingerprint: str
+    response: str
+    verified: str
+
+    @property
+    def worker_owned(self) -> list[str]:
+        return [v for k, v in self.model_dump().items() if k not in ("response", "verified")]
+
+
+class QueryCodes(BaseModel):
+    """The codes of the query instrument's coded fields."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: dict[str, str]
+    severity: dict[str, str]
+    status: dict[str, str]
+    verified_yes: str = "1"
+
+
 class QueriesSpec(BaseModel):
     """Where findings are written back: a repeating instrument, in an event (longitudinal)."""
 
@@ -49,6 +88,8 @@ class QueriesSpec(BaseModel):
 
     event: str | None = None
     form: str
+    fields: QueryFields
+    codes: QueryCodes
 
 
 class MappingSpec(BaseModel):
@@ -114,6 +155,21 @@ def mapping_drift(spec: MappingSpec, schema: ProjectSchema) -> list[str]:
             problems.append(f"queries: form '{q.form}' is not in the project")
         elif not schema.is_repeating_form(q.event, q.form):
             problems.append(f"queries: form '{q.form}' is not a repeating instrument in {q.event}")
+        else:
+            for role, name in q.fields.model_dump().items():
+                field = schema.fields.get(name)
+                if field is None or field.form != q.form:
+                    problems.append(f"queries: field '{name}' ({role}) is not on form '{q.form}'")
+            for role in ("kind", "severity", "status"):
+                field = schema.fields.get(getattr(q.fields, role))
+                codes = getattr(q.codes, role)
+                if field is not None and field.choices:
+                    for label, code in codes.items():
+                        if code not in field.choices:
+                            problems.append(
+                                f"queries: code '{code}' ({role} {label}) is not a choice of "
+                                f"field '{field.name}'"
+                            )
     return problems
 
 

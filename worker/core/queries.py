@@ -1,0 +1,243 @@
+"""Data queries in REDCap: each finding is one instance of a repeating query instrument.
+
+Pure reconciliation: given a record's existing queries and the findings of this run, plan
+the writes that bring REDCap in line. The lifecycle (protocol, "Queries written back"):
+
+- a finding with no query            -> CREATE, Open
+- an Open query whose finding is gone -> RESOLVE, closing time set
+- a Resolved query whose finding is back -> REOPEN, reopen count + 1
+- an Open query the site marked verified -> VERIFY (closed while the values stay the same)
+- a Verified query whose values changed and whose finding persists -> REOPEN, verified mark
+  cleared
+- an Open query whose finding persists on changed values -> UPDATE message and fingerprint
+  (so that a later verification is of the values the site actually saw)
+
+A query's identity depends only on check, record, event, instance and field; its
+fingerprint only on the values the check read. Nothing else is written, so an unchanged
+project plans no write at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from worker.core.findings import Finding
+from worker.core.mapping import QueriesSpec
+from worker.core.records import RecordData
+from worker.core.schema import ProjectSchema
+
+TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"  # REDCap's datetime_seconds_ymd
+
+
+class Status(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+    VERIFIED = "verified"
+
+
+class Action(StrEnum):
+    CREATE = "create"
+    RESOLVE = "resolve"
+    REOPEN = "reopen"
+    VERIFY = "verify"
+    UPDATE = "update"
+
+
+def query_id(finding: Finding) -> str:
+    """Stable identity from check, record, event, instance and field only."""
+    parts = [finding.rule, finding.record, finding.event or "", finding.instance, finding.field]
+    return _digest(parts)
+
+
+def fingerprint(finding: Finding) -> str:
+    """A digest of the values the check read: a change means the data behind it changed."""
+    return _digest(sorted(finding.evidence.items()))
+
+
+def _digest(value: object) -> str:
+    text = json.dumps(value, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Query:
+    """An existing query instance, as read from REDCap."""
+
+    instance: int
+    query_id: str
+    rule: str
+    status: Status
+    fingerprint: str
+    message: str
+    reopen_count: int
+    verified: bool
+
+
+@dataclass(frozen=True)
+class Change:
+    action: Action
+    record: str
+    instance: int
+    query_id: str
+    rule: str
+    row: dict[str, str | int]
+
+
+@dataclass
+class Plan:
+    changes: list[Change] = field(default_factory=list)
+    unchanged: int = 0
+    not_run: int = 0
+
+    def extend(self, other: Plan) -> None:
+        self.changes.extend(other.changes)
+        self.unchanged += other.unchanged
+        self.not_run += other.not_run
+
+    def count(self, action: Action) -> int:
+        return sum(c.action is action for c in self.changes)
+
+
+class QueryBook:
+    """Reads and writes one study's query instrument, as the mapping names it."""
+
+    def __init__(self, spec: QueriesSpec, schema: ProjectSchema) -> None:
+        self.spec = spec
+        self.schema = schema
+        self.f = spec.fields
+        self._status_by_code = {code: Status(label) for label, code in spec.codes.status.items()}
+
+    def read(self, record: RecordData) -> list[Query]:
+        """The record's queries, by instance; rows without a query ID are not ours."""
+        queries = []
+        for k in record.instances(self.spec.event, self.spec.form):
+            row = record.row(self.spec.event, k, self.spec.form) or {}
+            qid = row.get(self.f.id, "")
+            if not qid:
+                continue
+            count = row.get(self.f.reopen_count, "")
+            queries.append(
+                Query(
+                    instance=k,
+                    query_id=qid,
+                    rule=row.get(self.f.rule, ""),
+                    # An unknown or blank status is treated as open: the safe reading.
+                    status=self._status_by_code.get(row.get(self.f.status, ""), Status.OPEN),
+                    fingerprint=row.get(self.f.fingerprint, ""),
+                    message=row.get(self.f.message, ""),
+                    reopen_count=int(count) if count.isdigit() else 0,
+                    verified=row.get(self.f.verified, "") == self.spec.codes.verified_yes,
+                )
+            )
+        return queries
+
+    def next_instance(self, record: RecordData) -> int:
+        return max(record.instances(self.spec.event, self.spec.form), default=0) + 1
+
+    def reconcile(
+        self,
+        record: RecordData,
+        findings: Iterable[Finding],
+        *,
+        ran: Callable[[str], bool],
+        now: datetime,
+    ) -> Plan:
+        """Plan the writes for one record. ``ran(rule)`` says whether a check ran for this
+        record in this run; queries of checks that did not run are left alone."""
+        plan = Plan()
+        existing: dict[str, Query] = {}
+        for query in self.read(record):
+            existing.setdefault(query.query_id, query)  # a duplicate ID: the first one rules
+        stamp = now.strftime(TIMESTAMP_FORMAT)
+        next_instance = self.next_instance(record)
+        seen: set[str] = set()
+        for finding in findings:
+            qid = query_id(finding)
+            if qid in seen:
+                continue
+            seen.add(qid)
+            query = existing.get(qid)
+            fp = fingerprint(finding)
+            if query is None:
+                row = self._describe(finding, qid, fp)
+                row |= {
+                    self.f.status: self._code(Status.OPEN),
+                    self.f.opened_at: stamp,
+                    self.f.reopen_count: "0",
+                }
+                plan.changes.append(self._change(Action.CREATE, record, next_instance, qid, row))
+                next_instance += 1
+            elif query.status is Status.OPEN and query.verified:
+                row = {
+                    self.f.status: self._code(Status.VERIFIED),
+                    self.f.closed_at: stamp,
+                    self.f.fingerprint: fp,
+                }
+                plan.changes.append(self._change(Action.VERIFY, record, query.instance, qid, row))
+            elif query.status is Status.OPEN:
+                if query.fingerprint == fp and query.message == finding.message:
+                    plan.unchanged += 1
+                    continue
+                row = {self.f.fingerprint: fp, self.f.message: finding.message}
+                plan.changes.append(self._change(Action.UPDATE, record, query.instance, qid, row))
+            elif query.status is Status.VERIFIED and query.fingerprint == fp:
+                plan.unchanged += 1
+            else:  # resolved and back, or verified but on changed values
+                row = self._describe(finding, qid, fp) | {
+                    self.f.status: self._code(Status.OPEN),
+                    self.f.closed_at: "",
+                    self.f.reopen_count: str(query.reopen_count + 1),
+                }
+                if query.verified:
+                    row[self.f.verified] = ""
+                plan.changes.append(self._change(Action.REOPEN, record, query.instance, qid, row))
+        for qid, query in existing.items():
+            if qid in seen:
+                continue
+            if not ran(query.rule):
+                plan.not_run += 1
+            elif query.status is Status.OPEN:
+                row = {self.f.status: self._code(Status.RESOLVED), self.f.closed_at: stamp}
+                plan.changes.append(self._change(Action.RESOLVE, record, query.instance, qid, row))
+            else:
+                plan.unchanged += 1
+        return plan
+
+    def _describe(self, finding: Finding, qid: str, fp: str) -> dict[str, str | int]:
+        codes = self.spec.codes
+        return {
+            self.f.id: qid,
+            self.f.rule: finding.rule,
+            self.f.kind: codes.kind[finding.kind.value],
+            self.f.severity: codes.severity[finding.severity.value],
+            self.f.event: finding.event or "",
+            self.f.instrument: finding.instrument or "",
+            self.f.instance: "" if finding.instance is None else str(finding.instance),
+            self.f.field: finding.field or "",
+            self.f.message: finding.message,
+            self.f.fingerprint: fp,
+        }
+
+    def _code(self, status: Status) -> str:
+        return self.spec.codes.status[status.value]
+
+    def _change(
+        self, action: Action, record: RecordData, instance: int, qid: str, fields: dict
+    ) -> Change:
+        row: dict[str, str | int] = {self.schema.record_id_field: record.record_id}
+        if self.schema.is_longitudinal:
+            row["redcap_event_name"] = self.spec.event or ""
+        # An explicit instance number makes a retried write land on the same instance.
+        row |= {"redcap_repeat_instrument": self.spec.form, "redcap_repeat_instance": instance}
+        row |= fields
+        rule = str(fields.get(self.f.rule, "")) or self._rule_of(record, instance)
+        return Change(action, record.record_id, instance, qid, rule, row)
+
+    def _rule_of(self, record: RecordData, instance: int) -> str:
+        row = record.row(self.spec.event, instance, self.spec.form) or {}
+        return row.get(self.f.rule, "")
