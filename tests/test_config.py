@@ -93,9 +93,7 @@ def test_relative_paths_resolve_against_the_config_file(tmp_path: Path) -> None:
         ("[redcap\n", "is not valid TOML"),
     ],
 )
-def test_a_bad_config_is_one_line_naming_the_key(
-    tmp_path: Path, text: str, expected: str
-) -> None:
+def test_a_bad_config_is_one_line_naming_the_key(tmp_path: Path, text: str, expected: str) -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings(write(tmp_path, text))
     message = str(caught.value)

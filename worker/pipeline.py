@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from worker.config import Settings
-from worker.core.findings import CheckResult, sort_findings
+from worker.core.findings import CheckResult, Finding, sort_findings
 from worker.core.generic_checks import GenericChecker
 from worker.core.mapping import MappingSpec, ParticipantBuilder, load_mapping
-from worker.core.records import group_rows
+from worker.core.records import RecordData, group_rows
 from worker.core.rules import Ruleset, load_ruleset
 from worker.core.schema import ProjectSchema
 from worker.errors import ConfigError
@@ -99,23 +99,33 @@ def load_study(settings: Settings, schema: ProjectSchema) -> Study:
     )
 
 
+RecordCallback = Callable[[RecordData, list[Finding]], None]
+
+
 def check_batches(
     study: Study,
     batches: Iterable[Sequence[dict]],
     *,
     as_of: date,
     partial: bool = False,
+    on_record: RecordCallback | None = None,
 ) -> CheckResult:
-    """Run every check over a stream of flat-row batches (pure: no I/O)."""
+    """Run every check over a stream of flat-row batches (pure: no I/O).
+
+    ``on_record`` sees each record with its own findings as it is checked (cross-participant
+    findings come only at the end, in the result).
+    """
     result = CheckResult(as_of=as_of, partial=partial)
     run = study.ruleset.start(as_of) if study.ruleset else None
     for batch in batches:
         for record in group_rows(study.schema, batch).values():
             result.records_checked += 1
-            result.findings.extend(study.generic.check(record, as_of))
+            found = study.generic.check(record, as_of)
             if run is not None:
-                participant = study.builder.build(record)
-                result.findings.extend(run.check(participant, record))
+                found.extend(run.check(study.builder.build(record), record))
+            if on_record is not None:
+                on_record(record, found)
+            result.findings.extend(found)
     if run is not None:
         # Cross-participant checks (e.g. an enrollment cap) are meaningless on a subset.
         if not partial:

@@ -45,6 +45,8 @@ class Finding(BaseModel):
     field: str | None
     message: str
     evidence: dict[str, str] = Field(default_factory=dict, exclude=True, repr=False)
+    # The check itself failed on this participant: for the data manager, never a site query.
+    check_error: bool = Field(default=False, exclude=True)
 
     def sort_key(self) -> tuple[Any, ...]:
         return (

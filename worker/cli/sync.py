@@ -1,0 +1,91 @@
+"""``sync``: check, then write the findings into REDCap as data queries."""
+
+from __future__ import annotations
+
+import argparse
+from itertools import groupby
+
+from worker.cli.common import (
+    add_as_of_option,
+    add_connection_options,
+    open_session,
+    progress_printer,
+)
+from worker.output import summary_line
+from worker.sync import SyncResult, run_sync, sync_counts
+
+EXIT_OK, EXIT_INCOMPLETE = 0, 4
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "sync",
+        help="check, then write findings into REDCap as data queries and close fixed ones",
+        description=(
+            "Pull the records, run every check, reconcile the findings with the data queries "
+            "already in REDCap, and write the difference: new queries opened, fixed ones "
+            "resolved, returning ones reopened, site-verified ones closed. Only the worker's "
+            "own query fields are written. Exit codes: 0 done, 2 usage or configuration "
+            "error, 3 REDCap unreachable or refused, 4 incomplete (some writes rejected)."
+        ),
+    )
+    add_connection_options(parser)
+    add_as_of_option(parser)
+    parser.add_argument(
+        "--record",
+        action="append",
+        metavar="ID",
+        dest="records",
+        help="sync only this record (repeatable); queries of other records and of "
+        "cross-participant checks are left alone",
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the planned changes per record and write nothing",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    with open_session(args) as session:
+        result = run_sync(
+            session.client,
+            session.settings,
+            as_of=session.as_of,
+            records=args.records,
+            dry_run=args.dry_run,
+            on_progress=progress_printer("downloading"),  # type: ignore[arg-type]
+        )
+    if args.dry_run:
+        print(render_plan(result))
+    print(render_summary(result))
+    for error in result.write_errors:
+        print(f"write error: {error}")
+    return EXIT_OK if result.complete else EXIT_INCOMPLETE
+
+
+def render_plan(result: SyncResult) -> str:
+    lines = ["Planned changes (dry run, nothing written):"]
+    changes = sorted(result.plan.changes, key=lambda c: (c.record, c.instance))
+    for record, group in groupby(changes, key=lambda c: c.record):
+        lines.append(f"Record {record}")
+        for change in group:
+            lines.append(f"  {change.action.value:<8} query #{change.instance:<4} {change.rule}")
+    if not changes:
+        lines.append("  none: REDCap already matches the findings")
+    return "\n".join(lines)
+
+
+def render_summary(result: SyncResult) -> str:
+    counts = sync_counts(result)
+    queries = ", ".join(
+        f"{counts[k]} {k}"
+        for k in ("created", "resolved", "reopened", "verified", "updated", "unchanged")
+    )
+    prefix = "dry run: " if result.dry_run else ""
+    return (
+        f"{prefix}{summary_line(result.check)}; queries {queries}, "
+        f"{counts['not_run']} left alone (check not run); "
+        f"{counts['write_errors']} write errors"
+    )

@@ -1,0 +1,164 @@
+"""``sync``: check, reconcile the findings with the queries already in REDCap, write the
+difference.
+
+Two passes over bounded memory: the first streams records batch by batch, checking each
+and keeping only its query rows and findings; once cross-participant checks have finished,
+the second plans each record's writes and imports them in batches. Every written row names
+its instance explicitly, so a retried or repeated batch lands on the same instances and a
+crash between batches is repaired by the next run without duplicates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+import structlog
+
+from worker.config import Settings
+from worker.core.findings import CheckResult, Finding
+from worker.core.generic_checks import GenericRule
+from worker.core.queries import Action, Change, Plan, QueryBook
+from worker.core.records import RecordData
+from worker.errors import ConfigError, RedcapRefused
+from worker.pipeline import ProgressCallback, Study, check_batches, load_study
+from worker.redcap_client import RedcapClient
+
+log = structlog.get_logger(__name__)
+
+WRITE_BATCH_ROWS = 100
+
+
+@dataclass
+class SyncResult:
+    check: CheckResult
+    plan: Plan
+    dry_run: bool
+    written: int = 0
+    write_errors: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return not self.write_errors
+
+
+def _queries_only(record: RecordData, book: QueryBook) -> RecordData:
+    """The record's query rows alone: all the second pass needs, and small."""
+    form, event = book.spec.form, book.spec.event
+    rows = {
+        key: values
+        for key, values in record.rows.items()
+        if key.repeat_instrument == form and key.event == event
+    }
+    return RecordData(record.record_id, rows, record.data_access_group)
+
+
+def rules_that_ran(study: Study, *, partial: bool) -> set[str]:
+    """Every check that ran in this run (per record, check errors are subtracted)."""
+    ran = {rule.value for rule in GenericRule}
+    if study.ruleset is not None:
+        ran |= {c.id for c in study.ruleset.checks if not (partial and c.cross_participant)}
+    return ran
+
+
+def run_sync(
+    client: RedcapClient,
+    settings: Settings,
+    *,
+    as_of: date,
+    now: datetime | None = None,
+    records: Sequence[str] | None = None,
+    dry_run: bool = False,
+    on_progress: ProgressCallback | None = None,
+    on_change: Callable[[Change], None] | None = None,
+) -> SyncResult:
+    schema = client.schema()
+    study = load_study(settings, schema)
+    if study.mapping.queries is None:
+        raise ConfigError("the mapping has no [queries] section: nowhere to write queries")
+    book = QueryBook(study.mapping.queries, schema)
+    now = now or datetime.now(UTC)
+    partial = bool(records)
+
+    kept: dict[str, RecordData] = {}
+    check_failed: dict[str, set[str]] = {}
+
+    def keep(record: RecordData, found: list[Finding]) -> None:
+        kept[record.record_id] = _queries_only(record, book)
+        failed = {f.rule for f in found if f.check_error}
+        if failed:
+            check_failed[record.record_id] = failed
+
+    batches = client.iter_record_batches(
+        forms=[*study.forms_to_export, book.spec.form],
+        records=list(records) if records else None,
+        on_progress=on_progress,
+    )
+    result = check_batches(study, batches, as_of=as_of, partial=partial, on_record=keep)
+
+    by_record: dict[str, list[Finding]] = {rid: [] for rid in kept}
+    for finding in result.findings:
+        # A check's own failure is for the data manager, not a query for the site.
+        if not finding.check_error and finding.record in by_record:
+            by_record[finding.record].append(finding)
+    ran = rules_that_ran(study, partial=partial)
+    plan = Plan()
+    for record_id, record in kept.items():
+        failed = check_failed.get(record_id, set())
+        plan.extend(
+            book.reconcile(
+                record,
+                by_record[record_id],
+                ran=lambda rule, failed=failed: rule in ran and rule not in failed,
+                now=now,
+            )
+        )
+    sync = SyncResult(check=result, plan=plan, dry_run=dry_run)
+    for change in plan.changes:
+        if on_change is not None:
+            on_change(change)
+    if not dry_run:
+        _write(client, plan.changes, sync)
+    log.info("sync finished", **sync_counts(sync))
+    return sync
+
+
+def _write(client: RedcapClient, changes: list[Change], sync: SyncResult) -> None:
+    """Import the planned rows in batches; a rejected batch is reported and the rest go on."""
+    for start in range(0, len(changes), WRITE_BATCH_ROWS):
+        batch = changes[start : start + WRITE_BATCH_ROWS]
+        try:
+            # Overwrite, so a reopen can clear the closing time and the verified mark; rows
+            # carry only the worker's own fields, so nothing else is touched.
+            client.import_records([c.row for c in batch], overwrite="overwrite", idempotent=True)
+        except RedcapRefused as exc:
+            records = sorted({c.record for c in batch})
+            message = f"REDCap rejected a batch of {len(batch)} query rows: {exc}"
+            sync.write_errors.append(message)
+            log.error("query write rejected", records=records, rows=len(batch), error=str(exc))
+            continue
+        sync.written += len(batch)
+        for change in batch:
+            log.info(
+                "query " + change.action.value,
+                record=change.record,
+                instance=change.instance,
+                rule=change.rule,
+                query_id=change.query_id,
+            )
+
+
+def sync_counts(sync: SyncResult) -> dict[str, int]:
+    plan = sync.plan
+    return {
+        "findings": len(sync.check.findings),
+        "created": plan.count(Action.CREATE),
+        "resolved": plan.count(Action.RESOLVE),
+        "reopened": plan.count(Action.REOPEN),
+        "verified": plan.count(Action.VERIFY),
+        "updated": plan.count(Action.UPDATE),
+        "unchanged": plan.unchanged,
+        "not_run": plan.not_run,
+        "write_errors": len(sync.write_errors),
+    }
