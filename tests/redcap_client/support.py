@@ -1,0 +1,161 @@
+"""Helpers for the REDCap client tests: a mocked API (``responses``), fake time, and small
+data dictionaries. No test sleeps for real or talks to anything but loopback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+import requests
+import responses
+from responses import matchers
+
+URL = "https://redcap.example.org/api/"
+# Distinctive, so a leak is easy to spot; 32 letters and digits like a real project token.
+TOKEN = "5EC12E7A" * 4
+DEMO = Path(__file__).resolve().parents[2] / "demo" / "nk_trial"
+
+
+def demo(name: str) -> Any:
+    return json.loads((DEMO / f"{name}.json").read_text())
+
+
+def field(name: str, form: str, field_type: str = "text", **extra: str) -> dict[str, str]:
+    """A data-dictionary row with all 18 columns REDCap exports."""
+    row = dict.fromkeys(
+        [
+            "field_name",
+            "form_name",
+            "section_header",
+            "field_type",
+            "field_label",
+            "select_choices_or_calculations",
+            "field_note",
+            "text_validation_type_or_show_slider_number",
+            "text_validation_min",
+            "text_validation_max",
+            "identifier",
+            "branching_logic",
+            "required_field",
+            "custom_alignment",
+            "question_number",
+            "matrix_group_name",
+            "matrix_ranking",
+            "field_annotation",
+        ],
+        "",
+    )
+    row.update(field_name=name, form_name=form, field_type=field_type, field_label=name)
+    row.update(extra)
+    return row
+
+
+CLASSIC_METADATA = [
+    field("study_id", "demographics"),
+    field("sex", "demographics", "radio", select_choices_or_calculations="1, Male | 2, Female"),
+    field("dob", "demographics", text_validation_type_or_show_slider_number="date_ymd"),
+    field("visit_date", "visit", text_validation_type_or_show_slider_number="date_ymd"),
+    field("sbp", "visit", text_validation_type_or_show_slider_number="integer"),
+]
+CLASSIC_INSTRUMENTS = [
+    {"instrument_name": "demographics", "instrument_label": "Demographics"},
+    {"instrument_name": "visit", "instrument_label": "Visit"},
+]
+
+
+def project_info(*, longitudinal: bool, repeating: bool, project_id: int = 17) -> dict[str, Any]:
+    return {
+        "project_id": project_id,
+        "project_title": "Test project",
+        "in_production": 0,
+        "is_longitudinal": int(longitudinal),
+        "has_repeating_instruments_or_events": int(repeating),
+        "missing_data_codes": "",
+    }
+
+
+class FakeTime:
+    """A monotonic clock that only moves when someone sleeps; records every sleep."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def reply(
+    api: responses.RequestsMock,
+    content: str,
+    body: Any = None,
+    *,
+    status: int = 200,
+    params: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+    raw: str | BaseException | None = None,
+    content_type: str = "application/json",
+    request_kwargs: dict[str, Any] | None = None,
+) -> None:
+    """Register one REDCap reply to a POST whose form has ``content`` (and ``params``;
+    and was sent with ``request_kwargs``, e.g. the timeout)."""
+    match = [
+        matchers.urlencoded_params_matcher(
+            {"content": content, **(params or {})}, strict_match=False
+        )
+    ]
+    if request_kwargs is not None:
+        match.append(matchers.request_kwargs_matcher(request_kwargs))
+    if isinstance(raw, BaseException):
+        api.add(responses.POST, URL, body=raw, match=match)
+        return
+    text = raw if raw is not None else json.dumps(body)
+    api.add(
+        responses.POST,
+        URL,
+        body=text,
+        status=status,
+        headers=headers,
+        content_type=content_type,
+        match=match,
+    )
+
+
+def sent(call: Any) -> dict[str, str]:
+    """The form fields of a recorded request."""
+    body = call.request.body
+    if isinstance(body, bytes):
+        body = body.decode()
+    return dict(parse_qsl(body or "", keep_blank_values=True))
+
+
+def contents(api: responses.RequestsMock) -> list[str]:
+    """The ``content`` of every request made, in order."""
+    return [sent(c)["content"] for c in api.calls]
+
+
+def connection_refused() -> requests.ConnectionError:
+    """What requests raises when nothing listens on the port: the request was never sent."""
+    from urllib3.exceptions import MaxRetryError, NewConnectionError
+
+    message = "Failed to establish a new connection: [Errno 111] Connection refused"
+    cause = NewConnectionError(None, message)  # type: ignore[arg-type]
+    return requests.ConnectionError(MaxRetryError(None, URL, cause))  # type: ignore[arg-type]
+
+
+def connection_dropped() -> requests.ConnectionError:
+    """What requests raises when the server closes the connection mid-request: the request
+    may have been received and processed."""
+    from http.client import RemoteDisconnected
+
+    from urllib3.exceptions import ProtocolError
+
+    return requests.ConnectionError(
+        ProtocolError("Connection aborted.", RemoteDisconnected("Remote end closed connection"))
+    )

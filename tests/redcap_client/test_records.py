@@ -1,0 +1,153 @@
+"""Record export in two stages, as REDCapR does: record IDs, then whole records in batches."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import datetime
+
+import pytest
+import responses
+
+from tests.redcap_client.support import CLASSIC_METADATA, contents, reply, sent
+from worker.redcap_client import RedcapClient
+from worker.redcap_client.record_ids import sort_record_ids, unique
+
+
+def numbered(payload: dict[str, str], key: str) -> list[str]:
+    """``key[0]``, ``key[1]``, ... of a sent form, in order."""
+    values: list[str] = []
+    while f"{key}[{len(values)}]" in payload:
+        values.append(payload[f"{key}[{len(values)}]"])
+    return values
+
+
+def rows_for(
+    ids: list[str], events: tuple[str, ...] = ("baseline_arm_1", "week_4_arm_1")
+) -> list[dict[str, str]]:
+    return [{"study_id": i, "redcap_event_name": e, "sbp": "120"} for i in ids for e in events]
+
+
+def test_ids_are_deduplicated_and_sorted_as_integers_when_all_are() -> None:
+    assert sort_record_ids(unique(["10", "9", "10", "100", "9"])) == ["9", "10", "100"]
+
+
+def test_other_ids_are_sorted_naturally() -> None:
+    ids = ["site2-10", "Site2-9", "site1-100", "site10-1", "site2-9"]
+    # Case-insensitive; exact ties broken by the text itself, so the order is deterministic.
+    assert sort_record_ids(ids) == ["site1-100", "Site2-9", "site2-9", "site2-10", "site10-1"]
+
+
+def test_record_ids_exports_only_the_record_id_field(
+    api: responses.RequestsMock, make_client: Callable[..., RedcapClient]
+) -> None:
+    reply(api, "metadata", CLASSIC_METADATA)
+    reply(api, "record", rows_for(["3", "1", "2"]))
+    ids = make_client().record_ids(date_begin=datetime(2026, 3, 1, 8, 30))
+
+    assert ids == ["1", "2", "3"]
+    form = sent(api.calls[1])
+    assert numbered(form, "fields") == ["study_id"]
+    assert numbered(form, "records") == []
+    assert numbered(form, "forms") == []
+    assert form["dateRangeBegin"] == "2026-03-01 08:30:00"
+
+
+@pytest.mark.parametrize(("n", "batch_size"), [(5, 2), (4, 2), (1, 200), (450, 200)])
+def test_batches_of_whole_records_after_one_id_call(
+    api: responses.RequestsMock,
+    make_client: Callable[..., RedcapClient],
+    n: int,
+    batch_size: int,
+) -> None:
+    ids = [str(i) for i in range(1, n + 1)]
+    reply(api, "metadata", CLASSIC_METADATA)
+    reply(api, "record", rows_for(list(reversed(ids))), params={"fields[0]": "study_id"})
+    expected = [ids[i : i + batch_size] for i in range(0, n, batch_size)]
+    for batch in expected:
+        reply(api, "record", rows_for(batch), params={"records[0]": batch[0]})
+    progress: list[tuple[int, int]] = []
+
+    client = make_client(batch_size=batch_size)
+    batches = list(
+        client.iter_record_batches(
+            forms=["visit"], on_progress=lambda d, t: progress.append((d, t))
+        )
+    )
+
+    assert contents(api) == ["metadata"] + ["record"] * (1 + math.ceil(n / batch_size))
+    id_call, *batch_calls = [sent(c) for c in api.calls[1:]]
+    assert numbered(id_call, "records") == []
+    assert numbered(id_call, "fields") == ["study_id"]
+    for form, batch in zip(batch_calls, expected, strict=True):
+        assert numbered(form, "records") == batch
+        assert numbered(form, "forms") == ["visit"]
+        assert numbered(form, "fields") == ["study_id"]  # the record ID always comes along
+    # Each batch holds every row of its records (two events each), never a split record.
+    assert [sorted({r["study_id"] for r in b}, key=int) for b in batches] == expected
+    assert all(len(b) == 2 * len(ids) for b, ids in zip(batches, expected, strict=True))
+    done = [0] + [min(n, (i + 1) * batch_size) for i in range(len(expected))]
+    assert progress == [(d, n) for d in done]
+
+
+def test_all_forms_in_dictionary_order_when_none_are_named(
+    api: responses.RequestsMock, make_client: Callable[..., RedcapClient]
+) -> None:
+    """Naming forms keeps the POST small; PyCap would otherwise list every field."""
+    reply(api, "metadata", CLASSIC_METADATA)
+    reply(api, "record", rows_for(["1"]), params={"fields[0]": "study_id"})
+    reply(api, "record", rows_for(["1"]), params={"records[0]": "1"})
+    list(make_client().iter_record_batches())
+    assert numbered(sent(api.calls[-1]), "forms") == ["demographics", "visit"]
+
+
+def test_a_named_subset_skips_the_id_call_and_filters_batches_by_date(
+    api: responses.RequestsMock, make_client: Callable[..., RedcapClient]
+) -> None:
+    reply(api, "metadata", CLASSIC_METADATA)
+    reply(api, "record", rows_for(["7", "3"]), params={"records[0]": "7"})
+    reply(api, "record", [], params={"records[0]": "5"})
+    client = make_client(batch_size=2)
+    since = datetime(2026, 1, 2, 3, 4, 5)
+    batches = list(client.iter_record_batches(records=["7", "3", "7", "5"], date_begin=since))
+
+    assert contents(api) == ["metadata", "record", "record"]
+    first, second = (sent(c) for c in api.calls[1:])
+    assert numbered(first, "records") == ["7", "3"]  # caller's order, deduplicated
+    assert numbered(second, "records") == ["5"]
+    assert first["dateRangeBegin"] == second["dateRangeBegin"] == "2026-01-02 03:04:05"
+    assert [len(b) for b in batches] == [4, 0]
+
+
+def test_nothing_is_requested_until_the_first_batch_is_wanted(
+    api: responses.RequestsMock, make_client: Callable[..., RedcapClient]
+) -> None:
+    reply(api, "metadata", CLASSIC_METADATA)
+    reply(api, "record", [], params={"fields[0]": "study_id"})
+    client = make_client()
+    progress: list[tuple[int, int]] = []
+    batches = client.iter_record_batches(on_progress=lambda d, t: progress.append((d, t)))
+    assert client.requests_made == 0
+    assert list(batches) == []  # an empty project: no batch calls at all
+    assert contents(api) == ["metadata", "record"]
+    assert progress == [(0, 0)]
+
+
+def test_export_records_concatenates_batches(
+    api: responses.RequestsMock, make_client: Callable[..., RedcapClient]
+) -> None:
+    reply(api, "metadata", CLASSIC_METADATA)
+    reply(api, "record", rows_for(["1", "2"]), params={"records[0]": "1"})
+    reply(api, "record", rows_for(["3"]), params={"records[0]": "3"})
+    rows = make_client(batch_size=2).export_records(["1", "2", "3"], forms=["demographics"])
+    assert [r["study_id"] for r in rows] == ["1", "1", "2", "2", "3", "3"]
+    assert numbered(sent(api.calls[1]), "forms") == ["demographics"]
+
+
+def test_a_form_name_given_as_a_string_is_one_form(
+    api: responses.RequestsMock, make_client: Callable[..., RedcapClient]
+) -> None:
+    reply(api, "metadata", CLASSIC_METADATA)
+    reply(api, "record", [], params={"records[0]": "1"})
+    make_client().export_records(["1"], forms="visit")  # type: ignore[arg-type]
+    assert numbered(sent(api.calls[1]), "forms") == ["visit"]

@@ -1,0 +1,169 @@
+"""schema(): the project's structure, asking REDCap only what the project has."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+import responses
+from structlog.testing import capture_logs
+
+from tests.redcap_client.support import (
+    CLASSIC_INSTRUMENTS,
+    CLASSIC_METADATA,
+    contents,
+    demo,
+    project_info,
+    reply,
+    sent,
+)
+from worker.errors import RedcapRefused
+from worker.redcap_client import RedcapClient
+
+DESIGN_RIGHTS = (
+    "Insufficient user privileges: You must have 'API Export' privileges and "
+    "'Project Setup/Design' privileges in the project."
+)
+
+
+def reply_longitudinal(api: responses.RequestsMock, *, repeating: object = None) -> None:
+    reply(api, "version", raw="15.7.6", content_type="text/csv")
+    reply(api, "project", demo("project"))
+    reply(api, "metadata", demo("metadata"))
+    reply(api, "instrument", demo("instruments"))
+    reply(api, "event", demo("events"))
+    reply(api, "formEventMapping", demo("form_event_mapping"))
+    if repeating is None:
+        reply(api, "repeatingFormsEvents", demo("repeating_forms_events"))
+    else:
+        reply(api, "repeatingFormsEvents", repeating, status=400)
+
+
+def test_longitudinal_project(
+    api: responses.RequestsMock, make_client: Callable[..., RedcapClient]
+) -> None:
+    reply_longitudinal(api)
+    schema = make_client().schema()
+
+    assert contents(api) == [
+        "version",
+        "project",
+        "metadata",
+        "instrument",
+        "event",
+        "formEventMapping",
+        "repeatingFormsEvents",
+    ]
+    assert schema.project_id == 4107
+    assert schema.redcap_version == "15.7.6"
+    assert schema.is_longitudinal
+    assert schema.record_id_field == "record_id"
+    assert schema.events[0].unique_name == "screening_arm_1"
+    assert "enrollment" in schema.forms_of_event("screening_arm_1")
+    assert "treatment_arm_1" in schema.repeating_events
+    assert ("safety_arm_1", "adverse_event") in schema.repeating_forms
+    assert schema.form_labels["enrollment"] == "Enrollment"
+
+
+def test_classic_project_asks_for_no_events(
+    api: responses.RequestsMock, make_client: Callable[..., RedcapClient]
+) -> None:
+    """REDCap answers event exports of classic projects with an error, so we do not ask."""
+    reply(api, "version", raw="14.0.2", content_type="text/csv")
+    reply(api, "project", project_info(longitudinal=False, repeating=False))
+    reply(api, "metadata", CLASSIC_METADATA)
+    reply(api, "instrument", CLASSIC_INSTRUMENTS)
+    schema = make_client().schema()
+
+    assert contents(api) == ["version", "project", "metadata", "instrument"]
+    assert not schema.is_longitudinal
+    assert schema.event_names == [None]
+    assert schema.forms_of_event(None) == ["demographics", "visit"]
+    assert schema.record_id_field == "study_id"
+    assert schema.repeating_forms == frozenset()
+
+
+def test_classic_project_with_a_repeating_form(
+    api: responses.RequestsMock, make_client: Callable[..., RedcapClient]
+) -> None:
+    reply(api, "version", raw="15.7.6", content_type="text/csv")
+    reply(api, "project", project_info(longitudinal=False, repeating=True))
+    reply(api, "metadata", CLASSIC_METADATA)
+    reply(api, "instrument", CLASSIC_INSTRUMENTS)
+    reply(api, "repeatingFormsEvents", [{"form_name": "visit", "custom_form_label": ""}])
+    schema = make_client().schema()
+
+    assert "event" not in contents(api)
+    assert schema.repeating_forms == frozenset({(None, "visit")})
+
+
+def test_without_design_rights_the_repeating_setup_is_left_empty_and_said(
+    api: responses.RequestsMock, make_client: Callable[..., RedcapClient]
+) -> None:
+    reply_longitudinal(api, repeating={"error": DESIGN_RIGHTS})
+    client = make_client()
+    with capture_logs() as logs:
+        schema = client.schema()
+
+    assert schema.repeating_forms == frozenset()
+    assert schema.repeating_events == frozenset()
+    assert len(client.schema_warnings) == 1
+    assert "Project Setup/Design" in client.schema_warnings[0]
+    assert [entry["event"] for entry in logs if entry["log_level"] == "warning"] == [
+        "redcap repeating setup unavailable"
+    ]
+    # One call: a refusal is REDCap's answer, not a transient failure.
+    assert contents(api).count("repeatingFormsEvents") == 1
+
+
+def test_other_refusals_of_the_repeating_setup_are_not_swallowed(
+    api: responses.RequestsMock, make_client: Callable[..., RedcapClient]
+) -> None:
+    reply_longitudinal(api, repeating={"error": "Something else went wrong"})
+    with pytest.raises(RedcapRefused, match="Something else went wrong"):
+        make_client().schema()
+
+
+def test_schema_is_read_once_and_its_metadata_reused_by_exports(
+    api: responses.RequestsMock, make_client: Callable[..., RedcapClient]
+) -> None:
+    reply_longitudinal(api)
+    reply(api, "record", [{"record_id": "1", "redcap_event_name": "screening_arm_1"}])
+    client = make_client()
+    first = client.schema()
+    assert client.schema() is first
+    assert client.record_ids() == ["1"]
+
+    assert contents(api).count("metadata") == 1
+    assert contents(api).count("project") == 1
+    assert sent(api.calls[-1])["fields[0]"] == "record_id"
+
+
+def test_old_redcap_without_the_flags_is_asked_and_its_classic_refusal_understood(
+    api: responses.RequestsMock, make_client: Callable[..., RedcapClient]
+) -> None:
+    reply(api, "version", raw="9.1.0", content_type="text/csv")
+    reply(api, "project", {"project_id": 3, "project_title": "Old"})
+    reply(api, "metadata", CLASSIC_METADATA)
+    reply(api, "instrument", CLASSIC_INSTRUMENTS)
+    reply(api, "event", {"error": "You cannot export events for classic projects"}, status=400)
+    message = (
+        "You cannot export repeating instruments and events because the project does not "
+        "contain any repeating instruments and events"
+    )
+    reply(api, "repeatingFormsEvents", {"error": message}, status=400)
+    schema = make_client().schema()
+    assert not schema.is_longitudinal
+    assert schema.repeating_forms == frozenset()
+
+
+def test_version_and_project_info(
+    api: responses.RequestsMock, make_client: Callable[..., RedcapClient]
+) -> None:
+    reply(api, "version", raw="15.7.6\n", content_type="text/csv")
+    reply(api, "project", demo("project"))
+    client = make_client()
+    assert client.version() == "15.7.6"
+    assert client.version() == "15.7.6"  # cached
+    assert client.project_info()["project_title"].startswith("dNK")
+    assert client.requests_made == 2

@@ -1,0 +1,416 @@
+"""``RedcapClient``: the worker's only way to talk to REDCap.
+
+Reads the project's structure into a ``ProjectSchema`` and exports records the way REDCapR
+does (record IDs first, then whole records in batches), through a ``Transport`` that adds
+timeouts, a request-rate ceiling and bounded retries to every call PyCap makes.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from typing import Any, Literal, overload
+from urllib.parse import urlsplit
+
+import structlog
+from pydantic import SecretStr
+
+from worker.core.schema import ProjectSchema
+from worker.errors import ConfigError, RedcapUnreachable
+from worker.redcap_client.credentials import check_token, check_url
+from worker.redcap_client.failures import RedcapRequestRefused
+from worker.redcap_client.policy import RetryPolicy
+from worker.redcap_client.ratelimit import RateLimiter
+from worker.redcap_client.record_ids import batched, sort_record_ids, unique
+from worker.redcap_client.redact import Redactor
+from worker.redcap_client.transport import RetryingProject, Timeout, Transport
+
+log = structlog.get_logger(__name__)
+
+Row = dict[str, Any]
+ProgressCallback = Callable[[int, int], None]
+
+# REDCap's answer when the token's user lacks the design right (api_227) for this export.
+_DESIGN_RIGHTS_HINT = "privileges"
+_NO_REPEATING_HINT = "does not contain any repeating"
+_CLASSIC_HINT = "classic project"
+
+
+def _check_timeout(timeout: Timeout | float) -> Timeout:
+    pair = (timeout, timeout) if isinstance(timeout, int | float) else tuple(timeout)
+    if len(pair) != 2 or not all(
+        isinstance(t, int | float) and math.isfinite(t) and t > 0 for t in pair
+    ):
+        raise ConfigError(f"timeout must be (connect, read) positive seconds, not {timeout!r}")
+    return float(pair[0]), float(pair[1])
+
+
+def _flag(info: dict[str, Any], key: str) -> bool | None:
+    """A 0/1 flag of the project info export; None if this REDCap does not report it."""
+    value = info.get(key)
+    if value is None or value == "":
+        return None
+    try:
+        return bool(int(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class RedcapClient:
+    """A REDCap project's API, with the worker's robustness rules built in.
+
+    - Every request has a ``(connect, read)`` timeout and waits for a rate limiter that keeps
+      starts at most ``max_requests_per_second`` apart (REDCap bans IPs that exceed its
+      per-minute threshold, permanently).
+    - Transient failures (connection errors, timeouts, 408/429/5xx, unparseable or misshapen
+      answers) are retried per ``retry``; after the last attempt ``RedcapUnreachable`` is
+      raised. REDCap's own error messages raise ``RedcapRefused`` at once.
+    - The token never appears in a message, a log line or ``repr``.
+
+    ``clock`` and ``sleep`` drive the rate limiter and the retry waits; ``rng`` the jitter.
+    Tests inject them; ``rate_limiter`` may be shared by several clients of one server.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        token: str | SecretStr,
+        *,
+        timeout: Timeout = (5.0, 120.0),
+        verify_ssl: bool | str = True,
+        retry: RetryPolicy | None = None,
+        max_requests_per_second: float = 5.0,
+        batch_size: int = 200,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: Callable[[], float] = random.random,
+        rate_limiter: RateLimiter | None = None,
+    ) -> None:
+        url = check_url(url)
+        plain_token = check_token(token)
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ConfigError(f"batch size must be a positive integer, not {batch_size!r}")
+        self.batch_size = batch_size
+        self._clock = clock
+        self._transport = Transport(
+            url=url,
+            token=plain_token,
+            timeout=_check_timeout(timeout),
+            verify_ssl=verify_ssl,
+            policy=retry if retry is not None else RetryPolicy(),
+            limiter=rate_limiter or RateLimiter(max_requests_per_second, clock=clock, sleep=sleep),
+            sleep=sleep,
+            rng=rng,
+        )
+        self._project = self._make_project(url, plain_token, verify_ssl)
+        self._lock = threading.Lock()
+        self._schema: ProjectSchema | None = None
+        self._version: str | None = None
+        # Things schema() had to guess, said once in the log and kept here for reports.
+        self.schema_warnings: list[str] = []
+        if verify_ssl is False:
+            log.warning("redcap TLS certificate verification is off", url=self.url)
+        if urlsplit(url).scheme == "http" and not _is_loopback(url):
+            log.warning("redcap URL is plain http: the token travels unencrypted", url=self.url)
+
+    def _make_project(self, url: str, token: str, verify_ssl: bool | str) -> RetryingProject:
+        # PyCap re-checks url and token with asserts whose message holds the token; ours
+        # passed, so this cannot fire, but if a PyCap change makes it, only a redacted
+        # message leaves, raised outside the except block so nothing is chained.
+        problem: str | None = None
+        try:
+            return RetryingProject(url, token, transport=self._transport, verify_ssl=verify_ssl)
+        except AssertionError as exc:
+            problem = Redactor(token).redact(exc)
+        raise ConfigError(f"PyCap rejected the REDCap URL or token: {problem}")
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The API URL as it may be shown (no credentials)."""
+        return self._transport.shown_url
+
+    @property
+    def requests_made(self) -> int:
+        """HTTP requests sent so far, retries included."""
+        return self._transport.requests_made
+
+    def close(self) -> None:
+        self._transport.session.close()
+
+    def __enter__(self) -> RedcapClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"RedcapClient(url={self.url!r}, token=<redacted>)"
+
+    __str__ = __repr__
+
+    # -- project structure ------------------------------------------------------------------
+
+    def version(self) -> str:
+        """REDCap's version, e.g. ``"15.7.6"`` (cached)."""
+        if self._version is None:
+            # PyCap's export_version() drops versions that are not semver; we want the text.
+            payload = self._project._initialize_payload("version")
+            self._version = str(self._project._call_api(payload, return_type="str")).strip()
+        return self._version
+
+    def project_info(self) -> dict[str, Any]:
+        return dict(self._project.export_project_info())
+
+    def schema(self) -> ProjectSchema:
+        """The project's fields, forms, events and repeating setup (cached after the first
+        call). Asks only what the project has: classic projects get no event exports (REDCap
+        answers them with an error), projects without repeating setup no repeating export."""
+        with self._lock:
+            if self._schema is None:
+                self._schema = self._read_schema()
+            return self._schema
+
+    def _read_schema(self) -> ProjectSchema:
+        version = self.version()
+        info = self.project_info()
+        # PyCap caches the metadata on the Project: record exports reuse it, no second call.
+        metadata = self._project.metadata
+        instruments = self._project.export_instruments()
+        events: list[Row] = []
+        mapping: list[Row] = []
+        longitudinal = _flag(info, "is_longitudinal")
+        if longitudinal is not False:
+            events = self._events(known_longitudinal=longitudinal is True)
+            if events:
+                mapping = self._project.export_instrument_event_mappings()
+        repeating: list[Row] = []
+        if _flag(info, "has_repeating_instruments_or_events") is not False:
+            repeating = self._repeating_setup()
+        return ProjectSchema.from_exports(
+            project_info=info,
+            metadata=metadata,
+            events=events,
+            form_event_mapping=mapping,
+            repeating=repeating,
+            instruments=instruments,
+            redcap_version=version,
+        )
+
+    def _events(self, *, known_longitudinal: bool) -> list[Row]:
+        if known_longitudinal:
+            return list(self._project.export_events())
+        # This REDCap does not report is_longitudinal: ask, and read its classic-project
+        # refusal as "no events".
+        try:
+            return list(self._project.export_events())
+        except RedcapRequestRefused as exc:
+            if _CLASSIC_HINT not in exc.redcap_message:
+                raise
+        return []
+
+    def _repeating_setup(self) -> list[Row]:
+        try:
+            return list(self._project.export_repeating_instruments_events())
+        except RedcapRequestRefused as exc:
+            message = exc.redcap_message
+            if _NO_REPEATING_HINT in message:
+                return []
+            if _DESIGN_RIGHTS_HINT not in message.lower():
+                raise
+        # Without the Project Design right REDCap will not say which forms/events repeat.
+        # Carry on with none, and say so: rows with redcap_repeat_instrument still arrive.
+        warning = (
+            "repeating instruments and events unknown: the API token's user lacks the "
+            "'Project Setup/Design' right REDCap requires to export them; the schema lists "
+            "no repeating forms or events"
+        )
+        self.schema_warnings.append(warning)
+        log.warning("redcap repeating setup unavailable", reason="missing design rights")
+        return []
+
+    # -- records ------------------------------------------------------------------------------
+
+    def _record_id_field(self) -> str:
+        if self._schema is not None:
+            return self._schema.record_id_field
+        return self._project.def_field  # first metadata field; fetched once, cached by PyCap
+
+    def _all_forms(self) -> list[str]:
+        if self._schema is not None:
+            return list(self._schema.forms)
+        # PyCap's `forms` is an unordered set; keep the data dictionary's order.
+        return list(dict.fromkeys(row["form_name"] for row in self._project.metadata))
+
+    def record_ids(self, *, date_begin: datetime | None = None) -> list[str]:
+        """Every record ID (only those created or changed since ``date_begin``, in REDCap
+        server time, if given): one export of the record-ID field, deduplicated, sorted."""
+        id_field = self._record_id_field()
+        rows = self._project.export_records(fields=[id_field], date_begin=date_begin)
+        if not all(id_field in row for row in rows):
+            raise RedcapUnreachable(
+                f"REDCap at {self.url} answered the record-ID export without the record-ID "
+                f"field {id_field!r}"
+            )
+        return sort_record_ids(unique(str(row[id_field]) for row in rows))
+
+    def iter_record_batches(
+        self,
+        *,
+        forms: list[str] | None = None,
+        records: list[str] | None = None,
+        date_begin: datetime | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> Iterator[list[Row]]:
+        """Yield the flat rows of ``batch_size`` whole records at a time.
+
+        Stage one exports only the record-ID field (filtered by ``date_begin``) unless
+        ``records`` names the records (then ``date_begin`` filters each batch instead);
+        stage two exports the records in batches, never splitting one record's rows.
+        ``forms`` limits the export to those forms (None: all; an empty list: none, only the
+        record-ID field); the record-ID field and REDCap's pseudo-fields (event, repeat
+        instrument and instance) always come along.
+        ``on_progress(done, total)`` is called with 0 first, then after each batch.
+
+        Nothing is requested until the first batch is asked for.
+        """
+        form_list = None if forms is None else self._form_list(forms)
+        id_list = None if records is None else self._id_list(records)
+        return self._batches(form_list, id_list, date_begin, on_progress)
+
+    def export_records(self, records: list[str], forms: list[str] | None = None) -> list[Row]:
+        """The rows of the given records (batched underneath, like ``iter_record_batches``)."""
+        batches = self._batches(
+            None if forms is None else self._form_list(forms), self._id_list(records), None, None
+        )
+        return [row for batch in batches for row in batch]
+
+    @staticmethod
+    def _form_list(forms: Iterable[str]) -> list[str]:
+        if isinstance(forms, str):  # one form name, not its characters
+            return [forms]
+        return unique(forms)
+
+    @staticmethod
+    def _id_list(records: Iterable[str]) -> list[str]:
+        if isinstance(records, str):
+            return [records]
+        return unique(str(r) for r in records)
+
+    def _batches(
+        self,
+        forms: list[str] | None,
+        records: list[str] | None,
+        date_begin: datetime | None,
+        on_progress: ProgressCallback | None,
+    ) -> Iterator[list[Row]]:
+        id_field = self._record_id_field()
+        # Naming the forms (rather than none) keeps the POST small: PyCap would otherwise
+        # send every field name, and PHP silently drops form variables past max_input_vars.
+        form_list = self._all_forms() if forms is None else forms
+        if records is None:
+            ids = self.record_ids(date_begin=date_begin)
+            batch_date_begin = None  # stage one already filtered
+        else:
+            ids, batch_date_begin = records, date_begin
+        total, done = len(ids), 0
+        if on_progress is not None:
+            on_progress(done, total)
+        for number, batch in enumerate(batched(ids, self.batch_size), start=1):
+            started = self._clock()
+            rows = self._project.export_records(
+                records=batch, fields=[id_field], forms=form_list, date_begin=batch_date_begin
+            )
+            done += len(batch)
+            log.info(
+                "redcap records batch exported",
+                batch=number,
+                records=len(batch),
+                rows=len(rows),
+                seconds=round(self._clock() - started, 3),
+            )
+            if on_progress is not None:
+                on_progress(done, total)
+            yield rows
+
+    # -- writes -------------------------------------------------------------------------------
+
+    @overload
+    def import_records(
+        self,
+        rows: Iterable[Row],
+        *,
+        overwrite: Literal["normal", "overwrite"] = ...,
+        idempotent: bool = ...,
+        return_content: Literal["count"] = ...,
+    ) -> int: ...
+
+    @overload
+    def import_records(
+        self,
+        rows: Iterable[Row],
+        *,
+        overwrite: Literal["normal", "overwrite"] = ...,
+        idempotent: bool = ...,
+        return_content: Literal["ids"],
+    ) -> list[str]: ...
+
+    def import_records(
+        self,
+        rows: Iterable[Row],
+        *,
+        overwrite: Literal["normal", "overwrite"] = "normal",
+        idempotent: bool = False,
+        return_content: Literal["count", "ids"] = "count",
+    ) -> int | list[str]:
+        """Import flat rows; return REDCap's count of records touched, or their IDs.
+
+        REDCap validates the whole request first and writes nothing if any value is bad:
+        that raises ``RedcapRefused`` whose ``redcap_message`` holds REDCap's lines verbatim
+        (they contain record names and values, so its one-line ``str`` names only the fields;
+        the caller decides whether to show the rest).
+
+        Retries: an import is not idempotent in general (``redcap_repeat_instance: "new"``
+        adds an instance each time), so by default it is retried only when the request surely
+        never reached REDCap (the connection could not be opened). A lost answer (timeout,
+        dropped connection, 5xx) raises ``RedcapUnreachable`` saying it may have been applied.
+        Callers that send explicit record names and instance numbers (never ``"new"``) make
+        a repeat harmless and may pass ``idempotent=True`` for full retries.
+        """
+        if overwrite not in ("normal", "overwrite"):
+            raise ValueError(f"overwrite must be 'normal' or 'overwrite', not {overwrite!r}")
+        if return_content not in ("count", "ids"):
+            raise ValueError(f"return_content must be 'count' or 'ids', not {return_content!r}")
+        data = list(rows)
+        if not data:
+            return 0 if return_content == "count" else []
+        payload = self._project._initialize_import_payload(
+            to_import=data, import_format="json", return_format_type="json", content="record"
+        )
+        payload.update(
+            overwriteBehavior=overwrite,
+            returnContent=return_content,
+            dateFormat="YMD",
+            forceAutoNumber=False,
+        )
+        if return_content == "count":
+            answer = self._project.call(payload, "count_dict", idempotent=idempotent)
+            return int(answer["count"])
+        answer = self._project.call(payload, "ids_list", idempotent=idempotent)
+        return [str(record) for record in answer]
