@@ -1,0 +1,422 @@
+"""The generic checks from the data dictionary: DQ-REQUIRED, DQ-TYPE, DQ-RANGE, DQ-CHOICE,
+DQ-HIDDEN (protocol "Generic checks from the data dictionary"; REDCap's own DQ rules B, C,
+D, G and F).
+
+They know no study: every form of the project is checked except ``exclude_forms`` (the
+caller passes the form the worker writes its queries to), in every event the form is
+designated for, in each of the record's rows for it:
+
+- a repeating event: each instance row ``RowKey(event, "", k)``, all its forms;
+- a repeating instrument: each row ``RowKey(event, form, k)``;
+- otherwise the base row ``RowKey(event, "", None)``.
+
+Decisions beyond the protocol text:
+
+- The record-ID field is never checked: REDCap manages it (DAG prefixes can break an
+  ``integer`` validation on it) and a query on it could not be raised sensibly.
+- A field whose branching logic cannot be parsed, or names a field or event the project
+  lacks, is still checked for TYPE, RANGE and CHOICE, but not for REQUIRED or HIDDEN, which
+  depend on the logic: the worker does not flag what it cannot judge. Each such field is
+  listed once in :attr:`GenericChecker.logic_errors` for the caller to report.
+- A checkbox with junk in an option column gets one DQ-CHOICE finding for the field (not
+  one per column), since a query is identified by check, record, event, instance and field.
+- TYPE/CHOICE and HIDDEN are independent: a hidden field holding an invalid value gets both.
+- A value equal to one of the project's missing-data codes (``missing_codes``) fills its
+  field and is not judged (REDCap's rule I reports those, not ours).
+- Calc and slider values are typed as numbers (values.py) but never reported by DQ-TYPE:
+  neither has a validation type, and a calc value is REDCap's to compute.
+
+Messages name the field by its dictionary label and never quote a record value; the raw
+values go to ``Finding.evidence`` only (for query fingerprints).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from types import MappingProxyType
+
+from worker.core.findings import Finding, Kind, Severity
+from worker.core.logic import (
+    Expression,
+    LogicError,
+    LogicSyntaxError,
+    RecordContext,
+    parse,
+    reference_problems,
+)
+from worker.core.records import RecordData, RowKey
+from worker.core.schema import DATALESS_TYPES, FieldDef, ProjectSchema
+from worker.core.values import (
+    Parser,
+    Problem,
+    display_label,
+    is_blank,
+    range_violation,
+    value_parser,
+)
+
+
+class GenericRule(StrEnum):
+    REQUIRED = "DQ-REQUIRED"
+    TYPE = "DQ-TYPE"
+    RANGE = "DQ-RANGE"
+    CHOICE = "DQ-CHOICE"
+    HIDDEN = "DQ-HIDDEN"
+
+
+# The one table of kinds and severities (protocol, "Generic checks from the data dictionary").
+RULES: Mapping[GenericRule, tuple[Kind, Severity]] = MappingProxyType(
+    {
+        GenericRule.REQUIRED: (Kind.QUERY, Severity.MINOR),
+        GenericRule.TYPE: (Kind.QUERY, Severity.MAJOR),
+        GenericRule.RANGE: (Kind.QUERY, Severity.MINOR),
+        GenericRule.CHOICE: (Kind.QUERY, Severity.MAJOR),
+        GenericRule.HIDDEN: (Kind.QUERY, Severity.MINOR),
+    }
+)
+
+_PROBLEM_RULE = {Problem.TYPE: GenericRule.TYPE, Problem.CHOICE: GenericRule.CHOICE}
+_UNREPORTED_INVALID = frozenset({"calc", "slider"})
+
+
+@dataclass(frozen=True, slots=True)
+class _FieldPlan:
+    """Everything about one field that does not depend on the record, computed once."""
+
+    field: FieldDef
+    columns: tuple[str, ...]
+    parse: Parser
+    label: str
+    logic: Expression | None  # the parsed branching logic
+    logic_unreadable: bool  # REQUIRED/HIDDEN are not judged
+    has_range: bool
+    reports_invalid: bool  # False for calc/slider: typed as numbers, but no validation type
+
+    @property
+    def name(self) -> str:
+        return self.field.name
+
+
+@dataclass(frozen=True, slots=True)
+class _FormPlan:
+    form: str
+    fields: tuple[_FieldPlan, ...]
+    # "Has data": any of these filled (checkbox options: checked), the record ID excluded.
+    value_columns: tuple[str, ...]
+    checkbox_columns: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _EventPlan:
+    event: str | None
+    repeats: bool  # the whole event repeats
+    forms: tuple[tuple[_FormPlan, bool], ...]  # (form, repeating instrument?)
+
+
+@dataclass(slots=True)
+class _Row:
+    """One row being checked, and the branching-logic context built for it on first need."""
+
+    record: RecordData
+    event: str | None
+    instance: int | None
+    repeat_instrument: str
+    values: Mapping[str, str]
+    today: date
+    context: RecordContext | None = None
+
+
+class GenericChecker:
+    """The generic checks for one project, prepared once and run on each record.
+
+    Parsing every branching logic and building per-form field plans happens here, so
+    :meth:`check` does no parsing or regex compilation per record.
+    """
+
+    def __init__(
+        self,
+        schema: ProjectSchema,
+        *,
+        exclude_forms: Iterable[str] = frozenset(),
+        missing_codes: Iterable[str] = (),
+    ) -> None:
+        self.schema = schema
+        self.exclude_forms = frozenset(exclude_forms)
+        # The project's missing-data codes (project info ``missing_data_codes``, e.g. "UNK"):
+        # REDCap accepts them in any field, so they fill a field and are never invalid.
+        self.missing_codes = frozenset(missing_codes)
+        # One line per field whose branching logic cannot be evaluated (metadata only, safe
+        # to log); filled while preparing and, for errors only evaluation finds, by check().
+        self.logic_errors: list[str] = []
+        self._unreadable: set[str] = set()
+        forms = {
+            form: self._plan_form(form) for form in schema.forms if form not in self.exclude_forms
+        }
+        self._events = tuple(
+            _EventPlan(
+                event=event,
+                repeats=schema.is_repeating_event(event),
+                forms=tuple(
+                    (forms[form], schema.is_repeating_form(event, form))
+                    for form in schema.forms_of_event(event)
+                    if form in forms
+                ),
+            )
+            for event in schema.event_names
+        )
+
+    # --- preparation ----------------------------------------------------------------------
+
+    def _plan_form(self, form: str) -> _FormPlan:
+        record_id = self.schema.record_id_field
+        fields = [
+            f
+            for f in self.schema.fields_of_form(form)
+            if f.name != record_id and f.field_type not in DATALESS_TYPES
+        ]
+        plans = tuple(self._plan_field(f) for f in fields)
+        return _FormPlan(
+            form=form,
+            fields=plans,
+            value_columns=tuple(f.name for f in fields if not f.is_checkbox),
+            checkbox_columns=tuple(c for f in fields if f.is_checkbox for c in f.export_names),
+        )
+
+    def _plan_field(self, field: FieldDef) -> _FieldPlan:
+        logic, unreadable = self._compile_branching(field)
+        return _FieldPlan(
+            field=field,
+            columns=tuple(field.export_names),
+            parse=value_parser(field),
+            label=display_label(field),
+            logic=logic,
+            logic_unreadable=unreadable,
+            has_range=bool(field.min or field.max),
+            # A calc value is REDCap's to compute (its rule H, not ours) and a slider has no
+            # validation type: a site could not act on a DQ-TYPE query about either.
+            reports_invalid=field.field_type not in _UNREPORTED_INVALID,
+        )
+
+    def _compile_branching(self, field: FieldDef) -> tuple[Expression | None, bool]:
+        """The field's parsed branching logic; (None, True) if it cannot be used."""
+        if not field.branching_logic:
+            return None, False
+        try:
+            expr = parse(field.branching_logic, source=f"branching logic of field {field.name}")
+        except LogicSyntaxError as exc:
+            self._logic_error(field.name, str(exc))
+            return None, True
+        # Unknown fields or events would fail on every row: check them once, here.
+        problems = reference_problems(expr, self.schema)
+        if problems:
+            self._logic_error(field.name, "; ".join(problems))
+            return None, True
+        return expr, False
+
+    def _logic_error(self, field: str, problem: str) -> None:
+        """Record, once per field, that its branching logic cannot be evaluated."""
+        if field in self._unreadable:
+            return
+        self._unreadable.add(field)
+        self.logic_errors.append(
+            f"Branching logic of field {field} cannot be evaluated, so DQ-REQUIRED and "
+            f"DQ-HIDDEN are not checked for it: {problem}"
+        )
+
+    # --- running --------------------------------------------------------------------------
+
+    def check(self, record: RecordData, today: date) -> list[Finding]:
+        """All generic findings of one record, in event, instance and field order."""
+        findings: list[Finding] = []
+        instances = _instance_rows(record)
+        for plan in self._events:
+            if plan.repeats:
+                for instance, values in instances.get((plan.event, ""), ()):
+                    row = _Row(record, plan.event, instance, "", values, today)
+                    for form, _ in plan.forms:
+                        self._check_form(findings, form, row)
+                continue
+            base_values = record.rows.get(RowKey(plan.event, "", None))
+            # One row object for all forms of the base row, so they share a logic context.
+            base = (
+                None
+                if base_values is None
+                else _Row(record, plan.event, None, "", base_values, today)
+            )
+            for form, repeating in plan.forms:
+                if repeating:
+                    for instance, values in instances.get((plan.event, form.form), ()):
+                        row = _Row(record, plan.event, instance, form.form, values, today)
+                        self._check_form(findings, form, row)
+                elif base is not None:  # no row: nothing stored, nothing to check
+                    self._check_form(findings, form, base)
+        return findings
+
+    def _check_form(self, out: list[Finding], form: _FormPlan, row: _Row) -> None:
+        has_data = _has_data(form, row.values)
+        for plan in form.fields:
+            filled = self._check_value(out, form, plan, row)
+            if not plan.logic_unreadable:
+                self._check_presence(out, form, plan, row, filled=filled, has_data=has_data)
+
+    def _check_presence(
+        self,
+        out: list[Finding],
+        form: _FormPlan,
+        plan: _FieldPlan,
+        row: _Row,
+        *,
+        filled: bool,
+        has_data: bool,
+    ) -> None:
+        """HIDDEN and REQUIRED; the branching logic is evaluated only when it decides."""
+        if filled:
+            if plan.logic is None or self._shown(plan, row) is not False:
+                return
+            rule = GenericRule.HIDDEN
+            message = (
+                f"{plan.label} has a value, but its branching logic hides the field; "
+                "clear the value or correct the answers that control it."
+            )
+        else:
+            if not (has_data and plan.field.required):
+                return
+            if plan.logic is not None and self._shown(plan, row) is not True:
+                return
+            rule = GenericRule.REQUIRED
+            blank = "no option is checked" if plan.field.is_checkbox else "blank"
+            message = f"{plan.label} is required but {blank}."
+        out.append(self._finding(rule, form, plan, row, message, _evidence(plan, row.values)))
+
+    def _check_value(
+        self, out: list[Finding], form: _FormPlan, plan: _FieldPlan, row: _Row
+    ) -> bool:
+        """TYPE, RANGE and CHOICE on one field's stored value(s); returns whether it is filled."""
+        if plan.field.is_checkbox:
+            return self._check_checkbox(out, form, plan, row)
+        raw = row.values.get(plan.name, "")
+        if self.missing_codes and raw.strip() in self.missing_codes:
+            return True
+        parsed = plan.parse(raw)
+        if parsed.is_blank:
+            return False
+        if parsed.is_invalid:
+            if not plan.reports_invalid:
+                return True
+            rule = _PROBLEM_RULE[parsed.problem or Problem.TYPE]
+            message = f"{plan.label} {parsed.reason}."
+            out.append(self._finding(rule, form, plan, row, message, {plan.name: raw}))
+        elif plan.has_range:
+            message = range_violation(plan.field, parsed.value, today=row.today)  # type: ignore[arg-type]
+            if message is not None:
+                out.append(
+                    self._finding(GenericRule.RANGE, form, plan, row, message, {plan.name: raw})
+                )
+        return True
+
+    def _check_checkbox(
+        self, out: list[Finding], form: _FormPlan, plan: _FieldPlan, row: _Row
+    ) -> bool:
+        values = row.values
+        checked = False
+        bad: dict[str, str] = {}
+        reason = ""
+        for column in plan.columns:
+            raw = values.get(column, "")
+            parsed = plan.parse(raw)
+            if parsed.is_invalid:
+                bad[column], reason = raw, parsed.reason
+            elif parsed.value is True:
+                checked = True
+        if bad:
+            message = f"{plan.label} {reason}."
+            out.append(self._finding(GenericRule.CHOICE, form, plan, row, message, bad))
+        return checked
+
+    def _shown(self, plan: _FieldPlan, row: _Row) -> bool | None:
+        """Branching logic on the stored values, as REDCap evaluates it (invalid values are
+        not blanked); None if it cannot be evaluated on this row."""
+        if row.context is None:
+            row.context = RecordContext(
+                schema=self.schema,
+                record=row.record,
+                event=row.event,
+                instance=row.instance,
+                repeat_instrument=row.repeat_instrument,
+                today=row.today,
+                now=None,
+                missing_codes=self.missing_codes,
+            )
+        assert plan.logic is not None
+        try:
+            return plan.logic.is_true(row.context)
+        except LogicError as exc:  # a reference the up-front check could not rule out
+            self._logic_error(plan.name, str(exc))
+            return None
+
+    def _finding(
+        self,
+        rule: GenericRule,
+        form: _FormPlan,
+        plan: _FieldPlan,
+        row: _Row,
+        message: str,
+        evidence: dict[str, str],
+    ) -> Finding:
+        kind, severity = RULES[rule]
+        return Finding(
+            rule=rule.value,
+            kind=kind,
+            severity=severity,
+            record=row.record.record_id,
+            event=row.event,
+            instrument=form.form,
+            instance=row.instance,
+            field=plan.name,
+            message=message,
+            evidence=evidence,
+        )
+
+
+def _instance_rows(
+    record: RecordData,
+) -> dict[tuple[str | None, str], list[tuple[int, Mapping[str, str]]]]:
+    """The record's repeating rows by (event, repeat instrument), instances ascending; one
+    pass over the rows instead of one per event and form."""
+    found: defaultdict[tuple[str | None, str], list[tuple[int, Mapping[str, str]]]]
+    found = defaultdict(list)
+    for key, values in record.rows.items():
+        if key.instance:
+            found[(key.event, key.repeat_instrument)].append((key.instance, values))
+    for rows in found.values():
+        rows.sort(key=lambda item: item[0])
+    return found
+
+
+def _has_data(form: _FormPlan, values: Mapping[str, str]) -> bool:
+    """A form has data when any of its fields but the record ID is filled; ``*_complete``
+    is not a field of the form, and an unchecked checkbox option (``"0"``) is not data."""
+    for column in form.value_columns:
+        if not is_blank(values.get(column, "")):
+            return True
+    return any(values.get(column, "").strip() == "1" for column in form.checkbox_columns)
+
+
+def _evidence(plan: _FieldPlan, values: Mapping[str, str]) -> dict[str, str]:
+    return {column: values.get(column, "") for column in plan.columns}
+
+
+def run_generic_checks(
+    schema: ProjectSchema,
+    record: RecordData,
+    *,
+    today: date,
+    exclude_forms: frozenset[str] = frozenset(),
+) -> list[Finding]:
+    """One record through a fresh :class:`GenericChecker`. For many records, build the checker
+    once and call :meth:`GenericChecker.check`; its ``logic_errors`` are dropped here."""
+    return GenericChecker(schema, exclude_forms=exclude_forms).check(record, today)
