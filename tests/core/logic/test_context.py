@@ -1,0 +1,359 @@
+"""context.py: which stored value a reference reads (RecordContext), and the dict-backed
+MappingContext."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+
+import pytest
+
+from worker.core.logic import (
+    LogicReferenceError,
+    MappingContext,
+    RecordContext,
+    Value,
+    parse,
+    reference_problems,
+)
+from worker.core.logic.nodes import FieldRef
+from worker.core.records import RecordData, RowKey
+from worker.core.schema import ProjectSchema
+
+TODAY = date(2026, 11, 26)
+
+
+def field(name: str, form: str, kind: str = "text", **extra: str) -> dict[str, str]:
+    return {"field_name": name, "form_name": form, "field_type": kind, **extra}
+
+
+def choices(text: str) -> dict[str, str]:
+    return {"select_choices_or_calculations": text}
+
+
+def validation(name: str) -> dict[str, str]:
+    return {"text_validation_type_or_show_slider_number": name}
+
+
+METADATA = [
+    field("record_id", "demo"),
+    field("age", "demo", **validation("integer")),
+    field("height", "demo", **validation("number_1dp")),
+    field("weight_eu", "demo", **validation("number_comma_decimal")),
+    field("name", "demo"),
+    field("dob", "demo", **validation("date_ymd")),
+    field("race", "demo", "checkbox", **choices("1, White | 2, Black | -1, Unknown")),
+    field("sex", "demo", "radio", **choices("1, Male | 2, Female")),
+    field("grade", "demo", "dropdown", **choices("A, Good | B, Bad")),
+    field("bmi", "demo", "calc", **choices("[weight]/[height]")),
+    field("pain", "demo", "slider"),
+    field("smoker", "demo", "yesno"),
+    field("agree", "demo", "truefalse"),
+    field("comments", "demo", "notes"),
+    field("intro", "demo", "descriptive"),
+    field("scan", "demo", "file"),
+    field("v_weight", "visit", **validation("number")),
+    field("v_date", "visit", **validation("date_ymd")),
+    field("ae_term", "ae"),
+    field("ae_grade", "ae", "radio", **choices("1, Mild | 2, Severe")),
+]
+EVENTS = [
+    {"unique_event_name": "baseline_arm_1", "event_name": "Baseline", "arm_num": 1},
+    {"unique_event_name": "visit_arm_1", "event_name": "Visit", "arm_num": 1},
+    {"unique_event_name": "followup_arm_1", "event_name": "Follow-up", "arm_num": 1},
+    {"unique_event_name": "other_arm_2", "event_name": "Other", "arm_num": 2},
+]
+MAPPING = [
+    {"unique_event_name": "baseline_arm_1", "form": "demo"},
+    {"unique_event_name": "visit_arm_1", "form": "visit"},
+    {"unique_event_name": "followup_arm_1", "form": "visit"},
+    {"unique_event_name": "followup_arm_1", "form": "ae"},
+    {"unique_event_name": "other_arm_2", "form": "demo"},
+]
+REPEATING = [
+    {"event_name": "visit_arm_1", "form_name": ""},  # the whole event repeats
+    {"event_name": "followup_arm_1", "form_name": "ae"},  # one instrument repeats
+]
+SCHEMA = ProjectSchema.from_exports(
+    project_info={"is_longitudinal": 1},
+    metadata=METADATA,
+    events=EVENTS,
+    form_event_mapping=MAPPING,
+    repeating=REPEATING,
+)
+
+BASELINE = RowKey("baseline_arm_1", "", None)
+FOLLOWUP = RowKey("followup_arm_1", "", None)
+
+
+def visit(instance: int) -> RowKey:
+    return RowKey("visit_arm_1", "", instance)
+
+
+def ae(instance: int) -> RowKey:
+    return RowKey("followup_arm_1", "ae", instance)
+
+
+RECORD = RecordData(
+    "101",
+    {
+        BASELINE: {
+            "record_id": "101",
+            "age": "34",
+            "height": "1.8",
+            "weight_eu": "72,5",
+            "name": "Ann",
+            "dob": "1992-03-04",
+            "race___1": "1",
+            "race___2": "0",
+            "race____1": "",
+            "sex": "2",
+            "grade": "A",
+            "demo_complete": "2",
+        },
+        visit(1): {"v_weight": "70", "v_date": "2026-01-01"},
+        visit(2): {"v_weight": "71", "v_date": "2026-02-01"},
+        visit(3): {"v_weight": "72", "v_date": ""},
+        FOLLOWUP: {"v_weight": "80"},
+        ae(1): {"ae_term": "Headache", "ae_grade": "1"},
+        ae(2): {"ae_term": "Nausea", "ae_grade": "2"},
+    },
+    data_access_group="site_a",
+)
+
+
+def ctx_at(key: RowKey, record: RecordData = RECORD) -> RecordContext:
+    return RecordContext(
+        schema=SCHEMA,
+        record=record,
+        event=key.event,
+        instance=key.instance,
+        repeat_instrument=key.repeat_instrument,
+        today=TODAY,
+        now=None,
+    )
+
+
+def ev(logic: str, key: RowKey) -> Value:
+    return parse(logic).evaluate(ctx_at(key))
+
+
+@pytest.mark.parametrize(
+    ("logic", "key", "expected"),
+    [
+        # [field]: the row's own event (and own instance where it repeats).
+        ("[age]", BASELINE, 34.0),
+        ("[name]", BASELINE, "Ann"),
+        ("[v_weight]", visit(2), 71.0),
+        ("[ae_term]", ae(2), "Nausea"),
+        # A non-repeating form in an event with a repeating instrument: the base row.
+        ("[v_weight]", ae(2), 80.0),
+        # [event][field]: that event's base row ...
+        ("[baseline_arm_1][age]", ae(2), 34.0),
+        ("[baseline_arm_1][age]", visit(3), 34.0),
+        ("[followup_arm_1][v_weight]", visit(2), 80.0),
+        # ... or, where it repeats, the same instance number (instance 1 from a base row).
+        ("[visit_arm_1][v_weight]", ae(2), 71.0),
+        ("[visit_arm_1][v_weight]", BASELINE, 70.0),
+        ("[followup_arm_1][ae_term]", visit(1), "Headache"),
+        # Explicit instances.
+        ("[visit_arm_1][v_weight][3]", BASELINE, 72.0),
+        ("[ae_term][1]", ae(2), "Headache"),
+        ("[v_weight][current-instance]", visit(3), 72.0),
+        ("[v_weight][previous-instance]", visit(3), 71.0),
+        ("[v_weight][next-instance]", visit(2), 72.0),
+        ("[v_weight][first-instance]", visit(3), 70.0),
+        ("[v_weight][last-instance]", visit(1), 72.0),
+        ("[followup_arm_1][ae_term][last-instance]", BASELINE, "Nausea"),
+        # An instance suffix on a field that does not repeat there is ignored.
+        ("[baseline_arm_1][age][2]", visit(2), 34.0),
+        # Checkbox options read field___code columns; unticked or unsaved reads as 0.
+        ("[race(1)]", BASELINE, 1.0),
+        ("[race(2)]", BASELINE, 0.0),
+        ("[race(-1)]", BASELINE, 0.0),
+        ("[baseline_arm_1][race(1)]", visit(1), 1.0),
+        ("[other_arm_2][race(1)]", BASELINE, 0.0),
+        # Form status fields.
+        ("[demo_complete]", BASELINE, 2.0),
+        # Comma-decimal numbers are read with a point.
+        ("[weight_eu]", BASELINE, 72.5),
+        # The field's own event, named through a smart variable.
+        ("[event-name][age]", BASELINE, 34.0),
+        ("[previous-event-name][age]", visit(2), 34.0),
+        ("[next-event-name][v_weight]", visit(2), 80.0),
+        ("[first-event-name][name]", ae(1), "Ann"),
+        ("[last-event-name][v_weight]", BASELINE, 80.0),  # last event of arm 1
+        # Standalone smart variables.
+        ("[record-name]", visit(2), "101"),
+        ("[record-dag-name]", visit(2), "site_a"),
+        ("[event-name]", visit(2), "visit_arm_1"),
+        ("[previous-event-name]", visit(2), "baseline_arm_1"),
+        ("[previous-event-name]", BASELINE, ""),
+        ("[current-instance]", visit(2), "2"),
+        ("[current-instance]", BASELINE, ""),
+        ("[arm-number]", visit(2), "1"),
+    ],
+)
+def test_reads(logic: str, key: RowKey, expected: Value) -> None:
+    result = ev(logic, key)
+    assert result == expected
+    assert type(result) is type(expected)
+
+
+@pytest.mark.parametrize(
+    ("logic", "key"),
+    [
+        ("[age]", visit(1)),  # demo is not designated for the visit event: no column
+        ("[v_weight][previous-instance]", visit(1)),  # there is no instance 0
+        ("[v_weight][next-instance]", visit(3)),  # no instance 4 yet
+        ("[ae_term][5]", ae(1)),
+        ("[previous-event-name][age]", BASELINE),  # baseline is the first event
+        ("[other_arm_2][age]", BASELINE),  # no row for that event
+        ("[intro]", BASELINE),  # descriptive fields hold nothing
+        ("[v_date]", visit(3)),
+    ],
+)
+def test_blank_reads(logic: str, key: RowKey) -> None:
+    assert parse(f"{logic} = ''").evaluate(ctx_at(key)) is True
+
+
+def test_row_logic_of_the_protocol_shape() -> None:
+    # Evaluated for each instance of a repeating instrument, reading the same instance.
+    expr = parse("[ae_grade] = '2' and [baseline_arm_1][sex] = '2'")
+    assert [expr.is_true(ctx_at(ae(i))) for i in (1, 2)] == [False, True]
+
+
+@pytest.mark.parametrize(
+    ("name", "numeric"),
+    [
+        ("age", True),  # integer
+        ("height", True),  # number_1dp
+        ("weight_eu", True),  # number_comma_decimal
+        ("v_weight", True),  # number
+        ("bmi", True),  # calc
+        ("pain", True),  # slider
+        ("smoker", True),  # yesno
+        ("agree", True),  # truefalse
+        ("sex", True),  # radio, all codes numeric
+        ("race", True),  # checkbox, all codes numeric (incl. -1)
+        ("ae_grade", True),
+        ("grade", False),  # dropdown with letter codes
+        ("name", False),
+        ("dob", False),  # dates compare as text
+        ("comments", False),
+        ("scan", False),
+        ("demo_complete", True),  # form status
+        ("nonexistent", False),
+    ],
+)
+def test_is_numeric(name: str, numeric: bool) -> None:
+    assert ctx_at(BASELINE).is_numeric(name) is numeric
+
+
+def test_numeric_fields_are_blank_as_nan_text_fields_as_empty() -> None:
+    record = RecordData("1", {BASELINE: {"age": "", "name": ""}})
+    ctx = ctx_at(BASELINE, record)
+    age = parse("[age]").evaluate(ctx)
+    assert isinstance(age, float)
+    assert math.isnan(age)
+    assert parse("[name]").evaluate(ctx) == ""
+    assert parse("[age] = '' and [name] = ''").evaluate(ctx) is True
+
+
+SOURCE = "branching logic of field pg_end_date"
+
+
+@pytest.mark.parametrize(
+    ("logic", "problem"),
+    [
+        ("[nope] = 1", "[nope]: no such field in the project"),
+        ("[race] = '1'", "[race] is a checkbox; name one option, like [race(1)]"),
+        ("[race(9)] = '1'", "[race(9)]: checkbox race has no option 9"),
+        ("[sex(1)] = '1'", "[sex(1)]: sex is not a checkbox"),
+        ("[demo_complete(1)] = '1'", "[demo_complete(1)]: demo_complete is not a checkbox"),
+        ("[visit_arm_9][age] = 1", "[visit_arm_9]: the project has no event visit_arm_9"),
+    ],
+)
+def test_references_the_project_lacks_raise_with_the_source(logic: str, problem: str) -> None:
+    expr = parse(logic, source=SOURCE)
+    with pytest.raises(LogicReferenceError) as caught:
+        expr.evaluate(ctx_at(BASELINE))
+    assert caught.value.problem == problem
+    assert str(caught.value) == f"Logic error in {SOURCE}: {problem}"
+    assert reference_problems(expr, SCHEMA) == [problem]
+
+
+def test_reference_problems_lists_all_and_accepts_good_logic() -> None:
+    assert reference_problems(parse("[age] > 1 and [nope] = 1 and [race] = 1"), SCHEMA) == [
+        "[nope]: no such field in the project",
+        "[race] is a checkbox; name one option, like [race(1)]",
+    ]
+    good = "[baseline_arm_1][race(-1)] = '1' or [previous-event-name][v_weight][2] > 0"
+    assert reference_problems(parse(good), SCHEMA) == []
+
+
+CLASSIC = ProjectSchema.from_exports(
+    project_info={"is_longitudinal": 0},
+    metadata=[
+        field("record_id", "main"),
+        field("score", "main", **validation("integer")),
+        field("med", "meds"),
+    ],
+    repeating=[{"event_name": "", "form_name": "meds"}],
+)
+
+
+def test_classic_project() -> None:
+    record = RecordData(
+        "7",
+        {
+            RowKey(None, "", None): {"score": "3"},
+            RowKey(None, "meds", 1): {"med": "aspirin"},
+            RowKey(None, "meds", 2): {"med": "ibuprofen"},
+        },
+    )
+    base = RecordContext(schema=CLASSIC, record=record, today=TODAY)
+    meds2 = base.at(RowKey(None, "meds", 2))
+    assert parse("[score] = 3").evaluate(base) is True
+    assert parse("[med]").evaluate(meds2) == "ibuprofen"
+    assert parse("[med][first-instance]").evaluate(base) == "aspirin"
+    assert parse("[score] + 1").evaluate(meds2) == 4.0
+    assert parse("[event-name][score]").evaluate(base) == 3.0
+    with pytest.raises(LogicReferenceError, match="a classic project has no events"):
+        parse("[base_arm_1][score]").evaluate(base)
+
+
+def test_at_keeps_record_schema_and_clock() -> None:
+    now = datetime(2026, 11, 26, 9, 0)
+    ctx = RecordContext(schema=SCHEMA, record=RECORD, today=TODAY, now=now, missing_codes={"UNK"})
+    moved = ctx.at(visit(3))
+    assert (moved.event, moved.instance, moved.repeat_instrument) == ("visit_arm_1", 3, "")
+    assert (moved.today, moved.now, moved.missing_codes) == (TODAY, now, frozenset({"UNK"}))
+    assert parse("[v_weight]").evaluate(moved) == 72.0
+
+
+def test_clock_defaults() -> None:
+    ctx = RecordContext(schema=SCHEMA, record=RECORD, today=TODAY)
+    assert ctx.now == datetime(2026, 11, 26, 0, 0)
+    assert RecordContext(schema=SCHEMA, record=RECORD).today == date.today()
+
+
+def test_missing_codes_reach_the_functions() -> None:
+    record = RecordData("1", {BASELINE: {"age": "UNK"}})
+    ctx = RecordContext(
+        schema=SCHEMA, record=record, event="baseline_arm_1", today=TODAY, missing_codes={"UNK"}
+    )
+    assert parse("isblankormissingcode([age])").evaluate(ctx) is True
+    assert parse("[age] = 'UNK'").evaluate(ctx) is True
+
+
+def test_mapping_context_is_keyed_by_reference_text() -> None:
+    ctx = MappingContext(
+        {"[age]": "4", "[e_arm_1][race(2)][last-instance]": "1"}, numeric={"age"}, today=TODAY
+    )
+    assert ctx.lookup(FieldRef("age")) == "4"
+    assert ctx.lookup(FieldRef("race", "e_arm_1", "2", "last-instance")) == "1"
+    assert ctx.lookup(FieldRef("other")) == ""
+    assert ctx.is_numeric("age")
+    assert not ctx.is_numeric("other")
+    assert ctx.now == datetime(2026, 11, 26)

@@ -1,0 +1,163 @@
+"""functions.py: each special function, including blank and odd inputs."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from worker.core.logic import MappingContext, Value, parse
+from worker.core.logic.functions import FUNCTIONS, call
+
+VALUES = {"[a]": "4", "[b]": "", "[c]": "10", "[t]": "  Taylor ", "[miss]": "UNK", "[num]": "-99"}
+CTX = MappingContext(VALUES, numeric={"a", "b", "c", "num"}, missing_codes={"UNK", "NASK", "-99"})
+
+
+def ev(logic: str) -> Value:
+    return parse(logic).evaluate(CTX)
+
+
+def assert_value(actual: Value, expected: Value) -> None:
+    if isinstance(expected, float) and math.isnan(expected):
+        assert isinstance(actual, float)
+        assert math.isnan(actual), actual
+    else:
+        assert actual == expected
+        assert type(actual) is type(expected)
+
+
+NAN = math.nan
+
+
+@pytest.mark.parametrize(
+    ("logic", "expected"),
+    [
+        # if
+        ("if([a] > 3, 'big', 'small')", "big"),
+        ("if([b] > 3, 'big', 'small')", "small"),
+        ("if([b], 1, 0)", 0.0),
+        # sum/min/max/mean/median/stdev skip blanks and non-numbers; NaN if none is left.
+        ("sum([a], [b], [c])", 14.0),
+        ("sum([b])", NAN),
+        ("sum([a], 'x', true)", 4.0),
+        ("min([a], [b], [c])", 4.0),
+        ("max([a], [b], [c], -1)", 10.0),
+        ("mean([a], [b], [c])", 7.0),
+        ("median(1, 9, 3)", 3.0),
+        ("median(1, 9, 3, 4)", 3.5),
+        ("stdev(2, 4, 4, 4, 5, 5, 7, 9)", 2.138089935299395),
+        ("stdev(5)", NAN),
+        # rounding: half away from zero, on the decimal value (as PHP)
+        ("round(14.384, 1)", 14.4),
+        ("round(2.5)", 3.0),
+        ("round(-2.5)", -3.0),
+        ("round(2.675, 2)", 2.68),
+        ("round(1234.5, -2)", 1200.0),
+        ("round([b], 1)", NAN),
+        ("round('abc')", NAN),
+        ("roundup(14.381, 1)", 14.4),
+        ("roundup(-14.381, 1)", -14.4),
+        ("rounddown(14.389, 1)", 14.3),
+        ("rounddown(-14.389, 1)", -14.3),
+        ("roundup(2)", 2.0),
+        # other maths
+        ("abs(-7.1)", 7.1),
+        ("abs([b])", NAN),
+        ("sqrt(16)", 4.0),
+        ("sqrt(-1)", NAN),
+        ("pow(2, 3)", 8.0),
+        ("mod(10, 4)", 2.0),
+        ("mod(10, 0)", NAN),
+        ("log(100, 10)", 2.0),
+        ("log(0)", NAN),
+        ("exponential(0)", 1.0),
+        ("exponential(1000)", math.inf),
+        # type tests
+        ("isnumber([a])", True),
+        ("isnumber([b])", False),
+        ("isnumber('1.5')", True),
+        ("isnumber(' 7 ')", True),
+        ("isnumber('012')", False),
+        ("isnumber('0.5')", True),
+        ("isnumber('abc')", False),
+        ("isnumber(true)", False),
+        ("isinteger('12')", True),
+        ("isinteger('12.5')", False),
+        ("isinteger('012')", False),
+        ("isinteger([a])", True),
+        ("isinteger(4.5)", False),
+        # text: case-insensitive tests
+        ("contains([t], 'TAY')", True),
+        ("contains([t], 'smith')", False),
+        ("contains([t], '')", True),
+        ("not_contain([t], 'smith')", True),
+        ("starts_with('Robert', 'rob')", True),
+        ("starts_with([t], 'tay')", False),  # leading spaces count
+        ("ends_with('Taylor', 'LOR')", True),
+        ("contains([a], '4')", True),  # numbers are tested as printed
+        ("find('y', 'Taylor')", 3.0),
+        ("find('z', 'Taylor')", 0.0),
+        ("left('Taylor', 3)", "Tay"),
+        ("right('Taylor', 4)", "ylor"),
+        ("right('Taylor', 0)", ""),
+        ("mid('Taylor', 2, 3)", "ayl"),
+        ("length('Taylor')", 6.0),
+        ("length([b])", 0.0),
+        ("length([a])", 1.0),
+        ("trim([t])", "Taylor"),
+        ("upper('John Doe')", "JOHN DOE"),
+        ("lower('John Doe')", "john doe"),
+        ("concat('a', 1, [b], 2.5)", "a12.5"),
+        ("concat_ws(' and ', 'Peas', [b], 'Carrots')", "Peas and Carrots"),
+        ("replace_text('Taylor Taylor', 'Taylor', 'Harris')", "Harris Harris"),
+        ("calctext([a] * 2)", "8"),
+        ("calctext([b])", ""),
+        # missing-data codes
+        ("isblankormissingcode([b])", True),
+        ("isblankormissingcode([miss])", True),
+        ("isblankormissingcode([num])", True),
+        ("isblankormissingcode([a])", False),
+        ("isblanknotmissingcode([b])", True),
+        ("isblanknotmissingcode([miss])", False),
+        ("ismissingcode([miss])", True),
+        ("ismissingcode([b])", False),
+        ("hasmissingcode([miss], 'NASK,UNK')", True),
+        ("hasmissingcode([miss], 'NASK')", False),
+    ],
+)
+def test_functions(logic: str, expected: Value) -> None:
+    assert_value(ev(logic), expected)
+
+
+def test_missing_codes_are_optional_for_a_context() -> None:
+    ctx = MappingContext({"[x]": "UNK"})
+    assert parse("isblankormissingcode([x])").evaluate(ctx) is False
+    assert parse("isblankormissingcode([y])").evaluate(ctx) is True
+
+
+def test_the_registry_holds_redcaps_allowed_functions() -> None:
+    # redcap_api.md 4.3, REDCap 15.7's list.
+    assert set(FUNCTIONS) == {
+        "if", "datediff", "calcdate", "calctext", "round", "roundup", "rounddown", "sqrt",
+        "pow", "abs", "min", "max", "mean", "median", "sum", "stdev", "mod", "log",
+        "exponential", "isnumber", "isinteger", "contains", "not_contain", "starts_with",
+        "ends_with", "left", "right", "length", "mid", "find", "concat", "concat_ws", "upper",
+        "lower", "trim", "replace_text", "year", "month", "day", "isblankormissingcode",
+        "isblanknotmissingcode", "hasmissingcode", "ismissingcode",
+    }  # fmt: skip
+
+
+def test_if_is_not_callable_eagerly() -> None:
+    with pytest.raises(ValueError, match="evaluator"):
+        call("if", [True, 1.0, 2.0], CTX)
+
+
+@pytest.mark.parametrize("name", sorted(set(FUNCTIONS) - {"if"}))
+@pytest.mark.parametrize(
+    "argument", ["", "abc", math.nan, math.inf, -math.inf, 1e308, -0.0, True, "2024-02-30", "1e999"]
+)
+def test_no_function_raises_on_odd_input(name: str, argument: Value) -> None:
+    spec = FUNCTIONS[name]
+    count = spec.max_args if spec.max_args is not None else spec.min_args + 2
+    call(name, [argument] * count, CTX)
+    call(name, [argument] * spec.min_args, CTX)

@@ -1,0 +1,285 @@
+"""Contexts that give logic its values: ``RecordContext`` reads one record's export rows the
+way REDCap does; ``MappingContext`` is a dict-backed stand-in for tests.
+
+How ``RecordContext`` picks the row a reference reads (redcap_api.md 4.4, protocol "Generic
+checks"): ``[field]`` reads the context's own event, ``[event][field]`` the named one. If the
+field's form repeats in that event, or the event itself repeats, the row is an instance:
+the one written (``[field][2]``, ``[last-instance]``...), else the context's own instance
+number (instance 1 when the context row does not repeat). Otherwise it is the base row.
+A checkbox option ``[f(code)]`` reads column ``f___code``, and reads ``"0"`` where nothing
+is stored (REDCap's unticked); ``[form_complete]`` reads the form's status. Fields, events
+and checkbox options the project lacks raise ``LogicReferenceError``; ``reference_problems``
+lists them once, up front.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping
+from datetime import date, datetime, time
+from enum import Enum
+from typing import Literal
+
+from worker.core.logic.errors import LogicReferenceError
+from worker.core.logic.expression import Expression
+from worker.core.logic.nodes import EVENT_SMART_VARIABLES, FieldRef
+from worker.core.logic.unparser import reference_text
+from worker.core.records import RecordData, RowKey
+from worker.core.schema import CHOICE_TYPES, DATALESS_TYPES, ProjectSchema, checkbox_export_name
+
+# Field types REDCap wraps in chkNull (blank -> NaN, otherwise a number).
+_NUMERIC_TYPES = frozenset({"calc", "slider", "yesno", "truefalse"})
+_NUMERIC_VALIDATIONS = frozenset({"int", "integer", "float", "number"})
+_NUMERIC_CODE = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+_STATUS_SUFFIX = "_complete"
+_RELATIVE_EVENTS = frozenset(
+    {"previous-event-name", "next-event-name", "first-event-name", "last-event-name"}
+)
+
+
+class _Absent(Enum):
+    """A relative event that does not exist, such as the previous event of the first one."""
+
+    EVENT = "absent"
+
+
+_EventSlot = str | None | Literal[_Absent.EVENT]
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time())
+
+
+class RecordContext:
+    """Evaluates logic for one row of one record.
+
+    ``event``/``instance``/``repeat_instrument`` name the row being checked (as in its
+    ``RowKey``). ``today`` defaults to the current date; ``now`` defaults to midnight of
+    ``today``, so results do not drift with the time of day the worker runs (pass ``now``
+    when logic uses ``'now'`` at hour precision). ``missing_codes`` are the project's
+    missing-data codes, for ``isblankormissingcode`` and friends.
+    """
+
+    def __init__(
+        self,
+        *,
+        schema: ProjectSchema,
+        record: RecordData,
+        event: str | None = None,
+        instance: int | None = None,
+        repeat_instrument: str = "",
+        today: date | None = None,
+        now: datetime | None = None,
+        missing_codes: Collection[str] = (),
+    ) -> None:
+        self.schema = schema
+        self.record = record
+        self.event = event
+        self.instance = instance
+        self.repeat_instrument = repeat_instrument
+        self.today: date = today if today is not None else date.today()
+        self.now: datetime = now if now is not None else _midnight(self.today)
+        self.missing_codes: frozenset[str] = frozenset(missing_codes)
+
+    def at(self, key: RowKey) -> RecordContext:
+        """The same record, schema and clock, evaluating for another row."""
+        return RecordContext(
+            schema=self.schema,
+            record=self.record,
+            event=key.event,
+            instance=key.instance,
+            repeat_instrument=key.repeat_instrument,
+            today=self.today,
+            now=self.now,
+            missing_codes=self.missing_codes,
+        )
+
+    # --- LogicContext ---------------------------------------------------------------------
+
+    def is_numeric(self, field: str) -> bool:
+        definition = self.schema.fields.get(field)
+        if definition is None:
+            return _status_form(self.schema, field) is not None  # form status: 0, 1, 2
+        kind = definition.field_type
+        if kind in _NUMERIC_TYPES:
+            return True
+        if kind == "text":
+            validation = definition.validation or ""
+            return validation in _NUMERIC_VALIDATIONS or validation.startswith("number_")
+        if kind in CHOICE_TYPES:
+            codes = definition.choices
+            return bool(codes) and all(_NUMERIC_CODE.fullmatch(code) for code in codes)
+        return False
+
+    def lookup(self, ref: FieldRef) -> str:
+        form, column = _column(self.schema, ref)
+        event = self._event(ref.event)
+        key = None if event is _Absent.EVENT else self._row_key(event, form, ref.instance)
+        raw = (
+            ""
+            if key is None
+            else self.record.value(column, key.event, key.instance, key.repeat_instrument)
+        )
+        if ref.code is not None and raw == "":
+            return "0"  # an unticked (or never saved) checkbox option reads as 0 in REDCap
+        if raw and self._comma_decimal(ref.field):
+            return raw.replace(",", ".")
+        return raw
+
+    # --- SupportsSmartVariables -----------------------------------------------------------
+
+    def smart_variable(self, name: str) -> str:
+        if name == "record-name":
+            return self.record.record_id
+        if name == "record-dag-name":
+            return self.record.data_access_group
+        if name == "current-instance":
+            return "" if self.instance is None else str(self.instance)
+        if name == "arm-number":
+            event = self.schema.event(self.event) if self.event else None
+            return str(event.arm) if event else "1"
+        event = self._event(name)
+        return "" if event is _Absent.EVENT or event is None else event
+
+    # --- resolution -----------------------------------------------------------------------
+
+    def _comma_decimal(self, field: str) -> bool:
+        definition = self.schema.fields.get(field)
+        return bool(definition and (definition.validation or "").endswith("comma_decimal"))
+
+    def _event(self, spec: str | None) -> _EventSlot:
+        """The unique event name a reference's event slot means."""
+        if spec is None or spec == "event-name":
+            return self.event
+        if spec in _RELATIVE_EVENTS:
+            arm_events = self._arm_events()
+            if self.event not in arm_events:
+                return _Absent.EVENT
+            position = arm_events.index(self.event)
+            target = {
+                "previous-event-name": position - 1,
+                "next-event-name": position + 1,
+                "first-event-name": 0,
+                "last-event-name": len(arm_events) - 1,
+            }[spec]
+            return arm_events[target] if 0 <= target < len(arm_events) else _Absent.EVENT
+        _check_event(self.schema, spec)
+        return spec
+
+    def _arm_events(self) -> list[str]:
+        current = self.schema.event(self.event) if self.event else None
+        if current is None:
+            return []
+        return [e.unique_name for e in self.schema.events if e.arm == current.arm]
+
+    def _row_key(self, event: str | None, form: str, instance: int | str | None) -> RowKey | None:
+        repeating_form = self.schema.is_repeating_form(event, form)
+        if not (repeating_form or self.schema.is_repeating_event(event)):
+            return RowKey(event, "", None)
+        instrument = form if repeating_form else ""
+        number = self._instance(event, instrument, instance)
+        return None if number is None else RowKey(event, instrument, number)
+
+    def _instance(self, event: str | None, instrument: str, spec: int | str | None) -> int | None:
+        if isinstance(spec, int):
+            return spec
+        current = self.instance if self.instance is not None else 1
+        if spec is None or spec == "current-instance":
+            return current
+        if spec == "previous-instance":
+            return current - 1 if current > 1 else None
+        if spec == "next-instance":
+            return current + 1
+        present = self.record.instances(event, instrument)
+        if not present:
+            return None
+        return present[0] if spec == "first-instance" else present[-1]
+
+
+def _status_form(schema: ProjectSchema, field: str) -> str | None:
+    """The form whose ``{form}_complete`` status field this is, if it is one."""
+    if field.endswith(_STATUS_SUFFIX):
+        form = field[: -len(_STATUS_SUFFIX)]
+        if form in schema.forms:
+            return form
+    return None
+
+
+def _column(schema: ProjectSchema, ref: FieldRef) -> tuple[str, str]:
+    """(form, export column) a reference reads; ``LogicReferenceError`` if it names nothing."""
+    definition = schema.fields.get(ref.field)
+    if definition is None:
+        form = _status_form(schema, ref.field)
+        if form is None:
+            raise LogicReferenceError(f"{reference_text(ref)}: no such field in the project")
+        if ref.code is not None:
+            raise LogicReferenceError(f"{reference_text(ref)}: {ref.field} is not a checkbox")
+        return form, ref.field
+    if definition.is_checkbox:
+        if ref.code is None:
+            raise LogicReferenceError(
+                f"[{ref.field}] is a checkbox; name one option, like [{ref.field}(1)]"
+            )
+        if ref.code not in definition.choices:
+            raise LogicReferenceError(
+                f"{reference_text(ref)}: checkbox {ref.field} has no option {ref.code}"
+            )
+        return definition.form, checkbox_export_name(ref.field, ref.code)
+    if ref.code is not None:
+        raise LogicReferenceError(f"{reference_text(ref)}: {ref.field} is not a checkbox")
+    if definition.field_type in DATALESS_TYPES:
+        return definition.form, ""  # holds no value: always blank
+    return definition.form, ref.field
+
+
+def _check_event(schema: ProjectSchema, event: str) -> None:
+    if not schema.is_longitudinal:
+        raise LogicReferenceError(f"[{event}]: a classic project has no events")
+    if schema.event(event) is None:
+        raise LogicReferenceError(f"[{event}]: the project has no event {event}")
+
+
+def reference_problems(expr: Expression, schema: ProjectSchema) -> list[str]:
+    """What ``RecordContext`` would refuse in this logic (unknown fields and events, checkbox
+    misuse), checked once up front instead of failing on the first row evaluated."""
+    problems: list[str] = []
+    for ref in sorted(expr.field_refs, key=reference_text):
+        try:
+            _column(schema, ref)
+            if ref.event is not None and ref.event not in EVENT_SMART_VARIABLES:
+                _check_event(schema, ref.event)
+        except LogicReferenceError as error:
+            problems.append(error.problem)
+    return problems
+
+
+class MappingContext:
+    """A context backed by a dict keyed by reference text as ``unparse`` writes it:
+    ``{"[age]": "42", "[visit_2_arm_1][weight]": "", "[race(2)]": "1"}``. Missing keys read
+    as blank. ``numeric`` names the fields REDCap would treat as numbers."""
+
+    def __init__(
+        self,
+        values: Mapping[str, str] | None = None,
+        *,
+        numeric: Collection[str] = (),
+        today: date | None = None,
+        now: datetime | None = None,
+        missing_codes: Collection[str] = (),
+        smart_variables: Mapping[str, str] | None = None,
+    ) -> None:
+        self.values = dict(values or {})
+        self.numeric = frozenset(numeric)
+        self.today: date = today if today is not None else date.today()
+        self.now: datetime = now if now is not None else _midnight(self.today)
+        self.missing_codes = frozenset(missing_codes)
+        self.smart_variables = dict(smart_variables or {})
+
+    def lookup(self, ref: FieldRef) -> str:
+        return self.values.get(reference_text(ref), "")
+
+    def is_numeric(self, field: str) -> bool:
+        return field in self.numeric
+
+    def smart_variable(self, name: str) -> str:
+        return self.smart_variables.get(name, "")
