@@ -1,0 +1,248 @@
+"""``python -m worker sandbox``: serve a REDCap-compatible sandbox API on loopback."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import signal
+import sys
+import threading
+from datetime import date
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from worker.errors import ConfigError
+from worker.sandbox import DEFAULT_PROJECT_DIR, DEMO_TOKEN, RequestEntry, Sandbox
+from worker.sandbox.faults import DEFAULT_FAIL_KINDS, parse_fault
+
+DESCRIPTION = """\
+Serve a REDCap-compatible API for one project on http://127.0.0.1:PORT/api/ until stopped
+(Ctrl-C or SIGTERM). It answers like REDCap 15.7 (PyCap and the worker cannot tell the
+difference for the methods they use) and keeps its data in memory, and in --state-file if
+given, so changes made through the API survive a restart.
+
+DATA is what the sandbox starts with: 'demo' (the default: the project folder's
+demo_data.py, generated as of --as-of for --participants participants), 'empty', or a JSON
+file of flat import rows. It may be given as a positional argument or with --data.
+Seed data are loaded without value validation (REDCap can hold invalid values); imports
+through the API are validated as REDCap does.
+
+It prints its URL and API token (the well-known demo token unless --token is given) and one
+line per request on stderr (never the token). Fault options simulate a flaky REDCap for demos.
+"""
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "sandbox",
+        help="serve a REDCap-compatible sandbox API (demo data, fault injection) on loopback",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "data_pos",
+        nargs="?",
+        metavar="DATA",
+        help="starting data: demo (default), empty, or PATH.json of flat rows",
+    )
+    parser.add_argument(
+        "--data",
+        metavar="DATA",
+        help="same as the positional DATA (give one or the other)",
+    )
+    parser.add_argument(
+        "--project-dir",
+        metavar="DIR",
+        default=str(DEFAULT_PROJECT_DIR),
+        help="folder with the project's REDCap API exports (metadata.json, events.json, ...); "
+        "default: %(default)s",
+    )
+    parser.add_argument(
+        "--port",
+        metavar="N",
+        default="0",
+        help="TCP port on 127.0.0.1; 0 (the default) picks a free one",
+    )
+    parser.add_argument(
+        "--token",
+        metavar="TOKEN",
+        default=DEMO_TOKEN,
+        help="API token to accept: 32 letters and digits (default: the sandbox's demo token)",
+    )
+    parser.add_argument(
+        "--state-file",
+        metavar="PATH",
+        help="keep the data in this JSON file (written atomically after every change); if it "
+        "exists, start from it instead of DATA",
+    )
+    parser.add_argument(
+        "--reset",
+        action="store_true",
+        help="ignore an existing --state-file and start again from DATA",
+    )
+    parser.add_argument(
+        "--participants",
+        metavar="N",
+        help="number of demo participants (demo data only; default: the generator's own)",
+    )
+    parser.add_argument(
+        "--as-of",
+        metavar="YYYY-MM-DD",
+        help="date the demo data are generated up to (demo data only; default: today)",
+    )
+    parser.add_argument(
+        "--latency-ms",
+        metavar="MS",
+        default="0",
+        help="delay every answer by MS milliseconds (default 0)",
+    )
+    parser.add_argument(
+        "--fail-rate",
+        metavar="P",
+        default="0",
+        help="probability (0..1) that a request gets a random fault (default 0: none)",
+    )
+    parser.add_argument(
+        "--fail-kinds",
+        metavar="LIST",
+        default=",".join(DEFAULT_FAIL_KINDS),
+        help="comma list of faults --fail-rate picks from: a 4xx/5xx status, drop, drop-after, "
+        "html, latency:MS (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--seed",
+        metavar="N",
+        help="seed for the random faults, for a repeatable demo",
+    )
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="do not print a line per request",
+    )
+    parser.set_defaults(func=run)
+
+
+def _int(value: str | None, option: str, *, low: int = 0, high: int | None = None) -> int | None:
+    if value is None:
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(f"{option} must be a whole number, not {value!r}") from None
+    if number < low or (high is not None and number > high):
+        bound = f"between {low} and {high}" if high is not None else f"{low} or more"
+        raise ConfigError(f"{option} must be {bound}, not {number}")
+    return number
+
+
+def _options(args: argparse.Namespace) -> dict[str, Any]:
+    if args.data_pos and args.data and args.data_pos != args.data:
+        raise ConfigError("give DATA either as a positional argument or with --data, not both")
+    data = args.data or args.data_pos or "demo"
+    if data not in ("demo", "empty") and not Path(data).is_file():
+        raise ConfigError(f"DATA must be demo, empty or an existing JSON file, not {data!r}")
+    if data != "demo" and (args.participants is not None or args.as_of is not None):
+        raise ConfigError("--participants and --as-of apply only to demo data")
+    as_of = None
+    if args.as_of is not None:
+        try:
+            as_of = date.fromisoformat(args.as_of)
+        except ValueError:
+            raise ConfigError(
+                f"--as-of must be a date like 2026-11-26, not {args.as_of!r}"
+            ) from None
+    try:
+        fail_rate = float(args.fail_rate)
+    except ValueError:
+        raise ConfigError(f"--fail-rate must be a number, not {args.fail_rate!r}") from None
+    if not 0.0 <= fail_rate <= 1.0:
+        raise ConfigError(f"--fail-rate must be between 0 and 1, not {fail_rate}")
+    kinds = [k.strip() for k in args.fail_kinds.split(",") if k.strip()]
+    for kind in kinds:
+        try:
+            parse_fault(kind)
+        except ValueError as exc:
+            raise ConfigError(f"--fail-kinds: {exc}") from None
+    return {
+        "project_dir": Path(args.project_dir),
+        "data": data,
+        "as_of": as_of,
+        "participants": _int(args.participants, "--participants"),
+        "token": args.token,
+        "state_file": Path(args.state_file) if args.state_file else None,
+        "port": _int(args.port, "--port", high=65535),
+        "reset": args.reset,
+        "latency_ms": _int(args.latency_ms, "--latency-ms"),
+        "fail_rate": fail_rate,
+        "fail_kinds": kinds,
+        "seed": _int(args.seed, "--seed", low=-(2**63)),
+    }
+
+
+def _print_request(entry: RequestEntry) -> None:
+    status = entry.status if entry.status is not None else "---"
+    what = f"{entry.content or '-'}/{entry.action or '-'}"
+    parts = [f"#{entry.seq}", str(status), what]
+    if entry.format:
+        parts.append(f"format={entry.format}")
+    if entry.record_ids:
+        ids = entry.record_ids
+        shown = ",".join(ids[:5]) + (f",...(+{len(ids) - 5})" if len(ids) > 5 else "")
+        parts.append(f"records={shown}")
+    if entry.rows_sent:
+        parts.append(f"rows_sent={entry.rows_sent}")
+    if entry.fault:
+        parts.append(f"FAULT={entry.fault}")
+    if entry.error:
+        parts.append(f"error={entry.error.splitlines()[0][:100]!r}")
+    print(" ".join(parts), file=sys.stderr, flush=True)
+
+
+def _wait_for_stop() -> None:
+    """Block until Ctrl-C or SIGTERM; both end the same clean way."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def run(args: argparse.Namespace) -> int:
+    options = _options(args)
+    sandbox = Sandbox.from_folder(
+        **options, on_request=None if args.quiet else _print_request
+    ).start()
+    try:
+        project = sandbox.project
+        source = f"state file {options['state_file']}" if sandbox.restored else options["data"]
+        print(
+            f"REDCap sandbox: {project.info.get('project_title', '')} "
+            f"({len(sandbox.store)} records from {source})",
+            flush=True,
+        )
+        print(f"URL:   {sandbox.url}", flush=True)
+        print(f"Token: {sandbox.token}", flush=True)
+        if options["state_file"] is not None:
+            print(f"State: {options['state_file']}", flush=True)
+        if options["latency_ms"] or options["fail_rate"]:
+            print(
+                f"Faults: latency {options['latency_ms']} ms, fail rate {options['fail_rate']} "
+                f"({','.join(options['fail_kinds'])}), seed {options['seed']}",
+                flush=True,
+            )
+        print("Serving until Ctrl-C or SIGTERM.", flush=True)
+        # A Ctrl-C that lands outside the wait is still a clean stop.
+        with contextlib.suppress(KeyboardInterrupt):
+            _wait_for_stop()
+    finally:
+        sandbox.stop()
+    print("REDCap sandbox stopped.", flush=True)
+    return 0

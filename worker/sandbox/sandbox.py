@@ -1,0 +1,200 @@
+"""The in-process face of the sandbox: build one from a project folder, start, query, stop.
+
+::
+
+    with Sandbox.from_folder(data="demo", as_of=date(2026, 11, 26)) as sb:
+        project = redcap.Project(sb.url, sb.token)
+        ...
+        assert not sb.request_log.imports()
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from worker.errors import ConfigError
+from worker.sandbox.api import Api
+from worker.sandbox.clock import Clock, SystemClock
+from worker.sandbox.export import ExportOptions, build_rows
+from worker.sandbox.faults import DEFAULT_FAIL_KINDS, Faults
+from worker.sandbox.importing import ImportOptions, as_text, plan_import
+from worker.sandbox.project import ProjectDef, load_project
+from worker.sandbox.reqlog import RequestEntry, RequestLog
+from worker.sandbox.seed import SeedData, initial_rows, load_rows
+from worker.sandbox.server import API_PATH, HOST, SandboxHTTPServer
+from worker.sandbox.store import Store
+
+# <repo root>/demo/nk_trial, found from this package's location.
+DEFAULT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "demo" / "nk_trial"
+# The sandbox's well-known demo token: 32 characters like a real REDCap token, printed by
+# `python -m worker sandbox` and safe to put in demo configs. It opens nothing but a sandbox.
+DEMO_TOKEN = "DEMOSANDBOXTOKEN0123456789ABCDEF"
+_TOKEN = re.compile(r"^[A-Za-z0-9]{32}$")
+
+
+def check_token(token: str) -> str:
+    if not _TOKEN.match(token):
+        raise ConfigError("a sandbox token must be 32 letters and digits, like REDCap's")
+    return token
+
+
+class Sandbox:
+    """A REDCap stand-in serving one project on ``http://127.0.0.1:PORT/api/``."""
+
+    def __init__(
+        self,
+        project: ProjectDef,
+        store: Store,
+        *,
+        token: str = DEMO_TOKEN,
+        port: int = 0,
+        faults: Faults | None = None,
+        on_request: Callable[[RequestEntry], None] | None = None,
+    ) -> None:
+        if not 0 <= port <= 65535:
+            raise ConfigError(f"port {port} is not between 0 and 65535")
+        self.project = project
+        self.store = store
+        self.token = check_token(token)
+        self.faults = faults or Faults()
+        self.request_log = RequestLog()
+        self.restored = False  # True when the data came from an existing state file
+        self._port = port
+        self._on_request = on_request
+        self._server: SandboxHTTPServer | None = None
+
+    @classmethod
+    def from_folder(
+        cls,
+        project_dir: str | Path = DEFAULT_PROJECT_DIR,
+        data: SeedData = "demo",
+        as_of: date | None = None,
+        participants: int | None = None,
+        token: str = DEMO_TOKEN,
+        state_file: str | Path | None = None,
+        port: int = 0,
+        *,
+        clock: Clock | None = None,
+        reset: bool = False,
+        latency_ms: int = 0,
+        fail_rate: float = 0.0,
+        fail_kinds: Iterable[str] = DEFAULT_FAIL_KINDS,
+        seed: int | None = None,
+        username: str = "sandbox_api",
+        on_request: Callable[[RequestEntry], None] | None = None,
+    ) -> Sandbox:
+        """Load the project and its starting data (not yet serving: call :meth:`start`).
+
+        With a ``state_file`` that exists (and no ``reset``), the data come from it and
+        ``data`` is ignored, so a restarted demo keeps every change made through the API.
+        """
+        check_token(token)
+        if participants is not None and participants < 0:
+            raise ConfigError("participants must be zero or more")
+        project = load_project(project_dir)
+        store = Store(project, clock or SystemClock(), state_file, username)
+        try:
+            faults = Faults(
+                latency_ms=latency_ms, fail_rate=fail_rate, fail_kinds=fail_kinds, seed=seed
+            )
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
+        sandbox = cls(project, store, token=token, port=port, faults=faults, on_request=on_request)
+        if store.state_file is not None and store.state_file.exists() and not reset:
+            store.load()
+            sandbox.restored = True
+        else:
+            load_rows(project, store, initial_rows(project.folder, data, as_of, participants))
+            store.save()
+        return sandbox
+
+    # -- serving ---------------------------------------------------------------------------
+
+    def start(self) -> Sandbox:
+        if self._server is not None:
+            return self
+        try:
+            server = SandboxHTTPServer(
+                self._port,
+                Api(self.project, self.store, self.token),
+                self.faults,
+                self.request_log,
+                self.store.clock,
+                self._on_request,
+            )
+        except OSError as exc:
+            raise ConfigError(f"cannot listen on {HOST}:{self._port}: {exc.strerror}") from exc
+        server.start()
+        self._server = server
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the sandbox is not serving; call start() first")
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}{API_PATH}"
+
+    @property
+    def clock(self) -> Clock:
+        return self.store.clock
+
+    def __repr__(self) -> str:
+        where = self.url if self.running else "stopped"
+        return f"<Sandbox {self.project.info.get('project_title', '')!r} {where}>"
+
+    # -- data, in-process ------------------------------------------------------------------
+
+    def rows(self, records: Sequence[str] | None = None, **options: Any) -> list[dict[str, Any]]:
+        """The current data as flat export rows (all columns, raw), like a full API export.
+
+        Keyword options are :class:`ExportOptions` fields (``fields``, ``forms``, ``events``...).
+        """
+        _, rows = build_rows(self.project, self.store, ExportOptions(records=records, **options))
+        return rows
+
+    def import_rows(
+        self, rows: Sequence[Mapping[str, Any]], *, overwrite: bool = False
+    ) -> list[str]:
+        """Import as the API would (same validation, raises ApiError); returns changed records.
+
+        Not logged in the request log: it stands for a change made in REDCap's own UI.
+        """
+        text_rows = [{str(k): as_text(v) for k, v in r.items()} for r in rows]
+        options = ImportOptions(overwrite=overwrite)
+        with self.store.lock:
+            result = plan_import(self.project, self.store, text_rows, options)
+            return self.store.apply(result.plan, overwrite=overwrite)
+
+    def load_rows(self, rows: Sequence[Mapping[str, Any]]) -> list[str]:
+        """Bulk-load rows like seed data: layout checked, values not validated."""
+        text_rows = [{str(k): as_text(v) for k, v in r.items()} for r in rows]
+        return load_rows(self.project, self.store, text_rows)

@@ -1,0 +1,183 @@
+"""HTTP on loopback: ``POST <base>/api/`` in, REDCap's answers out, faults and logging between.
+
+Stdlib ``ThreadingHTTPServer`` speaking HTTP/1.1 with keep-alive (PyCap shares one
+``requests.Session``). Open connections are tracked so :meth:`SandboxHTTPServer.stop` can cut
+idle keep-alive sockets instead of leaving handler threads parked on them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import fields
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from worker.sandbox.api import Api, describe
+from worker.sandbox.clock import Clock
+from worker.sandbox.faults import Faults, fault_response
+from worker.sandbox.params import Params
+from worker.sandbox.reqlog import RequestEntry, RequestLog
+from worker.sandbox.responses import CONTENT_TYPES, Response
+
+HOST = "127.0.0.1"  # never anything else: the sandbox is for this machine only
+API_PATH = "/api/"
+NOT_IMPLEMENTED = "The requested method is not implemented."
+NOT_FOUND = (
+    '<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\n<html><head>\n<title>404 Not Found'
+    "</title>\n</head><body>\n<h1>Not Found</h1>\n<p>The requested URL was not found on this "
+    "server.</p>\n</body></html>\n"
+)
+_ENTRY_FIELDS = {f.name for f in fields(RequestEntry)}
+
+
+class SandboxHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+
+    def __init__(
+        self,
+        port: int,
+        api: Api,
+        faults: Faults,
+        request_log: RequestLog,
+        clock: Clock,
+        on_request: Callable[[RequestEntry], None] | None = None,
+    ) -> None:
+        self.api = api
+        self.faults = faults
+        self.request_log = request_log
+        self.clock = clock
+        self.on_request = on_request
+        self.stopping = threading.Event()
+        self._connections: set[socket.socket] = set()
+        self._conn_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        super().__init__((HOST, port), _Handler)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(
+            target=self.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"redcap-sandbox-{self.server_address[1]}",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.stopping.set()  # wakes handlers waiting out an injected latency
+        self.shutdown()
+        with self._conn_lock:
+            open_connections = list(self._connections)
+        for conn in open_connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        self.server_close()
+        if self._thread is not None:
+            self._thread.join()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._conn_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._conn_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client hanging up mid-answer is normal under fault tests; anything else is a bug.
+        if not isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            super().handle_error(request, client_address)
+
+    # -- request log -----------------------------------------------------------------------
+
+    def record(
+        self, method: str, path: str, status: int | None, fault: str | None, facts: dict[str, Any]
+    ) -> None:
+        known = {k: v for k, v in facts.items() if k in _ENTRY_FIELDS}
+        entry = RequestEntry(
+            at=self.clock.now(), method=method, path=path, status=status, fault=fault, **known
+        )
+        entry = self.request_log.append(entry)
+        if self.on_request is not None:
+            self.on_request(entry)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "Apache"
+    sys_version = ""
+    timeout = 120  # idle keep-alive connections do not pin a thread forever
+    # Headers and body go out in two writes; with Nagle on, delayed ACKs add ~40 ms to each.
+    disable_nagle_algorithm = True
+    server: SandboxHTTPServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the request log is the record, and the CLI prints from it."""
+
+    def _send(self, response: Response) -> None:
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+
+    def _drop(self) -> None:
+        """Close the socket without a byte of answer, as a crashed proxy would."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _path(self) -> str:
+        return self.path.split("?", 1)[0]
+
+    def _not_implemented(self) -> None:
+        self._read_body()
+        # Logged before answering: once a client has its answer, the log already shows it.
+        self.server.record(self.command, self._path(), 501, None, {})
+        self._send(Response(501, NOT_IMPLEMENTED.encode(), CONTENT_TYPES["html"]))
+
+    do_GET = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _not_implemented
+
+    def do_POST(self) -> None:
+        server = self.server
+        body = self._read_body()
+        path = self._path()
+        if not path.endswith(API_PATH):
+            server.record("POST", path, 404, None, {})
+            self._send(Response(404, NOT_FOUND.encode(), CONTENT_TYPES["html"]))
+            return
+        decision = server.faults.next()
+        if decision.delay_ms:
+            server.stopping.wait(decision.delay_ms / 1000)
+        fault = decision.fault
+        label = fault.label if fault is not None else None
+        response: Response | None
+        if fault is not None and fault.answers_instead:
+            facts = describe(Params.parse(body))
+            response = (
+                None if fault.kind == "drop" else fault_response(fault, self.client_address[0])
+            )
+        else:
+            response, facts = server.api.handle(body)
+            if fault is not None and fault.kind == "drop-after":
+                response = None
+        # Logged before answering: once a client has its answer, the log already shows it.
+        server.record("POST", path, response.status if response else None, label, facts)
+        if response is None:
+            self._drop()
+        else:
+            self._send(response)
