@@ -155,3 +155,16 @@ def test_pycap_cannot_mistake_a_fault_for_data(nk: Sandbox) -> None:
     nk.faults.plan("html")
     with pytest.raises(redcap.RedcapError):  # JSONDecodeError is a RequestException
         pycap(nk).export_records()
+
+
+def test_import_faults_wait_for_an_import_and_refuse_like_redcap(nk: Sandbox) -> None:
+    project = pycap(nk)
+    nk.faults.plan_imports("refuse")
+    project.export_version()  # a read does not consume an import fault
+    row = {"record_id": "900", "redcap_event_name": "screening_arm_1", "enr_age": "30"}
+    with pytest.raises(redcap.RedcapError) as caught:
+        project.import_records([row])
+    assert "form that is locked" in str(caught.value)
+    assert nk.rows(records=["900"]) == []
+    assert project.import_records([row]) == {"count": 1}
+    assert [e.fault for e in nk.request_log.faulted()] == ["refuse"]

@@ -12,7 +12,12 @@ Fault specs: ``"500"`` (any 4xx/5xx status; an Apache-style HTML error page), ``
 processed), ``"drop-after"`` (processed, then closed without answering: the lost-response
 case that makes retried imports dangerous), ``"html"`` (HTTP 200 with a PHP fatal-error page,
 REDCap's out-of-memory habit; not processed), ``"latency:MS"`` (answer normally after MS
-milliseconds) and ``"ok"`` (no fault; lets a plan skip a request).
+milliseconds), ``"refuse"`` (HTTP 400 with a REDCap error message in the request's return
+format, as REDCap answers an import touching a locked form; not processed) and ``"ok"`` (no
+fault; lets a plan skip a request).
+
+``faults.plan_imports(...)`` queues faults that only record imports consume, so a test can
+target "the second write" whatever reads happen in between.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from http import HTTPStatus
 
-from worker.sandbox.responses import CONTENT_TYPES, Response
+from worker.sandbox.responses import CONTENT_TYPES, Response, error_response
 
 DEFAULT_FAIL_KINDS = ("500", "503", "429", "drop", "html")
 _STATUS = re.compile(r"^[45]\d\d$")
@@ -42,7 +47,7 @@ PHP_FATAL_PAGE = (
 
 @dataclass(frozen=True)
 class Fault:
-    kind: str  # "status" | "drop" | "drop-after" | "html" | "latency" | "ok"
+    kind: str  # "status" | "drop" | "drop-after" | "html" | "refuse" | "latency" | "ok"
     status: int = 0
     latency_ms: int = 0
 
@@ -57,7 +62,7 @@ class Fault:
     @property
     def answers_instead(self) -> bool:
         """True if the request is not processed and this fault's response is sent instead."""
-        return self.kind in ("status", "html", "drop")
+        return self.kind in ("status", "html", "drop", "refuse")
 
 
 def parse_fault(spec: str) -> Fault:
@@ -66,15 +71,25 @@ def parse_fault(spec: str) -> Fault:
         return Fault("status", status=int(spec))
     if match := _LATENCY.match(spec):
         return Fault("latency", latency_ms=int(match.group(1)))
-    if spec in ("drop", "drop-after", "html", "ok"):
+    if spec in ("drop", "drop-after", "html", "refuse", "ok"):
         return Fault(spec)
     raise ValueError(
         f"unknown fault {spec!r}: use a 4xx/5xx status, 'drop', 'drop-after', 'html', "
-        "'latency:MS' or 'ok'"
+        "'refuse', 'latency:MS' or 'ok'"
     )
 
 
-def fault_response(fault: Fault, client_ip: str = "127.0.0.1") -> Response:
+REFUSAL = (
+    "This field is located on a form that is locked. You must first unlock this form for "
+    "this record."
+)
+
+
+def fault_response(
+    fault: Fault, client_ip: str = "127.0.0.1", return_format: str = "json"
+) -> Response:
+    if fault.kind == "refuse":
+        return error_response(400, REFUSAL, return_format)
     if fault.kind == "html":
         return Response(200, PHP_FATAL_PAGE.encode("utf-8"), CONTENT_TYPES["html"])
     if fault.status == 429:
@@ -112,6 +127,7 @@ class Faults:
     ) -> None:
         self._lock = threading.Lock()
         self._planned: deque[Fault] = deque()
+        self._planned_imports: deque[Fault] = deque()
         self.configure(latency_ms=latency_ms, fail_rate=fail_rate, fail_kinds=fail_kinds, seed=seed)
 
     def configure(
@@ -142,19 +158,28 @@ class Faults:
         with self._lock:
             self._planned.extend(faults)
 
+    def plan_imports(self, *specs: str) -> None:
+        """Queue one-shot faults for the next record imports only, in order."""
+        faults = [parse_fault(s) for s in specs]
+        with self._lock:
+            self._planned_imports.extend(faults)
+
     def clear(self) -> None:
         with self._lock:
             self._planned.clear()
+            self._planned_imports.clear()
 
     @property
     def pending(self) -> list[str]:
         with self._lock:
             return [f.label for f in self._planned]
 
-    def next(self) -> Decision:
+    def next(self, *, is_import: bool = False) -> Decision:
         with self._lock:
             fault: Fault | None = None
-            if self._planned:
+            if is_import and self._planned_imports:
+                fault = self._planned_imports.popleft()
+            elif self._planned:
                 fault = self._planned.popleft()
             elif self.fail_rate and self._rng.random() < self.fail_rate:
                 fault = self._rng.choice(self.fail_kinds)

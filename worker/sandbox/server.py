@@ -160,7 +160,7 @@ class _Handler(BaseHTTPRequestHandler):
             server.record("POST", path, 404, None, {})
             self._send(Response(404, NOT_FOUND.encode(), CONTENT_TYPES["html"]))
             return
-        decision = server.faults.next()
+        decision = server.faults.next(is_import=describe(Params.parse(body))["is_import"])
         if decision.delay_ms:
             server.stopping.wait(decision.delay_ms / 1000)
         fault = decision.fault
@@ -169,7 +169,9 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.answers_instead:
             facts = describe(Params.parse(body))
             response = (
-                None if fault.kind == "drop" else fault_response(fault, self.client_address[0])
+                None
+                if fault.kind == "drop"
+                else fault_response(fault, self.client_address[0], facts["return_format"] or "xml")
             )
         else:
             response, facts = server.api.handle(body)
