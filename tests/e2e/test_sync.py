@@ -1,0 +1,262 @@
+"""`sync` end to end: findings become data queries in the sandbox, and follow the data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import redcap
+
+from tests.conftest import AS_OF, REPO, run_worker, worker_env
+from worker import sync as sync_module
+from worker.config import load_settings
+from worker.pipeline import make_client
+from worker.sync import run_sync
+
+pytestmark = pytest.mark.e2e
+
+CONFIG = REPO / "config.example.toml"
+SEEDED = json.loads((REPO / "demo" / "nk_trial" / "demo_findings.json").read_text())
+QUERY_EVENT, QUERY_FORM = "queries_arm_1", "data_query"
+# A seeded finding a coordinator can fix: a cycle day of 9 where the dictionary allows 1-7.
+RANGE = {"record": "12", "event": "fu_m2_arm_1", "field": "mba_cycle_day", "rule": "DQ-RANGE"}
+
+
+@pytest.fixture
+def settings(demo_sandbox, monkeypatch: pytest.MonkeyPatch):
+    for key, value in worker_env(demo_sandbox.url, demo_sandbox.token).items():
+        monkeypatch.setenv(key, value)
+    return load_settings(CONFIG)
+
+
+def sync(settings, **kw):
+    with make_client(settings) as client:
+        return run_sync(client, settings, as_of=AS_OF, **kw)
+
+
+def queries(sandbox) -> list[dict]:
+    return [
+        r
+        for r in sandbox.rows()
+        if r.get("redcap_repeat_instrument") == QUERY_FORM
+        and r.get("redcap_event_name") == QUERY_EVENT
+    ]
+
+
+def query_for(sandbox, *, record: str, rule: str, field: str) -> dict:
+    [row] = [
+        q
+        for q in queries(sandbox)
+        if q["record_id"] == record and q["dq_rule"] == rule and q["dq_field"] == field
+    ]
+    return row
+
+
+def site_writes(sandbox, rows: list[dict]) -> None:
+    """A coordinator's change, made through the API as REDCap's own forms would."""
+    redcap.Project(sandbox.url, sandbox.token).import_records(rows)
+
+
+def set_cycle_day(sandbox, value: str) -> None:
+    site_writes(
+        sandbox,
+        [{"record_id": "12", "redcap_event_name": RANGE["event"], "mba_cycle_day": value}],
+    )
+
+
+def answer_query(sandbox, query: dict, **values: str) -> None:
+    site_writes(
+        sandbox,
+        [
+            {
+                "record_id": query["record_id"],
+                "redcap_event_name": QUERY_EVENT,
+                "redcap_repeat_instrument": QUERY_FORM,
+                "redcap_repeat_instance": str(query["redcap_repeat_instance"]),
+                **values,
+            }
+        ],
+    )
+
+
+def test_the_first_sync_opens_exactly_one_query_per_finding(demo_sandbox, settings) -> None:
+    result = sync(settings)
+    rows = queries(demo_sandbox)
+    assert result.complete
+    assert len(rows) == len(SEEDED) == len(result.check.findings)
+    assert all(r["dq_status"] == "1" for r in rows)
+    located = {
+        (r["dq_rule"], r["record_id"], r["dq_event"], r["dq_instance"], r["dq_field"]) for r in rows
+    }
+    expected = {
+        (
+            f["rule"],
+            f["record"],
+            f["event"],
+            "" if f["instance"] is None else str(f["instance"]),
+            f["field"],
+        )
+        for f in SEEDED
+    }
+    assert located == expected
+    assert len({(r["record_id"], r["dq_id"]) for r in rows}) == len(rows)
+
+
+def test_a_second_sync_of_an_unchanged_project_writes_nothing(demo_sandbox, settings) -> None:
+    sync(settings)
+    mark = demo_sandbox.request_log.mark()
+    result = sync(settings)
+    assert len(demo_sandbox.request_log.since(mark).imports()) == 0
+    assert result.plan.changes == []
+    assert result.plan.unchanged == len(SEEDED)
+
+
+def test_fixing_a_value_resolves_its_query_and_breaking_it_again_reopens_it(
+    demo_sandbox, settings
+) -> None:
+    sync(settings)
+    set_cycle_day(demo_sandbox, "3")
+    sync(settings)
+    query = query_for(demo_sandbox, **_where(RANGE))
+    assert query["dq_status"] == "2"
+    assert query["dq_closed_at"]
+    set_cycle_day(demo_sandbox, "9")
+    sync(settings)
+    query = query_for(demo_sandbox, **_where(RANGE))
+    assert (query["dq_status"], query["dq_reopen_count"], query["dq_closed_at"]) == ("1", "1", "")
+    assert len(queries(demo_sandbox)) == len(SEEDED)
+
+
+def test_a_verified_query_stays_closed_and_reopens_when_its_values_change(
+    demo_sandbox, settings
+) -> None:
+    sync(settings)
+    query = query_for(demo_sandbox, **_where(RANGE))
+    answer_query(demo_sandbox, query, dq_verified="1", dq_response="Checked: day 9 of menses")
+    sync(settings)
+    assert query_for(demo_sandbox, **_where(RANGE))["dq_status"] == "3"
+    mark = demo_sandbox.request_log.mark()
+    sync(settings)
+    assert len(demo_sandbox.request_log.since(mark).imports()) == 0
+    set_cycle_day(demo_sandbox, "8")  # still out of range, on other values
+    sync(settings)
+    query = query_for(demo_sandbox, **_where(RANGE))
+    assert (query["dq_status"], query["dq_verified"]) == ("1", "")
+    assert query["dq_response"] == "Checked: day 9 of menses"
+
+
+def test_a_coordinators_response_survives_every_sync(demo_sandbox, settings) -> None:
+    sync(settings)
+    query = query_for(demo_sandbox, **_where(RANGE))
+    answer_query(demo_sandbox, query, dq_response="Lab re-reading the sample")
+    for value in ("3", "9", "8"):
+        set_cycle_day(demo_sandbox, value)
+        sync(settings)
+        assert query_for(demo_sandbox, **_where(RANGE))["dq_response"] == (
+            "Lab re-reading the sample"
+        )
+
+
+def test_a_partial_run_leaves_other_records_and_cross_participant_queries_alone(
+    demo_sandbox, settings
+) -> None:
+    sync(settings)
+    before = queries(demo_sandbox)
+    result = sync(settings, records=["12"])
+    assert result.plan.changes == []
+    assert queries(demo_sandbox) == before
+
+
+def test_a_rejected_batch_is_reported_and_the_other_batches_are_written(
+    demo_sandbox, settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sync_module, "WRITE_BATCH_ROWS", 10)
+    demo_sandbox.faults.plan_imports("ok", "refuse")  # REDCap refuses the second write
+    result = sync(settings)
+    assert len(result.write_errors) == 1
+    assert "REDCap rejected a batch of 10 query rows" in result.write_errors[0]
+    assert not result.complete
+    assert len(queries(demo_sandbox)) == len(SEEDED) - 10
+    # The next run writes what is missing, and nothing twice.
+    assert sync(settings).complete
+    assert len(queries(demo_sandbox)) == len(SEEDED)
+
+
+class Crash(Exception):
+    pass
+
+
+def test_a_crash_between_batches_then_a_rerun_converges_without_duplicates(
+    demo_sandbox, settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from worker.sandbox import DEFAULT_PROJECT_DIR, Sandbox
+
+    monkeypatch.setattr(sync_module, "WRITE_BATCH_ROWS", 10)
+    original = sync_module.RedcapClient.import_records
+    calls = {"n": 0}
+
+    def crash_after_two(self, rows, **kw):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise Crash("the container was killed")
+        return original(self, rows, **kw)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(sync_module.RedcapClient, "import_records", crash_after_two)
+        with pytest.raises(Crash):
+            sync(settings)
+    assert 0 < len(queries(demo_sandbox)) < len(SEEDED)
+    sync(settings)
+
+    with Sandbox.from_folder(
+        project_dir=DEFAULT_PROJECT_DIR, data="demo", as_of=AS_OF, token=demo_sandbox.token
+    ) as clean:
+        monkeypatch.setenv("REDCAP_API_URL", clean.url)
+        sync(load_settings(CONFIG))
+        expected = _comparable(queries(clean))
+    assert _comparable(queries(demo_sandbox)) == expected
+
+
+def test_dry_run_prints_the_plan_and_writes_nothing(demo_sandbox) -> None:
+    run = run_worker(
+        "sync",
+        "--config",
+        str(CONFIG),
+        "--as-of",
+        AS_OF.isoformat(),
+        "--dry-run",
+        env=worker_env(demo_sandbox.url, demo_sandbox.token),
+    )
+    assert run.returncode == 0
+    assert "Planned changes (dry run, nothing written)" in run.stdout
+    assert "create" in run.stdout
+    assert f"{len(SEEDED)} created" in run.stdout
+    assert not list(demo_sandbox.request_log.imports())
+    assert queries(demo_sandbox) == []
+
+
+def test_sync_ends_with_one_summary_line(demo_sandbox) -> None:
+    run = run_worker(
+        "sync",
+        "--config",
+        str(CONFIG),
+        "--as-of",
+        AS_OF.isoformat(),
+        env=worker_env(demo_sandbox.url, demo_sandbox.token),
+    )
+    assert run.returncode == 0
+    [summary] = run.stdout.strip().splitlines()
+    assert f"{len(SEEDED)} findings" in summary
+    for word in ("created", "resolved", "reopened", "verified", "unchanged", "write errors"):
+        assert word in summary
+
+
+def _where(f: dict) -> dict:
+    return {"record": f["record"], "rule": f["rule"], "field": f["field"]}
+
+
+def _comparable(rows: list[dict]) -> list[tuple]:
+    """Query rows without their timestamps, in a stable order."""
+    skip = {"dq_opened_at", "dq_closed_at"}
+    return sorted(tuple(sorted((k, v) for k, v in r.items() if k not in skip)) for r in rows)
