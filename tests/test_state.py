@@ -1,0 +1,60 @@
+"""The state folder: atomic writes, and a lost or damaged folder costs work, never truth."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from worker.state import StateDir, atomic_write_bytes
+
+T0 = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
+
+
+def test_no_cursor_means_a_full_sync(tmp_path: Path) -> None:
+    assert StateDir(tmp_path / "state").cursor() is None
+
+
+def test_the_cursor_round_trips(tmp_path: Path) -> None:
+    state = StateDir(tmp_path)
+    state.set_cursor(T0)
+    assert StateDir(tmp_path).cursor() == T0
+
+
+def test_a_damaged_cursor_reads_as_no_cursor(tmp_path: Path) -> None:
+    (tmp_path / "cursor.json").write_text("{not json")
+    assert StateDir(tmp_path).cursor() is None
+
+
+def test_a_failed_write_leaves_the_old_file_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "x.json"
+    atomic_write_bytes(target, b"old")
+
+    def broken_replace(src: str, dst: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError, match="No space"):
+        atomic_write_bytes(target, b"new")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["x.json"]  # no temporary left behind
+
+
+def test_history_is_short_and_the_heartbeat_tracks_the_last_success(tmp_path: Path) -> None:
+    state = StateDir(tmp_path)
+    for i in range(250):
+        state.record_run({"finished_at": f"t{i}", "status": "ok" if i < 249 else "failed"})
+    assert len(state.history()) == 200
+    beat = state.heartbeat()
+    assert beat == {"last_run_at": "t249", "last_status": "failed", "last_success_at": "t248"}
+
+
+def test_sent_keys_are_remembered(tmp_path: Path) -> None:
+    state = StateDir(tmp_path)
+    state.mark_sent("a")
+    state.mark_sent("a")
+    assert StateDir(tmp_path).sent_keys() == {"a"}

@@ -1,0 +1,116 @@
+"""The worker's state folder: sync cursor, unsent summaries, run history, heartbeat.
+
+Every write is atomic (a temporary file in the same folder, flushed, then renamed over the
+old one), so a crash or a full disk leaves either the old state or the new, never half.
+A lost state folder costs one full sync, never a wrong one: nothing here is the only copy
+of anything REDCap holds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from worker.errors import ConfigError
+
+HISTORY_LIMIT = 200
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: Path, value: Any) -> None:
+    atomic_write_bytes(path, (json.dumps(value, indent=2, sort_keys=True) + "\n").encode())
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class StateDir:
+    """One folder; the files in it are small JSON documents and queued ``.eml`` messages."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"state_dir: cannot create {self.path}: {exc.strerror}") from None
+
+    # -- generic -------------------------------------------------------------------------
+
+    def read_json(self, name: str, default: Any) -> Any:
+        """A JSON document, or ``default`` when it is absent or unreadable (never fatal:
+        losing state means doing more work, not wrong work)."""
+        try:
+            return json.loads((self.path / name).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return default
+
+    def write_json(self, name: str, value: Any) -> None:
+        atomic_write_json(self.path / name, value)
+
+    # -- the incremental-sync cursor -------------------------------------------------------
+
+    def cursor(self) -> datetime | None:
+        """When the last successful sync started (UTC), or None: then sync in full."""
+        value = self.read_json("cursor.json", {}).get("last_success_started_at")
+        try:
+            return datetime.fromisoformat(value) if value else None
+        except ValueError:
+            return None
+
+    def set_cursor(self, started_at: datetime) -> None:
+        self.write_json("cursor.json", {"last_success_started_at": started_at.isoformat()})
+
+    # -- outbox of summaries ---------------------------------------------------------------
+
+    @property
+    def outbox(self) -> Path:
+        path = self.path / "outbox"
+        path.mkdir(exist_ok=True)
+        return path
+
+    def sent_keys(self) -> set[str]:
+        return set(self.read_json("sent.json", []))
+
+    def mark_sent(self, key: str) -> None:
+        keys = self.read_json("sent.json", [])
+        if key not in keys:
+            keys.append(key)
+        self.write_json("sent.json", keys[-5000:])
+
+    # -- history and heartbeat -------------------------------------------------------------
+
+    def record_run(self, entry: dict[str, Any]) -> None:
+        """Append a run to the short history and refresh the heartbeat."""
+        history = self.read_json("history.json", [])
+        history.append(entry)
+        self.write_json("history.json", history[-HISTORY_LIMIT:])
+        beat = self.read_json("heartbeat.json", {})
+        beat["last_run_at"] = entry.get("finished_at")
+        beat["last_status"] = entry.get("status")
+        if entry.get("status") == "ok":
+            beat["last_success_at"] = entry.get("finished_at")
+        self.write_json("heartbeat.json", beat)
+
+    def history(self) -> list[dict[str, Any]]:
+        return list(self.read_json("history.json", []))
+
+    def heartbeat(self) -> dict[str, Any]:
+        return dict(self.read_json("heartbeat.json", {}))
