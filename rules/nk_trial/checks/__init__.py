@@ -1,0 +1,58 @@
+"""The dNK trial's protocol checks (``/work/shared/nk_trial/protocol.md``, section "Checks").
+
+One module per protocol section. Every number and code comes from ``../params.toml``; the
+checks that fit REDCap logic (NK-PRG-02, NK-SAE-03) live in ``../logic_rules.toml`` instead,
+so each check has one source of truth.
+
+The worker loads this package by file path (see ``worker/core/rules/loader.py``) and
+collects every function declared with ``@check``/``@check_all`` in these modules; it also
+uses :func:`schedule` (the ``visits`` command) and :func:`validate` (at load).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from worker.core.mapping import MappingSpec
+from worker.core.schema import ProjectSchema
+
+from . import eligibility, end_of_study, follow_up, laboratory, pregnancy, safety, treatment
+from .follow_up import schedule
+
+__all__ = [
+    "eligibility",
+    "end_of_study",
+    "follow_up",
+    "laboratory",
+    "pregnancy",
+    "safety",
+    "schedule",
+    "treatment",
+    "validate",
+]
+
+# The mapping parts the checks read (mappings/nk_trial.toml), and whether each is a list.
+PARTS = {
+    "screening": False,
+    "treatments": True,
+    "follow_up": True,
+    "pregnancies": True,
+    "adverse_events": True,
+    "end_of_study": False,
+}
+
+
+def validate(params: Any, schema: ProjectSchema, mapping: MappingSpec) -> list[str]:
+    """What the checks assume of the mapping, checked once at load instead of per record."""
+    problems = [
+        f"the mapping has no part '{name}', which the dNK checks read"
+        for name in PARTS
+        if name not in mapping.parts
+    ]
+    fu = mapping.parts.get(follow_up.PART)
+    if fu is not None and len(fu.event_names) < params.follow_up.months:
+        problems.append(
+            f"params follow_up.months is {params.follow_up.months}, but the mapping's part "
+            f"'{follow_up.PART}' has only {len(fu.event_names)} events"
+        )
+    return problems

@@ -1,0 +1,197 @@
+"""``visits``: each treated participant's follow-up visits, soonest due first. Read-only.
+
+The schedule comes from the study's rules folder (the same function the visit-window checks
+use), so the command and the checks cannot disagree. Coordinators use the table to plan the
+next weeks; it shows calendar dates because that is what they plan with, and is printed to
+the terminal only (reports and emails carry day counts, never dates).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+import structlog
+
+from worker.cli.common import (
+    add_as_of_option,
+    add_connection_options,
+    open_session,
+    progress_printer,
+)
+from worker.core.records import group_rows
+from worker.core.visits import VisitRow, VisitStatus, sort_visits
+from worker.errors import ConfigError
+from worker.pipeline import Study, load_study
+
+log = structlog.get_logger(__name__)
+
+EXIT_OK, EXIT_SCHEDULE_ERRORS = 0, 1
+FORMATS = ("table", "json")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "visits",
+        help="list each treated participant's follow-up visits, soonest due first (read-only)",
+        description=(
+            "Pull the study's records and list, for each treated participant, every "
+            "follow-up visit: target date, window, sample date and status (in window, out of "
+            "window, missed, due now, upcoming, or not applicable because she ended the "
+            "study or was pregnant). Visits due soonest come first. The windows are the ones "
+            "the visit-window checks use. Read-only. Exit codes: 0 listed, 1 some "
+            "participants' schedules could not be computed, 2 usage or configuration "
+            "error, 3 REDCap unreachable or refused."
+        ),
+    )
+    add_connection_options(parser)
+    add_as_of_option(parser)
+    parser.add_argument(
+        "--record",
+        action="append",
+        metavar="ID",
+        dest="records",
+        help="list only this record's visits (repeatable)",
+    )
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="table",
+        help="table for people (default), json for programs",
+    )
+    parser.set_defaults(func=run)
+
+
+@dataclass
+class VisitReport:
+    as_of: date
+    rows: list[VisitRow] = field(default_factory=list)
+    participants: int = 0  # treated participants with a schedule
+    records_checked: int = 0
+    errors: list[str] = field(default_factory=list)  # records whose schedule failed
+
+
+def collect_visits(study: Study, batches: Iterable[Sequence[dict]], *, as_of: date) -> VisitReport:
+    """Every participant's schedule over a stream of flat-row batches (pure: no I/O)."""
+    ruleset = study.ruleset
+    if ruleset is None or not ruleset.has_schedule:
+        raise ConfigError("the study's rules define no visit schedule (set study.rules)")
+    report = VisitReport(as_of=as_of)
+    for batch in batches:
+        for record in group_rows(study.schema, batch).values():
+            report.records_checked += 1
+            try:
+                rows = ruleset.schedule(study.builder.build(record), as_of)
+            except Exception as exc:  # one participant's bad data must not hide the others
+                log.error(
+                    "visit schedule failed", record=record.record_id, error=type(exc).__name__
+                )
+                report.errors.append(record.record_id)
+                continue
+            if rows:
+                report.participants += 1
+                report.rows.extend(rows)
+    report.rows = sort_visits(report.rows)
+    return report
+
+
+def run(args: argparse.Namespace) -> int:
+    with open_session(args) as session:
+        schema = session.client.schema()
+        study = load_study(session.settings, schema)
+        batches = session.client.iter_record_batches(
+            forms=study.forms_to_export,
+            records=list(args.records) if args.records else None,
+            on_progress=progress_printer("downloading"),  # type: ignore[arg-type]
+        )
+        report = collect_visits(study, batches, as_of=session.as_of)
+    sys.stdout.write(render_json(report) if args.format == "json" else render_table(report))
+    if report.errors:
+        print(
+            f"error: the visit schedule could not be computed for {len(report.errors)} "
+            f"record(s): {', '.join(report.errors)}",
+            file=sys.stderr,
+        )
+        return EXIT_SCHEDULE_ERRORS
+    return EXIT_OK
+
+
+# --- Rendering ----------------------------------------------------------------------------
+
+
+def _days(n: int) -> str:
+    return "1 day" if n == 1 else f"{n} days"
+
+
+def note(row: VisitRow, as_of: date) -> str:
+    """What a coordinator needs next to the status: how soon, or which day the sample was."""
+    if row.status is VisitStatus.DUE:
+        left = (row.window_end - as_of).days
+        return "closes today" if left == 0 else f"closes in {_days(left)}"
+    if row.status is VisitStatus.UPCOMING:
+        return f"opens in {_days((row.window_start - as_of).days)}"
+    if row.status is VisitStatus.MISSED:
+        return f"closed {_days((as_of - row.window_end).days)} ago"
+    if row.sample_day is not None:
+        return f"sample day {row.sample_day}, window days {row.start_day}–{row.end_day}"
+    return ""
+
+
+def summary(report: VisitReport) -> dict[str, object]:
+    counts = Counter(row.status for row in report.rows)
+    return {
+        "records_checked": report.records_checked,
+        "participants": report.participants,
+        "visits": len(report.rows),
+        "by_status": {status.value: counts.get(status, 0) for status in VisitStatus},
+        "schedule_errors": len(report.errors),
+    }
+
+
+def render_json(report: VisitReport) -> str:
+    document = {
+        "as_of": report.as_of.isoformat(),
+        "visits": [row.public() | {"note": note(row, report.as_of)} for row in report.rows],
+        "summary": summary(report),
+        "schedule_errors": report.errors,
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+_COLUMNS = ("record", "visit", "target", "window", "sample", "status", "note")
+
+
+def render_table(report: VisitReport) -> str:
+    as_of = report.as_of
+    counts = summary(report)["by_status"]
+    assert isinstance(counts, dict)
+    headline = (
+        f"Follow-up visits as of {as_of.isoformat()}: {counts[VisitStatus.DUE.value]} due "
+        f"now, {counts[VisitStatus.UPCOMING.value]} upcoming, "
+        f"{counts[VisitStatus.MISSED.value]} missed ({report.participants} treated "
+        f"participant{'s' if report.participants != 1 else ''})"
+    )
+    if not report.rows:
+        return f"{headline}\n\nNo follow-up visits to show.\n"
+    cells = [
+        (
+            row.record,
+            row.visit,
+            row.target.isoformat(),
+            f"{row.window_start.isoformat()} – {row.window_end.isoformat()}",
+            row.sample_date.isoformat() if row.sample_date else "-",
+            row.status.value,
+            note(row, as_of),
+        )
+        for row in report.rows
+    ]
+    widths = [max(len(c[i]) for c in [_COLUMNS, *cells]) for i in range(len(_COLUMNS))]
+    lines = [headline, ""]
+    for line in [_COLUMNS, *cells]:
+        lines.append("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
+    return "\n".join(lines) + "\n"

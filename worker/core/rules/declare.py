@@ -1,0 +1,156 @@
+"""How a rules folder declares its Python checks, and what a check returns.
+
+A check is a plain function decorated with :func:`check` (one participant at a time) or
+:func:`check_all` (across participants, e.g. an enrollment cap). It returns :class:`Hit`
+objects: where the query belongs and what to tell the site. The framework turns each hit
+into a :class:`~worker.core.findings.Finding`, adding the check's ID, kind and severity, the
+record and the instrument (from the project's data dictionary), so a check needs nothing but
+the participant, the as-of date and the parameters, and stays a pure function.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+from worker.core.findings import Kind, Severity
+
+Source = Literal["python", "logic"]
+
+# Messages go into reports and emails, which carry day counts, never a record's calendar
+# dates; a message matching this is refused (a bug in the check, or in a rules file).
+CALENDAR_DATE = re.compile(r"\b\d{4}-\d{1,2}-\d{1,2}\b")
+
+# A participant is the study's generated model (see worker/core/mapping.py); its attributes
+# are the mapping's parts, so checks see it as ``Any``.
+Participant = Any
+CheckFn = Callable[[Participant, date, Any], Iterable["Hit"]]
+KeyFn = Callable[[Participant, date, Any], Any]
+EvaluateFn = Callable[[list[Any], date, Any], Iterable["Hit"]]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckInfo:
+    """What a report or ``doctor`` says about a check."""
+
+    id: str
+    kind: Kind
+    severity: Severity
+    title: str
+    source: Source
+    # Runs over all participants at the end of a run (skipped on a partial run).
+    cross_participant: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One thing a check found, and where the query about it belongs.
+
+    The place is either an event and instance (``event``, ``instance``; set by :func:`at`
+    from a part entry) or a part of the study's mapping with no data yet (``part``, and
+    ``ordinal`` for a part spread over several events; set by :func:`at_part`). ``record``
+    is set only by cross-participant checks; otherwise it is the participant checked.
+    ``evidence`` holds the stored values the check read (for the query fingerprint).
+    """
+
+    field: str
+    message: str
+    evidence: Mapping[str, str] = field(default_factory=dict)
+    event: str | None = None
+    instance: int | None = None
+    part: str | None = None
+    ordinal: int | None = None
+    record: str | None = None
+
+
+def at(entry: Any, field: str, message: str, evidence: Mapping[str, str] | None = None) -> Hit:
+    """A hit on ``field`` of a part entry (its event and instance).
+
+    ``evidence`` defaults to the entry's stored value of ``field``.
+    """
+    return Hit(
+        field=field,
+        message=message,
+        evidence=dict(evidence) if evidence is not None else entry.evidence(field),
+        event=entry.event,
+        instance=entry.instance,
+    )
+
+
+def at_part(
+    part: str,
+    field: str,
+    message: str,
+    evidence: Mapping[str, str] | None = None,
+    *,
+    ordinal: int | None = None,
+) -> Hit:
+    """A hit on ``field`` of a mapping part that may have no data (e.g. a missed visit):
+    the event comes from the mapping (its ``ordinal``-th event for a multi-event part)."""
+    return Hit(
+        field=field, message=message, evidence=dict(evidence or {}), part=part, ordinal=ordinal
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PythonCheck:
+    """A declared Python check: its info and its function(s)."""
+
+    info: CheckInfo
+    run: Callable[..., Iterable[Hit]]  # a CheckFn, or an EvaluateFn when ``key`` is set
+    key: KeyFn | None = None  # cross-participant checks: the small per-participant key
+
+
+_MARK = "__worker_check__"
+
+
+def _info(check_id: str, kind: str, severity: str, title: str, *, cross: bool = False) -> CheckInfo:
+    if not check_id or not title.strip() or "\n" in title:
+        raise ValueError(f"check {check_id!r}: an ID and a one-line title are required")
+    return CheckInfo(
+        id=check_id,
+        kind=Kind(kind),
+        severity=Severity(severity),
+        title=title.strip(),
+        source="python",
+        cross_participant=cross,
+    )
+
+
+def check(check_id: str, *, kind: str, severity: str, title: str) -> Callable[[CheckFn], CheckFn]:
+    """Declare a per-participant check ``fn(participant, as_of, params) -> Iterable[Hit]``."""
+    info = _info(check_id, kind, severity, title)
+
+    def mark(fn: CheckFn) -> CheckFn:
+        setattr(fn, _MARK, PythonCheck(info, fn))
+        return fn
+
+    return mark
+
+
+def check_all(
+    check_id: str, *, kind: str, severity: str, title: str, key: KeyFn
+) -> Callable[[EvaluateFn], EvaluateFn]:
+    """Declare a cross-participant check.
+
+    ``key(participant, as_of, params)`` runs on each participant as records stream through
+    and returns a small value to keep (or ``None`` to keep nothing), so memory stays bounded
+    by the keys, not the records. ``fn(keys, as_of, params) -> Iterable[Hit]`` runs once at
+    the end of the run; its hits must name their ``record``.
+    """
+    info = _info(check_id, kind, severity, title, cross=True)
+
+    def mark(fn: EvaluateFn) -> EvaluateFn:
+        setattr(fn, _MARK, PythonCheck(info, fn, key))
+        return fn
+
+    return mark
+
+
+def declared_check(obj: object) -> PythonCheck | None:
+    """The check an object was declared as, if any (used by the loader)."""
+    found = getattr(obj, _MARK, None)
+    return found if isinstance(found, PythonCheck) else None

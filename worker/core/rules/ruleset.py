@@ -1,0 +1,252 @@
+"""A loaded ruleset, and one run of it over a stream of participants."""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from worker.core.findings import Finding
+from worker.core.logic import RecordContext
+from worker.core.mapping import MappingSpec
+from worker.core.records import RecordData
+from worker.core.rules.declare import CALENDAR_DATE, CheckInfo, Hit, Participant, PythonCheck
+from worker.core.rules.logic_rules import LogicRule, ValidOnly, rows_of
+from worker.core.rules.params import Params
+from worker.core.schema import ProjectSchema
+from worker.core.visits import VisitRow
+from worker.errors import ConfigError
+
+log = structlog.get_logger(__name__)
+
+ScheduleFn = Callable[[Participant, date, Params], Sequence[VisitRow]]
+
+
+class CheckOutputError(Exception):
+    """A check returned something the framework cannot attach (a bug in the check)."""
+
+
+@dataclass(frozen=True)
+class Ruleset:
+    """A study's checks and parameters, bound to the project's schema and mapping."""
+
+    path: Path
+    schema: ProjectSchema
+    mapping: MappingSpec
+    params: Params
+    python_checks: tuple[PythonCheck, ...]
+    logic_rules: tuple[LogicRule, ...]
+    schedule_fn: ScheduleFn | None = None
+
+    @property
+    def checks(self) -> list[CheckInfo]:
+        """Every check, Python and logic, by ID."""
+        infos = [c.info for c in self.python_checks] + [r.info for r in self.logic_rules]
+        return sorted(infos, key=lambda i: i.id)
+
+    def start(self, as_of: date) -> RulesRun:
+        return RulesRun(self, as_of)
+
+    @property
+    def has_schedule(self) -> bool:
+        return self.schedule_fn is not None
+
+    def schedule(self, participant: Participant, as_of: date) -> list[VisitRow]:
+        """The participant's visit schedule, as the rules folder computes it, events filled."""
+        if self.schedule_fn is None:
+            raise ConfigError(f"the rules in {self.path} define no visit schedule")
+        return [
+            replace(row, event=self.part_event(row.part, row.ordinal))
+            for row in self.schedule_fn(participant, as_of, self.params)
+        ]
+
+    def part_event(self, part: str, ordinal: int | None) -> str | None:
+        """The event of a mapping part (its ``ordinal``-th event, for a multi-event part)."""
+        spec = self.mapping.parts.get(part)
+        if spec is None:
+            raise CheckOutputError(f"the mapping has no part '{part}'")
+        if spec.event is not None:
+            return spec.event
+        events = spec.event_names
+        if ordinal is None or not 1 <= ordinal <= len(events):
+            raise CheckOutputError(f"part '{part}' has no event number {ordinal}")
+        return events[ordinal - 1]
+
+
+class RulesRun:
+    """One run: :meth:`check` each participant as records stream in, then :meth:`finish`.
+
+    A check that raises on a participant yields one error finding for that check and
+    participant (``check_error=True``: for the data manager, never a site query) and the run
+    goes on. ``check_errors`` counts them; ``failed`` names, per record, the checks that
+    failed on it, so their earlier queries can be left as they are.
+    """
+
+    def __init__(self, ruleset: Ruleset, as_of: date) -> None:
+        self.ruleset = ruleset
+        self.as_of = as_of
+        self.check_errors = 0
+        self.failed: dict[str, set[str]] = {}
+        self._per_participant = [c for c in ruleset.python_checks if not c.info.cross_participant]
+        self._cross = [c for c in ruleset.python_checks if c.info.cross_participant]
+        # Cross-participant checks keep only (record, key) per participant until finish(),
+        # so memory is bounded by the keys, not by the records streamed through.
+        self._keys: dict[str, list[tuple[str, Any]]] = {c.info.id: [] for c in self._cross}
+        rules = ruleset.logic_rules
+        self._valid_only = ValidOnly.for_rules(ruleset.schema, rules) if rules else None
+
+    # --- per participant ------------------------------------------------------------------
+
+    def check(self, participant: Participant, record: RecordData) -> list[Finding]:
+        record_id = participant.record_id
+        params = self.ruleset.params
+        findings: list[Finding] = []
+        for c in self._per_participant:
+            try:
+                hits = c.run(participant, self.as_of, params)
+                findings.extend(self._finding(c.info, hit, record_id) for hit in hits)
+            except Exception as exc:  # a bug in one check must not stop the run
+                findings = [f for f in findings if f.rule != c.info.id]
+                findings.append(self._error(c.info, record_id, exc))
+        for c in self._cross:
+            try:
+                assert c.key is not None
+                key = c.key(participant, self.as_of, params)
+            except Exception as exc:
+                findings.append(self._error(c.info, record_id, exc))
+                continue
+            if key is not None:
+                self._keys[c.info.id].append((record_id, key))
+        if self._valid_only is not None:
+            findings.extend(self._logic(record, self._valid_only(record)))
+        return findings
+
+    def _logic(self, raw: RecordData, clean: RecordData) -> list[Finding]:
+        findings: list[Finding] = []
+        schema = self.ruleset.schema
+        for rule in self.ruleset.logic_rules:
+            found: list[Finding] = []
+            try:
+                for place in rule.places:
+                    for instance, _ in rows_of(place, clean):
+                        context = RecordContext(
+                            schema=schema,
+                            record=clean,
+                            event=place.event,
+                            instance=instance,
+                            repeat_instrument=place.repeat_instrument,
+                            today=self.as_of,
+                            now=None,
+                        )
+                        if rule.expression.is_true(context):
+                            hit = Hit(
+                                field=rule.field,
+                                message=rule.message,
+                                evidence=self._logic_evidence(rule, raw, place, instance),
+                                event=place.event,
+                                instance=instance,
+                            )
+                            found.append(self._finding(rule.info, hit, raw.record_id))
+            except Exception as exc:
+                found = [self._error(rule.info, raw.record_id, exc)]
+            findings.extend(found)
+        return findings
+
+    def _logic_evidence(
+        self, rule: LogicRule, record: RecordData, place: Any, instance: int | None
+    ) -> dict[str, str]:
+        row = record.row(place.event, instance, place.repeat_instrument) or {}
+        prefix = f"{place.event or ''}[{instance or ''}]"
+        evidence: dict[str, str] = {}
+        for name in rule.reads:
+            for column in self.ruleset.schema.fields[name].export_names:
+                evidence[f"{prefix}.{column}"] = row.get(column, "")
+        return evidence
+
+    # --- across participants --------------------------------------------------------------
+
+    def finish(self) -> list[Finding]:
+        """Cross-participant checks over the keys collected; call once, after every record."""
+        findings: list[Finding] = []
+        params = self.ruleset.params
+        for c in self._cross:
+            entries = self._keys[c.info.id]
+            try:
+                hits = c.run([key for _, key in entries], self.as_of, params)
+                found = [self._finding(c.info, hit, None) for hit in hits]
+            except Exception as exc:
+                # The check ran on nobody: every participant it would judge gets an error
+                # finding, so their earlier findings of this check are left as they are.
+                found = [self._error(c.info, record_id, exc) for record_id, _ in entries]
+            findings.extend(found)
+        return findings
+
+    # --- findings -------------------------------------------------------------------------
+
+    def _finding(self, info: CheckInfo, hit: Hit, record_id: str | None) -> Finding:
+        if not isinstance(hit, Hit):
+            raise CheckOutputError(f"check {info.id} returned {type(hit).__name__}, not a Hit")
+        field_def = self.ruleset.schema.fields.get(hit.field)
+        if field_def is None:
+            raise CheckOutputError(f"check {info.id} names field '{hit.field}', not in the project")
+        if CALENDAR_DATE.search(hit.message):
+            raise CheckOutputError(f"check {info.id} put a calendar date in its message")
+        record = hit.record or record_id
+        if record is None:
+            raise CheckOutputError(f"cross-participant check {info.id} gave a hit with no record")
+        event = hit.event
+        if hit.part is not None:
+            event = self.ruleset.part_event(hit.part, hit.ordinal)
+        return Finding(
+            rule=info.id,
+            kind=info.kind,
+            severity=info.severity,
+            record=record,
+            event=event,
+            instrument=field_def.form,
+            instance=hit.instance,
+            field=hit.field,
+            message=hit.message,
+            evidence=dict(hit.evidence),
+        )
+
+    def _error(self, info: CheckInfo, record_id: str, exc: Exception) -> Finding:
+        self.check_errors += 1
+        self.failed.setdefault(record_id, set()).add(info.id)
+        # Only the exception's type and where it happened: its text may quote a value.
+        log.error(
+            "check failed on a participant",
+            check=info.id,
+            record=record_id,
+            error=type(exc).__name__,
+            at=_where(exc),
+        )
+        return Finding(
+            rule=info.id,
+            kind=info.kind,
+            severity=info.severity,
+            record=record_id,
+            event=None,
+            instrument=None,
+            instance=None,
+            field=None,
+            message=(
+                f"Check {info.id} could not be evaluated for this participant (internal "
+                f"error {type(exc).__name__} at {_where(exc)}); its earlier findings stand "
+                "until the check is fixed."
+            ),
+            check_error=True,
+        )
+
+
+def _where(exc: BaseException) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return "unknown place"
+    last = frames[-1]
+    return f"{Path(last.filename).name}:{last.lineno}"
