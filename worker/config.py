@@ -1,6 +1,7 @@
 """Configuration: one TOML file, every key overridable from the environment.
 
-Precedence, highest first: ``REDCAP_API_URL`` / ``REDCAP_API_TOKEN`` / ``REDCAP_API_TOKEN_FILE``;
+Precedence, highest first: ``REDCAP_API_URL`` / ``REDCAP_API_TOKEN`` / ``REDCAP_API_TOKEN_FILE``
+and ``SMTP_PASSWORD`` / ``SMTP_PASSWORD_FILE``;
 ``WORKER_<SECTION>__<KEY>`` variables (e.g. ``WORKER_REDCAP__BATCH_SIZE=500``); the TOML file;
 the defaults below. Relative paths in the file resolve against the file's folder.
 """
@@ -22,6 +23,14 @@ DEFAULT_CONFIG_PATH = Path("config.toml")
 ENV_PREFIX = "WORKER_"
 
 
+def _check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown timezone {value!r}") from None
+    return value
+
+
 class RedcapSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
@@ -33,6 +42,10 @@ class RedcapSettings(BaseModel):
     timeout_s: float = Field(120.0, gt=0)
     batch_size: int = Field(200, ge=1, le=10_000)
     max_requests_per_second: float = Field(5.0, gt=0, le=50)
+    # REDCap reads dateRangeBegin in its server's local time.
+    server_timezone: str = "UTC"
+
+    _known_server_timezone = field_validator("server_timezone")(_check_timezone)
     retry_attempts: int = Field(5, ge=1, le=20)
     retry_base_delay_s: float = Field(0.5, ge=0)
     retry_max_delay_s: float = Field(30.0, ge=0)
@@ -52,6 +65,64 @@ class RedcapSettings(BaseModel):
         return SecretStr(text)
 
 
+class EmailSettings(BaseModel):
+    """Deviation summaries by email. With no ``smtp_host`` they are written as ``.eml`` files
+    in the state folder's outbox instead of being sent."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    smtp_host: str | None = None
+    smtp_port: int = Field(587, ge=1, le=65535)
+    # starttls (port 587), ssl (implicit TLS, port 465), or none (plain; loopback relays only).
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: str | None = None
+    password: SecretStr | None = None
+    password_file: Path | None = None
+    sender: str = "redcap-worker@localhost"
+    timeout_s: float = Field(30.0, gt=0)
+    # Critical deviations go out at once; the rest wait for the digest on this schedule.
+    digest: Literal["every_run", "daily", "weekly"] = "daily"
+    # Recipients per severity of the deviations a message carries.
+    critical: list[str] = []
+    major: list[str] = []
+    minor: list[str] = []
+    # Per data access group (unique group name): a site's own recipients for its records.
+    sites: dict[str, list[str]] = {}
+    # Field values in emails are off: record IDs, events, fields, checks and day counts only.
+    include_values: bool = False
+    # REDCap's base URL for links into data entry (default: the API URL without "api/").
+    redcap_base_url: str | None = None
+
+    def resolved_password(self) -> SecretStr | None:
+        if self.password is not None:
+            return self.password
+        if self.password_file is None:
+            return None
+        try:
+            return SecretStr(self.password_file.read_text(encoding="utf-8").strip())
+        except OSError as exc:
+            raise ConfigError(
+                f"email.password_file: cannot read {self.password_file}: {exc.strerror}"
+            ) from None
+
+
+class ScheduleSettings(BaseModel):
+    """What ``run`` schedules: a full sync by cron, an incremental one on an interval."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    full_sync_cron: str = Field("0 2 * * *", description="crontab fields, in `timezone`")
+    incremental_interval_minutes: float = Field(60.0, gt=0)
+    # Incremental syncs ask for records changed since the last successful sync minus this.
+    incremental_overlap_minutes: float = Field(10.0, ge=0)
+    misfire_grace_s: int = Field(900, ge=1)
+    timezone: str = "UTC"
+    # `health` fails when the last successful run is older than this.
+    max_age_hours: float = Field(26.0, gt=0)
+
+    _known_timezone = field_validator("timezone")(_check_timezone)
+
+
 class StudySettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -59,14 +130,7 @@ class StudySettings(BaseModel):
     rules: Path | None = Field(None, description="the study's rules folder")
     timezone: str = Field("UTC", description="the study's timezone, for 'today'")
 
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown timezone {value!r}") from None
-        return value
+    _known_timezone = field_validator("timezone")(_check_timezone)
 
 
 class CheckSettings(BaseModel):
@@ -86,6 +150,8 @@ class Settings(BaseSettings):
     redcap: RedcapSettings = RedcapSettings()
     study: StudySettings = StudySettings()
     check: CheckSettings = CheckSettings()
+    email: EmailSettings = EmailSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
     state_dir: Path = Field(Path("state"), description="the worker's state folder")
 
     @classmethod
@@ -102,7 +168,7 @@ class Settings(BaseSettings):
 
 
 class _RedcapApiEnv(PydanticBaseSettingsSource):
-    """The conventional unprefixed REDCAP_API_* variables."""
+    """The conventional unprefixed REDCAP_API_* and SMTP_PASSWORD(_FILE) variables."""
 
     def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
         return None, field_name, False
@@ -116,12 +182,26 @@ class _RedcapApiEnv(PydanticBaseSettingsSource):
         ):
             if os.environ.get(var):
                 redcap[key] = os.environ[var]
-        return {"redcap": redcap} if redcap else {}
+        email = {}
+        for var, key in (("SMTP_PASSWORD", "password"), ("SMTP_PASSWORD_FILE", "password_file")):
+            if os.environ.get(var):
+                email[key] = os.environ[var]
+        found: dict[str, Any] = {}
+        if redcap:
+            found["redcap"] = redcap
+        if email:
+            found["email"] = email
+        return found
 
 
 def _resolve_paths(data: dict[str, Any], base: Path) -> None:
     """Make the file's relative paths relative to the file, not to the working directory."""
-    for section, key in (("study", "mapping"), ("study", "rules"), ("redcap", "token_file")):
+    for section, key in (
+        ("study", "mapping"),
+        ("study", "rules"),
+        ("redcap", "token_file"),
+        ("email", "password_file"),
+    ):
         value = data.get(section, {}).get(key)
         if isinstance(value, str) and value and not Path(value).is_absolute():
             data[section][key] = str(base / value)

@@ -60,6 +60,15 @@ def make_client(settings: Settings) -> RedcapClient:
     )
 
 
+@dataclass
+class Session:
+    """What one command run works with: settings, a REDCap client, the as-of date."""
+
+    settings: Settings
+    client: RedcapClient
+    as_of: date
+
+
 @dataclass(frozen=True)
 class Study:
     """A study's mapping and rules, bound to the live project's schema."""

@@ -69,6 +69,7 @@ def run_sync(
     as_of: date,
     now: datetime | None = None,
     records: Sequence[str] | None = None,
+    date_begin: datetime | None = None,
     dry_run: bool = False,
     on_progress: ProgressCallback | None = None,
     on_change: Callable[[Change], None] | None = None,
@@ -79,7 +80,9 @@ def run_sync(
         raise ConfigError("the mapping has no [queries] section: nowhere to write queries")
     book = QueryBook(study.mapping.queries, schema)
     now = now or datetime.now(UTC)
-    partial = bool(records)
+    # Some records only (named, or changed since a time): other records and cross-participant
+    # checks are not judged, so their queries are left alone.
+    partial = bool(records) or date_begin is not None
 
     kept: dict[str, RecordData] = {}
     check_failed: dict[str, set[str]] = {}
@@ -93,6 +96,7 @@ def run_sync(
     batches = client.iter_record_batches(
         forms=[*study.forms_to_export, book.spec.form],
         records=list(records) if records else None,
+        date_begin=date_begin,
         on_progress=on_progress,
     )
     result = check_batches(study, batches, as_of=as_of, partial=partial, on_record=keep)

@@ -6,17 +6,15 @@ import argparse
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from pydantic import SecretStr
 
-from worker.config import Settings, load_settings
+from worker.config import load_settings
 from worker.errors import ConfigError
 from worker.logs import REDACTOR, configure_logging
-from worker.pipeline import make_client, today_in
-from worker.redcap_client import RedcapClient
+from worker.pipeline import Session, make_client, today_in
 
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
@@ -56,13 +54,6 @@ def parse_date(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
-
-
-@dataclass
-class Session:
-    settings: Settings
-    client: RedcapClient
-    as_of: date
 
 
 @contextmanager

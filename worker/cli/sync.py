@@ -11,8 +11,9 @@ from worker.cli.common import (
     open_session,
     progress_printer,
 )
+from worker.jobs import run_sync_job
 from worker.output import summary_line
-from worker.sync import SyncResult, run_sync, sync_counts
+from worker.sync import SyncResult, sync_counts
 
 EXIT_OK, EXIT_INCOMPLETE = 0, 4
 
@@ -26,7 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "already in REDCap, and write the difference: new queries opened, fixed ones "
             "resolved, returning ones reopened, site-verified ones closed. Only the worker's "
             "own query fields are written. Exit codes: 0 done, 2 usage or configuration "
-            "error, 3 REDCap unreachable or refused, 4 incomplete (some writes rejected)."
+            "error, 3 REDCap unreachable or refused, 4 incomplete (some writes rejected or a "
+            "summary not sent; it is kept and sent by the next run)."
         ),
     )
     add_connection_options(parser)
@@ -40,6 +42,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "cross-participant checks are left alone",
     )
     parser.add_argument(
+        "--incremental",
+        action="store_true",
+        help="check only records changed since the last successful sync (less the overlap "
+        "margin); the first run, or one after a lost state folder, is a full sync",
+    )
+    parser.add_argument(
         "--dry-run",
         action="store_true",
         help="print the planned changes per record and write nothing",
@@ -49,20 +57,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     with open_session(args) as session:
-        result = run_sync(
-            session.client,
-            session.settings,
-            as_of=session.as_of,
+        outcome = run_sync_job(
+            session,
+            incremental=args.incremental,
             records=args.records,
             dry_run=args.dry_run,
-            on_progress=progress_printer("downloading"),  # type: ignore[arg-type]
+            on_progress=progress_printer("downloading"),
         )
+    result = outcome.sync
     if args.dry_run:
         print(render_plan(result))
     print(render_summary(result))
     for error in result.write_errors:
         print(f"write error: {error}")
-    return EXIT_OK if result.complete else EXIT_INCOMPLETE
+    for line in outcome.notify.sent + outcome.notify.written + outcome.notify.failed:
+        print(line)
+    return EXIT_OK if outcome.ok else EXIT_INCOMPLETE
 
 
 def render_plan(result: SyncResult) -> str:

@@ -1,0 +1,120 @@
+"""A sync as a job: what ``sync`` and each scheduled run do around the sync itself.
+
+Incremental runs start from the cursor of the last successful sync (less an overlap
+margin); summaries go out; the run is recorded in the state folder's history and heartbeat.
+A run that fails still leaves its history line, and never moves the cursor.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+import structlog
+
+from worker.notify import NotifyOutcome, after_sync
+from worker.pipeline import Session
+from worker.state import StateDir, utc_now
+from worker.sync import SyncResult, run_sync, sync_counts
+
+log = structlog.get_logger(__name__)
+
+Mode = Literal["full", "incremental", "records"]
+
+
+@dataclass
+class JobOutcome:
+    run_id: str
+    mode: Mode
+    sync: SyncResult
+    notify: NotifyOutcome
+    duration_s: float
+
+    @property
+    def ok(self) -> bool:
+        return self.sync.complete and self.notify.ok
+
+
+def changed_since(state: StateDir, session: Session) -> datetime | None:
+    """The ``dateRangeBegin`` for an incremental run, in REDCap's server time; None: full."""
+    cursor = state.cursor()
+    if cursor is None:
+        return None
+    schedule, redcap = session.settings.schedule, session.settings.redcap
+    begin = cursor - timedelta(minutes=schedule.incremental_overlap_minutes)
+    return begin.astimezone(ZoneInfo(redcap.server_timezone)).replace(tzinfo=None)
+
+
+def run_sync_job(
+    session: Session,
+    *,
+    incremental: bool = False,
+    records: Sequence[str] | None = None,
+    dry_run: bool = False,
+    on_progress=None,
+) -> JobOutcome:
+    settings = session.settings
+    state = StateDir(settings.state_dir)
+    run_id = uuid.uuid4().hex[:12]
+    started_at = utc_now()
+    clock = time.monotonic()
+    date_begin = changed_since(state, session) if incremental and not records else None
+    mode: Mode = "records" if records else ("incremental" if date_begin else "full")
+    log.info("sync started", run_id=run_id, mode=mode)
+    entry = {"run_id": run_id, "mode": mode, "started_at": started_at.isoformat()}
+    try:
+        result = run_sync(
+            session.client,
+            settings,
+            as_of=session.as_of,
+            now=started_at,
+            records=records,
+            date_begin=date_begin,
+            dry_run=dry_run,
+            on_progress=on_progress,
+        )
+        notify = after_sync(
+            settings, state, result, as_of=session.as_of, now=started_at, dry_run=dry_run
+        )
+    except BaseException as exc:
+        if not dry_run:
+            state.record_run(
+                entry
+                | {
+                    "finished_at": utc_now().isoformat(),
+                    "duration_s": round(time.monotonic() - clock, 3),
+                    "status": "failed",
+                    "error": type(exc).__name__,
+                }
+            )
+        raise
+    outcome = JobOutcome(run_id, mode, result, notify, time.monotonic() - clock)
+    if not dry_run:
+        if result.complete and mode != "records":
+            state.set_cursor(started_at)
+        state.record_run(
+            entry
+            | sync_counts(result)
+            | {
+                "finished_at": utc_now().isoformat(),
+                "duration_s": round(outcome.duration_s, 3),
+                "records_checked": result.check.records_checked,
+                "status": "ok" if outcome.ok else "incomplete",
+                "summaries_failed": len(notify.failed),
+            }
+        )
+    log.info(
+        "sync run",
+        run_id=run_id,
+        mode=mode,
+        status="ok" if outcome.ok else "incomplete",
+        duration_s=round(outcome.duration_s, 3),
+        records=result.check.records_checked,
+        **sync_counts(result),
+    )
+    return outcome
