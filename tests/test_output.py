@@ -102,5 +102,10 @@ def test_the_summary_line_counts_by_severity_and_kind() -> None:
     assert "1 deviation, 1 query" in line
 
 
+def test_kinds_are_pluralised_properly() -> None:
+    two = result(finding("1", "DQ-TYPE"), finding("2", "DQ-TYPE"))
+    assert "2 queries" in summary_line(two)
+
+
 def test_an_empty_result_says_so() -> None:
     assert "No findings." in render_table(result())

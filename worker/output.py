@@ -43,7 +43,7 @@ def summarise(result: CheckResult) -> dict[str, Any]:
 def summary_line(result: CheckResult) -> str:
     s = summarise(result)
     sev = ", ".join(f"{n} {name}" for name, n in s["by_severity"].items())
-    kinds = ", ".join(f"{n} {name}{'s' if n != 1 else ''}" for name, n in s["by_kind"].items())
+    kinds = ", ".join(f"{n} {_plural(name, n)}" for name, n in s["by_kind"].items())
     line = (
         f"{s['findings']} finding{'s' if s['findings'] != 1 else ''} in "
         f"{s['records_checked']} records checked ({sev}"
@@ -53,6 +53,12 @@ def summary_line(result: CheckResult) -> str:
     if result.partial:
         line += "; partial run: cross-participant checks skipped"
     return line
+
+
+def _plural(word: str, n: int) -> str:
+    if n == 1:
+        return word
+    return word[:-1] + "ies" if word.endswith("y") else word + "s"
 
 
 def render_json(result: CheckResult) -> str:
