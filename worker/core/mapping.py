@@ -33,13 +33,16 @@ class PartSpec(BaseModel):
 
     @model_validator(mode="after")
     def _one_event_source(self) -> PartSpec:
-        if (self.event is None) == (self.events is None):
-            raise ValueError("give either 'event' or 'events', not both or neither")
+        if self.event is not None and self.events is not None:
+            raise ValueError("give either 'event' or 'events', not both")
         return self
 
     @property
-    def event_names(self) -> list[str]:
-        return [self.event] if self.event is not None else list(self.events or [])
+    def event_names(self) -> list[str | None]:
+        """The part's events; ``[None]`` in a classic project (a part with no event)."""
+        if self.events is not None:
+            return list(self.events)
+        return [self.event]
 
 
 class QueryFields(BaseModel):
@@ -132,6 +135,15 @@ def mapping_drift(spec: MappingSpec, schema: ProjectSchema) -> list[str]:
             if form not in schema.forms:
                 problems.append(f"part '{name}': form '{form}' is not in the project")
         for event in part.event_names:
+            if event is None:
+                if schema.is_longitudinal:
+                    problems.append(f"part '{name}': the project is longitudinal: name its event")
+                elif form_repeat_mode(schema, None, part.forms) == "mixed":
+                    problems.append(
+                        f"part '{name}': forms {part.forms} mix repeating and non-repeating "
+                        "instruments"
+                    )
+                continue
             if not schema.is_longitudinal:
                 problems.append(f"part '{name}': names event '{event}' but the project is classic")
                 continue
@@ -144,7 +156,7 @@ def mapping_drift(spec: MappingSpec, schema: ProjectSchema) -> list[str]:
                     problems.append(
                         f"part '{name}': form '{form}' is not designated for event '{event}'"
                     )
-            if part.event is not None and form_repeat_mode(schema, event, part.forms) == "mixed":
+            if part.events is None and form_repeat_mode(schema, event, part.forms) == "mixed":
                 problems.append(
                     f"part '{name}': forms {part.forms} mix repeating and non-repeating "
                     f"instruments in event '{event}'"
