@@ -209,3 +209,47 @@ def test_the_worker_never_writes_the_sites_fields_but_to_clear_a_verified_mark(b
     written = [c.row for p in plans for c in p.changes]
     assert all("dq_response" not in row for row in written)
     assert all(row.get("dq_verified", "") == "" for row in written)
+
+
+# --- Queries as summaries read them -------------------------------------------------------
+
+
+def test_a_query_reads_back_where_it_is_what_it_is_and_when_it_was_opened(book) -> None:
+    _, record = sync(book, empty(), [finding(instance=None)])
+    [query] = book.read(record)
+    assert (query.kind, query.severity) == (Kind.DEVIATION, Severity.MAJOR)
+    assert (query.event, query.form, query.form_instance, query.field) == (
+        "fu_m2_arm_1",
+        "menstrual_blood_analysis",
+        None,
+        "mba_date",
+    )
+    assert query.opened_at == NOW
+    assert query.is_open
+
+
+def test_after_gives_the_queries_as_they_stand_once_the_plan_is_written(book) -> None:
+    plan, written = sync(book, empty(), [finding()])
+    assert book.after(empty(), plan.changes) == book.read(written)
+    resolve = book.reconcile(written, [], ran=ran, now=LATER)
+    [resolved] = book.after(written, resolve.changes)
+    assert not resolved.is_open
+    assert book.read(written)[0].is_open  # the record itself is left as it was
+
+
+def test_a_reopened_query_is_a_new_occurrence(book) -> None:
+    _, record = sync(book, empty(), [finding()])
+    [first] = book.read(record)
+    _, record = sync(book, record, [], now=LATER)
+    _, record = sync(book, record, [finding()], now=LATER)
+    [reopened] = book.read(record)
+    assert reopened.query_id == first.query_id
+    assert reopened.occurrence != first.occurrence
+    assert first.occurrence == f"{first.query_id}/20261126T083000/0"
+
+
+def test_unreadable_stamps_and_codes_read_as_unknown(book) -> None:
+    _, record = sync(book, empty(), [finding()])
+    site_sets(book, record, opened_at="yesterday", kind="9", severity="")
+    [query] = book.read(record)
+    assert (query.opened_at, query.kind, query.severity) == (None, None, None)

@@ -15,7 +15,7 @@ from worker import __version__
 from worker.errors import WorkerError
 
 # Command modules, in the order `--help` lists them.
-COMMAND_MODULES = ("check", "sync", "visits", "doctor", "sandbox")
+COMMAND_MODULES = ("check", "sync", "run", "health", "visits", "report", "doctor", "sandbox")
 
 
 def build_parser() -> argparse.ArgumentParser:

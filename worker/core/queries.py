@@ -23,12 +23,12 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
-from worker.core.findings import Finding
+from worker.core.findings import Finding, Kind, Severity
 from worker.core.mapping import QueriesSpec
-from worker.core.records import RecordData
+from worker.core.records import PSEUDO_FIELDS, RecordData, RowKey
 from worker.core.schema import ProjectSchema
 
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"  # REDCap's datetime_seconds_ymd
@@ -59,6 +59,18 @@ def fingerprint(finding: Finding) -> str:
     return _digest(sorted(finding.evidence.items()))
 
 
+def _int_or_none(text: str) -> int | None:
+    return int(text) if text.isdigit() else None
+
+
+def _timestamp(text: str) -> datetime | None:
+    """A stamp the worker wrote (UTC, REDCap's format); None when blank or edited out of shape."""
+    try:
+        return datetime.strptime(text, TIMESTAMP_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
 def _digest(value: object) -> str:
     text = json.dumps(value, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
@@ -76,6 +88,26 @@ class Query:
     message: str
     reopen_count: int
     verified: bool
+    # Where the finding is and when the query was opened (summaries and reports read these;
+    # None/blank where the row lacks them or holds an unknown code).
+    kind: Kind | None = None
+    severity: Severity | None = None
+    event: str = ""
+    form: str = ""
+    form_instance: int | None = None
+    field: str = ""
+    opened_at: datetime | None = None  # UTC
+
+    @property
+    def is_open(self) -> bool:
+        return self.status is Status.OPEN
+
+    @property
+    def occurrence(self) -> str:
+        """One raising of this query: a reopened query (or one created again after its row
+        was deleted) is a new occurrence, so each is announced once in summaries."""
+        opened = "" if self.opened_at is None else self.opened_at.strftime("%Y%m%dT%H%M%S")
+        return f"{self.query_id}/{opened}/{self.reopen_count}"
 
 
 @dataclass(frozen=True)
@@ -111,6 +143,10 @@ class QueryBook:
         self.schema = schema
         self.f = spec.fields
         self._status_by_code = {code: Status(label) for label, code in spec.codes.status.items()}
+        self._kind_by_code = {code: Kind(label) for label, code in spec.codes.kind.items()}
+        self._severity_by_code = {
+            code: Severity(label) for label, code in spec.codes.severity.items()
+        }
 
     def read(self, record: RecordData) -> list[Query]:
         """The record's queries, by instance; rows without a query ID are not ours."""
@@ -132,9 +168,29 @@ class QueryBook:
                     message=row.get(self.f.message, ""),
                     reopen_count=int(count) if count.isdigit() else 0,
                     verified=row.get(self.f.verified, "") == self.spec.codes.verified_yes,
+                    kind=self._kind_by_code.get(row.get(self.f.kind, "")),
+                    severity=self._severity_by_code.get(row.get(self.f.severity, "")),
+                    event=row.get(self.f.event, ""),
+                    form=row.get(self.f.instrument, ""),
+                    form_instance=_int_or_none(row.get(self.f.instance, "")),
+                    field=row.get(self.f.field, ""),
+                    opened_at=_timestamp(row.get(self.f.opened_at, "")),
                 )
             )
         return queries
+
+    def after(self, record: RecordData, changes: Iterable[Change]) -> list[Query]:
+        """The record's queries as they stand once ``changes`` (this record's) are written:
+        what a summary of the run reports, without reading REDCap again."""
+        rows = {key: dict(values) for key, values in record.rows.items()}
+        for change in changes:
+            row = rows.setdefault(RowKey(self.spec.event, self.spec.form, change.instance), {})
+            row.update(
+                (name, str(value))
+                for name, value in change.row.items()
+                if name not in PSEUDO_FIELDS and name != self.schema.record_id_field
+            )
+        return self.read(RecordData(record.record_id, rows, record.data_access_group))
 
     def next_instance(self, record: RecordData) -> int:
         return max(record.instances(self.spec.event, self.spec.form), default=0) + 1

@@ -1,13 +1,36 @@
-"""Deviation summaries by email (issue: deviation summaries). Placeholder until built."""
+"""Deviation summaries by email, after each sync.
+
+One run: take what the sync knows (``snapshot``), decide against the ledger which summaries
+are due and for whom (``plan``), render each as text and HTML (``summary``, ``render``,
+``message``), queue them in the state folder's outbox and save the ledger (``outbox``),
+then deliver the outbox: send by SMTP, or write ``.eml`` files when no SMTP host is set
+(``delivery``, ``smtp``). A dry run writes what it would send to ``outbox/dry-run/`` and
+changes nothing else.
+
+Queued summaries are written before the ledger records their deviations as announced, and
+the ledger before anything is sent: a crash at any point leaves either the summary in the
+outbox or its deviations still unannounced (to be queued again under the same key), never
+neither. Delivery's own reasoning is in ``delivery.py``.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+import structlog
+
 from worker.config import Settings
+from worker.notify.delivery import deliver
+from worker.notify.message import build_message
+from worker.notify.outbox import Outbox, load_ledger, save_ledger
+from worker.notify.plan import plan_summaries, recipients_for
+from worker.notify.render import render as render_summary
+from worker.notify.snapshot import build_snapshot
 from worker.state import StateDir
 from worker.sync import SyncResult
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass
@@ -32,4 +55,31 @@ def after_sync(
     now: datetime,
     dry_run: bool,
 ) -> NotifyOutcome:
-    return NotifyOutcome()
+    outcome = NotifyOutcome()
+    email = settings.email
+    snapshot = build_snapshot(result, settings, as_of=as_of, now=now)
+    planned = plan_summaries(
+        snapshot, load_ledger(state), email, now=now, timezone=settings.schedule.timezone
+    )
+    outbox = Outbox(state)
+    for out in planned.outgoing:
+        msg = build_message(
+            key=out.key,
+            audience=out.audience,
+            subject=out.summary.subject,
+            rendered=render_summary(out.summary),
+            sender=email.sender,
+            recipients=recipients_for(out.audience, email),
+            now=now,
+        )
+        if dry_run:
+            path = outbox.write_dry_run(out.key, msg)
+            outcome.written.append(f"summary written to {path} (dry run: not sent)")
+        else:
+            outbox.queue(out.key, msg)
+            log.info("summary queued", key=out.key, new=len(out.summary.new))
+    if dry_run:
+        return outcome
+    save_ledger(state, planned.ledger)
+    deliver(outbox, state, email, outcome)
+    return outcome

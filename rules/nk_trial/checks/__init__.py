@@ -6,7 +6,9 @@ so each check has one source of truth.
 
 The worker loads this package by file path (see ``worker/core/rules/loader.py``) and
 collects every function declared with ``@check``/``@check_all`` in these modules; it also
-uses :func:`schedule` (the ``visits`` command) and :func:`validate` (at load).
+uses :func:`schedule` (the ``visits`` command, the report's timelines and the summaries'
+due visits) with ``SCHEDULE_ANCHOR``, :func:`progress` (the study progress of summaries and
+reports) and :func:`validate` (at load).
 """
 
 from __future__ import annotations
@@ -16,15 +18,28 @@ from typing import Any
 from worker.core.mapping import MappingSpec
 from worker.core.schema import ProjectSchema
 
-from . import eligibility, end_of_study, follow_up, laboratory, pregnancy, safety, treatment
-from .follow_up import schedule
+from . import (
+    eligibility,
+    end_of_study,
+    follow_up,
+    laboratory,
+    outcomes,
+    pregnancy,
+    safety,
+    treatment,
+)
+from .follow_up import SCHEDULE_ANCHOR, schedule
+from .outcomes import progress
 
 __all__ = [
+    "SCHEDULE_ANCHOR",
     "eligibility",
     "end_of_study",
     "follow_up",
     "laboratory",
+    "outcomes",
     "pregnancy",
+    "progress",
     "safety",
     "schedule",
     "treatment",

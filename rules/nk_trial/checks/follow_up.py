@@ -24,6 +24,7 @@ from .terms import (
 )
 
 PART = "follow_up"  # the mapping part holding fu_m1_arm_1 .. fu_m6_arm_1
+SCHEDULE_ANCHOR = "the first infusion"  # day 0 of the schedule: D0 (protocol: infusion)
 DATE_FIELD = "mba_date"
 
 

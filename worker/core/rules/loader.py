@@ -7,8 +7,11 @@ A rules folder holds:
   ``@check_all`` (see :mod:`.declare`). The folder is not on ``sys.path``: it is imported by
   file path under a unique module name, so two rules folders (or two copies of one) never
   collide. Optionally the module defines ``validate(params, schema, mapping) -> list[str]``
-  (study-specific consistency problems) and ``schedule(participant, as_of, params) ->
-  list[VisitRow]`` (the visit schedule the ``visits`` command shows);
+  (study-specific consistency problems), ``schedule(participant, as_of, params) ->
+  list[VisitRow]`` (the visit schedule the ``visits`` command shows) with
+  ``SCHEDULE_ANCHOR`` (what its day numbers count from, in words), and
+  ``progress(participant, as_of, params) -> dict[str, int]`` (the study's progress
+  counters, added up over participants for summaries and reports);
 - ``logic_rules.toml``: checks written as REDCap logic (see :mod:`.logic_rules`).
 
 Every problem found (a name the project lacks, a duplicate check ID, ...) is listed in one
@@ -76,6 +79,8 @@ def load_ruleset(rules_dir: Path, *, schema: ProjectSchema, mapping: MappingSpec
             + "; ".join(problems)
         )
     schedule = getattr(module, "schedule", None)
+    progress = getattr(module, "progress", None)
+    anchor = getattr(module, "SCHEDULE_ANCHOR", None)
     return Ruleset(
         path=rules_dir,
         schema=schema,
@@ -84,6 +89,8 @@ def load_ruleset(rules_dir: Path, *, schema: ProjectSchema, mapping: MappingSpec
         python_checks=tuple(sorted(python_checks, key=lambda c: c.info.id)),
         logic_rules=tuple(logic_rules),
         schedule_fn=schedule if callable(schedule) else None,
+        progress_fn=progress if callable(progress) else None,
+        schedule_anchor=anchor if isinstance(anchor, str) else None,
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -25,6 +25,11 @@ from worker.errors import ConfigError
 log = structlog.get_logger(__name__)
 
 ScheduleFn = Callable[[Participant, date, Params], Sequence[VisitRow]]
+# The study's progress counters for one participant, e.g. {"Treated": 1, ...}; the
+# framework adds them up (see worker/core/rules/tally.py), so nothing per participant is kept.
+ProgressFn = Callable[[Participant, date, Params], Mapping[str, int]]
+# Sees each participant once, as the checks do (built once): summaries gather from it.
+Observer = Callable[[Participant, date], None]
 
 
 class CheckOutputError(Exception):
@@ -42,6 +47,10 @@ class Ruleset:
     python_checks: tuple[PythonCheck, ...]
     logic_rules: tuple[LogicRule, ...]
     schedule_fn: ScheduleFn | None = None
+    progress_fn: ProgressFn | None = None
+    # What day numbers of the schedule count from, in words (e.g. "the first treatment").
+    schedule_anchor: str | None = None
+    observers: tuple[Observer, ...] = ()
 
     @property
     def checks(self) -> list[CheckInfo]:
@@ -64,6 +73,24 @@ class Ruleset:
             replace(row, event=self.part_event(row.part, row.ordinal))
             for row in self.schedule_fn(participant, as_of, self.params)
         ]
+
+    @property
+    def has_progress(self) -> bool:
+        return self.progress_fn is not None
+
+    def progress(self, participant: Participant, as_of: date) -> dict[str, int]:
+        """The participant's progress counters, as the rules folder counts them."""
+        if self.progress_fn is None:
+            raise ConfigError(f"the rules in {self.path} define no progress counters")
+        counters = dict(self.progress_fn(participant, as_of, self.params))
+        for label, count in counters.items():
+            if not isinstance(label, str) or not isinstance(count, int) or count < 0:
+                raise CheckOutputError("progress() must map labels to counts of 0 or more")
+        return {label: int(count) for label, count in counters.items()}
+
+    def observed_by(self, observer: Observer) -> Ruleset:
+        """This ruleset, with ``observer`` shown every participant a run checks."""
+        return replace(self, observers=(*self.observers, observer))
 
     def part_event(self, part: str, ordinal: int | None) -> str | None:
         """The event of a mapping part (its ``ordinal``-th event, for a multi-event part)."""
@@ -124,6 +151,16 @@ class RulesRun:
                 self._keys[c.info.id].append((record_id, key))
         if self._valid_only is not None:
             findings.extend(self._logic(record, self._valid_only(record)))
+        for observe in self.ruleset.observers:
+            try:
+                observe(participant, self.as_of)
+            except Exception as exc:  # a summary's bookkeeping must never stop the checks
+                log.error(
+                    "participant observer failed",
+                    record=record_id,
+                    error=type(exc).__name__,
+                    at=_where(exc),
+                )
         return findings
 
     def _logic(self, raw: RecordData, clean: RecordData) -> list[Finding]:

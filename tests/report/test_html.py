@@ -1,0 +1,94 @@
+"""The report page: its sections, one timeline per treated participant, nothing fetched."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+from tests.conftest import AS_OF
+from tests.report.conftest import BASE, collect
+from worker.report import render_report
+
+
+class Page(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_startendtag(self, tag, attrs) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+    def all(self, tag: str, **attrs: str) -> list[dict[str, str | None]]:
+        return [
+            a for t, a in self.tags if t == tag and all(a.get(k) == v for k, v in attrs.items())
+        ]
+
+
+def page(html: str) -> Page:
+    parsed = Page()
+    parsed.feed(html)
+    return parsed
+
+
+def test_the_page_has_every_section(demo_rows) -> None:
+    parsed = page(render_report(collect(demo_rows)))
+    ids = {a.get("id") for _, a in parsed.tags}
+    assert {"progress", "deviations", "queries", "visits"} <= ids
+    visible = " ".join(parsed.text)
+    for heading in (
+        "Study progress",
+        "Deviations (",
+        "Open queries by record and age",
+        "Visit windows per treated participant",
+    ):
+        assert heading in visible
+
+
+def test_one_svg_timeline_per_treated_participant(demo_rows) -> None:
+    data = collect(demo_rows)
+    parsed = page(render_report(data))
+    treated = dict(data.progress)["Treated (first infusion given)"]
+    assert len(parsed.all("svg", **{"class": "timeline"})) == treated == len(data.timelines)
+
+
+def test_nothing_is_fetched_from_anywhere(demo_rows) -> None:
+    html = render_report(collect(demo_rows))
+    parsed = page(html)
+    assert parsed.all("link") == []
+    assert parsed.all("script") == []
+    assert parsed.all("img") == []
+    assert all("src" not in attrs for _, attrs in parsed.tags)
+    assert "url(" not in html
+    assert "@import" not in html
+    # The only web addresses are links for a person to follow into REDCap's forms (the SVG
+    # namespace is a name, never fetched).
+    hrefs = {a["href"] for a in parsed.all("a") if a.get("href", "").startswith("http")}
+    assert hrefs
+    assert all(h.startswith(f"{BASE}/redcap_v15.7.6/DataEntry/index.php?") for h in hrefs)
+    addresses = set(re.findall(r"https?://[^\s\"'<>]+", html))
+    assert addresses - {h.replace("&", "&amp;") for h in hrefs} == {"http://www.w3.org/2000/svg"}
+
+
+def test_no_calendar_date_of_a_record_and_no_free_text(demo_sandbox, demo_rows) -> None:
+    html = render_report(collect(demo_rows))
+    dates = set(re.findall(r"\b\d{4}-\d{2}-\d{2}\b", html))
+    assert dates == {AS_OF.isoformat(), "2026-11-26"}  # the report date and its generation
+    for row in demo_rows:
+        for name in ("ae_term", "eos_comment", "inf_reason_not", "mba_comment"):
+            if row.get(name):
+                assert row[name] not in html
+
+
+def test_values_are_escaped(demo_rows) -> None:
+    data = collect(demo_rows)
+    data.title = "<script>alert(1)</script> & co"
+    html = render_report(data)
+    assert "<script>" not in html
+    assert "&lt;script&gt;" in html

@@ -1,0 +1,102 @@
+"""A participant's visit windows as SVG: bands, samples, the report date, escaped text."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from xml.etree import ElementTree
+
+from worker.core.visits import VisitRow, VisitStatus
+from worker.report.collect import Timeline
+from worker.report.timeline import STYLE, Scale, legend, render_timeline, tick_step
+
+D0 = date(2026, 3, 2)
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def row(month: int, status: VisitStatus, sample_day: int | None = None) -> VisitRow:
+    target = D0 + timedelta(days=28 * month)
+    return VisitRow(
+        record="5",
+        visit=f"month {month}",
+        part="follow_up",
+        ordinal=month,
+        field="mba_date",
+        anchor=D0,
+        target=target,
+        window_start=target - timedelta(days=7),
+        window_end=target + timedelta(days=7),
+        sample_date=None if sample_day is None else D0 + timedelta(days=sample_day),
+        status=status,
+    )
+
+
+def timeline(record: str = "5", as_of_day: int = 100) -> Timeline:
+    rows = [
+        row(1, VisitStatus.IN_WINDOW, 28),
+        row(2, VisitStatus.OUT_OF_WINDOW, 70),
+        row(3, VisitStatus.MISSED),
+        row(4, VisitStatus.DUE),
+        row(5, VisitStatus.UPCOMING),
+    ]
+    return Timeline(record=record, site="", rows=rows, as_of_day=as_of_day)
+
+
+def parse(markup: str) -> ElementTree.Element:
+    return ElementTree.fromstring(markup)
+
+
+def test_each_window_is_a_band_and_each_sample_a_mark_in_its_status_colour() -> None:
+    t = timeline()
+    svg = parse(render_timeline(t, Scale.for_timelines([t]), "the first infusion"))
+    bands = svg.findall(f"{SVG}rect")
+    marks = svg.findall(f"{SVG}circle")
+    assert len(bands) == 5
+    assert len(marks) == 2
+    assert [b.get("stroke") for b in bands] == [STYLE[r.status][0] for r in t.rows]
+    assert [m.get("fill") for m in marks] == [
+        STYLE[VisitStatus.IN_WINDOW][0],
+        STYLE[VisitStatus.OUT_OF_WINDOW][0],
+    ]
+    assert svg.get("class") == "timeline"
+
+
+def test_a_stray_sample_is_tied_to_its_window() -> None:
+    t = timeline()
+    svg = parse(render_timeline(t, Scale.for_timelines([t]), "day 0"))
+    colour = STYLE[VisitStatus.OUT_OF_WINDOW][0]
+    assert [line for line in svg.findall(f"{SVG}line") if line.get("stroke") == colour]
+
+
+def test_the_report_date_is_a_line_inside_the_axis_and_an_arrow_beyond_it() -> None:
+    inside = timeline(as_of_day=100)
+    svg = parse(render_timeline(inside, Scale.for_timelines([inside]), "day 0"))
+    assert any(t.text == "as of" for t in svg.iter(f"{SVG}text"))
+    far = timeline(as_of_day=700)
+    svg = parse(render_timeline(far, Scale.for_timelines([far]), "day 0"))
+    assert any((t.text or "").startswith("as of: day 700") for t in svg.iter(f"{SVG}text"))
+
+
+def test_the_scale_covers_every_window_and_sample_from_day_zero() -> None:
+    t = timeline(as_of_day=700)
+    scale = Scale.for_timelines([t])
+    assert scale.first == 0
+    assert scale.last >= 28 * 5 + 7
+    assert scale.last < 700  # the report date does not stretch the axis
+
+
+def test_text_in_the_svg_is_escaped() -> None:
+    t = timeline(record="<b>&</b>")
+    markup = render_timeline(t, Scale.for_timelines([t]), "the <first> infusion")
+    assert "<b>" not in markup
+    assert "&lt;b&gt;&amp;&lt;/b&gt;" in markup
+    parse(markup)  # still well-formed
+
+
+def test_ticks_are_round_numbers() -> None:
+    assert tick_step(190) == 20
+    assert tick_step(50) == 5
+    assert tick_step(1000) == 100
+
+
+def test_the_legend_names_every_status() -> None:
+    assert len(legend()) == len(VisitStatus)

@@ -1,0 +1,84 @@
+"""``report``: the study's state as one self-contained HTML file. Read-only."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from worker.cli.common import (
+    add_as_of_option,
+    add_connection_options,
+    open_session,
+    progress_printer,
+)
+from worker.notify.links import DataEntryLinks, redcap_base_url
+from worker.pipeline import load_study
+from worker.report import collect_report, render_report
+from worker.state import atomic_write_bytes, utc_now
+
+EXIT_OK, EXIT_PARTIAL = 0, 1
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "report",
+        help="write the study report: one self-contained HTML file (read-only)",
+        description=(
+            "Pull the study's records, run every check and write one HTML file that opens in "
+            "any browser with nothing else: study progress, the deviations found, open "
+            "queries by record and age (read from the project's query form), and a "
+            "visit-window timeline per treated participant. It names records, events, forms, "
+            "fields and checks, with day counts; no calendar date or free text of a record. "
+            "Read-only. Exit codes: 0 written, 1 written but some participants' progress or "
+            "schedule could not be computed, 2 usage or configuration error, 3 REDCap "
+            "unreachable or refused."
+        ),
+    )
+    add_connection_options(parser)
+    add_as_of_option(parser)
+    parser.add_argument(
+        "--out",
+        type=Path,
+        metavar="PATH",
+        default=Path("report.html"),
+        help="the HTML file to write (replaced whole; default: report.html)",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    with open_session(args) as session:
+        settings, client = session.settings, session.client
+        schema = client.schema()
+        study = load_study(settings, schema)
+        forms = list(study.forms_to_export)
+        if study.mapping.queries is not None:
+            forms.append(study.mapping.queries.form)
+        batches = client.iter_record_batches(
+            forms=forms,
+            on_progress=progress_printer("downloading"),  # type: ignore[arg-type]
+        )
+        data = collect_report(
+            study,
+            batches,
+            as_of=session.as_of,
+            now=utc_now(),
+            links=DataEntryLinks(redcap_base_url(settings), schema),
+            include_values=settings.email.include_values,
+        )
+    page = render_report(
+        data,
+        has_queries=study.mapping.queries is not None,
+        values=settings.email.include_values,
+    )
+    atomic_write_bytes(args.out, page.encode("utf-8"))
+    print(f"report written to {args.out}")
+    if data.failed_records:
+        print(
+            f"error: progress or schedule could not be computed for "
+            f"{len(data.failed_records)} record(s): {', '.join(data.failed_records)}",
+            file=sys.stderr,
+        )
+        return EXIT_PARTIAL
+    return EXIT_OK

@@ -1,0 +1,112 @@
+"""A summary as plain text and as HTML (Jinja2).
+
+Two environments, set explicitly rather than by template name (``select_autoescape`` does
+not escape names it does not recognise): the HTML one escapes every value, the text one
+escapes nothing (plain text has no markup to break). ``StrictUndefined`` makes a missing
+value an error instead of a silent blank.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from jinja2 import DictLoader, Environment, StrictUndefined
+
+from worker.notify.snapshot import DUE_SOON, Item, Visit
+from worker.notify.summary import Summary
+from worker.notify.templates import HTML, TEXT
+
+FOOTER = (
+    "Sent by the REDCap worker after a sync. It names records, events, forms, fields and "
+    "checks only: open REDCap for the details."
+)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    text: str
+    html: str
+
+
+@cache
+def _environment(autoescape: bool) -> Environment:
+    return Environment(
+        loader=DictLoader({"summary.txt": TEXT, "summary.html": HTML}),
+        autoescape=autoescape,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def render(summary: Summary) -> Rendered:
+    context = {
+        "summary": summary,
+        "for_site": f" at site {summary.site}" if summary.site else "",
+        "anchor": summary.anchor or "day 0",
+        "horizon": _days(DUE_SOON.days),
+        "footer": FOOTER,
+        "plural": lambda n: "" if n == 1 else "s",
+        "age": age,
+        "days_text": days_text,
+        "place": place,
+        "item_text": item_text,
+        "visit_text": visit_text,
+    }
+    text = _environment(False).get_template("summary.txt").render(context)
+    html = _environment(True).get_template("summary.html").render(context)
+    return Rendered(text=_tidy(text), html=html)
+
+
+def _tidy(text: str) -> str:
+    """At most one blank line in a row: conditional sections leave gaps behind."""
+    lines: list[str] = []
+    for line in text.splitlines():
+        if line.strip() or (lines and lines[-1].strip()):
+            lines.append(line.rstrip())
+    return "\n".join(lines).strip() + "\n"
+
+
+def _days(n: int) -> str:
+    return "1 day" if n == 1 else f"{n} days"
+
+
+def days_text(days: int | None) -> str:
+    return "-" if days is None else _days(days)
+
+
+def age(item: Item) -> str:
+    return "opened today" if item.days_open == 0 else f"open {days_text(item.days_open)}"
+
+
+def place(item: Item) -> str:
+    """Where the deviation is: record, event, form (instance), field."""
+    form = item.form_label + (f" #{item.instance}" if item.instance is not None else "")
+    parts = [f"record {item.record}"]
+    if item.site:
+        parts.append(f"site {item.site}")
+    parts += [p for p in (item.event_label, form, item.field) if p]
+    return " · ".join(parts)
+
+
+def item_text(item: Item) -> str:
+    lines = [
+        f"  - {place(item)}",
+        f"    {item.rule} ({item.severity.value}): {item.title}"
+        + (" (reopened)" if item.reopened else ""),
+        f"    {age(item)}",
+    ]
+    if item.message:
+        lines.append(f"    {item.message}")
+    if item.link:
+        lines.append(f"    {item.link}")
+    return "\n".join(lines)
+
+
+def visit_text(visit: Visit) -> str:
+    site = f", site {visit.site}" if visit.site else ""
+    event = f" ({visit.event_label})" if visit.event_label else ""
+    first, last = visit.window
+    return f"record {visit.record}{site}, {visit.visit}{event}: {visit.note} (days {first}–{last})"

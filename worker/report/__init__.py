@@ -1,0 +1,10 @@
+"""The study report: one self-contained HTML page (``python -m worker report``).
+
+``collect.py`` gathers what it shows in one pass over the records, ``timeline.py`` draws
+each treated participant's visit windows as inline SVG, ``html.py`` renders the page.
+"""
+
+from worker.report.collect import ReportData, collect_report
+from worker.report.html import render_report
+
+__all__ = ["ReportData", "collect_report", "render_report"]

@@ -1,0 +1,230 @@
+"""What the study report shows, gathered in one pass over the records (pure: no I/O).
+
+Records stream through the same checks as ``check`` and ``sync`` (each participant built
+once); on the way the report keeps each record's open queries (read from the project's
+query instrument), the study's progress counters and every visit row of the schedule.
+Only deviations, open queries and visit rows are kept, never the records themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+
+from worker.core.findings import Finding, Kind, Severity, record_sort_key
+from worker.core.queries import Query, QueryBook, Status, query_id
+from worker.core.records import RecordData
+from worker.core.rules.tally import StudyTally
+from worker.core.schema import ProjectSchema
+from worker.core.visits import VisitRow
+from worker.notify.links import DataEntryLinks
+from worker.pipeline import Study, check_batches
+
+
+@dataclass(frozen=True, slots=True)
+class DeviationRow:
+    """A deviation the checks find as of the report's date, with its query's state."""
+
+    record: str
+    site: str
+    rule: str
+    title: str
+    severity: Severity
+    event_label: str
+    form_label: str
+    instance: int | None
+    field: str
+    query: str  # "open", "resolved", "verified", or "not written yet" (no sync since)
+    days_open: int | None
+    link: str | None
+    message: str | None  # only when values are allowed
+
+
+@dataclass(frozen=True, slots=True)
+class OpenQuery:
+    rule: str
+    kind: Kind | None
+    severity: Severity | None
+    event_label: str
+    form_label: str
+    instance: int | None
+    field: str
+    days_open: int | None
+
+
+@dataclass
+class RecordQueries:
+    record: str
+    site: str
+    queries: list[OpenQuery] = field(default_factory=list)
+
+    @property
+    def deviations(self) -> int:
+        return sum(q.kind is Kind.DEVIATION for q in self.queries)
+
+    @property
+    def oldest_days(self) -> int | None:
+        ages = [q.days_open for q in self.queries if q.days_open is not None]
+        return max(ages) if ages else None
+
+
+@dataclass
+class Timeline:
+    """One participant's visit schedule (day numbers after the schedule's anchor)."""
+
+    record: str
+    site: str
+    rows: list[VisitRow]
+    as_of_day: int  # the report's date, as a day number on this participant's axis
+
+
+@dataclass
+class ReportData:
+    title: str
+    project_id: int | None
+    as_of: date
+    generated_at: datetime
+    records_checked: int = 0
+    progress: list[tuple[str, int]] = field(default_factory=list)
+    anchor: str | None = None
+    deviations: list[DeviationRow] = field(default_factory=list)
+    queries: list[RecordQueries] = field(default_factory=list)
+    timelines: list[Timeline] = field(default_factory=list)
+    check_errors: int = 0
+    failed_records: list[str] = field(default_factory=list)  # progress/schedule failed
+    has_schedule: bool = False
+    has_progress: bool = False
+
+
+def collect_report(
+    study: Study,
+    batches: Iterable[Sequence[dict]],
+    *,
+    as_of: date,
+    now: datetime,
+    links: DataEntryLinks,
+    include_values: bool = False,
+) -> ReportData:
+    schema = study.schema
+    book = QueryBook(study.mapping.queries, schema) if study.mapping.queries else None
+    tally = None
+    if study.ruleset is not None:
+        tally = StudyTally(study.ruleset)
+        study = replace(study, ruleset=study.ruleset.observed_by(tally.observe))
+    existing: dict[tuple[str, str], Query] = {}  # (record, query ID) -> its query
+    groups: dict[str, str] = {}
+
+    def keep(record: RecordData, found: list[Finding]) -> None:
+        if record.data_access_group:
+            groups[record.record_id] = record.data_access_group
+        if book is not None:
+            for query in book.read(record):
+                existing.setdefault((record.record_id, query.query_id), query)
+
+    result = check_batches(study, batches, as_of=as_of, on_record=keep)
+    titles = {c.id: c.title for c in study.ruleset.checks} if study.ruleset else {}
+    data = ReportData(
+        title=schema.title,
+        project_id=schema.project_id,
+        as_of=as_of,
+        generated_at=now,
+        records_checked=result.records_checked,
+        check_errors=result.check_errors,
+    )
+    for finding in result.findings:
+        if finding.kind is Kind.DEVIATION and not finding.check_error:
+            query = existing.get((finding.record, query_id(finding)))
+            data.deviations.append(
+                _deviation(finding, query, groups, titles, schema, links, now, include_values)
+            )
+    data.deviations.sort(key=lambda d: (-d.severity.rank, record_sort_key(d.record), d.rule))
+    data.queries = _open_queries(existing, groups, schema, now)
+    if tally is not None:
+        data.progress = tally.progress()
+        data.anchor = tally.ruleset.schedule_anchor
+        data.failed_records = list(tally.errors)
+        data.has_schedule = tally.ruleset.has_schedule
+        data.has_progress = tally.ruleset.has_progress
+        data.timelines = _timelines(tally.visits, groups, as_of)
+    return data
+
+
+def _days_open(query: Query | None, now: datetime) -> int | None:
+    if query is None or query.opened_at is None:
+        return None
+    return max((now.date() - query.opened_at.date()).days, 0)
+
+
+def _labels(schema: ProjectSchema, event: str | None, form: str | None) -> tuple[str, str]:
+    found = schema.event(event) if event else None
+    event_label = found.label if found else (event or "")
+    return event_label, schema.form_labels.get(form or "", form or "")
+
+
+def _deviation(
+    finding: Finding,
+    query: Query | None,
+    groups: dict[str, str],
+    titles: dict[str, str],
+    schema: ProjectSchema,
+    links: DataEntryLinks,
+    now: datetime,
+    include_values: bool,
+) -> DeviationRow:
+    event_label, form_label = _labels(schema, finding.event, finding.instrument)
+    return DeviationRow(
+        record=finding.record,
+        site=groups.get(finding.record, ""),
+        rule=finding.rule,
+        title=titles.get(finding.rule, finding.rule),
+        severity=finding.severity,
+        event_label=event_label,
+        form_label=form_label,
+        instance=finding.instance,
+        field=finding.field or "",
+        query="not written yet" if query is None else query.status.value,
+        days_open=_days_open(query, now) if query and query.status is Status.OPEN else None,
+        link=links.form(finding.record, finding.event, finding.instrument, finding.instance),
+        message=finding.message if include_values else None,
+    )
+
+
+def _open_queries(
+    existing: dict[tuple[str, str], Query],
+    groups: dict[str, str],
+    schema: ProjectSchema,
+    now: datetime,
+) -> list[RecordQueries]:
+    by_record: dict[str, RecordQueries] = {}
+    for (record, _), query in existing.items():
+        if not query.is_open:
+            continue
+        event_label, form_label = _labels(schema, query.event, query.form)
+        entry = by_record.setdefault(record, RecordQueries(record, groups.get(record, "")))
+        entry.queries.append(
+            OpenQuery(
+                rule=query.rule,
+                kind=query.kind,
+                severity=query.severity,
+                event_label=event_label,
+                form_label=form_label,
+                instance=query.form_instance,
+                field=query.field,
+                days_open=_days_open(query, now),
+            )
+        )
+    for entry in by_record.values():
+        entry.queries.sort(key=lambda q: (-(q.days_open or 0), q.rule))
+    return sorted(by_record.values(), key=lambda r: record_sort_key(r.record))
+
+
+def _timelines(rows: Iterable[VisitRow], groups: dict[str, str], as_of: date) -> list[Timeline]:
+    by_record: dict[str, list[VisitRow]] = {}
+    for row in rows:
+        by_record.setdefault(row.record, []).append(row)
+    timelines = []
+    for record, found in by_record.items():
+        found.sort(key=lambda r: (r.start_day, r.ordinal or 0))
+        timelines.append(Timeline(record, groups.get(record, ""), found, found[0].day(as_of)))
+    return sorted(timelines, key=lambda t: record_sort_key(t.record))

@@ -1,0 +1,79 @@
+"""The study report as one self-contained HTML page (Jinja2, autoescaped)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from functools import cache
+
+from jinja2 import DictLoader, Environment, StrictUndefined
+
+from worker.core.findings import Severity
+from worker.report.collect import RecordQueries, ReportData
+from worker.report.templates import CSS, REPORT
+from worker.report.timeline import Scale, legend, render_timeline
+
+# Age groups of open queries, in days: (upper bound inclusive, label); the last is open-ended.
+AGE_BUCKETS: tuple[tuple[int | None, str], ...] = (
+    (7, "0–7 d"),
+    (30, "8–30 d"),
+    (60, "31–60 d"),
+    (None, "> 60 d"),
+)
+
+
+@cache
+def _environment() -> Environment:
+    # Autoescape on for the whole page (the template's name decides nothing).
+    return Environment(
+        loader=DictLoader({"report.html": REPORT}),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def days_text(n: int | None) -> str:
+    if n is None:
+        return "-"
+    return "today" if n == 0 else ("1 day" if n == 1 else f"{n} days")
+
+
+def age_counts(entry: RecordQueries) -> list[int]:
+    counts = [0] * len(AGE_BUCKETS)
+    for query in entry.queries:
+        days = query.days_open or 0
+        for i, (bound, _) in enumerate(AGE_BUCKETS):
+            if bound is None or days <= bound:
+                counts[i] += 1
+                break
+    return counts
+
+
+def render_report(data: ReportData, *, has_queries: bool = True, values: bool = False) -> str:
+    anchor = data.anchor or "day 0"
+    scale = Scale.for_timelines(data.timelines)
+    most = max((count for _, count in data.progress), default=0)
+    severities = Counter(d.severity for d in data.deviations)
+    return (
+        _environment()
+        .get_template("report.html")
+        .render(
+            d=data,
+            css=CSS,
+            anchor=anchor,
+            legend=legend(),
+            timelines=[(t, render_timeline(t, scale, anchor)) for t in data.timelines],
+            buckets=[label for _, label in AGE_BUCKETS],
+            ages=age_counts,
+            open_total=sum(len(r.queries) for r in data.queries),
+            # A site column only for projects with data access groups.
+            sites=any(d.site for d in data.deviations) or any(r.site for r in data.queries),
+            severity_counts=[(s.value, severities[s]) for s in Severity if severities[s]],
+            has_queries=has_queries,
+            values=values,
+            plural=lambda n: "" if n == 1 else "s",
+            days=days_text,
+            bar=lambda n: 0 if most == 0 else round(100 * n / most, 1),
+        )
+    )
