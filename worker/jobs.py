@@ -20,7 +20,7 @@ import structlog
 from worker.notify import NotifyOutcome, after_sync
 from worker.pipeline import Session
 from worker.state import StateDir, utc_now
-from worker.sync import SyncResult, run_sync, sync_counts
+from worker.sync import StopCheck, SyncResult, SyncStopped, run_sync, sync_counts
 
 log = structlog.get_logger(__name__)
 
@@ -57,10 +57,36 @@ def run_sync_job(
     records: Sequence[str] | None = None,
     dry_run: bool = False,
     on_progress=None,
+    should_stop: StopCheck | None = None,
+) -> JobOutcome:
+    """One sync run. ``should_stop`` lets a scheduler end it early at a safe point
+    (``SyncStopped``); a stopped or failed run is recorded and never moves the cursor."""
+    run_id = uuid.uuid4().hex[:12]
+    # Every line of the run (client, sync, notify) carries its run_id.
+    with structlog.contextvars.bound_contextvars(run_id=run_id):
+        return _sync_job(
+            session,
+            run_id,
+            incremental=incremental,
+            records=records,
+            dry_run=dry_run,
+            on_progress=on_progress,
+            should_stop=should_stop,
+        )
+
+
+def _sync_job(
+    session: Session,
+    run_id: str,
+    *,
+    incremental: bool,
+    records: Sequence[str] | None,
+    dry_run: bool,
+    on_progress,
+    should_stop: StopCheck | None,
 ) -> JobOutcome:
     settings = session.settings
     state = StateDir(settings.state_dir)
-    run_id = uuid.uuid4().hex[:12]
     started_at = utc_now()
     clock = time.monotonic()
     date_begin = changed_since(state, session) if incremental and not records else None
@@ -77,21 +103,34 @@ def run_sync_job(
             date_begin=date_begin,
             dry_run=dry_run,
             on_progress=on_progress,
+            should_stop=should_stop,
         )
         notify = after_sync(
             settings, state, result, as_of=session.as_of, now=started_at, dry_run=dry_run
         )
     except BaseException as exc:
+        status = "stopped" if isinstance(exc, SyncStopped) else "failed"
+        duration_s = round(time.monotonic() - clock, 3)
         if not dry_run:
             state.record_run(
                 entry
                 | {
                     "finished_at": utc_now().isoformat(),
-                    "duration_s": round(time.monotonic() - clock, 3),
-                    "status": "failed",
+                    "duration_s": duration_s,
+                    "status": status,
                     "error": type(exc).__name__,
                 }
             )
+        # The run's one line exists for failed runs too; why it failed is the caller's to
+        # log (a scheduler says "REDCap unreachable" once per outage, not once per run).
+        log.info(
+            "sync run",
+            run_id=run_id,
+            mode=mode,
+            status=status,
+            duration_s=duration_s,
+            error=type(exc).__name__,
+        )
         raise
     outcome = JobOutcome(run_id, mode, result, notify, time.monotonic() - clock)
     if not dry_run:

@@ -8,7 +8,7 @@ import logging
 import re
 import sys
 from collections.abc import Iterable, MutableMapping
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 import structlog
 
@@ -53,12 +53,49 @@ class Redactor:
 
 REDACTOR = Redactor()
 
+StreamName = Literal["stdout", "stderr"]
+
+# Where lines go when ``configure_logging`` is not given a stream. Commands print their
+# results on stdout and log on stderr; ``run`` has no results, and a container's log is its
+# stdout, so it switches the whole process to stdout before anything logs.
+_default_stream: StreamName = "stderr"
+
+
+def set_default_stream(name: StreamName) -> None:
+    """Send this process's log lines to ``sys.stdout`` or ``sys.stderr`` from now on."""
+    global _default_stream
+    if name not in ("stdout", "stderr"):
+        raise ValueError(f"log stream must be stdout or stderr, not {name!r}")
+    _default_stream = name
+
+
+def default_stream() -> TextIO:
+    # Looked up at each call, not bound at import: tests and embedders replace sys.stdout.
+    return getattr(sys, _default_stream)
+
+
+def library_levels(root_level: int) -> dict[str, int]:
+    """Levels for the libraries whose stdlib logs share the pipeline.
+
+    urllib3 and requests: WARNING at most (urllib3's DEBUG lines show every request; its
+    WARNINGs, e.g. connection-pool trouble, are worth having). APScheduler: its INFO lines
+    repeat at every run ("Running job", "executed successfully") and its two WARNINGs
+    (missed run, maximum instances) are logged by the scheduler's own listener with
+    structured fields, so only its errors pass, unless debugging the schedule itself.
+    """
+    return {
+        "urllib3": max(logging.WARNING, root_level),
+        "requests": max(logging.WARNING, root_level),
+        "apscheduler": root_level if root_level <= logging.DEBUG else logging.ERROR,
+    }
+
 
 def configure_logging(
     *, level: str = "INFO", stream: TextIO | None = None, json: bool | None = None
 ) -> None:
-    """Route structlog and stdlib logging to ``stream`` (stderr by default)."""
-    stream = stream or sys.stderr
+    """Route structlog and stdlib logging to ``stream`` (default: see ``set_default_stream``),
+    as JSON lines unless the stream is a terminal."""
+    stream = stream or default_stream()
     if json is None:
         json = not stream.isatty()
     shared: list[Any] = [
@@ -100,5 +137,5 @@ def configure_logging(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("urllib3", "requests"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    for name, library_level in library_levels(root.level).items():
+        logging.getLogger(name).setLevel(library_level)

@@ -10,8 +10,8 @@ crash between batches is repaired by the next run without duplicates.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
 import structlog
@@ -19,8 +19,11 @@ import structlog
 from worker.config import Settings
 from worker.core.findings import CheckResult, Finding
 from worker.core.generic_checks import GenericRule
-from worker.core.queries import Action, Change, Plan, QueryBook
+from worker.core.queries import Action, Change, Plan, Query, QueryBook
 from worker.core.records import RecordData
+from worker.core.rules.tally import StudyTally
+from worker.core.schema import ProjectSchema
+from worker.core.visits import VisitRow, VisitStatus
 from worker.errors import ConfigError, RedcapRefused
 from worker.pipeline import ProgressCallback, Study, check_batches, load_study
 from worker.redcap_client import RedcapClient
@@ -28,6 +31,14 @@ from worker.redcap_client import RedcapClient
 log = structlog.get_logger(__name__)
 
 WRITE_BATCH_ROWS = 100
+
+StopCheck = Callable[[], bool]
+
+
+class SyncStopped(Exception):
+    """A stop was requested and the sync ended at a safe point: between export batches
+    (nothing written yet) or between write batches (each written batch is whole, with
+    explicit instances, so the next run completes the rest without duplicates)."""
 
 
 @dataclass
@@ -37,10 +48,28 @@ class SyncResult:
     dry_run: bool
     written: int = 0
     write_errors: list[str] = field(default_factory=list)
+    # What the run's summaries need (worker.notify), gathered on the way at no extra request:
+    # the project's structure (for links), the checks' titles, each record's queries as they
+    # stand after this run's writes (rejected rows excluded), the records' data access
+    # groups, and the study's progress and still-open visits counted while checking.
+    schema: ProjectSchema | None = None
+    titles: dict[str, str] = field(default_factory=dict)
+    queries: dict[str, list[Query]] = field(default_factory=dict)
+    groups: dict[str, str] = field(default_factory=dict)
+    tally: StudyTally | None = None
+    rejected: set[tuple[str, int]] = field(default_factory=set)  # (record, query instance)
 
     @property
     def complete(self) -> bool:
         return not self.write_errors
+
+
+# Visits a summary lists: those still waiting for a sample (not taken, not excused).
+OPEN_VISITS = frozenset({VisitStatus.MISSED, VisitStatus.DUE, VisitStatus.UPCOMING})
+
+
+def _open_visit(row: VisitRow) -> bool:
+    return row.status in OPEN_VISITS
 
 
 def _queries_only(record: RecordData, book: QueryBook) -> RecordData:
@@ -73,7 +102,10 @@ def run_sync(
     dry_run: bool = False,
     on_progress: ProgressCallback | None = None,
     on_change: Callable[[Change], None] | None = None,
+    should_stop: StopCheck | None = None,
 ) -> SyncResult:
+    """Check, reconcile, write. ``should_stop`` is asked before each export and each write
+    batch; when it says yes, ``SyncStopped`` is raised there."""
     schema = client.schema()
     study = load_study(settings, schema)
     if study.mapping.queries is None:
@@ -83,6 +115,10 @@ def run_sync(
     # Some records only (named, or changed since a time): other records and cross-participant
     # checks are not judged, so their queries are left alone.
     partial = bool(records) or date_begin is not None
+    tally = None
+    if study.ruleset is not None:
+        tally = StudyTally(study.ruleset, keep_visit=_open_visit)
+        study = replace(study, ruleset=study.ruleset.observed_by(tally.observe))
 
     kept: dict[str, RecordData] = {}
     check_failed: dict[str, set[str]] = {}
@@ -99,6 +135,8 @@ def run_sync(
         date_begin=date_begin,
         on_progress=on_progress,
     )
+    if should_stop is not None:
+        batches = _until_stopped(batches, should_stop)
     result = check_batches(study, batches, as_of=as_of, partial=partial, on_record=keep)
 
     by_record: dict[str, list[Finding]] = {rid: [] for rid in kept}
@@ -118,19 +156,58 @@ def run_sync(
                 now=now,
             )
         )
-    sync = SyncResult(check=result, plan=plan, dry_run=dry_run)
+    sync = SyncResult(check=result, plan=plan, dry_run=dry_run, schema=schema, tally=tally)
+    if study.ruleset is not None:
+        sync.titles = {c.id: c.title for c in study.ruleset.checks}
     for change in plan.changes:
         if on_change is not None:
             on_change(change)
     if not dry_run:
-        _write(client, plan.changes, sync)
+        _write(client, plan.changes, sync, should_stop)
+    _after_writes(sync, book, kept)
     log.info("sync finished", **sync_counts(sync))
     return sync
 
 
-def _write(client: RedcapClient, changes: list[Change], sync: SyncResult) -> None:
+def _after_writes(sync: SyncResult, book: QueryBook, kept: dict[str, RecordData]) -> None:
+    """Each record's queries as REDCap now holds them (a dry run: as it would)."""
+    by_record: dict[str, list[Change]] = {}
+    for change in sync.plan.changes:
+        if (change.record, change.instance) not in sync.rejected:
+            by_record.setdefault(change.record, []).append(change)
+    for record_id, record in kept.items():
+        queries = book.after(record, by_record.get(record_id, ()))
+        if queries:
+            sync.queries[record_id] = queries
+        if record.data_access_group:
+            sync.groups[record_id] = record.data_access_group
+
+
+def _until_stopped(
+    batches: Iterable[Sequence[dict]], should_stop: StopCheck
+) -> Iterator[Sequence[dict]]:
+    """The batches, asking about a stop before each is requested."""
+    iterator = iter(batches)
+    while True:
+        if should_stop():
+            raise SyncStopped("stopped before the next export batch; nothing written")
+        try:
+            batch = next(iterator)
+        except StopIteration:
+            return
+        yield batch
+
+
+def _write(
+    client: RedcapClient,
+    changes: list[Change],
+    sync: SyncResult,
+    should_stop: StopCheck | None = None,
+) -> None:
     """Import the planned rows in batches; a rejected batch is reported and the rest go on."""
     for start in range(0, len(changes), WRITE_BATCH_ROWS):
+        if should_stop is not None and should_stop():
+            raise SyncStopped(f"stopped after writing {sync.written} of {len(changes)} query rows")
         batch = changes[start : start + WRITE_BATCH_ROWS]
         try:
             # Overwrite, so a reopen can clear the closing time and the verified mark; rows
@@ -140,6 +217,7 @@ def _write(client: RedcapClient, changes: list[Change], sync: SyncResult) -> Non
             records = sorted({c.record for c in batch})
             message = f"REDCap rejected a batch of {len(batch)} query rows: {exc}"
             sync.write_errors.append(message)
+            sync.rejected.update((c.record, c.instance) for c in batch)
             log.error("query write rejected", records=records, rows=len(batch), error=str(exc))
             continue
         sync.written += len(batch)

@@ -5,6 +5,7 @@ from worker.redcap_client.client import RedcapClient
 from worker.redcap_client.failures import RedcapRequestFailed, RedcapRequestRefused
 from worker.redcap_client.policy import RetryPolicy
 from worker.redcap_client.ratelimit import RateLimiter
+from worker.redcap_client.transport import retry_log_level
 
 __all__ = [
     "RateLimiter",
@@ -12,4 +13,5 @@ __all__ = [
     "RedcapRequestFailed",
     "RedcapRequestRefused",
     "RetryPolicy",
+    "retry_log_level",
 ]

@@ -9,10 +9,13 @@ This relies on PyCap 2.7.0 internals (``Base._call_api``, ``_RCRequest(session=.
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from importlib.metadata import version as package_version
 from typing import Any
 from urllib.parse import urljoin
@@ -42,6 +45,22 @@ from worker.redcap_client.shapes import check_shape
 log = structlog.get_logger(__name__)
 
 Timeout = tuple[float, float]
+
+# The level of the per-attempt "retrying" line. A scheduler that already reported an outage
+# turns it down for its next runs, so a REDCap that stays down is not re-announced at every
+# retry of every run; a context variable, because runs happen on the scheduler's thread.
+_retry_log_level: ContextVar[int] = ContextVar("retry_log_level", default=logging.WARNING)
+
+
+@contextmanager
+def retry_log_level(level: int) -> Iterator[None]:
+    """Log retries at ``level`` (e.g. ``logging.DEBUG``) inside the block, in this context."""
+    token = _retry_log_level.set(level)
+    try:
+        yield
+    finally:
+        _retry_log_level.reset(token)
+
 
 _WHAT = {
     "version": "read the REDCap version",
@@ -218,7 +237,8 @@ class Transport:
             if failure.kind is not Kind.RETRYABLE or attempt == attempts or not may_retry:
                 raise self._gave_up(what, failure, attempt, maybe_applied=write and not may_retry)
             delay = self.policy.delay(attempt, retry_after=failure.retry_after, rng=self._rng)
-            log.warning(
+            log.log(
+                _retry_log_level.get(),
                 "redcap request failed, retrying",
                 what=what,
                 attempt=attempt,

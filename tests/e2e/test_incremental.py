@@ -1,0 +1,161 @@
+"""Incremental sync: only records changed since the last successful sync are exported, in
+REDCap's server time, less the overlap margin; a lost cursor means one full sync.
+
+The sandbox's clock is a FakeClock in New York time, so change times are set, not waited
+for. The worker's cursor is real time (the start of its last successful sync).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.conftest import AS_OF, REPO, worker_env
+from worker.config import load_settings
+from worker.jobs import JobOutcome, run_sync_job
+from worker.pipeline import Session, make_client
+from worker.sandbox import DEFAULT_PROJECT_DIR, DEMO_TOKEN, FakeClock, Sandbox
+from worker.state import StateDir, utc_now
+from worker.sync import SyncStopped
+
+pytestmark = pytest.mark.e2e
+
+CONFIG = REPO / "config.example.toml"
+SERVER_TZ = "America/New_York"
+QUERY_EVENT, QUERY_FORM = "queries_arm_1", "data_query"
+
+
+def server_time(when: datetime) -> datetime:
+    """``when`` as REDCap's server clock shows it: local wall time, naive."""
+    return when.astimezone(ZoneInfo(SERVER_TZ)).replace(tzinfo=None)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    # The demo data, and the first sync's own query writes, are stamped a day ago.
+    return FakeClock(server_time(utc_now() - timedelta(days=1)))
+
+
+@pytest.fixture
+def sandbox(clock: FakeClock) -> Iterator[Sandbox]:
+    with Sandbox.from_folder(
+        project_dir=DEFAULT_PROJECT_DIR, data="demo", as_of=AS_OF, token=DEMO_TOKEN, clock=clock
+    ) as sb:
+        yield sb
+
+
+@pytest.fixture
+def env(sandbox: Sandbox, tmp_path, monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for key, value in worker_env(sandbox.url, sandbox.token).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("WORKER_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("WORKER_REDCAP__SERVER_TIMEZONE", SERVER_TZ)
+    monkeypatch.setenv("WORKER_SCHEDULE__INCREMENTAL_OVERLAP_MINUTES", "0")
+    return monkeypatch
+
+
+def sync(*, incremental: bool = True, **kw) -> JobOutcome:
+    settings = load_settings(CONFIG)
+    with make_client(settings) as client:
+        session = Session(settings=settings, client=client, as_of=AS_OF)
+        return run_sync_job(session, incremental=incremental, **kw)
+
+
+def cursor() -> datetime:
+    found = StateDir(load_settings(CONFIG).state_dir).cursor()
+    assert found is not None
+    return found
+
+
+def change(sandbox: Sandbox, record: str, event: str, **values: str) -> None:
+    """A coordinator's edit in REDCap's own forms (not an API call of the worker)."""
+    sandbox.import_rows([{"record_id": record, "redcap_event_name": event, **values}])
+
+
+def range_query(sandbox: Sandbox) -> dict:
+    [row] = [
+        r
+        for r in sandbox.rows(records=["12"])
+        if r.get("redcap_repeat_instrument") == QUERY_FORM
+        and r.get("redcap_event_name") == QUERY_EVENT
+        and r["dq_rule"] == "DQ-RANGE"
+        and r["dq_field"] == "mba_cycle_day"
+    ]
+    return row
+
+
+@pytest.mark.usefixtures("env")
+def test_an_incremental_run_exports_only_the_changed_record_and_reconciles_it(
+    sandbox: Sandbox, clock: FakeClock
+) -> None:
+    first = sync()
+    assert first.mode == "full"  # no cursor yet
+    assert range_query(sandbox)["dq_status"] == "1"  # cycle day 9, out of range: open
+    clock.set(server_time(utc_now() + timedelta(minutes=1)))
+    change(sandbox, "12", "fu_m2_arm_1", mba_cycle_day="3")  # fixed by the site
+
+    mark = sandbox.request_log.mark()
+    second = sync()
+    since = sandbox.request_log.since(mark)
+    assert second.mode == "incremental"
+    assert since.exported_records() == {"12"}
+    assert since.written_records() == {"12"}
+    assert range_query(sandbox)["dq_status"] == "2"  # resolved
+    assert second.sync.check.records_checked == 1
+
+
+@pytest.mark.usefixtures("env")
+def test_changed_since_is_sent_in_the_servers_timezone(sandbox: Sandbox) -> None:
+    sync()
+    since_cursor = server_time(cursor()).strftime("%Y-%m-%d %H:%M:%S")
+    mark = sandbox.request_log.mark()
+    sync()
+    [ids_export] = [
+        e for e in sandbox.request_log.since(mark).exports() if "dateRangeBegin" in e.params
+    ]
+    assert ids_export.params["dateRangeBegin"] == since_cursor
+
+
+@pytest.mark.parametrize(("overlap", "exported"), [("10", {"7"}), ("0", set())])
+def test_the_overlap_catches_a_change_stamped_just_before_the_cursor(
+    sandbox: Sandbox,
+    clock: FakeClock,
+    env: pytest.MonkeyPatch,
+    overlap: str,
+    exported: set[str],
+) -> None:
+    env.setenv("WORKER_SCHEDULE__INCREMENTAL_OVERLAP_MINUTES", overlap)
+    sync()
+    # REDCap's clock runs five minutes behind the worker's: its stamp precedes the cursor.
+    clock.set(server_time(cursor() - timedelta(minutes=5)))
+    change(sandbox, "7", "fu_m2_arm_1", mba_cycle_day="4")
+    mark = sandbox.request_log.mark()
+    sync()
+    assert sandbox.request_log.since(mark).exported_records() == exported
+
+
+@pytest.mark.usefixtures("env")
+def test_a_lost_state_folder_means_one_full_sync(sandbox: Sandbox) -> None:
+    sync()
+    shutil.rmtree(load_settings(CONFIG).state_dir)
+    mark = sandbox.request_log.mark()
+    again = sync()
+    assert again.mode == "full"
+    assert sandbox.request_log.since(mark).exported_records() == set(sandbox.store.record_names())
+    assert again.sync.plan.changes == []  # the queries were already right: nothing rewritten
+
+
+@pytest.mark.usefixtures("env")
+def test_a_stopped_run_keeps_the_old_cursor(sandbox: Sandbox) -> None:
+    sync()
+    before = cursor()
+    with pytest.raises(SyncStopped):
+        sync(should_stop=lambda: True)
+    assert cursor() == before
+    state = StateDir(load_settings(CONFIG).state_dir)
+    assert [run["status"] for run in state.history()] == ["ok", "stopped"]
+    assert state.heartbeat()["last_status"] == "stopped"

@@ -1,0 +1,143 @@
+"""Health: the heartbeat verdict behind `health`, and the outage tracker."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from structlog.testing import capture_logs
+
+from worker.cli import main
+from worker.health import OutageTracker, evaluate, read_heartbeat
+from worker.state import StateDir
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+DAY = timedelta(hours=26)
+
+
+def beat(success: datetime | None, last: datetime | None = None, status: str = "ok") -> dict:
+    heartbeat: dict = {}
+    if last or success:
+        heartbeat["last_run_at"] = (last or success).isoformat()  # type: ignore[union-attr]
+        heartbeat["last_status"] = status
+    if success:
+        heartbeat["last_success_at"] = success.isoformat()
+    return heartbeat
+
+
+def test_a_recent_success_is_healthy() -> None:
+    health = evaluate(beat(NOW - timedelta(hours=3)), max_age=DAY, now=NOW)
+    assert health.healthy
+    assert str(health) == "healthy: last successful run 3.0 h ago (limit 26.0 h)"
+
+
+def test_a_success_older_than_the_limit_is_unhealthy_even_if_runs_go_on() -> None:
+    heartbeat = beat(NOW - timedelta(hours=30), last=NOW - timedelta(minutes=5), status="failed")
+    health = evaluate(heartbeat, max_age=DAY, now=NOW)
+    assert not health.healthy
+    assert "30.0 h ago" in health.reason
+    assert "last run failed at 2026-11-26T11:55:00+00:00" in health.reason
+
+
+def test_no_success_yet_is_unhealthy_the_start_period_covers_a_new_worker() -> None:
+    assert evaluate({}, max_age=DAY, now=NOW).reason == "no successful run yet"
+    failed_only = beat(None, last=NOW, status="failed")
+    assert not evaluate(failed_only, max_age=DAY, now=NOW).healthy
+
+
+@pytest.mark.parametrize("value", ["yesterday", "2026-11-26T10:00:00", 17, None])
+def test_an_unreadable_or_naive_timestamp_is_not_trusted(value: object) -> None:
+    assert not evaluate({"last_success_at": value}, max_age=DAY, now=NOW).healthy
+
+
+def test_the_heartbeat_written_by_a_run_is_what_health_reads(tmp_path: Path) -> None:
+    StateDir(tmp_path).record_run({"finished_at": NOW.isoformat(), "status": "ok"})
+    assert evaluate(read_heartbeat(tmp_path), max_age=DAY, now=NOW + timedelta(hours=1)).healthy
+
+
+def test_looking_at_a_missing_state_folder_does_not_create_it(tmp_path: Path) -> None:
+    assert read_heartbeat(tmp_path / "absent") == {}
+    assert not (tmp_path / "absent").exists()
+
+
+# -- the command --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> StateDir:
+    for key in list(os.environ):
+        if key.startswith(("WORKER_", "REDCAP_API_")):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)  # no config.toml here
+    monkeypatch.setenv("WORKER_STATE_DIR", str(tmp_path / "state"))
+    return StateDir(tmp_path / "state")
+
+
+def test_health_exits_0_when_healthy_and_says_why(
+    state: StateDir, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state.record_run({"finished_at": datetime.now(UTC).isoformat(), "status": "ok"})
+    assert main(["health"]) == 0
+    assert capsys.readouterr().out.startswith("healthy: last successful run")
+
+
+def test_health_exits_1_when_stale_and_honours_the_limit_override(
+    state: StateDir, capsys: pytest.CaptureFixture[str]
+) -> None:
+    two_hours_ago = datetime.now(UTC) - timedelta(hours=2)
+    state.record_run({"finished_at": two_hours_ago.isoformat(), "status": "ok"})
+    assert main(["health", "--max-age-hours", "1"]) == 1
+    assert capsys.readouterr().out.startswith("unhealthy: last successful run 2.0 h ago")
+    assert main(["health"]) == 0  # the configured 26 h
+
+
+def test_a_configuration_problem_is_unhealthy_1_not_dockers_reserved_2(
+    state: StateDir, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("WORKER_SCHEDULE__MAX_AGE_HOURS", "soon")
+    assert main(["health"]) == 1
+    assert "schedule.max_age_hours" in capsys.readouterr().out
+
+
+# -- the outage tracker ---------------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_an_outage_is_announced_once_and_its_end_once_with_its_length() -> None:
+    clock = Clock()
+    tracker = OutageTracker(clock)
+    with capture_logs() as logs:
+        tracker.reachable()  # nothing to say while all is well
+        tracker.unreachable(ConnectionError("cannot reach REDCap at https://r.example/api/"))
+        clock.now += timedelta(hours=1)
+        tracker.unreachable(ConnectionError("again"))
+        assert tracker.down
+        clock.now += timedelta(hours=1)
+        tracker.reachable()
+        tracker.reachable()
+    assert [(e["event"], e["log_level"]) for e in logs] == [
+        ("REDCap unreachable", "error"),
+        ("REDCap still unreachable", "debug"),
+        ("REDCap reachable again", "info"),
+    ]
+    assert logs[0]["error"] == "cannot reach REDCap at https://r.example/api/"
+    assert (logs[2]["down_for_s"], logs[2]["failed_runs"]) == (7200, 2)
+    assert not tracker.down
+
+
+def test_a_second_outage_is_announced_again() -> None:
+    tracker = OutageTracker(Clock())
+    with capture_logs() as logs:
+        for _ in range(2):
+            tracker.unreachable(ConnectionError("down"))
+            tracker.reachable()
+    assert [e["event"] for e in logs].count("REDCap unreachable") == 2

@@ -1,0 +1,121 @@
+"""Is the worker doing its job? The verdict behind ``health`` (Docker's HEALTHCHECK), and
+REDCap's reachability as a scheduler sees it across runs.
+
+Health is judged from the state folder's heartbeat, which every finished run refreshes:
+healthy while the last *successful* run is younger than ``schedule.max_age_hours``. A
+worker that runs but keeps failing is unhealthy on purpose: someone should look.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from worker.state import StateDir, utc_now
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Health:
+    healthy: bool
+    reason: str  # one line, for ``docker inspect`` and a probe's event
+
+    def __str__(self) -> str:
+        return f"{'healthy' if self.healthy else 'unhealthy'}: {self.reason}"
+
+
+def _hours(delta: timedelta) -> str:
+    seconds = delta.total_seconds()
+    if seconds < 3600:
+        return f"{max(0, round(seconds / 60))} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _when(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    # Timestamps the worker writes are aware (UTC); anything else is not ours to trust.
+    return when if when.tzinfo is not None else None
+
+
+def evaluate(heartbeat: Mapping[str, Any], *, max_age: timedelta, now: datetime) -> Health:
+    """The verdict on a heartbeat (see ``StateDir.record_run``) at ``now``."""
+    last_success = _when(heartbeat.get("last_success_at"))
+    last_run = heartbeat.get("last_run_at")
+    last_status = heartbeat.get("last_status")
+    latest = f"; last run {last_status} at {last_run}" if last_run else ""
+    if last_success is None:
+        # Also the state of a worker that has only just started: Docker's --start-period
+        # (and a probe's initialDelaySeconds) must cover the first full sync.
+        return Health(False, f"no successful run yet{latest}")
+    age = now - last_success
+    if age > max_age:
+        return Health(
+            False,
+            f"last successful run {_hours(age)} ago, at {last_success.isoformat()} "
+            f"(limit {_hours(max_age)}){latest}",
+        )
+    return Health(True, f"last successful run {_hours(age)} ago (limit {_hours(max_age)})")
+
+
+def read_heartbeat(state_dir: Path) -> dict[str, Any]:
+    """The heartbeat, or nothing: a missing folder is not created by merely looking."""
+    if not Path(state_dir).is_dir():
+        return {}
+    return StateDir(state_dir).heartbeat()
+
+
+class OutageTracker:
+    """REDCap's reachability across scheduled runs, so that an outage is announced once.
+
+    The first run that cannot reach REDCap logs "REDCap unreachable" at ERROR; later failed
+    runs of the same outage log at DEBUG only (each run's own "sync run" line still says it
+    failed); the first run that reaches REDCap again logs "REDCap reachable again" once,
+    with how long it was down. ``down`` tells the scheduler to quieten the client's
+    per-attempt retry warnings meanwhile.
+    """
+
+    def __init__(self, clock: Callable[[], datetime] = utc_now) -> None:
+        self._clock = clock
+        self.down_since: datetime | None = None
+        self.failed_runs = 0
+
+    @property
+    def down(self) -> bool:
+        return self.down_since is not None
+
+    def unreachable(self, error: BaseException) -> None:
+        now = self._clock()
+        self.failed_runs += 1
+        if self.down_since is None:
+            self.down_since = now
+            # The message is the client's: one line, URL shown without credentials.
+            log.error("REDCap unreachable", error=str(error))
+            return
+        log.debug(
+            "REDCap still unreachable",
+            failed_runs=self.failed_runs,
+            down_for_s=round((now - self.down_since).total_seconds()),
+        )
+
+    def reachable(self) -> None:
+        if self.down_since is None:
+            return
+        down_for = self._clock() - self.down_since
+        log.info(
+            "REDCap reachable again",
+            down_for_s=round(down_for.total_seconds()),
+            failed_runs=self.failed_runs,
+        )
+        self.down_since = None
+        self.failed_runs = 0
