@@ -151,3 +151,14 @@ def test_a_form_name_given_as_a_string_is_one_form(
     reply(api, "record", [], params={"records[0]": "1"})
     make_client().export_records(["1"], forms="visit")  # type: ignore[arg-type]
     assert numbered(sent(api.calls[1]), "forms") == ["visit"]
+
+
+def test_batches_ask_for_each_records_data_access_group(
+    api: responses.RequestsMock, make_client: Callable[..., RedcapClient]
+) -> None:
+    """Per-site summaries need every record's site; REDCap omits the column without DAGs."""
+    reply(api, "metadata", CLASSIC_METADATA)
+    reply(api, "record", rows_for(["1"]), params={"fields[0]": "study_id"})
+    reply(api, "record", rows_for(["1"]), params={"records[0]": "1"})
+    list(make_client().iter_record_batches())
+    assert sent(api.calls[-1])["exportDataAccessGroups"] == "True"

@@ -335,7 +335,13 @@ class RedcapClient:
         for number, batch in enumerate(batched(ids, self.batch_size), start=1):
             started = self._clock()
             rows = self._project.export_records(
-                records=batch, fields=[id_field], forms=form_list, date_begin=batch_date_begin
+                records=batch,
+                fields=[id_field],
+                forms=form_list,
+                date_begin=batch_date_begin,
+                # Each record's site, for per-site summaries; REDCap leaves the column out
+                # when the project has no data access groups.
+                export_data_access_groups=True,
             )
             done += len(batch)
             log.info(
