@@ -174,3 +174,21 @@ def test_the_sandbox_flag_runs_the_demo_without_any_url_or_token() -> None:
     )
     assert run.returncode == 1
     assert {key(f) for f in json.loads(run.stdout)["findings"]} == seeded()
+
+
+def test_the_sandbox_needs_no_config_at_all(tmp_path: Path) -> None:
+    env = worker_env("", "")
+    env.pop("REDCAP_API_URL")
+    env.pop("REDCAP_API_TOKEN")
+    run = run_worker(
+        "check",
+        "--sandbox",
+        "--format",
+        "json",
+        "--as-of",
+        AS_OF.isoformat(),
+        env=env,
+        cwd=tmp_path,
+    )
+    assert run.returncode == 1, run.stderr
+    assert {key(f) for f in json.loads(run.stdout)["findings"]} == seeded()

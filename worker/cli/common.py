@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from worker.config import load_settings
+from worker.config import DEFAULT_CONFIG_PATH, load_settings
 from worker.errors import ConfigError
 from worker.logs import REDACTOR, configure_logging
 from worker.pipeline import Session, make_client, today_in
@@ -22,7 +22,8 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
         "--config",
         type=Path,
         metavar="PATH",
-        help="TOML config file (default: config.toml in the working directory, if present)",
+        help="TOML config file (default: config.toml in the working directory, if present; "
+        "with --sandbox and no config.toml, the bundled config.example.toml)",
     )
     parser.add_argument(
         "--sandbox",
@@ -56,11 +57,24 @@ def parse_date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
+def sandbox_config(args: argparse.Namespace) -> Path | None:
+    """The config to use: as given; else, for a sandbox try with no config.toml here, the
+    bundled example config, which points at the study the sandbox serves."""
+    if args.config is not None or not getattr(args, "sandbox", False):
+        return args.config
+    if DEFAULT_CONFIG_PATH.exists():
+        return None
+    from worker.sandbox import DEFAULT_PROJECT_DIR
+
+    example = DEFAULT_PROJECT_DIR.parent.parent / "config.example.toml"
+    return example if example.exists() else None
+
+
 @contextmanager
 def open_session(args: argparse.Namespace) -> Iterator[Session]:
     """Settings, logging, the (optional) sandbox and a REDCap client, for one command run."""
     configure_logging(level=args.log_level)
-    settings = load_settings(args.config)
+    settings = load_settings(sandbox_config(args))
     as_of = getattr(args, "as_of", None) or today_in(settings.study.timezone)
     sandbox = None
     if args.sandbox:
