@@ -262,3 +262,19 @@ def _comparable(rows: list[dict]) -> list[tuple]:
     """Query rows without their timestamps, in a stable order."""
     skip = {"dq_opened_at", "dq_closed_at"}
     return sorted(tuple(sorted((k, v) for k, v in r.items() if k not in skip)) for r in rows)
+
+
+def test_a_sandbox_try_keeps_its_own_state_folder(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'state_dir = "state"\n[study]\nmapping = "{REPO / "mappings" / "nk_trial.toml"}"\n'
+        f'rules = "{REPO / "rules" / "nk_trial"}"\n',
+        encoding="utf-8",
+    )
+    env = worker_env("", "")
+    env.pop("REDCAP_API_URL")
+    env.pop("REDCAP_API_TOKEN")
+    run = run_worker("sync", "--config", str(config), "--sandbox", env=env, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "state" / "sandbox" / "cursor.json").exists()
+    assert not (tmp_path / "state" / "cursor.json").exists()

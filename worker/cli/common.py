@@ -89,7 +89,10 @@ def open_session(args: argparse.Namespace) -> Iterator[Session]:
             update={
                 "redcap": settings.redcap.model_copy(
                     update={"url": sandbox.url, "token": SecretStr(DEMO_TOKEN), "token_file": None}
-                )
+                ),
+                # A try on the sandbox must never move the real project's cursor or mark
+                # its summaries sent: it keeps a state folder of its own.
+                "state_dir": settings.state_dir / "sandbox",
             }
         )
     try:
