@@ -15,6 +15,7 @@ from typing import Any
 from worker.errors import ConfigError
 from worker.sandbox import DEFAULT_PROJECT_DIR, DEMO_TOKEN, RequestEntry, Sandbox
 from worker.sandbox.faults import DEFAULT_FAIL_KINDS, parse_fault
+from worker.sandbox.reqlog import entry_json
 
 DESCRIPTION = """\
 Serve a REDCap-compatible API for one project on http://127.0.0.1:PORT/api/ until stopped
@@ -30,6 +31,8 @@ through the API are validated as REDCap does.
 
 It prints its URL and API token (the well-known demo token unless --token is given) and one
 line per request on stderr (never the token). Fault options simulate a flaky REDCap for demos.
+--request-log writes the same requests as JSON lines (arrival time, what was asked, records
+exported or written) for programs such as the benchmark.
 """
 
 
@@ -119,6 +122,12 @@ def register(subparsers: Any) -> None:
         "--quiet",
         action="store_true",
         help="do not print a line per request",
+    )
+    parser.add_argument(
+        "--request-log",
+        metavar="PATH",
+        help="also append one JSON line per request to this file (arrival time, content, "
+        "status, records asked for, returned or written; never the token or any value)",
     )
     parser.set_defaults(func=run)
 
@@ -215,11 +224,43 @@ def _wait_for_stop() -> None:
             signal.signal(sig, handler)
 
 
+class _RequestLogFile:
+    """Appends each request as a JSON line, flushed at once so a reader sees it."""
+
+    def __init__(self, path: Path) -> None:
+        try:
+            self._file = path.open("a", encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"--request-log: cannot open {path}: {exc.strerror}") from None
+        self._lock = threading.Lock()
+
+    def __call__(self, entry: RequestEntry) -> None:
+        line = entry_json(entry)
+        with self._lock:
+            self._file.write(line + "\n")
+            self._file.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            self._file.close()
+
+
 def run(args: argparse.Namespace) -> int:
     options = _options(args)
-    sandbox = Sandbox.from_folder(
-        **options, on_request=None if args.quiet else _print_request
-    ).start()
+    log_file = _RequestLogFile(Path(args.request_log)) if args.request_log else None
+    callbacks = [c for c in (None if args.quiet else _print_request, log_file) if c is not None]
+
+    def on_request(entry: RequestEntry) -> None:
+        for callback in callbacks:
+            callback(entry)
+
+    try:
+        sandbox = Sandbox.from_folder(**options, on_request=on_request if callbacks else None)
+        sandbox.start()
+    except BaseException:
+        if log_file is not None:
+            log_file.close()
+        raise
     try:
         project = sandbox.project
         source = f"state file {options['state_file']}" if sandbox.restored else options["data"]
@@ -244,5 +285,7 @@ def run(args: argparse.Namespace) -> int:
             _wait_for_stop()
     finally:
         sandbox.stop()
+        if log_file is not None:
+            log_file.close()
     print("REDCap sandbox stopped.", flush=True)
     return 0

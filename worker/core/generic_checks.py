@@ -53,9 +53,11 @@ from worker.core.schema import DATALESS_TYPES, FieldDef, ProjectSchema
 from worker.core.values import (
     Parser,
     Problem,
+    RangeCheck,
+    Status,
     display_label,
     is_blank,
-    range_violation,
+    range_checker,
     value_parser,
 )
 
@@ -88,17 +90,17 @@ class _FieldPlan:
     """Everything about one field that does not depend on the record, computed once."""
 
     field: FieldDef
+    name: str
     columns: tuple[str, ...]
     parse: Parser
     label: str
     logic: Expression | None  # the parsed branching logic
     logic_unreadable: bool  # REQUIRED/HIDDEN are not judged
     has_range: bool
+    out_of_range: RangeCheck  # the DQ-RANGE message for a valid value, or None
     reports_invalid: bool  # False for calc/slider: typed as numbers, but no validation type
-
-    @property
-    def name(self) -> str:
-        return self.field.name
+    is_checkbox: bool
+    required: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,15 +192,19 @@ class GenericChecker:
         logic, unreadable = self._compile_branching(field)
         return _FieldPlan(
             field=field,
+            name=field.name,
             columns=tuple(field.export_names),
             parse=value_parser(field),
             label=display_label(field),
             logic=logic,
             logic_unreadable=unreadable,
             has_range=bool(field.min or field.max),
+            out_of_range=range_checker(field),
             # A calc value is REDCap's to compute (its rule H, not ours) and a slider has no
             # validation type: a site could not act on a DQ-TYPE query about either.
             reports_invalid=field.field_type not in _UNREPORTED_INVALID,
+            is_checkbox=field.is_checkbox,
+            required=field.required,
         )
 
     def _compile_branching(self, field: FieldDef) -> tuple[Expression | None, bool]:
@@ -257,66 +263,75 @@ class GenericChecker:
         return findings
 
     def _check_form(self, out: list[Finding], form: _FormPlan, row: _Row) -> None:
-        has_data = _has_data(form, row.values)
+        # One loop over the form's fields (this runs for every field of every row): first
+        # TYPE, RANGE and CHOICE on the stored value, then HIDDEN and REQUIRED, whose
+        # branching logic is evaluated only when it decides. Whether the form has data is
+        # worked out on first need.
+        values = row.values
+        missing = self.missing_codes
+        has_data: bool | None = None
         for plan in form.fields:
-            filled = self._check_value(out, form, plan, row)
-            if not plan.logic_unreadable:
-                self._check_presence(out, form, plan, row, filled=filled, has_data=has_data)
-
-    def _check_presence(
-        self,
-        out: list[Finding],
-        form: _FormPlan,
-        plan: _FieldPlan,
-        row: _Row,
-        *,
-        filled: bool,
-        has_data: bool,
-    ) -> None:
-        """HIDDEN and REQUIRED; the branching logic is evaluated only when it decides."""
-        if filled:
-            if plan.logic is None or self._shown(plan, row) is not False:
-                return
-            rule = GenericRule.HIDDEN
-            message = (
-                f"{plan.label} has a value, but its branching logic hides the field; "
-                "clear the value or correct the answers that control it."
-            )
-        else:
-            if not (has_data and plan.field.required):
-                return
-            if plan.logic is not None and self._shown(plan, row) is not True:
-                return
-            rule = GenericRule.REQUIRED
-            blank = "no option is checked" if plan.field.is_checkbox else "blank"
-            message = f"{plan.label} is required but {blank}."
-        out.append(self._finding(rule, form, plan, row, message, _evidence(plan, row.values)))
-
-    def _check_value(
-        self, out: list[Finding], form: _FormPlan, plan: _FieldPlan, row: _Row
-    ) -> bool:
-        """TYPE, RANGE and CHOICE on one field's stored value(s); returns whether it is filled."""
-        if plan.field.is_checkbox:
-            return self._check_checkbox(out, form, plan, row)
-        raw = row.values.get(plan.name, "")
-        if self.missing_codes and raw.strip() in self.missing_codes:
-            return True
-        parsed = plan.parse(raw)
-        if parsed.is_blank:
-            return False
-        if parsed.is_invalid:
-            if not plan.reports_invalid:
-                return True
-            rule = _PROBLEM_RULE[parsed.problem or Problem.TYPE]
-            message = f"{plan.label} {parsed.reason}."
-            out.append(self._finding(rule, form, plan, row, message, {plan.name: raw}))
-        elif plan.has_range:
-            message = range_violation(plan.field, parsed.value, today=row.today)  # type: ignore[arg-type]
-            if message is not None:
-                out.append(
-                    self._finding(GenericRule.RANGE, form, plan, row, message, {plan.name: raw})
+            # TYPE, RANGE and CHOICE, and whether the field is filled. A value equal to a
+            # missing-data code fills the field and is not judged.
+            if plan.is_checkbox:
+                filled = self._check_checkbox(out, form, plan, row)
+            else:
+                raw = values.get(plan.name, "")
+                if missing and raw.strip() in missing:
+                    filled = True
+                elif not raw:
+                    filled = False  # what every parser says of ""
+                else:
+                    parsed = plan.parse(raw)
+                    status = parsed.status
+                    if status is Status.BLANK:
+                        filled = False
+                    else:
+                        filled = True
+                        if status is Status.INVALID:
+                            if plan.reports_invalid:
+                                rule = _PROBLEM_RULE[parsed.problem or Problem.TYPE]
+                                message = f"{plan.label} {parsed.reason}."
+                                out.append(
+                                    self._finding(rule, form, plan, row, message, {plan.name: raw})
+                                )
+                        elif plan.has_range:
+                            message = plan.out_of_range(parsed.value, row.today)  # type: ignore[arg-type]
+                            if message is not None:
+                                out.append(
+                                    self._finding(
+                                        GenericRule.RANGE,
+                                        form,
+                                        plan,
+                                        row,
+                                        message,
+                                        {plan.name: raw},
+                                    )
+                                )
+            if plan.logic_unreadable:
+                continue
+            # HIDDEN and REQUIRED.
+            if filled:
+                if plan.logic is None or self._shown(plan, row) is not False:
+                    continue
+                rule = GenericRule.HIDDEN
+                message = (
+                    f"{plan.label} has a value, but its branching logic hides the field; "
+                    "clear the value or correct the answers that control it."
                 )
-        return True
+            else:
+                if not plan.required:
+                    continue
+                if has_data is None:
+                    has_data = _has_data(form, values)
+                if not has_data:
+                    continue
+                if plan.logic is not None and self._shown(plan, row) is not True:
+                    continue
+                rule = GenericRule.REQUIRED
+                blank = "no option is checked" if plan.is_checkbox else "blank"
+                message = f"{plan.label} is required but {blank}."
+            out.append(self._finding(rule, form, plan, row, message, _evidence(plan, values)))
 
     def _check_checkbox(
         self, out: list[Finding], form: _FormPlan, plan: _FieldPlan, row: _Row

@@ -8,18 +8,21 @@ so a field's name lives only in the mapping and the checks that read it.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
 from worker.core.records import RecordData, RowKey
 from worker.core.schema import FieldDef, ProjectSchema
-from worker.core.values import parse_value
+from worker.core.values import Parser, Status, value_parser
 from worker.errors import MappingError
+
+_M = TypeVar("_M", bound=BaseModel)
 
 
 class PartSpec(BaseModel):
@@ -255,7 +258,14 @@ def python_type(field: FieldDef) -> Any:
 
 
 class ParticipantBuilder:
-    """Builds typed participant models for one study mapping against one project schema."""
+    """Builds typed participant models for one study mapping against one project schema.
+
+    Everything that does not depend on the record (each part's fields, export columns,
+    value parsers, how its rows repeat) is worked out once, in :attr:`_plans`; :meth:`build`
+    only reads values. Models are constructed without re-validation when every value
+    already has exactly its field's type (which typing from the data dictionary gives);
+    otherwise pydantic validates them as before.
+    """
 
     def __init__(self, spec: MappingSpec, schema: ProjectSchema) -> None:
         problems = mapping_drift(spec, schema)
@@ -305,87 +315,245 @@ class ParticipantBuilder:
             return True
         return form_repeat_mode(self.schema, part.event, part.forms) != "none"
 
+    @cached_property
+    def _plans(self) -> tuple[_PartPlan, ...]:
+        return tuple(
+            _PartPlan.make(
+                name, part, self.schema, self._fields(part.forms), model, self._is_list(part)
+            )
+            for (name, part), model in zip(
+                self.spec.parts.items(), self.part_models.values(), strict=True
+            )
+        )
+
+    @cached_property
+    def _participant_constructible(self) -> bool:
+        return _constructible(self.participant_model)
+
     def build(self, record: RecordData) -> Participant:
         values: dict[str, Any] = {}
-        for name, part in self.spec.parts.items():
-            entries = list(self._entries(name, part, record))
-            values[name] = entries if self._is_list(part) else (entries[0] if entries else None)
-        return self.participant_model(
+        for plan in self._plans:
+            entries = plan.entries(record)
+            values[plan.name] = entries if plan.is_list else (entries[0] if entries else None)
+        model = self.participant_model
+        if (
+            self._participant_constructible
+            and type(record.record_id) is str
+            and type(record.data_access_group) is str
+        ):
+            return _construct(
+                model,
+                _keywords(
+                    record_id=record.record_id,
+                    data_access_group=record.data_access_group,
+                    **values,
+                ),
+            )
+        return model(
             record_id=record.record_id, data_access_group=record.data_access_group, **values
         )
 
-    def _row_keys(self, part: PartSpec, record: RecordData) -> Iterable[tuple[RowKey, int | None]]:
-        for ordinal, event in enumerate(part.event_names, start=1):
-            position = ordinal if part.events is not None else None
-            mode = form_repeat_mode(self.schema, event, part.forms)
+
+def _constructible(model: type[BaseModel]) -> bool:
+    """Whether ``_construct`` makes the same object validation would, given values that
+    already have their fields' exact types: no validators, private attributes, post-init
+    hook or extra fields to take care of."""
+    decorators = model.__pydantic_decorators__
+    return not (
+        decorators.validators
+        or decorators.field_validators
+        or decorators.root_validators
+        or decorators.model_validators
+        or decorators.computed_fields
+        or model.__private_attributes__
+        or model.__pydantic_post_init__
+        or model.model_config.get("extra") == "allow"
+    )
+
+
+def _keywords(**values: Any) -> dict[str, Any]:
+    return values
+
+
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _construct(model: type[_M], values: dict[str, Any]) -> _M:
+    """A model instance from values already valid for it, given for every field in field
+    order: what ``model_construct`` does (and what validation returns for such values),
+    without its per-field loop. Callers guarantee the exact types."""
+    instance = _new(model)
+    _set(instance, "__dict__", values)
+    _set(instance, "__pydantic_fields_set__", set(values))
+    _set(instance, "__pydantic_extra__", None)
+    _set(instance, "__pydantic_private__", None)
+    return instance
+
+
+_STR_OR_NONE = (str, type(None))
+_INT_OR_NONE = (int, type(None))
+# The exact Python type of each typed value validation would pass through unchanged.
+_EXACT_TYPES: dict[Any, type] = {
+    bool: bool,
+    str: str,
+    float: float,
+    int: int,
+    date: date,
+    datetime: datetime,
+    time: time,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _FieldPlan:
+    """One field of a part: its export columns and how its raw value is typed."""
+
+    name: str
+    columns: tuple[str, ...]
+    checkbox_codes: tuple[tuple[str, str], ...] | None  # (code, column), checkboxes only
+    parse: Parser | None  # None for checkboxes
+    yes_no: bool  # yesno/truefalse: the code "1" is True
+    exact: type | None  # the value type that needs no validation (None: always validate)
+
+
+@dataclass(frozen=True, slots=True)
+class _PartPlan:
+    """A mapping part prepared once: its model, fields, and where its rows are."""
+
+    name: str
+    model: type[PartEntry]
+    is_list: bool
+    fields: tuple[_FieldPlan, ...]
+    columns: tuple[str, ...]  # every export column of the part's fields, in field order
+    # Per event of the part: (event, ordinal for multi-event parts, repeat mode).
+    events: tuple[tuple[str | None, int | None, str], ...]
+    forms: tuple[str, ...]
+    repeating_events: frozenset[str | None]
+    constructible: bool
+
+    @classmethod
+    def make(
+        cls,
+        name: str,
+        part: PartSpec,
+        schema: ProjectSchema,
+        fields: list[FieldDef],
+        model: type[PartEntry],
+        is_list: bool,
+    ) -> _PartPlan:
+        plans = []
+        for f in fields:
+            columns = tuple(f.export_names)
+            if f.is_checkbox:
+                codes = tuple(zip(f.choices, columns, strict=True))
+                plans.append(_FieldPlan(f.name, columns, codes, None, False, frozenset))
+                continue
+            expected = python_type(f)
+            plans.append(
+                _FieldPlan(
+                    name=f.name,
+                    columns=columns,
+                    checkbox_codes=None,
+                    parse=value_parser(f),
+                    yes_no=f.field_type in ("yesno", "truefalse"),
+                    exact=_EXACT_TYPES.get(expected),
+                )
+            )
+        events = tuple(
+            (
+                event,
+                ordinal if part.events is not None else None,
+                form_repeat_mode(schema, event, part.forms),
+            )
+            for ordinal, event in enumerate(part.event_names, start=1)
+        )
+        return cls(
+            name=name,
+            model=model,
+            is_list=is_list,
+            fields=tuple(plans),
+            columns=tuple(c for p in plans for c in p.columns),
+            events=events,
+            forms=tuple(part.forms),
+            repeating_events=frozenset(e for e, _, _ in events if schema.is_repeating_event(e)),
+            constructible=_constructible(model),
+        )
+
+    def row_keys(self, record: RecordData) -> Iterator[tuple[RowKey, int | None]]:
+        for event, position, mode in self.events:
             if mode == "event":
                 for k in record.instances(event):
                     yield RowKey(event, "", k), position
             elif mode == "instrument":
-                instances = sorted({k for f in part.forms for k in record.instances(event, f)})
+                instances = sorted({k for f in self.forms for k in record.instances(event, f)})
                 for k in instances:
                     # A repeating-instrument row carries one form; merge the part's forms.
                     yield RowKey(event, "", k), position
             else:
                 yield RowKey(event, "", None), position
 
-    def _entries(self, name: str, part: PartSpec, record: RecordData) -> Iterable[PartEntry]:
-        model = self.part_models[name]
-        fields = self._fields(part.forms)
-        for key, ordinal in self._row_keys(part, record):
-            raw = self._raw_values(part, key, record, fields)
+    def raw_values(self, key: RowKey, record: RecordData) -> dict[str, str]:
+        """The part's export columns at ``key``: from the one row there, or, for a repeating
+        instrument instance, from the first of the part's forms' rows that fills each."""
+        if key.instance is not None and key.event not in self.repeating_events:
+            rows = [
+                row
+                for form in self.forms
+                if (row := record.rows.get(RowKey(key.event, form, key.instance)))
+            ]
+            if len(rows) != 1:
+                return {
+                    column: next((r[column] for r in rows if r.get(column)), "")
+                    for column in self.columns
+                }
+            row = rows[0]
+        else:
+            row = record.rows.get(key) or {}
+        get = row.get
+        return {column: get(column) or "" for column in self.columns}
+
+    def entries(self, record: RecordData) -> list[PartEntry]:
+        found: list[PartEntry] = []
+        for key, ordinal in self.row_keys(record):
+            raw = self.raw_values(key, record)
             if not any(raw.values()):
                 continue
-            typed: dict[str, Any] = {}
+            values: dict[str, Any] = {
+                "event": key.event,
+                "instance": key.instance,
+                "ordinal": ordinal,
+                "raw": raw,
+                "invalid": frozenset(),
+            }
             invalid: set[str] = set()
-            for f in fields:
-                value, ok = _typed(f, raw)
-                typed[f.name] = value
-                if not ok:
-                    invalid.add(f.name)
-            yield model(
-                event=key.event,
-                instance=key.instance,
-                ordinal=ordinal,
-                raw=raw,
-                invalid=frozenset(invalid),
-                **typed,
-            )
-
-    def _raw_values(
-        self, part: PartSpec, key: RowKey, record: RecordData, fields: list[FieldDef]
-    ) -> dict[str, str]:
-        rows: list[dict[str, str]] = []
-        if key.instance is not None and not self.schema.is_repeating_event(key.event):
-            for form in part.forms:
-                row = record.row(key.event, key.instance, form)
-                if row:
-                    rows.append(row)
-        else:
-            row = record.row(key.event, key.instance)
-            if row:
-                rows.append(row)
-        raw: dict[str, str] = {}
-        for f in fields:
-            for column in f.export_names:
-                raw[column] = next((r[column] for r in rows if r.get(column)), "")
-        return raw
-
-
-def _typed(field: FieldDef, raw: dict[str, str]) -> tuple[Any, bool]:
-    """(typed value or None, whether the stored value was valid)."""
-    if field.is_checkbox:
-        checked = set()
-        for code, column in zip(field.choices, field.export_names, strict=True):
-            if raw.get(column) == "1":
-                checked.add(code)
-        return frozenset(checked), True
-    parsed = parse_value(field, raw.get(field.name, ""))
-    if parsed.is_blank:
-        return None, True
-    if not parsed.is_valid:
-        return None, False
-    value = parsed.value
-    if field.field_type in ("yesno", "truefalse"):
-        return value == "1", True
-    return value, True
+            exact = self.constructible
+            for f in self.fields:
+                if f.checkbox_codes is not None:
+                    value: Any = frozenset(
+                        code for code, column in f.checkbox_codes if raw[column] == "1"
+                    )
+                else:
+                    assert f.parse is not None
+                    parsed = f.parse(raw[f.name])
+                    if parsed.status is Status.VALID:
+                        value = parsed.value == "1" if f.yes_no else parsed.value
+                        if exact and type(value) is not f.exact:
+                            exact = False
+                    else:
+                        value = None
+                        if parsed.status is Status.INVALID:
+                            invalid.add(f.name)
+                values[f.name] = value
+            if invalid:
+                values["invalid"] = frozenset(invalid)
+            if (
+                exact
+                and type(key.event) in _STR_OR_NONE
+                and type(key.instance) in _INT_OR_NONE
+                and all(type(v) is str for v in raw.values())
+            ):
+                found.append(_construct(self.model, values))
+            else:
+                found.append(self.model(**values))
+        return found

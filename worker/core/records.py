@@ -92,7 +92,19 @@ def group_rows(schema: ProjectSchema, rows: Iterable[Mapping[str, Any]]) -> dict
         dag = raw.get("redcap_data_access_group")
         if dag:
             record.data_access_group = str(dag)
-        record.rows[key] = {
-            k: "" if v is None else str(v) for k, v in raw.items() if k not in PSEUDO_FIELDS
-        }
+        record.rows[key] = _values(raw)
     return records
+
+
+_STR_ONLY = frozenset({str})
+
+
+def _values(raw: Mapping[str, Any]) -> dict[str, str]:
+    """A row's data values as strings (``None`` -> ``""``), pseudo-fields left out, in order."""
+    values = dict(raw)
+    for name in PSEUDO_FIELDS:
+        values.pop(name, None)
+    # JSON from REDCap holds only strings: then the copy is the answer (checked in C).
+    if set(map(type, values.values())) == _STR_ONLY:
+        return values
+    return {k: "" if v is None else str(v) for k, v in values.items()}

@@ -258,7 +258,16 @@ def _stripping(parse: Parser) -> Parser:
     return parser
 
 
+_CHECKED = ParsedValue(Status.VALID, True)
+_UNCHECKED = ParsedValue(Status.VALID, False)
+
+
 def _parse_checkbox_column(raw: str) -> ParsedValue:
+    # The two stored forms first: parsed values are immutable, so one of each serves all.
+    if raw == "1":
+        return _CHECKED
+    if raw == "0":
+        return _UNCHECKED
     text = raw.strip()
     if text == "1":
         return _valid(True)
@@ -271,8 +280,13 @@ def _parse_checkbox_column(raw: str) -> ParsedValue:
 
 def _choice_parser(choices: Mapping[str, str]) -> Parser:
     codes = frozenset(choices)
+    # A stored code exactly as written (the usual case), parsed once: values are immutable.
+    exact = {code: _valid(code) for code in codes if code and code == code.strip()}
 
     def parse(raw: str) -> ParsedValue:
+        known = exact.get(raw)
+        if known is not None:
+            return known
         if is_blank(raw):
             return BLANK
         code = raw.strip()
@@ -411,17 +425,47 @@ def _comparable(value: Typed, kind: str) -> bool:
     return isinstance(value, time)
 
 
-def _bound_value(
-    field_bound: str | None, kind: str, today: date | None, *, upper: bool
-) -> tuple[str, Typed] | None:
-    """One min or max as (its text for the message, its value), or None if not judged."""
-    if not field_bound:
-        return None
-    bound = _parse_bound(kind, field_bound)
-    if bound is None:
-        return None
-    value = _resolve(bound, kind, today, upper=upper)
-    return None if value is None else (bound.text, value)
+RangeCheck = Callable[[Typed, date | None], str | None]
+
+
+def range_checker(field: FieldDef) -> RangeCheck:
+    """``range_violation`` for one field, with its bounds and label read once: a function of
+    (valid value, today) to apply to many values."""
+    kind = _bound_kind(field)
+    if kind is None:
+        return _no_range
+    low_bound = _parse_bound(kind, field.min) if field.min else None
+    high_bound = _parse_bound(kind, field.max) if field.max else None
+    if low_bound is None and high_bound is None:
+        return _no_range
+    label = display_label(field)
+
+    def check(typed: Typed, today: date | None) -> str | None:
+        if not _comparable(typed, kind):
+            return None
+        low = high = None
+        if low_bound is not None:
+            value = _resolve(low_bound, kind, today, upper=False)
+            low = None if value is None else (low_bound.text, value)
+        if high_bound is not None:
+            value = _resolve(high_bound, kind, today, upper=True)
+            high = None if value is None else (high_bound.text, value)
+        below = low is not None and typed < low[1]  # type: ignore[operator]
+        above = high is not None and typed > high[1]  # type: ignore[operator]
+        if not (below or above):
+            return None
+        if low is not None and high is not None:
+            return f"{label} is outside the allowed range {low[0]}–{high[0]}."
+        if low is not None:
+            return f"{label} is {_beyond(kind, low[0], upper=False)}."
+        assert high is not None
+        return f"{label} is {_beyond(kind, high[0], upper=True)}."
+
+    return check
+
+
+def _no_range(typed: Typed, today: date | None) -> str | None:
+    return None
 
 
 def range_violation(field: FieldDef, typed: Typed, *, today: date | None = None) -> str | None:
@@ -430,24 +474,10 @@ def range_violation(field: FieldDef, typed: Typed, *, today: date | None = None)
     Bounds are in the value's own format (numbers, ``YYYY-MM-DD``, ...), or ``today``/``now``,
     which resolve to ``today`` (the as-of date); with ``today=None`` those are not judged.
     Bounds that cannot be read (piping, typos) are not judged either. The sentence names the
-    field's label and the dictionary's bounds, never the value.
+    field's label and the dictionary's bounds, never the value. For many values of one
+    field, build :func:`range_checker` once.
     """
-    kind = _bound_kind(field)
-    if kind is None or not _comparable(typed, kind):
-        return None
-    low = _bound_value(field.min, kind, today, upper=False)
-    high = _bound_value(field.max, kind, today, upper=True)
-    below = low is not None and typed < low[1]  # type: ignore[operator]
-    above = high is not None and typed > high[1]  # type: ignore[operator]
-    if not (below or above):
-        return None
-    label = display_label(field)
-    if low is not None and high is not None:
-        return f"{label} is outside the allowed range {low[0]}–{high[0]}."
-    if low is not None:
-        return f"{label} is {_beyond(kind, low[0], upper=False)}."
-    assert high is not None
-    return f"{label} is {_beyond(kind, high[0], upper=True)}."
+    return range_checker(field)(typed, today)
 
 
 def _beyond(kind: str, bound_text: str, *, upper: bool) -> str:

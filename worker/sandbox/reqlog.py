@@ -13,6 +13,7 @@ Typical assertions::
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -44,6 +45,10 @@ class RequestEntry:
     status: int | None = None  # None: the connection was dropped without an answer
     fault: str | None = None  # the injected fault, e.g. "500", "drop", "html", "latency:200"
     error: str | None = None  # REDCap-style error message sent back, if any
+    # Wall-clock seconds (``time.time()``) when the request arrived, before any processing
+    # or injected latency: what a server-side rate limiter would count (``at`` is stamped
+    # by the sandbox's clock when the answer is ready, and may be a fake clock).
+    received: float | None = None
 
     @property
     def record_ids(self) -> tuple[str, ...]:
@@ -152,3 +157,28 @@ class RequestLog(Sequence[RequestEntry]):
             if e.ok and e.action in ("import", "delete")
             for r in e.records_changed
         }
+
+
+def entry_json(entry: RequestEntry) -> str:
+    """One entry as a JSON line for ``--request-log`` files: what was asked and answered,
+    when it arrived, and the records involved; never the token or an import's values."""
+    return json.dumps(
+        {
+            "seq": entry.seq,
+            "received": entry.received,
+            "at": entry.at.isoformat(),
+            "content": entry.content,
+            "action": entry.action,
+            "is_import": entry.is_import,
+            "status": entry.status,
+            "fault": entry.fault,
+            "records_requested": (
+                None if entry.records_requested is None else list(entry.records_requested)
+            ),
+            "records_returned": list(entry.records_returned),
+            "records_written": list(entry.records_written),
+            "rows_returned": entry.rows_returned,
+            "rows_sent": entry.rows_sent,
+        },
+        separators=(",", ":"),
+    )

@@ -11,6 +11,7 @@ import contextlib
 import socket
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import fields
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -100,11 +101,23 @@ class SandboxHTTPServer(ThreadingHTTPServer):
     # -- request log -----------------------------------------------------------------------
 
     def record(
-        self, method: str, path: str, status: int | None, fault: str | None, facts: dict[str, Any]
+        self,
+        method: str,
+        path: str,
+        status: int | None,
+        fault: str | None,
+        facts: dict[str, Any],
+        received: float | None = None,
     ) -> None:
         known = {k: v for k, v in facts.items() if k in _ENTRY_FIELDS}
         entry = RequestEntry(
-            at=self.clock.now(), method=method, path=path, status=status, fault=fault, **known
+            at=self.clock.now(),
+            method=method,
+            path=path,
+            status=status,
+            fault=fault,
+            received=received,
+            **known,
         )
         entry = self.request_log.append(entry)
         if self.on_request is not None:
@@ -145,19 +158,21 @@ class _Handler(BaseHTTPRequestHandler):
         return self.path.split("?", 1)[0]
 
     def _not_implemented(self) -> None:
+        received = time.time()
         self._read_body()
         # Logged before answering: once a client has its answer, the log already shows it.
-        self.server.record(self.command, self._path(), 501, None, {})
+        self.server.record(self.command, self._path(), 501, None, {}, received)
         self._send(Response(501, NOT_IMPLEMENTED.encode(), CONTENT_TYPES["html"]))
 
     do_GET = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _not_implemented
 
     def do_POST(self) -> None:
+        received = time.time()
         server = self.server
         body = self._read_body()
         path = self._path()
         if not path.endswith(API_PATH):
-            server.record("POST", path, 404, None, {})
+            server.record("POST", path, 404, None, {}, received)
             self._send(Response(404, NOT_FOUND.encode(), CONTENT_TYPES["html"]))
             return
         decision = server.faults.next(is_import=describe(Params.parse(body))["is_import"])
@@ -178,7 +193,7 @@ class _Handler(BaseHTTPRequestHandler):
             if fault is not None and fault.kind == "drop-after":
                 response = None
         # Logged before answering: once a client has its answer, the log already shows it.
-        server.record("POST", path, response.status if response else None, label, facts)
+        server.record("POST", path, response.status if response else None, label, facts, received)
         if response is None:
             self._drop()
         else:

@@ -28,6 +28,11 @@ SCHEDULE_ANCHOR = "the first infusion"  # day 0 of the schedule: D0 (protocol: i
 DATE_FIELD = "mba_date"
 
 
+# The last participant's schedule: NK-WIN-01, NK-WIN-02 and the run's summaries each ask
+# for it in turn, so it is computed once per participant. (Participants are immutable.)
+_last: tuple[Participant, date, Params, list[VisitRow]] | None = None
+
+
 def schedule(p: Participant, as_of: date, params: Params) -> list[VisitRow]:
     """Each follow-up month of a treated participant: target, window, sample and status.
 
@@ -36,6 +41,17 @@ def schedule(p: Participant, as_of: date, params: Params) -> list[VisitRow]:
     else missed (the window ended before the as-of date), due now (the window is open on
     the as-of date) or upcoming.
     """
+    global _last
+    if _last is not None:
+        known, known_as_of, known_params, rows = _last
+        if known is p and known_as_of == as_of and known_params is params:
+            return list(rows)
+    rows = _schedule(p, as_of, params)
+    _last = (p, as_of, params, rows)
+    return list(rows)
+
+
+def _schedule(p: Participant, as_of: date, params: Params) -> list[VisitRow]:
     first = first_infusion(p)
     if first is None:
         return []

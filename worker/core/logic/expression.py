@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -11,6 +12,10 @@ from worker.core.logic.nodes import FieldRef, Node, walk
 from worker.core.logic.protocol import LogicContext
 from worker.core.logic.unparser import unparse
 from worker.core.logic.values import Value, truthy
+
+# compiled.compiled_for, imported on first use (compiled.py imports this module).
+_compiled_for: Callable[[Expression, LogicContext], Callable[[LogicContext], Value] | None] | None
+_compiled_for = None
 
 
 @dataclass(frozen=True)
@@ -37,9 +42,18 @@ class Expression:
     def evaluate(self, ctx: LogicContext) -> Value:
         """The value, as REDCap computes it: a float (NaN for blank), a str or a bool.
         Raises ``LogicReferenceError`` (naming ``source``) for references the context
-        cannot resolve."""
+        cannot resolve.
+
+        For a ``RecordContext`` the tree is compiled once per project schema (see
+        ``compiled.py``: the same values and errors, with the project's lookups done once)."""
+        global _compiled_for
+        if _compiled_for is None:
+            from worker.core.logic.compiled import compiled_for
+
+            _compiled_for = compiled_for
+        compiled = _compiled_for(self, ctx)
         try:
-            return evaluate(self.node, ctx)
+            return evaluate(self.node, ctx) if compiled is None else compiled(ctx)
         except LogicError as error:
             if error.source is None and self.source is not None:
                 raise error.with_source(self.source) from None
