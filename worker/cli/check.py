@@ -8,6 +8,7 @@ import sys
 from worker.cli.common import (
     add_as_of_option,
     add_connection_options,
+    add_records_option,
     open_session,
     progress_printer,
 )
@@ -31,12 +32,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_connection_options(parser)
     add_as_of_option(parser)
-    parser.add_argument(
-        "--record",
-        action="append",
-        metavar="ID",
-        dest="records",
-        help="check only this record (repeatable); cross-participant checks are then skipped",
+    add_records_option(
+        parser,
+        "check only this record (repeatable); cross-participant checks are then skipped",
     )
     parser.add_argument(
         "--format",

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -48,6 +49,25 @@ def add_as_of_option(parser: argparse.ArgumentParser) -> None:
         metavar="YYYY-MM-DD",
         help="evaluate the checks as on this date (default: today in the study's timezone)",
     )
+
+
+def add_records_option(parser: argparse.ArgumentParser, help: str) -> None:
+    parser.add_argument("--record", action="append", metavar="ID", dest="records", help=help)
+
+
+def positive_number(unit: str) -> Callable[[str], float]:
+    """An argparse type: a finite number above zero, named by its unit in errors."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and value > 0):
+            raise argparse.ArgumentTypeError(f"not a positive number of {unit}: {text!r}")
+        return value
+
+    return parse
 
 
 def parse_date(text: str) -> date:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import math
 from datetime import timedelta
 from pathlib import Path
 
+from worker.cli.common import positive_number
 from worker.config import load_settings
 from worker.errors import WorkerError
 from worker.health import evaluate, read_heartbeat
@@ -37,21 +37,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--max-age-hours",
-        type=_positive_hours,
+        type=positive_number("hours"),
         metavar="H",
         help="override schedule.max_age_hours: the oldest acceptable last successful sync",
     )
     parser.set_defaults(func=run)
-
-
-def _positive_hours(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"not a positive number of hours: {text!r}")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:

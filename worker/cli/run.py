@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import math
 
-from worker.cli.common import add_connection_options, open_session, parse_date
+from worker.cli.common import add_connection_options, open_session, parse_date, positive_number
 from worker.logs import set_default_stream
 from worker.scheduler import Shutdown, SyncRunner, build_scheduler, serve
 
@@ -46,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--incremental-minutes",
-        type=_positive_minutes,
+        type=positive_number("minutes"),
         metavar="N",
         help="override schedule.incremental_interval_minutes (fractions allowed, e.g. 0.5 "
         "for a quick try)",
@@ -58,16 +57,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="do not sync at start-up; wait for the first scheduled time",
     )
     parser.set_defaults(func=run)
-
-
-def _positive_minutes(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"not a positive number of minutes: {text!r}")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:

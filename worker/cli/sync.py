@@ -8,6 +8,7 @@ from itertools import groupby
 from worker.cli.common import (
     add_as_of_option,
     add_connection_options,
+    add_records_option,
     open_session,
     progress_printer,
 )
@@ -33,12 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_connection_options(parser)
     add_as_of_option(parser)
-    parser.add_argument(
-        "--record",
-        action="append",
-        metavar="ID",
-        dest="records",
-        help="sync only this record (repeatable); queries of other records and of "
+    add_records_option(
+        parser,
+        "sync only this record (repeatable); queries of other records and of "
         "cross-participant checks are left alone",
     )
     parser.add_argument(
