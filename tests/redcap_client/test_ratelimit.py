@@ -45,3 +45,18 @@ def test_threads_each_get_their_own_slot() -> None:
         t.join()
     # One caller went at once (no sleep); the others waited 0.1, 0.2, ... 1.9 s.
     assert sorted(waits) == pytest.approx([0.1 * n for n in range(1, 20)])
+
+
+def test_a_late_wake_up_pushes_the_next_start_back() -> None:
+    """A caller that wakes 0.1 s after its slot (e.g. the process was busy) starts late; the
+    next one still waits the full interval after it, not just until the planned next slot."""
+    now = [0.0]
+
+    def oversleep(seconds: float) -> None:
+        now[0] += seconds + 0.1
+
+    limiter = RateLimiter(5.0, clock=lambda: now[0], sleep=oversleep)
+    assert limiter.acquire() == 0.0  # starts at 0.0
+    assert limiter.acquire() == pytest.approx(0.2)  # planned 0.2, starts at 0.3
+    assert limiter.acquire() == pytest.approx(0.2)  # not 0.1: starts 0.2 after 0.3
+    assert now[0] == pytest.approx(0.6)

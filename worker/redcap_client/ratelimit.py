@@ -46,4 +46,11 @@ class RateLimiter:
         wait = slot - now
         if wait > 0:
             self._sleep(wait)
+            # Woken late (a busy process, a garbage collection holding the interpreter), this
+            # caller starts late: the next may not follow it sooner than the interval, as it
+            # could if the next slot still counted from the planned one.
+            woke = self._clock()
+            if woke > slot:
+                with self._lock:
+                    self._next_slot = max(self._next_slot, woke + self.interval)
         return wait
