@@ -217,10 +217,12 @@ def run_stage(image: Image, stage: Stage) -> None:
         raise SystemExit("ENTRYPOINT and HEALTHCHECK CMD must be in exec form")
     cwd = image.path(workdir)
 
-    def container(argv: list[str], expect: int) -> None:
+    def container(argv: list[str], expect: int, extra_env: dict[str, str] | None = None) -> None:
         argv = [str(image.venv / "bin" / "python") if a == "python" else a for a in argv]
         step(f"{shlex.join(['python', *argv[1:]])} (expect exit {expect})")
-        done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True)
+        done = subprocess.run(
+            argv, cwd=cwd, env={**env, **(extra_env or {})}, capture_output=True, text=True
+        )
         if done.returncode != expect:
             sys.stdout.write(done.stdout[-3000:])
             sys.stderr.write(done.stderr[-3000:])
@@ -230,7 +232,10 @@ def run_stage(image: Image, stage: Stage) -> None:
     container([*entrypoint, "health", "--help"], 0)
     container(health_cmd, 1)  # no sync yet
     container([*entrypoint, "sync", "--sandbox", "--as-of", DEMO_AS_OF], 0)
-    container(health_cmd, 0)
+    # A sandbox try keeps its own state folder (never the real project's cursor), so its
+    # heartbeat is read from there.
+    sandbox_state = str(Path(env["WORKER_STATE_DIR"]) / "sandbox")
+    container(health_cmd, 0, {"WORKER_STATE_DIR": sandbox_state})
 
 
 def main(argv: list[str] | None = None) -> int:
