@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -58,3 +58,26 @@ def test_sent_keys_are_remembered(tmp_path: Path) -> None:
     state.mark_sent("a")
     state.mark_sent("a")
     assert StateDir(tmp_path).sent_keys() == {"a"}
+
+
+# -- the saved project structure -----------------------------------------------------------
+
+URL = "https://redcap.example.org/api/"
+
+
+def test_a_saved_structure_is_read_back_for_its_project_while_recent(tmp_path: Path) -> None:
+    from tests.rules.builders import schema
+
+    state = StateDir(tmp_path)
+    state.save_structure(URL, schema(), T0)
+    assert StateDir(tmp_path).structure(URL, read_since=T0) == schema()
+    assert state.structure(URL, read_since=T0 + timedelta(seconds=1)) is None  # too old
+    assert state.structure("https://other.example.org/api/", read_since=T0) is None
+
+
+@pytest.mark.parametrize(
+    "text", ["{not json", "[]", f'{{"url": "{URL}", "read_at": "x"}}', f'{{"url": "{URL}"}}']
+)
+def test_a_damaged_structure_reads_as_none(tmp_path: Path, text: str) -> None:
+    (tmp_path / "structure.json").write_text(text)
+    assert StateDir(tmp_path).structure(URL, read_since=T0) is None

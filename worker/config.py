@@ -115,6 +115,9 @@ class ScheduleSettings(BaseModel):
     incremental_interval_minutes: float = Field(60.0, gt=0)
     # Incremental syncs ask for records changed since the last successful sync minus this.
     incremental_overlap_minutes: float = Field(10.0, ge=0)
+    # Incremental syncs reuse the project structure a sync read at most this long ago (0:
+    # always read it); full syncs always read it afresh.
+    incremental_structure_max_age_hours: float = Field(24.0, ge=0)
     misfire_grace_s: int = Field(900, ge=1)
     timezone: str = "UTC"
     # `health` fails when the last successful run is older than this.

@@ -1,7 +1,8 @@
 """A sync as a job: what ``sync`` and each scheduled run do around the sync itself.
 
 Incremental runs start from the cursor of the last successful sync (less an overlap
-margin); summaries go out; the run is recorded in the state folder's history and heartbeat.
+margin) and reuse the project structure a recent sync read (see ``saved_structure``);
+summaries go out; the run is recorded in the state folder's history and heartbeat.
 A run that fails still leaves its history line, and never moves the cursor.
 """
 
@@ -17,6 +18,8 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
+from worker.core.schema import ProjectSchema
+from worker.errors import RedcapRefused
 from worker.notify import NotifyOutcome, after_sync
 from worker.pipeline import Session
 from worker.state import StateDir, utc_now
@@ -48,6 +51,23 @@ def changed_since(state: StateDir, session: Session) -> datetime | None:
     schedule, redcap = session.settings.schedule, session.settings.redcap
     begin = cursor - timedelta(minutes=schedule.incremental_overlap_minutes)
     return begin.astimezone(ZoneInfo(redcap.server_timezone)).replace(tzinfo=None)
+
+
+def saved_structure(state: StateDir, session: Session, now: datetime) -> ProjectSchema | None:
+    """The project structure an incremental run may reuse instead of reading it again:
+    saved by a sync of the same project at most ``incremental_structure_max_age_hours`` ago.
+
+    Why reuse it: reading the structure takes several requests, more than the changed
+    records themselves, and design changes are rare and deliberate. An incremental run
+    judges only the records that changed; a design change reaches every record at the next
+    full sync (which always reads the structure), or as soon as a saved structure has aged
+    out. If REDCap refuses an export because the design changed (a form or field gone), the
+    run reads the structure again and starts over (see ``_sync_job``).
+    """
+    hours = session.settings.schedule.incremental_structure_max_age_hours
+    if hours <= 0:
+        return None
+    return state.structure(session.client.url, read_since=now - timedelta(hours=hours))
 
 
 def run_sync_job(
@@ -93,8 +113,12 @@ def _sync_job(
     mode: Mode = "records" if records else ("incremental" if date_begin else "full")
     log.info("sync started", run_id=run_id, mode=mode)
     entry = {"run_id": run_id, "mode": mode, "started_at": started_at.isoformat()}
-    try:
-        result = run_sync(
+    saved = saved_structure(state, session, started_at) if mode == "incremental" else None
+    if saved is not None:
+        session.client.use_schema(saved)
+
+    def sync() -> SyncResult:
+        return run_sync(
             session.client,
             settings,
             as_of=session.as_of,
@@ -105,6 +129,21 @@ def _sync_job(
             on_progress=on_progress,
             should_stop=should_stop,
         )
+
+    try:
+        try:
+            result = sync()
+        except RedcapRefused as exc:
+            if saved is None:
+                raise
+            # Refused with the saved structure: the design changed since (a form or field
+            # is gone). Nothing was written (rejected writes are reported, never raised).
+            log.warning("project structure changed; reading it again", error=str(exc))
+            session.client.forget_schema()
+            saved = None
+            result = sync()
+        if saved is None and result.schema is not None and not dry_run:
+            state.save_structure(session.client.url, result.schema, started_at)
         notify = after_sync(
             settings, state, result, as_of=session.as_of, now=started_at, dry_run=dry_run
         )

@@ -277,7 +277,7 @@ def run_check(
     on_progress: ProgressCallback | None = None,
 ) -> CheckResult:
     """Pull the project's records and check them; read-only."""
-    schema = client.schema()
+    schema = client.schema(labels=False)  # the output names forms, events and fields as REDCap does
     study = load_study(settings, schema)
     batches = client.iter_record_batches(
         forms=study.forms_to_export,

@@ -15,6 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
+from worker.core.schema import ProjectSchema
 from worker.errors import ConfigError
 
 HISTORY_LIMIT = 200
@@ -77,6 +80,28 @@ class StateDir:
 
     def set_cursor(self, started_at: datetime) -> None:
         self.write_json("cursor.json", {"last_success_started_at": started_at.isoformat()})
+
+    # -- the project structure a sync read ----------------------------------------------
+
+    def save_structure(self, url: str, schema: ProjectSchema, read_at: datetime) -> None:
+        self.write_json(
+            "structure.json",
+            {"url": url, "read_at": read_at.isoformat(), "schema": schema.to_json()},
+        )
+
+    def structure(self, url: str, *, read_since: datetime) -> ProjectSchema | None:
+        """The structure saved for the project at ``url`` if it was read at ``read_since``
+        or later; None if there is none, it is older or another project's, or unreadable."""
+        saved = self.read_json("structure.json", {})
+        if not isinstance(saved, dict) or saved.get("url") != url:
+            return None
+        try:
+            read_at = datetime.fromisoformat(saved["read_at"])
+            if read_at.tzinfo is None or read_at < read_since:
+                return None
+            return ProjectSchema.from_json(saved["schema"])
+        except (KeyError, TypeError, ValueError, ValidationError):
+            return None
 
     # -- outbox of summaries ---------------------------------------------------------------
 

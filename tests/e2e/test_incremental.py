@@ -159,3 +159,77 @@ def test_a_stopped_run_keeps_the_old_cursor(sandbox: Sandbox) -> None:
     state = StateDir(load_settings(CONFIG).state_dir)
     assert [run["status"] for run in state.history()] == ["ok", "stopped"]
     assert state.heartbeat()["last_status"] == "stopped"
+
+
+# -- the saved project structure -----------------------------------------------------------
+
+
+def saved_state() -> tuple[StateDir, str]:
+    settings = load_settings(CONFIG)
+    with make_client(settings) as client:
+        return StateDir(settings.state_dir), client.url
+
+
+def fix_cycle_day(sandbox: Sandbox, clock: FakeClock) -> None:
+    clock.set(server_time(utc_now() + timedelta(minutes=1)))
+    change(sandbox, "12", "fu_m2_arm_1", mba_cycle_day="3")
+
+
+@pytest.mark.usefixtures("env")
+def test_an_incremental_run_reuses_the_structure_a_recent_sync_read(
+    sandbox: Sandbox, clock: FakeClock
+) -> None:
+    sync()
+    fix_cycle_day(sandbox, clock)
+    mark = sandbox.request_log.mark()
+    second = sync()
+    # The changed records' IDs, their rows, the query write: no structure read.
+    assert sandbox.request_log.since(mark).contents() == ["record", "record", "record"]
+    assert second.ok
+    assert range_query(sandbox)["dq_status"] == "2"
+
+
+@pytest.mark.usefixtures("env")
+def test_a_full_sync_always_reads_the_structure(sandbox: Sandbox) -> None:
+    sync()
+    mark = sandbox.request_log.mark()
+    sync(incremental=False)
+    assert "metadata" in sandbox.request_log.since(mark).contents()
+
+
+def test_with_a_zero_age_limit_every_incremental_run_reads_the_structure(
+    sandbox: Sandbox, env: pytest.MonkeyPatch
+) -> None:
+    env.setenv("WORKER_SCHEDULE__INCREMENTAL_STRUCTURE_MAX_AGE_HOURS", "0")
+    sync()
+    mark = sandbox.request_log.mark()
+    assert sync().mode == "incremental"
+    assert "metadata" in sandbox.request_log.since(mark).contents()
+
+
+@pytest.mark.usefixtures("env")
+def test_a_design_change_since_the_structure_was_saved_makes_the_run_read_it_again(
+    sandbox: Sandbox, clock: FakeClock
+) -> None:
+    sync()
+    state, url = saved_state()
+    saved = state.structure(url, read_since=utc_now() - timedelta(hours=1))
+    assert saved is not None
+    # As saved before a form was deleted in REDCap: exporting it is refused now.
+    field = saved.fields["mba_cycle_day"].model_copy(update={"name": "old_note", "form": "old"})
+    outdated = saved.model_copy(
+        update={"fields": {**saved.fields, "old_note": field}, "forms": [*saved.forms, "old"]}
+    )
+    state.save_structure(url, outdated, utc_now())
+    fix_cycle_day(sandbox, clock)
+
+    mark = sandbox.request_log.mark()
+    second = sync()
+    since = sandbox.request_log.since(mark)
+    assert [e.status for e in since.exports()][:2] == [200, 400]  # IDs; the old form refused
+    assert "metadata" in since.contents()
+    assert second.ok
+    assert range_query(sandbox)["dq_status"] == "2"
+    fresh = state.structure(url, read_since=utc_now() - timedelta(hours=1))
+    assert fresh is not None
+    assert "old" not in fresh.forms

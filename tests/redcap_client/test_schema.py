@@ -26,11 +26,14 @@ DESIGN_RIGHTS = (
 )
 
 
-def reply_longitudinal(api: responses.RequestsMock, *, repeating: object = None) -> None:
-    reply(api, "version", raw="15.7.6", content_type="text/csv")
+def reply_longitudinal(
+    api: responses.RequestsMock, *, repeating: object = None, labels: bool = True
+) -> None:
+    if labels:
+        reply(api, "version", raw="15.7.6", content_type="text/csv")
+        reply(api, "instrument", demo("instruments"))
     reply(api, "project", demo("project"))
     reply(api, "metadata", demo("metadata"))
-    reply(api, "instrument", demo("instruments"))
     reply(api, "event", demo("events"))
     reply(api, "formEventMapping", demo("form_event_mapping"))
     if repeating is None:
@@ -46,13 +49,13 @@ def test_longitudinal_project(
     schema = make_client().schema()
 
     assert contents(api) == [
-        "version",
         "project",
         "metadata",
-        "instrument",
         "event",
         "formEventMapping",
         "repeatingFormsEvents",
+        "instrument",
+        "version",
     ]
     assert schema.project_id == 4107
     assert schema.redcap_version == "15.7.6"
@@ -65,6 +68,40 @@ def test_longitudinal_project(
     assert schema.form_labels["enrollment"] == "Enrollment"
 
 
+def test_checking_needs_no_labels_and_they_are_added_when_asked_for(
+    api: responses.RequestsMock, make_client: Callable[..., RedcapClient]
+) -> None:
+    """Version and form labels are for people (links, summaries): ``check`` skips both."""
+    reply_longitudinal(api)
+    client = make_client()
+    bare = client.schema(labels=False)
+    assert "instrument" not in contents(api)
+    assert "version" not in contents(api)
+    assert bare.redcap_version is None
+    assert bare.form_labels == {}
+    assert client.schema(labels=False) is bare  # read once
+
+    labelled = client.schema()
+    assert contents(api)[-2:] == ["instrument", "version"]
+    assert labelled.redcap_version == "15.7.6"
+    assert labelled.form_labels["enrollment"] == "Enrollment"
+    assert labelled.fields == bare.fields
+    assert contents(api).count("metadata") == 1
+
+
+def test_a_structure_read_earlier_is_used_without_asking_again(
+    api: responses.RequestsMock, make_client: Callable[..., RedcapClient]
+) -> None:
+    reply_longitudinal(api)
+    saved = make_client().schema()
+    asked = len(api.calls)
+
+    client = make_client()
+    client.use_schema(saved)
+    assert client.schema() is saved
+    assert len(api.calls) == asked
+
+
 def test_classic_project_asks_for_no_events(
     api: responses.RequestsMock, make_client: Callable[..., RedcapClient]
 ) -> None:
@@ -75,7 +112,7 @@ def test_classic_project_asks_for_no_events(
     reply(api, "instrument", CLASSIC_INSTRUMENTS)
     schema = make_client().schema()
 
-    assert contents(api) == ["version", "project", "metadata", "instrument"]
+    assert contents(api) == ["project", "metadata", "instrument", "version"]
     assert not schema.is_longitudinal
     assert schema.event_names == [None]
     assert schema.forms_of_event(None) == ["demographics", "visit"]
@@ -119,7 +156,8 @@ def test_without_design_rights_the_repeating_setup_is_left_empty_and_said(
 def test_other_refusals_of_the_repeating_setup_are_not_swallowed(
     api: responses.RequestsMock, make_client: Callable[..., RedcapClient]
 ) -> None:
-    reply_longitudinal(api, repeating={"error": "Something else went wrong"})
+    # The refusal ends the read before the labels are asked for.
+    reply_longitudinal(api, repeating={"error": "Something else went wrong"}, labels=False)
     with pytest.raises(RedcapRefused, match="Something else went wrong"):
         make_client().schema()
 

@@ -133,6 +133,27 @@ class ProjectSchema(BaseModel):
     # (event or None for classic, form) pairs whose instrument repeats.
     repeating_forms: frozenset[tuple[str | None, str]] = frozenset()
 
+    def to_json(self) -> dict[str, Any]:
+        """A JSON document that ``from_json`` turns back into an equal schema. Fields and
+        events go as lists: their order means something (the first field is the record ID)
+        and JSON writers may sort object keys; and JSON objects have no ``null`` key, which
+        a classic project's event-less mapping uses."""
+        data = self.model_dump(mode="json", exclude={"fields", "form_events"})
+        data["fields"] = [f.model_dump(mode="json") for f in self.fields.values()]
+        data["form_events"] = [[event, forms] for event, forms in self.form_events.items()]
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ProjectSchema:
+        """The schema ``to_json`` wrote; ``ValueError`` if ``data`` is not one."""
+        document = dict(data)
+        try:
+            document["fields"] = {f["name"]: f for f in data["fields"]}
+            document["form_events"] = dict(data["form_events"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"not a saved project structure: {exc}") from None
+        return cls.model_validate(document)
+
     @classmethod
     def from_exports(
         cls,

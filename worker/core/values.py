@@ -251,7 +251,14 @@ def _parse_text(raw: str) -> ParsedValue:
     return BLANK if is_blank(raw) else _valid(raw)
 
 
+# Parsing typed values is the checks' hottest step, and the same texts recur across records
+# (visit dates, doses, lab values): each validation type keeps a bounded memo of its recent
+# texts. Parsed values are immutable, so one result may serve every record.
+PARSE_MEMO_SIZE = 4096
+
+
 def _stripping(parse: Parser) -> Parser:
+    @lru_cache(maxsize=PARSE_MEMO_SIZE)
     def parser(raw: str) -> ParsedValue:
         return BLANK if is_blank(raw) else parse(raw.strip())
 

@@ -120,6 +120,7 @@ class RedcapClient:
         self._project = self._make_project(url, plain_token, verify_ssl)
         self._lock = threading.Lock()
         self._schema: ProjectSchema | None = None
+        self._labelled = False
         self._version: str | None = None
         # Things schema() had to guess, said once in the log and kept here for reports.
         self.schema_warnings: list[str] = []
@@ -178,21 +179,49 @@ class RedcapClient:
     def project_info(self) -> dict[str, Any]:
         return dict(self._project.export_project_info())
 
-    def schema(self) -> ProjectSchema:
+    def schema(self, *, labels: bool = True) -> ProjectSchema:
         """The project's fields, forms, events and repeating setup (cached after the first
         call). Asks only what the project has: classic projects get no event exports (REDCap
-        answers them with an error), projects without repeating setup no repeating export."""
+        answers them with an error), projects without repeating setup no repeating export.
+
+        ``labels=False`` leaves out what only people read, REDCap's version (for links into
+        its data entry pages) and the forms' display labels: two requests that checking
+        records does not need. A later call with ``labels=True`` adds them.
+        """
         with self._lock:
             if self._schema is None:
                 self._schema = self._read_schema()
+            if labels and not self._labelled:
+                self._schema = self._schema.model_copy(update=self._labels())
+                self._labelled = True
             return self._schema
 
+    def use_schema(self, schema: ProjectSchema) -> None:
+        """Work with a structure read earlier (e.g. saved by the last full sync) instead of
+        reading it again: exports take the record-ID field and forms from it."""
+        with self._lock:
+            self._schema = schema
+            self._labelled = True
+            self._project.know_record_id_field(schema.record_id_field)
+
+    def forget_schema(self) -> None:
+        """Drop the structure in use: the next ``schema()`` reads it from REDCap."""
+        with self._lock:
+            self._schema = None
+            self._labelled = False
+            self._project.know_record_id_field(None)
+
+    def _labels(self) -> dict[str, Any]:
+        instruments = self._project.export_instruments()
+        return {
+            "redcap_version": self.version(),
+            "form_labels": {i["instrument_name"]: i["instrument_label"] for i in instruments},
+        }
+
     def _read_schema(self) -> ProjectSchema:
-        version = self.version()
         info = self.project_info()
         # PyCap caches the metadata on the Project: record exports reuse it, no second call.
         metadata = self._project.metadata
-        instruments = self._project.export_instruments()
         events: list[Row] = []
         mapping: list[Row] = []
         longitudinal = _flag(info, "is_longitudinal")
@@ -209,8 +238,6 @@ class RedcapClient:
             events=events,
             form_event_mapping=mapping,
             repeating=repeating,
-            instruments=instruments,
-            redcap_version=version,
         )
 
     def _events(self, *, known_longitudinal: bool) -> list[Row]:

@@ -310,6 +310,12 @@ class RetryingProject(Project):
     def _call_api(self, payload: dict[str, Any], return_type: Any, file: Any = None) -> Any:
         return self._transport.call(payload, return_type, file=file)
 
+    def know_record_id_field(self, name: str | None) -> None:
+        """Tell PyCap the record-ID field (which it otherwise reads from the data
+        dictionary, with a request, before the first record export); None: forget it."""
+        self._def_field = name
+        self._metadata = self._forms = self._field_names = None
+
     def call(self, payload: dict[str, Any], return_type: str, *, idempotent: bool) -> Any:
         """Like ``_call_api``, for writes whose caller knows whether they are idempotent."""
         return self._transport.call(payload, return_type, idempotent=idempotent)

@@ -27,13 +27,16 @@ LabelFn = Callable[[str, str | None], str]
 class Params:
     """Read-only view of a TOML table; nested tables are ``Params`` too, lists are tuples."""
 
-    __slots__ = ("_data", "_label", "_path")
-
     def __init__(self, data: Mapping[str, Any], *, label: LabelFn | None = None, path: str = ""):
         object.__setattr__(self, "_path", path)
         object.__setattr__(self, "_label", label)
         # Wrapped once here: checks read parameters per participant, thousands of times.
         object.__setattr__(self, "_data", {k: self._wrap(k, v) for k, v in data.items()})
+        # ...so each is also an ordinary attribute (found without calling __getattr__), but
+        # for names the class itself uses (``label``): those are read by ``params["label"]``.
+        for key, value in self._data.items():
+            if key.isidentifier() and not key.startswith("_") and not hasattr(Params, key):
+                object.__setattr__(self, key, value)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):  # slots not yet set (copy, pickle): never recurse
@@ -44,7 +47,10 @@ class Params:
             raise AttributeError(f"params.toml has no parameter '{self._key(name)}'") from None
 
     def __getitem__(self, name: str) -> Any:
-        return getattr(self, name)
+        try:
+            return self._data[name]
+        except KeyError:
+            raise AttributeError(f"params.toml has no parameter '{self._key(name)}'") from None
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("parameters are read-only")
