@@ -46,7 +46,7 @@ def test_token_absent_from_logs_output_and_errors_of_a_failing_run(
     reply(api, "version", raw=connection_dropped())
     caplog.set_level(logging.DEBUG)  # requests and urllib3 at their chattiest
     with capture_logs() as logs, pytest.raises(RedcapUnreachable) as info:
-        make_client(retry=RetryPolicy(attempts=3)).schema()
+        make_client(retry=RetryPolicy(attempts=3)).version()
 
     assert len(logs) == 2  # the two retries
     assert TOKEN not in repr(logs)

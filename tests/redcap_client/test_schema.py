@@ -75,14 +75,16 @@ def test_checking_needs_no_labels_and_they_are_added_when_asked_for(
     reply_longitudinal(api)
     client = make_client()
     bare = client.schema(labels=False)
-    assert "instrument" not in contents(api)
-    assert "version" not in contents(api)
+    assert contents(api) == ["metadata", "event", "formEventMapping", "repeatingFormsEvents"]
     assert bare.redcap_version is None
+    assert bare.project_id is None
     assert bare.form_labels == {}
     assert client.schema(labels=False) is bare  # read once
 
     labelled = client.schema()
-    assert contents(api)[-2:] == ["instrument", "version"]
+    assert contents(api)[4:] == ["project", "instrument", "version"]
+    assert labelled.project_id == 4107
+    assert labelled.title.startswith("dNK")
     assert labelled.redcap_version == "15.7.6"
     assert labelled.form_labels["enrollment"] == "Enrollment"
     assert labelled.fields == bare.fields
