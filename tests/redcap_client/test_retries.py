@@ -354,13 +354,14 @@ def test_verify_ssl_false_is_passed_on(
 def test_requests_are_spaced_by_the_rate_ceiling(
     api: responses.RequestsMock, make_client: Callable[..., RedcapClient], fake_time: FakeTime
 ) -> None:
-    reply(api, "version", raw="15.7.6", content_type="text/csv")
     reply_ok(api)
     reply(api, "metadata", CLASSIC_METADATA)
     reply(api, "instrument", CLASSIC_INSTRUMENTS)
+    reply(api, "version", raw="15.7.6", content_type="text/csv")
     make_client(max_requests_per_second=2.0).schema()
-    # The fake clock stands still during requests, so every start waits the full 0.5 s.
-    assert fake_time.sleeps == pytest.approx([0.5, 0.5, 0.5])
+    # Two starts per window of 1.05 s (1 s and the jitter margin). The fake clock stands
+    # still during requests: the third and fourth wait for the next window, together.
+    assert fake_time.sleeps == pytest.approx([1.05])
 
 
 def test_retries_go_through_the_rate_limiter_too(
@@ -368,6 +369,6 @@ def test_retries_go_through_the_rate_limiter_too(
 ) -> None:
     reply(api, "project", raw="<html/>", status=503)
     reply_ok(api)
-    # Backoff (0.375 s) is shorter than the spacing (1 s): the limiter adds the rest.
+    # Backoff (0.375 s) is shorter than the window (1.05 s): the limiter adds the rest.
     make_client(max_requests_per_second=1.0).project_info()
-    assert fake_time.sleeps == pytest.approx([0.375, 0.625])
+    assert fake_time.sleeps == pytest.approx([0.375, 0.675])

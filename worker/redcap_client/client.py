@@ -74,9 +74,9 @@ def _is_loopback(url: str) -> bool:
 class RedcapClient:
     """A REDCap project's API, with the worker's robustness rules built in.
 
-    - Every request has a ``(connect, read)`` timeout and waits for a rate limiter that keeps
-      starts at most ``max_requests_per_second`` apart (REDCap bans IPs that exceed its
-      per-minute threshold, permanently).
+    - Every request has a ``(connect, read)`` timeout and waits for a rate limiter that lets
+      at most ``max_requests_per_second`` requests start in any second (REDCap bans IPs that
+      exceed its per-minute threshold, permanently).
     - Transient failures (connection errors, timeouts, 408/429/5xx, unparseable or misshapen
       answers) are retried per ``retry``; after the last attempt ``RedcapUnreachable`` is
       raised. REDCap's own error messages raise ``RedcapRefused`` at once.

@@ -1,12 +1,18 @@
 """Keep the request rate under a ceiling, so REDCap's per-IP limiter never bans us.
 
 REDCap counts every request per client IP and, above ``page_hit_threshold_per_minute``
-(600 by default), bans the IP permanently. We space the *starts* of requests by at least
-``1 / rate`` seconds; that also covers retries, which go through the same limiter.
+(600 by default), bans the IP permanently. What it measures is a count of hits in a window,
+so that is what we limit: at most ``k`` request *starts* in any window of ``w`` seconds,
+with ``k = max(1, floor(rate))`` and ``w = k / rate + margin``. A short job (an incremental
+sync is three requests) then runs without artificial waits, while a long export still
+averages no more than ``rate`` requests a second. Retries go through the same limiter, so
+they count too.
 """
 
 from __future__ import annotations
 
+import bisect
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -15,8 +21,18 @@ from worker.errors import ConfigError
 
 
 class RateLimiter:
-    """Thread-safe spacing of request starts. Each caller reserves the next free slot under a
-    lock and then sleeps outside it, so waiting callers do not block each other's bookkeeping.
+    """Thread-safe sliding-window limit on request starts: at most ``burst`` starts in any
+    window of ``window`` seconds.
+
+    The ``margin`` (seconds) added to the window allows for network jitter between our start
+    and the server's arrival stamp: as long as no request's trip takes more than ``margin``
+    longer than another's, the server never sees ``burst + 1`` arrivals within
+    ``burst / rate`` seconds.
+
+    Each caller reserves its slot under a lock and then sleeps outside it, so waiting callers
+    do not block each other's bookkeeping. A caller woken later than its slot records its real
+    start, so later reservations count from that; one that reserved while the late caller was
+    still asleep keeps its slot, and the margin is what absorbs such small lateness.
 
     ``clock`` must be monotonic; ``clock`` and ``sleep`` are injectable so tests need no real
     time.
@@ -28,29 +44,50 @@ class RateLimiter:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        margin: float = 0.05,
     ) -> None:
         if not max_per_second > 0:
             raise ConfigError(f"max requests per second must be positive, not {max_per_second}")
-        self.interval = 1.0 / max_per_second
+        if not math.isfinite(max_per_second):
+            raise ConfigError(f"max requests per second must be finite, not {max_per_second}")
+        if not (margin >= 0 and math.isfinite(margin)):
+            raise ConfigError(f"rate limit margin must be a non-negative number, not {margin}")
+        # A rate below 1/s still allows one request at a time, just a longer window apart.
+        self.burst = max(1, math.floor(max_per_second))
+        self.window = self.burst / max_per_second + margin
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._next_slot: float | None = None
+        # The latest ``burst`` start times (reserved or real), ascending. Only the latest
+        # matter: a new start is allowed once the earliest of them has left its window.
+        # Kept sorted rather than in arrival order because a late wake-up can move an entry
+        # past later reservations.
+        self._starts: list[float] = []
 
     def acquire(self) -> float:
         """Block until this caller may start a request; return the seconds it waited."""
         with self._lock:
             now = self._clock()
-            slot = now if self._next_slot is None else max(now, self._next_slot)
-            self._next_slot = slot + self.interval
+            if len(self._starts) < self.burst:
+                slot = now
+            else:
+                slot = max(now, self._starts[0] + self.window)
+            self._record(slot)
         wait = slot - now
         if wait > 0:
             self._sleep(wait)
             # Woken late (a busy process, a garbage collection holding the interpreter), this
-            # caller starts late: the next may not follow it sooner than the interval, as it
-            # could if the next slot still counted from the planned one.
+            # caller starts late: a later caller must count its window from the real start,
+            # or the server could see more than ``burst`` arrivals in one window.
             woke = self._clock()
             if woke > slot:
                 with self._lock:
-                    self._next_slot = max(self._next_slot, woke + self.interval)
+                    if slot in self._starts:  # not yet pushed out by later reservations
+                        self._starts.remove(slot)
+                    self._record(woke)
         return wait
+
+    def _record(self, start: float) -> None:
+        bisect.insort(self._starts, start)
+        if len(self._starts) > self.burst:
+            del self._starts[0]
