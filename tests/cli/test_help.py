@@ -59,3 +59,48 @@ def test_a_usage_mistake_exits_2_with_usage_not_a_traceback() -> None:
     assert done.returncode == 2
     assert "not a date" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+LOADED = """
+import sys
+from worker.cli import main
+try:
+    main({argv!r})
+except SystemExit:
+    pass
+print(" ".join(sorted(sys.modules)))
+"""
+
+
+def loaded_modules(*argv: str) -> set[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", LOADED.format(argv=list(argv))],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return set(done.stdout.split())
+
+
+def test_a_command_loads_only_its_own_module() -> None:
+    """Start-up time is paid on every run: `check` must not import the scheduler, the
+    sandbox server or the report's templates."""
+    modules = loaded_modules("check", "--help")
+    assert "worker.cli.check" in modules
+    assert not modules & {
+        "worker.cli.run",
+        "worker.scheduler",
+        "apscheduler",
+        "worker.sandbox",
+        "worker.report",
+        "jinja2",
+    }
+
+
+def test_the_top_level_help_and_a_mistyped_command_still_list_every_command() -> None:
+    assert {f"worker.cli.{name}" for name in COMMAND_MODULES} <= loaded_modules("--help")
+    done = subprocess.run(
+        [sys.executable, "-m", "worker", "chek"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 2
+    assert all(repr(name) in done.stderr for name in COMMAND_MODULES)

@@ -18,7 +18,7 @@ from worker.errors import WorkerError
 COMMAND_MODULES = ("check", "sync", "run", "health", "visits", "report", "doctor", "sandbox")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(commands: Sequence[str] = COMMAND_MODULES) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m worker",
         description=(
@@ -28,13 +28,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
+    for name in commands:
         importlib.import_module(f"worker.cli.{name}").register(subparsers)
     return parser
 
 
+def _named_command(argv: Sequence[str]) -> tuple[str, ...]:
+    """The command ``argv`` names, alone; every command if it names none (``--help``, a
+    typo): then all are listed. Loading one command's module, not all eight, saves each run
+    the import of the scheduler, the sandbox and the report templates it does not use."""
+    first = next(iter(argv), None)
+    return (first,) if first in COMMAND_MODULES else COMMAND_MODULES
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_named_command(argv))
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
