@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -193,6 +194,10 @@ class Bench:
             raise RuntimeError(f"sync did not complete: {run.output[-500:]!r}")
         return run
 
+    def warm(self, workdir: Path) -> WarmWorker:
+        """A long-lived worker process running syncs as the container's scheduler does."""
+        return WarmWorker(self, workdir)
+
     # -- changes -----------------------------------------------------------------------------
 
     def changed_records(self, fraction: float = 0.01) -> list[str]:
@@ -235,3 +240,82 @@ def _worker_env(
         }
     )
     return env
+
+
+class WarmWorker:
+    """``python -m bench.warm``: one process, started once, that runs each sync the way the
+    container's scheduler runs its jobs (see ``bench/warm.py``). Timed from the request on
+    its stdin to its answer on stdout."""
+
+    def __init__(self, bench: Bench, workdir: Path) -> None:
+        self.bench = bench
+        self.log_path = workdir / f"warm-{bench.sandbox.participants}.log"
+        command = [
+            sys.executable,
+            "-m",
+            "bench.warm",
+            "--config",
+            str(CONFIG),
+            "--as-of",
+            bench.as_of.isoformat(),
+        ]
+        self._log = self.log_path.open("wb")
+        self.proc = subprocess.Popen(
+            command,
+            cwd=REPO,
+            env=bench.env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            text=True,
+        )
+        if not self._answer().get("ready"):
+            raise RuntimeError("the warm worker did not start")
+
+    def _answer(self) -> dict:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            tail = self.log_path.read_text(encoding="utf-8", errors="replace")[-2000:]
+            raise RuntimeError(f"the warm worker exited: {tail}")
+        return json.loads(line)
+
+    def sync(self, *, incremental: bool) -> Run:
+        assert self.proc.stdin is not None
+        sandbox = self.bench.sandbox
+        mark = sandbox.mark()
+        launched = time.time()
+        started = time.perf_counter()
+        self.proc.stdin.write("incremental\n" if incremental else "full\n")
+        self.proc.stdin.flush()
+        answer = self._answer()
+        seconds = time.perf_counter() - started
+        exited = time.time()
+        expected = "incremental" if incremental else "full"
+        if not answer.get("ok") or answer.get("mode") != expected:
+            raise RuntimeError(f"warm {expected} sync did not complete: {answer}")
+        return Run(
+            seconds=seconds,
+            returncode=0,
+            peak_rss_kib=0,
+            traffic=Traffic.of(sandbox.since(mark)),
+            output=json.dumps(answer),
+            launched=launched,
+            exited=exited,
+        )
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self._log.close()
+
+    def __enter__(self) -> WarmWorker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -90,28 +90,6 @@ class Traffic:
         )
 
 
-# The sandbox stamps a request when it arrives, a few milliseconds after the worker's rate
-# limiter let it start (thread scheduling in the worker: up to ~16 ms measured). Rates from
-# arrival times allow each stretch of requests this much more time.
-ARRIVAL_SLACK_S = 0.02
-
-
-def peak_rate(
-    times: Sequence[float], *, span: float = 1.0, slack: float = ARRIVAL_SLACK_S
-) -> float:
-    """The highest request rate over any stretch of consecutive requests: the most of
-    ``(requests - 1) / max(last - first + slack, span)``. A stretch shorter than ``span``
-    counts as lasting ``span`` (a burst of 8 in 0.1 s reads 7/s); ``slack`` allows for the
-    jitter in when requests reach the server. A limiter spacing starts ``1/R`` apart reads
-    at most R."""
-    ordered = sorted(times)
-    best = 0.0
-    for i, start in enumerate(ordered):
-        for j in range(i + 1, len(ordered)):
-            best = max(best, (j - i) / max(ordered[j] - start + slack, span))
-    return best
-
-
 def closest(times: Sequence[float]) -> float | None:
     """The shortest time between two consecutive arrivals (a burst shows here)."""
     ordered = sorted(times)
