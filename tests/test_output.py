@@ -5,10 +5,22 @@ from __future__ import annotations
 import csv
 import io
 import json
+import random
+import textwrap
 from datetime import date
+from itertools import groupby
 
 from worker.core.findings import CheckResult, Finding, Kind, Severity, sort_findings
-from worker.output import render_csv, render_json, render_table, summary_line
+from worker.output import (
+    PUBLIC_COLUMNS,
+    _public_row,
+    _wrap_message,
+    render_csv,
+    render_json,
+    render_table,
+    summarise,
+    summary_line,
+)
 
 
 def finding(record: str, rule: str, *, instance: int | None = None, **kw: object) -> Finding:
@@ -109,3 +121,128 @@ def test_kinds_are_pluralised_properly() -> None:
 
 def test_an_empty_result_says_so() -> None:
     assert "No findings." in render_table(result())
+
+
+# The renderers take fast paths (memoised table lines, a greedy wrap for plain text, the C
+# JSON encoder, csv.writer on attribute tuples). These tests hold them byte for byte to the
+# plain implementations they replace, on findings chosen to take every path.
+
+AWKWARD_MESSAGES = (
+    "",
+    "Short.",
+    "x" * 76,
+    "x" * 77,
+    "word " * 15 + "end",  # a space at column 77
+    " ".join(["word"] * 40),
+    "y" * 90 + " then more",  # a word too long for any line
+    "x" * 75 + "  two spaces at column 76",
+    "x" * 68 + " follow-up -- hyphens textwrap may break after, as in 12-week.",
+    "Tabs\tand\nnewlines\r\x0bbecome  spaces " * 3,
+    "  leading and trailing spaces  ",
+    'Non-breaking\xa0space, thin\u2009space, 50 % {braces}, "quotes", back\\slash, 😀 ' * 2,
+    "Age at screening is outside 18–50, the range the data dictionary allows.",
+)
+
+
+def awkward_findings() -> list[Finding]:
+    findings = []
+    for i, message in enumerate(AWKWARD_MESSAGES):
+        findings.append(finding(str(i % 4), "DQ-RANGE", message=message, instance=i % 3 or None))
+        findings.append(finding(str(i % 5), "DQ-TYPE", message=message, instance=0))
+        findings.append(
+            finding(
+                f"P-{i % 3}",
+                "NK-A-VERY-LONG-RULE-NAME",
+                severity=Severity.CRITICAL,
+                kind=Kind.DEVIATION,
+                event=None if i % 2 else "x" * (i * 7),
+                instrument=None,
+                field=None if i % 3 else 'a field, with "quotes"',
+                message=message,
+            )
+        )
+    return findings
+
+
+def plain_public(f: Finding) -> dict[str, object]:
+    return {k: v for k, v in f.public().items() if k in PUBLIC_COLUMNS}
+
+
+def plain_json(r: CheckResult) -> str:
+    document = {
+        "as_of": r.as_of.isoformat(),
+        "findings": [plain_public(f) for f in r.findings],
+        "summary": summarise(r),
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+def plain_csv(r: CheckResult) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=PUBLIC_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for f in r.findings:
+        row = plain_public(f)
+        writer.writerow({k: "" if row[k] is None else row[k] for k in PUBLIC_COLUMNS})
+    return buffer.getvalue()
+
+
+def plain_table(r: CheckResult) -> str:
+    def fit(text: str) -> str:
+        return text if len(text) <= 80 else text[:79] + "…"
+
+    lines = [f"Findings as of {r.as_of.isoformat()}", ""]
+    for record, group in groupby(r.findings, key=lambda f: f.record):
+        items = list(group)
+        lines.append(f"Record {record} ({len(items)} finding{'s' if len(items) != 1 else ''})")
+        for f in items:
+            where = f.event or ""
+            if f.instance is not None:
+                where += f" #{f.instance}"
+            if f.field:
+                where += f" · {f.field}"
+            head = f"  {f.severity.value:<8} {f.kind.value:<9} {f.rule:<12} "
+            lines.append(fit(head + where.strip()))
+            lines.extend(
+                textwrap.wrap(f.message, width=80, initial_indent="    ", subsequent_indent="    ")
+            )
+        lines.append("")
+    if not r.findings:
+        lines.extend(["No findings.", ""])
+    lines.extend(textwrap.wrap(summary_line(r), width=80, subsequent_indent="  "))
+    lines.extend(fit(f"logic error: {problem}") for problem in r.logic_errors)
+    return "\n".join(lines) + "\n"
+
+
+def test_each_format_matches_its_plain_implementation() -> None:
+    awkward = CheckResult(
+        as_of=date(2026, 11, 26),
+        findings=sort_findings(awkward_findings()),
+        records_checked=7,
+        check_errors=1,
+        logic_errors=["x" * 100],
+        partial=True,
+    )
+    for r in (awkward, result(), result(finding("1", "DQ-TYPE"))):
+        assert render_json(r) == plain_json(r)
+        assert render_csv(r) == plain_csv(r)
+        assert render_table(r) == plain_table(r)
+
+
+def test_the_public_row_is_what_public_gives_in_column_order() -> None:
+    for f in awkward_findings():
+        assert dict(zip(PUBLIC_COLUMNS, _public_row(f), strict=True)) == plain_public(f)
+        assert list(plain_public(f)) == list(PUBLIC_COLUMNS)
+
+
+def test_messages_wrap_as_textwrap_wraps_them() -> None:
+    rng = random.Random(20261126)
+    pieces = ["w", "word", "é", " ", " ", "  ", "-", "--", "\t", "\n", "\xa0", "·", "x" * 40]
+    texts = list(AWKWARD_MESSAGES)
+    texts += ["".join(rng.choices(pieces, k=rng.randint(0, 60))) for _ in range(2000)]
+    texts += [
+        " ".join("w" * rng.randint(1, 12) for _ in range(rng.randint(1, 30))) for _ in range(2000)
+    ]
+    for text in texts:
+        expected = textwrap.wrap(text, width=80, initial_indent="    ", subsequent_indent="    ")
+        assert _wrap_message(text) == expected, text

@@ -7,10 +7,11 @@ import io
 import json
 import textwrap
 from collections import Counter
-from itertools import groupby
+from itertools import chain, groupby
+from operator import attrgetter
 from typing import Any
 
-from worker.core.findings import CheckResult, Finding, Severity
+from worker.core.findings import CheckResult, Finding, Kind, Severity
 
 PUBLIC_COLUMNS = (
     "rule",
@@ -28,16 +29,21 @@ WIDTH = 80
 
 def summarise(result: CheckResult) -> dict[str, Any]:
     findings = result.findings
+    by_severity = Counter(map(_SEVERITY, findings))
+    by_kind = Counter(map(_KIND, findings))
     return {
         "records_checked": result.records_checked,
         "findings": len(findings),
-        "by_severity": {s.value: sum(f.severity == s for f in findings) for s in Severity},
-        "by_kind": dict(sorted(Counter(f.kind.value for f in findings).items())),
-        "by_rule": dict(sorted(Counter(f.rule for f in findings).items())),
+        "by_severity": {s.value: by_severity[s] for s in Severity},
+        "by_kind": dict(sorted((kind.value, n) for kind, n in by_kind.items())),
+        "by_rule": dict(sorted(Counter(map(_RULE, findings)).items())),
         "check_errors": result.check_errors,
         "logic_errors": len(result.logic_errors),
         "partial": result.partial,
     }
+
+
+_SEVERITY, _KIND, _RULE = attrgetter("severity"), attrgetter("kind"), attrgetter("rule")
 
 
 def summary_line(result: CheckResult) -> str:
@@ -62,59 +68,141 @@ def _plural(word: str, n: int) -> str:
 
 
 def render_json(result: CheckResult) -> str:
-    document = {
-        "as_of": result.as_of.isoformat(),
-        "findings": [_public(f) for f in result.findings],
-        "summary": summarise(result),
-    }
-    return json.dumps(document, indent=2) + "\n"
+    """``json.dumps(document, indent=2)``, built faster (see ``_json_findings``).
+
+    The document is ``{"as_of": ..., "findings": [<public columns>, ...], "summary": ...}``.
+    """
+    summary = json.dumps(summarise(result), indent=2).replace("\n", "\n  ")
+    return (
+        "{\n"
+        f'  "as_of": {json.dumps(result.as_of.isoformat())},\n'
+        f'  "findings": {_json_findings(result.findings)},\n'
+        f'  "summary": {summary}\n'
+        "}\n"
+    )
+
+
+def _json_findings(findings: list[Finding]) -> str:
+    """The findings list as ``json.dumps(..., indent=2)`` lays it out one level deep.
+
+    With ``indent``, json uses its pure-Python encoder, which took most of a large report's
+    rendering time. Here the C encoder encodes every value in one call, one value a line
+    (an encoded value never holds a raw newline), and each finding is the same template
+    filled with its encoded values.
+    """
+    if not findings:
+        return "[]"
+    values = list(chain.from_iterable(map(_public_row, findings)))
+    encoded = json.dumps(values, separators=("\n", ":"))[1:-1].split("\n")
+    return "[\n" + ",\n".join([_JSON_FINDING] * len(findings)) % tuple(encoded) + "\n  ]"
 
 
 def render_csv(result: CheckResult) -> str:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=PUBLIC_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for finding in result.findings:
-        row = _public(finding)
-        writer.writerow({k: "" if row[k] is None else row[k] for k in PUBLIC_COLUMNS})
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(PUBLIC_COLUMNS)
+    # csv writes None as an empty field and a StrEnum as its value.
+    writer.writerows(map(_public_row, result.findings))
     return buffer.getvalue()
 
 
 def render_table(result: CheckResult) -> str:
     """Findings grouped by record, each in at most 80 columns."""
     lines: list[str] = [f"Findings as of {result.as_of.isoformat()}", ""]
-    for record, group in groupby(result.findings, key=lambda f: f.record):
+    append, extend = lines.append, lines.extend
+    # Findings repeat a lot across participants (same rule, place and often message):
+    # lay out each distinct one once.
+    laid_out: dict[tuple[Any, ...], list[str]] = {}
+    for record, group in groupby(result.findings, key=_RECORD):
         items = list(group)
-        lines.append(f"Record {record} ({len(items)} finding{'s' if len(items) != 1 else ''})")
-        for f in items:
-            where = f.event or ""
-            if f.instance is not None:
-                where += f" #{f.instance}"
-            if f.field:
-                where += f" · {f.field}"
-            head = f"  {f.severity.value:<8} {f.kind.value:<9} {f.rule:<12} "
-            lines.append(_fit(head + where.strip()))
-            lines.extend(
-                textwrap.wrap(
-                    f.message, width=WIDTH, initial_indent=" " * 4, subsequent_indent=" " * 4
-                )
-            )
-        lines.append("")
+        append(f"Record {record} ({len(items)} finding{'s' if len(items) != 1 else ''})")
+        for key in map(_TABLE_KEY, items):
+            finding_lines = laid_out.get(key)
+            if finding_lines is None:
+                finding_lines = laid_out[key] = _table_lines(*key)
+            extend(finding_lines)
+        append("")
     if not result.findings:
-        lines.append("No findings.")
-        lines.append("")
-    lines.extend(textwrap.wrap(summary_line(result), width=WIDTH, subsequent_indent="  "))
+        append("No findings.")
+        append("")
+    extend(textwrap.wrap(summary_line(result), width=WIDTH, subsequent_indent="  "))
     for problem in result.logic_errors:
-        lines.append(_fit(f"logic error: {problem}"))
+        append(_fit(f"logic error: {problem}"))
     return "\n".join(lines) + "\n"
+
+
+# Everything of a finding its table lines show, in _table_lines' argument order.
+_TABLE_KEY = attrgetter("severity", "kind", "rule", "event", "instance", "field", "message")
+
+
+def _table_lines(
+    severity: Severity,
+    kind: Kind,
+    rule: str,
+    event: str | None,
+    instance: int | None,
+    field: str | None,
+    message: str,
+) -> list[str]:
+    where = event or ""
+    if instance is not None:
+        where += f" #{instance}"
+    if field:
+        where += f" · {field}"
+    head = f"  {severity.value:<8} {kind.value:<9} {rule:<12} "
+    return [_fit(head + where.strip()), *_wrap_message(message)]
+
+
+_RECORD = attrgetter("record")
+_MESSAGE_INDENT = " " * 4
+_MESSAGE_WRAPPER = textwrap.TextWrapper(
+    width=WIDTH, initial_indent=_MESSAGE_INDENT, subsequent_indent=_MESSAGE_INDENT
+)
+
+
+def _wrap_message(message: str) -> list[str]:
+    """``_MESSAGE_WRAPPER.wrap(message)``, with a fast path for plain text.
+
+    Plain text (printable, so no whitespace but single spaces between words, and no
+    hyphens textwrap might break after) wraps greedily at the last space that fits, as
+    textwrap does; a word too long for a line, or anything else, goes to textwrap.
+    """
+    if (
+        message.isprintable()
+        and "-" not in message
+        and "  " not in message
+        and message.strip() == message
+    ):
+        width = WIDTH - len(_MESSAGE_INDENT)
+        lines: list[str] = []
+        rest = message
+        while len(rest) > width:
+            cut = rest.rfind(" ", 0, width + 1)
+            if cut <= 0:
+                break
+            lines.append(_MESSAGE_INDENT + rest[:cut])
+            rest = rest[cut + 1 :]
+        else:
+            if rest:
+                lines.append(_MESSAGE_INDENT + rest)
+            return lines
+    return _MESSAGE_WRAPPER.wrap(message)
 
 
 def _fit(text: str) -> str:
     return text if len(text) <= WIDTH else text[: WIDTH - 1] + "…"
 
 
-def _public(finding: Finding) -> dict[str, Any]:
-    return {k: v for k, v in finding.public().items() if k in PUBLIC_COLUMNS}
+# A finding's public values in PUBLIC_COLUMNS order, as ``Finding.public()`` has them but
+# without pydantic's serialiser: Kind and Severity stay StrEnums, which json and csv
+# write as their values. tests/test_output.py holds the two equal.
+_public_row = attrgetter(*PUBLIC_COLUMNS)
+# One finding in the JSON document, a %s for each public value, already encoded.
+_JSON_FINDING = (
+    "    {\n"
+    + ",\n".join(f"      {json.dumps(column)}: %s" for column in PUBLIC_COLUMNS)
+    + "\n    }"
+)
 
 
 RENDERERS = {"table": render_table, "json": render_json, "csv": render_csv}
