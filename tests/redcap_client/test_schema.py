@@ -155,6 +155,32 @@ def test_without_design_rights_the_repeating_setup_is_left_empty_and_said(
     assert contents(api).count("repeatingFormsEvents") == 1
 
 
+def test_without_design_rights_the_project_info_can_still_say_nothing_repeats(
+    api: responses.RequestsMock, make_client: Callable[..., RedcapClient]
+) -> None:
+    """Read without the project info (for checking), the refusal sends the worker to the
+    project info's flag; when it says nothing repeats, there is nothing to warn about."""
+    reply(api, "metadata", demo("metadata"))
+    reply(api, "event", demo("events"))
+    reply(api, "formEventMapping", demo("form_event_mapping"))
+    reply(api, "repeatingFormsEvents", {"error": DESIGN_RIGHTS}, status=400)
+    info = {**demo("project"), "has_repeating_instruments_or_events": 0}
+    reply(api, "project", info)
+    client = make_client()
+    with capture_logs() as logs:
+        schema = client.schema(labels=False)
+
+    assert schema.repeating_forms == frozenset()
+    assert client.schema_warnings == []
+    assert not [entry for entry in logs if entry["log_level"] == "warning"]
+    assert contents(api)[-1] == "project"
+    # The labels, asked for later, reuse that project info.
+    reply(api, "instrument", demo("instruments"))
+    reply(api, "version", raw="15.7.6", content_type="text/csv")
+    assert client.schema().project_id == 4107
+    assert contents(api).count("project") == 1
+
+
 def test_other_refusals_of_the_repeating_setup_are_not_swallowed(
     api: responses.RequestsMock, make_client: Callable[..., RedcapClient]
 ) -> None:

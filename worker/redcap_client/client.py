@@ -268,6 +268,11 @@ class RedcapClient:
                 return []
             if _DESIGN_RIGHTS_HINT not in message.lower():
                 raise
+        if self._info is None:
+            # Read without the project info (checking needs none): its flag may settle it.
+            self._info = self.project_info()
+            if _flag(self._info, "has_repeating_instruments_or_events") is False:
+                return []
         # Without the Project Design right REDCap will not say which forms/events repeat.
         # Carry on with none, and say so: rows with redcap_repeat_instrument still arrive.
         warning = (
