@@ -16,7 +16,7 @@ import structlog
 from structlog.testing import capture_logs
 
 from worker.config import ScheduleSettings, Settings
-from worker.errors import ConfigError, RedcapRefused
+from worker.errors import ConfigError, RedcapRefused, SyncBusy
 from worker.health import OutageTracker
 from worker.redcap_client import RedcapRequestFailed
 from worker.redcap_client.transport import _retry_log_level
@@ -303,6 +303,18 @@ def test_each_run_logs_with_its_job_and_leaves_no_context_behind(settings: Setti
     SyncRunner(settings, should_stop=lambda: False, job=job)("incremental")
     assert seen == [{"job": "incremental"}]
     assert structlog.contextvars.get_contextvars() == {}
+
+
+def test_a_run_that_finds_another_sync_running_is_skipped_with_a_warning(
+    settings: Settings,
+) -> None:
+    job = FakeJob(SyncBusy("another sync is running with the state folder /state"))
+    with capture_logs() as logs:
+        runner(settings, job)("incremental")
+    [line] = [e for e in logs if e["log_level"] != "debug"]
+    assert line["event"] == "scheduled sync skipped"
+    assert line["log_level"] == "warning"
+    assert "another sync is running" in line["reason"]
 
 
 def test_a_real_run_against_a_closed_port_reports_the_outage_once(settings: Settings) -> None:

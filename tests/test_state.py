@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from worker.errors import SyncBusy
 from worker.state import StateDir, atomic_write_bytes
 
 T0 = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
@@ -81,3 +82,26 @@ def test_a_saved_structure_is_read_back_for_its_project_while_recent(tmp_path: P
 def test_a_damaged_structure_reads_as_none(tmp_path: Path, text: str) -> None:
     (tmp_path / "structure.json").write_text(text)
     assert StateDir(tmp_path).structure(URL, read_since=T0) is None
+
+
+# -- one sync at a time --------------------------------------------------------------------
+
+
+def test_the_sync_lock_admits_one_holder_at_a_time(tmp_path: Path) -> None:
+    first, second = StateDir(tmp_path), StateDir(tmp_path)  # as two processes would open it
+    with (
+        first.sync_lock(),
+        pytest.raises(SyncBusy, match="another sync is running"),
+        second.sync_lock(),
+    ):
+        pass
+    with second.sync_lock():
+        pass
+
+
+def test_the_sync_lock_is_released_when_its_holder_fails(tmp_path: Path) -> None:
+    state = StateDir(tmp_path)
+    with pytest.raises(RuntimeError), state.sync_lock():
+        raise RuntimeError("the sync failed")
+    with StateDir(tmp_path).sync_lock():
+        pass

@@ -35,3 +35,9 @@ class RedcapUnreachable(RedcapError):
 
 class RedcapRefused(RedcapError):
     """REDCap answered with its own error message (bad token, missing rights, unknown field)."""
+
+
+class SyncBusy(WorkerError):
+    """Another sync holds the state folder (a scheduled run, a manual one): exit 5."""
+
+    exit_code = 5

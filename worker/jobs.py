@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -80,10 +81,16 @@ def run_sync_job(
     should_stop: StopCheck | None = None,
 ) -> JobOutcome:
     """One sync run. ``should_stop`` lets a scheduler end it early at a safe point
-    (``SyncStopped``); a stopped or failed run is recorded and never moves the cursor."""
+    (``SyncStopped``); a stopped or failed run is recorded and never moves the cursor.
+    ``SyncBusy`` if another sync holds the state folder (a dry run writes nothing and
+    needs no lock)."""
     run_id = uuid.uuid4().hex[:12]
+    state = StateDir(session.settings.state_dir)
     # Every line of the run (client, sync, notify) carries its run_id.
-    with structlog.contextvars.bound_contextvars(run_id=run_id):
+    with (
+        structlog.contextvars.bound_contextvars(run_id=run_id),
+        nullcontext() if dry_run else state.sync_lock(),
+    ):
         return _sync_job(
             session,
             run_id,

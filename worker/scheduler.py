@@ -44,7 +44,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from worker.config import ScheduleSettings, Settings
-from worker.errors import ConfigError, RedcapError, RedcapUnreachable, WorkerError
+from worker.errors import ConfigError, RedcapError, RedcapUnreachable, SyncBusy, WorkerError
 from worker.health import OutageTracker
 from worker.jobs import run_sync_job
 from worker.logs import REDACTOR
@@ -178,6 +178,8 @@ class SyncRunner:
         try:
             with quiet, self._session() as session:
                 self.job(session, incremental=self._incremental(kind), should_stop=self.should_stop)
+        except SyncBusy as exc:
+            log.warning("scheduled sync skipped", reason=str(exc))
         except SyncStopped:
             pass  # the run's own line says "stopped"; the shutdown is logged by serve()
         except RedcapUnreachable as exc:

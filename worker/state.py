@@ -11,14 +11,21 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+try:
+    import fcntl
+except ImportError:  # not POSIX (Windows): no cross-process lock
+    fcntl = None  # type: ignore[assignment]
+
 from pydantic import ValidationError
 
 from worker.core.schema import ProjectSchema
-from worker.errors import ConfigError
+from worker.errors import ConfigError, SyncBusy
 
 HISTORY_LIMIT = 200
 
@@ -67,6 +74,31 @@ class StateDir:
 
     def write_json(self, name: str, value: Any) -> None:
         atomic_write_json(self.path / name, value)
+
+    # -- one sync at a time ----------------------------------------------------------------
+
+    @contextmanager
+    def sync_lock(self) -> Iterator[None]:
+        """Hold the folder's sync lock, or raise ``SyncBusy`` at once if another process
+        holds it. Two syncs of one project at the same time (the scheduler's and a manual
+        one, two CronJobs) would plan query writes from the same old state and write some
+        twice; the second one does not start instead. The operating system releases the
+        lock when its holder exits, however it exits."""
+        if fcntl is None:
+            yield
+            return
+        with (self.path / "sync.lock").open("a") as handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise SyncBusy(
+                    f"another sync is running with the state folder {self.path}; "
+                    "this one did not start"
+                ) from None
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
     # -- the incremental-sync cursor -------------------------------------------------------
 

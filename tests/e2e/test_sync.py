@@ -12,6 +12,7 @@ from tests.conftest import AS_OF, REPO, run_worker, worker_env
 from worker import sync as sync_module
 from worker.config import load_settings
 from worker.pipeline import make_client
+from worker.state import StateDir
 from worker.sync import run_sync
 
 pytestmark = pytest.mark.e2e
@@ -252,6 +253,25 @@ def test_sync_ends_with_one_summary_line(demo_sandbox) -> None:
     assert f"{len(SEEDED)} findings" in summary
     for word in ("created", "resolved", "reopened", "verified", "unchanged", "write errors"):
         assert word in summary
+
+
+def test_a_sync_does_not_start_while_another_holds_the_state_folder(
+    demo_sandbox, tmp_path: Path
+) -> None:
+    """Two syncs at once would plan their writes from the same old queries; the second one
+    stops before its first request, in one line, and a later one runs as usual."""
+    state = tmp_path / "state"
+    env = worker_env(demo_sandbox.url, demo_sandbox.token, WORKER_STATE_DIR=str(state))
+    command = ("sync", "--config", str(CONFIG), "--as-of", AS_OF.isoformat())
+    mark = demo_sandbox.request_log.mark()
+    with StateDir(state).sync_lock():
+        busy = run_worker(*command, env=env)
+    assert busy.returncode == 5
+    assert busy.stderr.strip() == (
+        f"error: another sync is running with the state folder {state}; this one did not start"
+    )
+    assert len(demo_sandbox.request_log.since(mark)) == 0
+    assert run_worker(*command, env=env).returncode == 0
 
 
 def _where(f: dict) -> dict:

@@ -29,7 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "resolved, returning ones reopened, site-verified ones closed. Only the worker's "
             "own query fields are written. Exit codes: 0 done, 2 usage or configuration "
             "error, 3 REDCap unreachable or refused, 4 incomplete (some writes rejected or a "
-            "summary not sent; it is kept and sent by the next run)."
+            "summary not sent; it is kept and sent by the next run), 5 not started because "
+            "another sync is running with the same state folder."
         ),
     )
     add_connection_options(parser)
