@@ -1,19 +1,45 @@
-"""Shared fixtures: a sandbox REDCap on loopback and a way to run the worker as a user does."""
+"""Shared fixtures: a sandbox REDCap on loopback, a way to run the worker as a user does,
+and the demo project's structure."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from worker.core.schema import ProjectSchema
+
 REPO = Path(__file__).resolve().parent.parent
 AS_OF = date(2026, 11, 26)
+DEMO_PROJECT = REPO / "demo" / "nk_trial"
+
+
+def demo_export(name: str) -> Any:
+    """One of the demo project's REDCap API exports (``demo/nk_trial/NAME.json``)."""
+    return json.loads((DEMO_PROJECT / f"{name}.json").read_text(encoding="utf-8"))
+
+
+@cache
+def demo_schema() -> ProjectSchema:
+    """The dNK demo project's structure, as the worker reads it from REDCap (immutable, so
+    one copy serves every test)."""
+    return ProjectSchema.from_exports(
+        project_info=demo_export("project"),
+        metadata=demo_export("metadata"),
+        events=demo_export("events"),
+        form_event_mapping=demo_export("form_event_mapping"),
+        repeating=demo_export("repeating_forms_events"),
+        instruments=demo_export("instruments"),
+    )
 
 
 @dataclass

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import demo_schema
 from worker.core.findings import Finding, Kind, Severity
 from worker.core.generic_checks import RULES, GenericChecker, GenericRule, run_generic_checks
 from worker.core.logic import Expression, LogicReferenceError
@@ -716,21 +716,9 @@ def test_run_generic_checks_matches_the_checker() -> None:
 
 # --- smoke test on the real project definition --------------------------------------------
 
-DEMO = Path(__file__).resolve().parents[2] / "demo" / "nk_trial"
-
 
 def nk_schema() -> ProjectSchema:
-    def load(name: str) -> Any:
-        return json.loads((DEMO / f"{name}.json").read_text(encoding="utf-8"))
-
-    return ProjectSchema.from_exports(
-        project_info=load("project"),
-        metadata=load("metadata"),
-        events=load("events"),
-        form_event_mapping=load("form_event_mapping"),
-        repeating=load("repeating_forms_events"),
-        instruments=load("instruments"),
-    )
+    return demo_schema()
 
 
 def nk_rows() -> list[dict[str, Any]]:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import tomllib
 from datetime import date
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import demo_schema
 from worker.core.mapping import (
     MappingSpec,
     ParticipantBuilder,
@@ -20,23 +20,11 @@ from worker.core.schema import ProjectSchema
 from worker.errors import MappingError
 
 REPO = Path(__file__).resolve().parents[2]
-PROJECT = REPO / "demo" / "nk_trial"
-
-
-def load(name: str) -> list | dict:
-    return json.loads((PROJECT / f"{name}.json").read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
 def schema() -> ProjectSchema:
-    return ProjectSchema.from_exports(
-        project_info=load("project"),
-        metadata=load("metadata"),
-        events=load("events"),
-        form_event_mapping=load("form_event_mapping"),
-        repeating=load("repeating_forms_events"),
-        instruments=load("instruments"),
-    )
+    return demo_schema()
 
 
 @pytest.fixture(scope="module")

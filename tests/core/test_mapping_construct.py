@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
+from tests.conftest import demo_schema
 from tests.core.test_mapping import REPO
 from tests.rules.test_demo import demo_data
 from worker.core import mapping
@@ -19,16 +20,7 @@ from worker.core.schema import ProjectSchema
 
 @pytest.fixture(scope="module")
 def schema() -> ProjectSchema:
-    from tests.core.test_mapping import load
-
-    return ProjectSchema.from_exports(
-        project_info=load("project"),
-        metadata=load("metadata"),
-        events=load("events"),
-        form_event_mapping=load("form_event_mapping"),
-        repeating=load("repeating_forms_events"),
-        instruments=load("instruments"),
-    )
+    return demo_schema()
 
 
 def validated(model: type[BaseModel], values: dict[str, Any]) -> BaseModel:

@@ -2,37 +2,25 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import demo_schema
 from worker.core.findings import Finding, Kind, Severity
 from worker.core.mapping import load_mapping
 from worker.core.queries import Action, QueryBook, fingerprint, query_id
 from worker.core.records import RecordData, group_rows
-from worker.core.schema import ProjectSchema
 
 REPO = Path(__file__).resolve().parents[2]
-PROJECT = REPO / "demo" / "nk_trial"
 NOW = datetime(2026, 11, 26, 8, 30, 0, tzinfo=UTC)
 LATER = datetime(2026, 11, 27, 8, 30, 0, tzinfo=UTC)
 
 
-def load(name: str):
-    return json.loads((PROJECT / f"{name}.json").read_text(encoding="utf-8"))
-
-
 @pytest.fixture(scope="module")
 def book() -> QueryBook:
-    schema = ProjectSchema.from_exports(
-        project_info=load("project"),
-        metadata=load("metadata"),
-        events=load("events"),
-        form_event_mapping=load("form_event_mapping"),
-        repeating=load("repeating_forms_events"),
-    )
+    schema = demo_schema()
     spec = load_mapping(REPO / "mappings" / "nk_trial.toml").queries
     assert spec is not None
     return QueryBook(spec, schema)

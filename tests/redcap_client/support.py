@@ -4,7 +4,6 @@ data dictionaries. No test sleeps for real or talks to anything but loopback."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -12,41 +11,16 @@ import requests
 import responses
 from responses import matchers
 
+from worker.sandbox.project import METADATA_COLUMNS
+
 URL = "https://redcap.example.org/api/"
 # Distinctive, so a leak is easy to spot; 32 letters and digits like a real project token.
 TOKEN = "5EC12E7A" * 4
-DEMO = Path(__file__).resolve().parents[2] / "demo" / "nk_trial"
-
-
-def demo(name: str) -> Any:
-    return json.loads((DEMO / f"{name}.json").read_text())
 
 
 def field(name: str, form: str, field_type: str = "text", **extra: str) -> dict[str, str]:
     """A data-dictionary row with all 18 columns REDCap exports."""
-    row = dict.fromkeys(
-        [
-            "field_name",
-            "form_name",
-            "section_header",
-            "field_type",
-            "field_label",
-            "select_choices_or_calculations",
-            "field_note",
-            "text_validation_type_or_show_slider_number",
-            "text_validation_min",
-            "text_validation_max",
-            "identifier",
-            "branching_logic",
-            "required_field",
-            "custom_alignment",
-            "question_number",
-            "matrix_group_name",
-            "matrix_ranking",
-            "field_annotation",
-        ],
-        "",
-    )
+    row = dict.fromkeys(METADATA_COLUMNS, "")
     row.update(field_name=name, form_name=form, field_type=field_type, field_label=name)
     row.update(extra)
     return row

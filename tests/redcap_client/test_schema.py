@@ -8,11 +8,11 @@ import pytest
 import responses
 from structlog.testing import capture_logs
 
+from tests.conftest import demo_export as demo
 from tests.redcap_client.support import (
     CLASSIC_INSTRUMENTS,
     CLASSIC_METADATA,
     contents,
-    demo,
     project_info,
     reply,
     sent,

@@ -11,13 +11,13 @@ Dates are written as days relative to D0, the first infusion: ``day(28)`` is 28 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from tests.conftest import demo_schema
 from worker.core.findings import Finding
 from worker.core.mapping import MappingSpec, ParticipantBuilder, load_mapping
 from worker.core.records import RecordData, group_rows
@@ -38,19 +38,8 @@ def day(n: int) -> str:
     return (D0 + timedelta(days=n)).isoformat()
 
 
-@cache
 def schema() -> ProjectSchema:
-    def load(name: str) -> Any:
-        return json.loads((PROJECT / f"{name}.json").read_text(encoding="utf-8"))
-
-    return ProjectSchema.from_exports(
-        project_info=load("project"),
-        metadata=load("metadata"),
-        events=load("events"),
-        form_event_mapping=load("form_event_mapping"),
-        repeating=load("repeating_forms_events"),
-        instruments=load("instruments"),
-    )
+    return demo_schema()
 
 
 @cache

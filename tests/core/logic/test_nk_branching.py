@@ -3,33 +3,18 @@ way the protocol's DQ-REQUIRED and DQ-HIDDEN checks do."""
 
 from __future__ import annotations
 
-import json
 from datetime import date
-from pathlib import Path
-from typing import Any
 
 import pytest
 
+from tests.conftest import demo_schema
 from worker.core.logic import RecordContext, parse, reference_problems, unparse
 from worker.core.records import RecordData, RowKey
-from worker.core.schema import ProjectSchema
 
-PROJECT = Path(__file__).resolve().parents[3] / "demo" / "nk_trial"
 TODAY = date(2026, 11, 26)
 
 
-def _load(name: str) -> Any:
-    return json.loads((PROJECT / name).read_text(encoding="utf-8"))
-
-
-SCHEMA = ProjectSchema.from_exports(
-    project_info=_load("project.json"),
-    metadata=_load("metadata.json"),
-    events=_load("events.json"),
-    form_event_mapping=_load("form_event_mapping.json"),
-    repeating=_load("repeating_forms_events.json"),
-    instruments=_load("instruments.json"),
-)
+SCHEMA = demo_schema()
 
 
 def _branching() -> dict[str, str]:
