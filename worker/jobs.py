@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -63,7 +63,7 @@ def saved_structure(state: StateDir, session: Session, now: datetime) -> Project
     judges only the records that changed; a design change reaches every record at the next
     full sync (which always reads the structure), or as soon as a saved structure has aged
     out. If REDCap refuses an export because the design changed (a form or field gone), the
-    run reads the structure again and starts over (see ``_sync_job``).
+    run reads the structure again and starts over (``_sync_reading_structure_if_refused``).
     """
     hours = session.settings.schedule.incremental_structure_max_age_hours
     if hours <= 0:
@@ -93,6 +93,7 @@ def run_sync_job(
     ):
         return _sync_job(
             session,
+            state,
             run_id,
             incremental=incremental,
             records=records,
@@ -102,8 +103,25 @@ def run_sync_job(
         )
 
 
+def _sync_reading_structure_if_refused(
+    sync: Callable[[], SyncResult], session: Session, saved: ProjectSchema | None
+) -> SyncResult:
+    """``sync()``; if REDCap refuses it while a saved structure is in use, the design has
+    changed since (a form or field is gone): read the structure and sync again. Nothing was
+    written by then (rejected writes are reported in the result, never raised)."""
+    if saved is None:
+        return sync()
+    try:
+        return sync()
+    except RedcapRefused as exc:
+        log.warning("project structure changed; reading it again", error=str(exc))
+        session.client.forget_schema()
+        return sync()
+
+
 def _sync_job(
     session: Session,
+    state: StateDir,
     run_id: str,
     *,
     incremental: bool,
@@ -113,7 +131,6 @@ def _sync_job(
     should_stop: StopCheck | None,
 ) -> JobOutcome:
     settings = session.settings
-    state = StateDir(settings.state_dir)
     started_at = utc_now()
     clock = time.monotonic()
     date_begin = changed_since(state, session) if incremental and not records else None
@@ -138,18 +155,8 @@ def _sync_job(
         )
 
     try:
-        try:
-            result = sync()
-        except RedcapRefused as exc:
-            if saved is None:
-                raise
-            # Refused with the saved structure: the design changed since (a form or field
-            # is gone). Nothing was written (rejected writes are reported, never raised).
-            log.warning("project structure changed; reading it again", error=str(exc))
-            session.client.forget_schema()
-            saved = None
-            result = sync()
-        if saved is None and result.schema is not None and not dry_run:
+        result = _sync_reading_structure_if_refused(sync, session, saved)
+        if result.schema is not saved and result.schema is not None and not dry_run:
             state.save_structure(session.client.url, result.schema, started_at)
         notify = after_sync(
             settings, state, result, as_of=session.as_of, now=started_at, dry_run=dry_run

@@ -102,6 +102,12 @@ class Query:
     def is_open(self) -> bool:
         return self.status is Status.OPEN
 
+    def days_open(self, now: datetime) -> int | None:
+        """Whole days since the query was opened (None if the row does not say when)."""
+        if self.opened_at is None:
+            return None
+        return max((now.date() - self.opened_at.date()).days, 0)
+
     @property
     def occurrence(self) -> str:
         """One raising of this query: a reopened query (or one created again after its row

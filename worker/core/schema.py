@@ -212,7 +212,7 @@ class ProjectSchema(BaseModel):
             is_longitudinal=longitudinal,
             fields=fields,
             forms=forms,
-            form_labels={i["instrument_name"]: i["instrument_label"] for i in instruments},
+            form_labels=form_labels_of(instruments),
             events=event_defs,
             form_events=form_events,
             repeating_events=frozenset(rep_events),
@@ -230,6 +230,15 @@ class ProjectSchema(BaseModel):
 
     def event(self, unique_name: str) -> EventDef | None:
         return next((e for e in self.events if e.unique_name == unique_name), None)
+
+    def event_label(self, event: str | None) -> str:
+        """What people call an event ("Month 2 follow-up"); its unique name if unknown."""
+        found = self.event(event) if event else None
+        return found.label if found else (event or "")
+
+    def form_label(self, form: str | None) -> str:
+        """What people call a form ("Enrollment"); its name if the label is unknown."""
+        return self.form_labels.get(form or "", form or "")
 
     def fields_of_form(self, form: str) -> list[FieldDef]:
         return [f for f in self.fields.values() if f.form == form]
@@ -254,3 +263,8 @@ class ProjectSchema(BaseModel):
                     columns[column] = field.name
             columns[f"{form}_complete"] = form
         return columns
+
+
+def form_labels_of(instruments: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """Form name -> display label, from REDCap's instrument export."""
+    return {i["instrument_name"]: i["instrument_label"] for i in instruments}

@@ -126,62 +126,43 @@ _EMAIL = re.compile(r"[^\s@]+@[^\s@]+\.[^\s@]+")
 
 # --- Parsers per validation type ----------------------------------------------------------
 
-_DATE_REASON = "is not a valid date (expected YYYY-MM-DD)"
-_DATETIME_REASON = "is not a valid date and time (expected YYYY-MM-DD HH:MM)"
-_DATETIME_SECONDS_REASON = "is not a valid date and time (expected YYYY-MM-DD HH:MM:SS)"
+
+def _calendar_parser(pattern: re.Pattern[str], build: Callable[..., Typed], reason: str) -> Parser:
+    """A parser for texts of ``pattern`` whose groups, as integers, ``build`` a date, a
+    datetime or a time: the regex checks the shape, the calendar the day (leap years,
+    30/31)."""
+
+    def parse(text: str) -> ParsedValue:
+        m = pattern.fullmatch(text)
+        if m is None:
+            return _invalid(reason)
+        try:
+            return _valid(build(*map(int, m.groups())))
+        except ValueError:
+            return _invalid(reason)
+
+    return parse
 
 
-def _parse_date(text: str) -> ParsedValue:
-    m = _DATE.fullmatch(text)
-    if m is None:
-        return _invalid(_DATE_REASON)
-    try:  # the regex checks the shape, the calendar checks the day (leap years, 30/31)
-        return _valid(date(int(m[1]), int(m[2]), int(m[3])))
-    except ValueError:
-        return _invalid(_DATE_REASON)
-
-
-def _parse_datetime(text: str) -> ParsedValue:
-    m = _DATETIME.fullmatch(text)
-    if m is None:
-        return _invalid(_DATETIME_REASON)
-    try:
-        return _valid(datetime(int(m[1]), int(m[2]), int(m[3]), int(m[4]), int(m[5])))
-    except ValueError:
-        return _invalid(_DATETIME_REASON)
-
-
-def _parse_datetime_seconds(text: str) -> ParsedValue:
-    m = _DATETIME_SECONDS.fullmatch(text)
-    if m is None:
-        return _invalid(_DATETIME_SECONDS_REASON)
-    try:
-        parts = (int(m[i]) for i in range(1, 7))
-        return _valid(datetime(*parts))
-    except ValueError:
-        return _invalid(_DATETIME_SECONDS_REASON)
-
-
-def _parse_time(text: str) -> ParsedValue:
-    m = _TIME.fullmatch(text)
-    if m is None:
-        return _invalid("is not a valid time (expected HH:MM, 24-hour)")
-    return _valid(time(int(m[1]), int(m[2])))
-
-
-def _parse_time_hms(text: str) -> ParsedValue:
-    m = _TIME_HMS.fullmatch(text)
-    if m is None:
-        return _invalid("is not a valid time (expected HH:MM:SS, 24-hour)")
-    return _valid(time(int(m[1]), int(m[2]), int(m[3])))
-
-
-def _parse_time_ms(text: str) -> ParsedValue:
+def _minutes_seconds(minutes: int, seconds: int) -> time:
     # A minutes:seconds duration, typed as a time of day past midnight so it orders.
-    m = _TIME_MS.fullmatch(text)
-    if m is None:
-        return _invalid("is not a valid time (expected MM:SS)")
-    return _valid(time(0, int(m[1]), int(m[2])))
+    return time(0, minutes, seconds)
+
+
+_parse_date = _calendar_parser(_DATE, date, "is not a valid date (expected YYYY-MM-DD)")
+_parse_datetime = _calendar_parser(
+    _DATETIME, datetime, "is not a valid date and time (expected YYYY-MM-DD HH:MM)"
+)
+_parse_datetime_seconds = _calendar_parser(
+    _DATETIME_SECONDS, datetime, "is not a valid date and time (expected YYYY-MM-DD HH:MM:SS)"
+)
+_parse_time = _calendar_parser(_TIME, time, "is not a valid time (expected HH:MM, 24-hour)")
+_parse_time_hms = _calendar_parser(
+    _TIME_HMS, time, "is not a valid time (expected HH:MM:SS, 24-hour)"
+)
+_parse_time_ms = _calendar_parser(
+    _TIME_MS, _minutes_seconds, "is not a valid time (expected MM:SS)"
+)
 
 
 def _parse_integer(text: str) -> ParsedValue:

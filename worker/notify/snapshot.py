@@ -163,8 +163,6 @@ def _item(
 ) -> Item:
     schema = result.schema
     event = query.event
-    form_labels = schema.form_labels if schema else {}
-    opened = query.opened_at
     return Item(
         key=query.occurrence,
         query_id=query.query_id,
@@ -177,21 +175,16 @@ def _item(
         kind=query.kind or Kind.QUERY,
         severity=query.severity or Severity.CRITICAL,
         event=event,
-        event_label=_event_label(schema, event),
+        event_label=schema.event_label(event) if schema else event,
         form=query.form,
-        form_label=form_labels.get(query.form, query.form),
+        form_label=schema.form_label(query.form) if schema else query.form,
         instance=query.form_instance,
         field=query.field,
-        days_open=None if opened is None else max((now.date() - opened.date()).days, 0),
+        days_open=query.days_open(now),
         reopened=query.reopen_count > 0,
         link=links.form(record, event or None, query.form or None, query.form_instance),
         message=query.message if include_values else None,
     )
-
-
-def _event_label(schema: ProjectSchema | None, event: str | None) -> str:
-    found = schema.event(event) if schema and event else None
-    return found.label if found else (event or "")
 
 
 def _visits(
@@ -212,7 +205,7 @@ def _visits(
                 record=row.record,
                 site=groups.get(row.record, ""),
                 visit=row.visit,
-                event_label=_event_label(schema, row.event),
+                event_label=schema.event_label(row.event) if schema else (row.event or ""),
                 state=state,
                 days=days,
                 window=(row.start_day, row.end_day),

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import structlog
 from pydantic import SecretStr
 
-from worker.core.schema import ProjectSchema
+from worker.core.schema import ProjectSchema, form_labels_of
 from worker.errors import ConfigError, RedcapUnreachable
 from worker.redcap_client.credentials import check_token, check_url
 from worker.redcap_client.failures import RedcapRequestRefused
@@ -222,7 +222,7 @@ class RedcapClient:
             "project_id": info.get("project_id"),
             "title": info.get("project_title", ""),
             "redcap_version": self.version(),
-            "form_labels": {i["instrument_name"]: i["instrument_label"] for i in instruments},
+            "form_labels": form_labels_of(instruments),
         }
 
     def _read_schema(self, info: dict[str, Any]) -> ProjectSchema:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from worker.core.findings import Finding, Kind, Severity, record_sort_key
-from worker.core.queries import Query, QueryBook, Status, query_id
+from worker.core.queries import Query, QueryBook, query_id
 from worker.core.records import RecordData
 from worker.core.rules.tally import StudyTally
 from worker.core.schema import ProjectSchema
@@ -150,18 +150,6 @@ def collect_report(
     return data
 
 
-def _days_open(query: Query | None, now: datetime) -> int | None:
-    if query is None or query.opened_at is None:
-        return None
-    return max((now.date() - query.opened_at.date()).days, 0)
-
-
-def _labels(schema: ProjectSchema, event: str | None, form: str | None) -> tuple[str, str]:
-    found = schema.event(event) if event else None
-    event_label = found.label if found else (event or "")
-    return event_label, schema.form_labels.get(form or "", form or "")
-
-
 def _deviation(
     finding: Finding,
     query: Query | None,
@@ -172,19 +160,18 @@ def _deviation(
     now: datetime,
     include_values: bool,
 ) -> DeviationRow:
-    event_label, form_label = _labels(schema, finding.event, finding.instrument)
     return DeviationRow(
         record=finding.record,
         site=groups.get(finding.record, ""),
         rule=finding.rule,
         title=titles.get(finding.rule, finding.rule),
         severity=finding.severity,
-        event_label=event_label,
-        form_label=form_label,
+        event_label=schema.event_label(finding.event),
+        form_label=schema.form_label(finding.instrument),
         instance=finding.instance,
         field=finding.field or "",
         query="not written yet" if query is None else query.status.value,
-        days_open=_days_open(query, now) if query and query.status is Status.OPEN else None,
+        days_open=query.days_open(now) if query and query.is_open else None,
         link=links.form(finding.record, finding.event, finding.instrument, finding.instance),
         message=finding.message if include_values else None,
     )
@@ -200,18 +187,17 @@ def _open_queries(
     for (record, _), query in existing.items():
         if not query.is_open:
             continue
-        event_label, form_label = _labels(schema, query.event, query.form)
         entry = by_record.setdefault(record, RecordQueries(record, groups.get(record, "")))
         entry.queries.append(
             OpenQuery(
                 rule=query.rule,
                 kind=query.kind,
                 severity=query.severity,
-                event_label=event_label,
-                form_label=form_label,
+                event_label=schema.event_label(query.event),
+                form_label=schema.form_label(query.form),
                 instance=query.form_instance,
                 field=query.field,
-                days_open=_days_open(query, now),
+                days_open=query.days_open(now),
             )
         )
     for entry in by_record.values():
