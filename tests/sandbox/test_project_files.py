@@ -244,6 +244,141 @@ def test_the_oracle_names_only_what_the_project_has() -> None:
     assert len({json.dumps(f, sort_keys=True) for f in findings}) == len(findings)
 
 
+CLASSIC_XML = """<?xml version="1.0" encoding="UTF-8" ?>
+<ODM xmlns="https://www.cdisc.org/ns/odm/v1.3" xmlns:redcap="https://projectredcap.org"
+ ODMVersion="1.3.1" FileType="Snapshot" SourceSystem="REDCap">
+<Study OID="Project.Classic">
+<GlobalVariables>
+\t<StudyName>Classic XML</StudyName>
+\t<redcap:MissingDataCodes></redcap:MissingDataCodes>
+\t<redcap:RepeatingInstrumentsAndEvents>
+\t\t<redcap:RepeatingInstruments>
+\t\t\t<redcap:RepeatingInstrument redcap:UniqueEventName="event_1_arm_1"
+ redcap:RepeatInstrument="visit" redcap:CustomLabel=""/>
+\t\t</redcap:RepeatingInstruments>
+\t</redcap:RepeatingInstrumentsAndEvents>
+</GlobalVariables>
+<MetaDataVersion OID="Metadata.Classic" Name="Classic XML" redcap:RecordIdField="pid">
+\t<FormDef OID="Form.person" Name="Person" Repeating="No" redcap:FormName="person">
+\t\t<ItemGroupRef ItemGroupOID="person.pid" Mandatory="No"/>
+\t\t<ItemGroupRef ItemGroupOID="person.person_complete" Mandatory="No"/>
+\t</FormDef>
+\t<FormDef OID="Form.visit" Name="Visit" Repeating="No" redcap:FormName="visit">
+\t\t<ItemGroupRef ItemGroupOID="visit.seen" Mandatory="No"/>
+\t</FormDef>
+\t<ItemGroupDef OID="person.pid" Name="Person" Repeating="No">
+\t\t<ItemRef ItemOID="pid" Mandatory="No" redcap:Variable="pid"/>
+\t\t<ItemRef ItemOID="langs___en" Mandatory="No" redcap:Variable="langs"/>
+\t\t<ItemRef ItemOID="langs___fr" Mandatory="No" redcap:Variable="langs"/>
+\t</ItemGroupDef>
+\t<ItemGroupDef OID="person.person_complete" Name="Form Status" Repeating="No">
+\t\t<ItemRef ItemOID="person_complete" Mandatory="No" redcap:Variable="person_complete"/>
+\t</ItemGroupDef>
+\t<ItemGroupDef OID="visit.seen" Name="Visit" Repeating="No">
+\t\t<ItemRef ItemOID="seen" Mandatory="No" redcap:Variable="seen"/>
+\t</ItemGroupDef>
+\t<ItemDef OID="pid" Name="pid" DataType="text" Length="999" redcap:Variable="pid"
+ redcap:FieldType="text"><Question><TranslatedText>ID</TranslatedText></Question></ItemDef>
+\t<ItemDef OID="langs___en" Name="langs___en" DataType="boolean" Length="1"
+ redcap:Variable="langs" redcap:FieldType="checkbox">
+\t\t<Question><redcap:FormattedTranslatedText>&lt;b&gt;Languages&lt;/b&gt;</redcap:FormattedTranslatedText><TranslatedText>Languages</TranslatedText></Question>
+\t\t<CodeListRef CodeListOID="langs___en.choices"/></ItemDef>
+\t<ItemDef OID="langs___fr" Name="langs___fr" DataType="boolean" Length="1"
+ redcap:Variable="langs" redcap:FieldType="checkbox">
+\t\t<Question><TranslatedText>Languages</TranslatedText></Question>
+\t\t<CodeListRef CodeListOID="langs___fr.choices"/></ItemDef>
+\t<ItemDef OID="person_complete" Name="person_complete" DataType="text" Length="1"
+ redcap:Variable="person_complete" redcap:FieldType="select" redcap:SectionHeader="Form Status">
+\t\t<Question><TranslatedText>Complete?</TranslatedText></Question></ItemDef>
+\t<ItemDef OID="seen" Name="seen" DataType="datetime" Length="999" redcap:Variable="seen"
+ redcap:FieldType="text" redcap:TextValidationType="datetime_seconds_ymd">
+\t\t<Question><TranslatedText>Seen at</TranslatedText></Question></ItemDef>
+\t<CodeList OID="langs___en.choices" Name="langs___en" DataType="boolean" redcap:Variable="langs"
+ redcap:CheckboxChoices="en, English|fr, French"/>
+\t<CodeList OID="langs___fr.choices" Name="langs___fr" DataType="boolean" redcap:Variable="langs"
+ redcap:CheckboxChoices="en, English|fr, French"/>
+</MetaDataVersion>
+</Study>
+<ClinicalData StudyOID="Project.Classic" MetaDataVersionOID="Metadata.Classic">
+\t<SubjectData SubjectKey="A-1" redcap:RecordIdField="pid">
+\t\t<FormData FormOID="Form.person" FormRepeatKey="1">
+\t\t\t<ItemGroupData ItemGroupOID="person.pid" ItemGroupRepeatKey="1">
+\t\t\t\t<ItemData ItemOID="pid" Value="A-1"/>
+\t\t\t\t<ItemData ItemOID="langs___en" Value="0"/>
+\t\t\t\t<ItemData ItemOID="langs___fr" Value="1"/>
+\t\t\t</ItemGroupData>
+\t\t</FormData>
+\t\t<FormData FormOID="Form.visit" FormRepeatKey="2">
+\t\t\t<ItemGroupData ItemGroupOID="visit.seen" ItemGroupRepeatKey="1">
+\t\t\t\t<ItemData ItemOID="seen" Value="2026-05-01 08:30:00"/>
+\t\t\t</ItemGroupData>
+\t\t</FormData>
+\t</SubjectData>
+</ClinicalData>
+</ODM>
+"""
+
+
+def test_a_classic_project_xml(tmp_path: Path, make_sandbox: SandboxFactory) -> None:
+    """No events: FormData sit in SubjectData, the repeating setup names REDCap's default
+    event, and the ODM namespace is the newer https one."""
+    path = tmp_path / "Classic_2026-11-20_0900.REDCap.xml"
+    path.write_text(CLASSIC_XML, encoding="utf-8")
+    sandbox = make_sandbox(project_dir=path, data=None)
+    project = redcap.Project(sandbox.url, sandbox.token)
+    assert project.export_project_info()["is_longitudinal"] == 0
+    assert project.export_repeating_instruments_events() == [
+        {"form_name": "visit", "custom_form_label": ""}
+    ]
+    fields = metadata_by_name(project)
+    assert list(fields) == ["pid", "langs", "seen"]
+    assert fields["langs"]["field_label"] == "<b>Languages</b>"  # the formatted label wins
+    assert fields["langs"]["select_choices_or_calculations"] == "en, English | fr, French"
+    assert project.export_records() == [
+        {
+            "pid": "A-1",
+            "redcap_repeat_instrument": "",
+            "redcap_repeat_instance": "",
+            "langs___en": "0",
+            "langs___fr": "1",
+            "person_complete": "0",
+            "seen": "",
+            "visit_complete": "",
+        },
+        {
+            "pid": "A-1",
+            "redcap_repeat_instrument": "visit",
+            "redcap_repeat_instance": 2,
+            "langs___en": "",
+            "langs___fr": "",
+            "person_complete": "",
+            "seen": "2026-05-01 08:30:00",
+            "visit_complete": "0",
+        },
+    ]
+
+
+def test_event_offsets_are_exported_when_scheduling_is_on(tmp_path: Path) -> None:
+    text = TWO_ARM_XML.read_text(encoding="utf-8")
+    path = tmp_path / "scheduled.REDCap.xml"
+    path.write_text(
+        text.replace("<redcap:SchedulingEnabled>0<", "<redcap:SchedulingEnabled>1<"),
+        encoding="utf-8",
+    )
+    with Sandbox.from_project(path, data="empty") as sandbox:
+        events = redcap.Project(sandbox.url, sandbox.token).export_events()
+    assert events[2] == {
+        "event_name": "Week 4",
+        "arm_num": 1,
+        "day_offset": 35,
+        "offset_min": 0,
+        "offset_max": 0,
+        "unique_event_name": "week_4_arm_1",
+        "custom_event_label": "",
+        "event_id": 3,
+    }
+
+
 # -- the data dictionary CSV --------------------------------------------------------------------
 
 
