@@ -171,10 +171,15 @@ class ProjectSchema(BaseModel):
         """A JSON document that ``from_json`` turns back into an equal schema. Fields and
         events go as lists: their order means something (the first field is the record ID)
         and JSON writers may sort object keys; and JSON objects have no ``null`` key, which
-        a classic project's event-less mapping uses."""
+        a classic project's event-less mapping uses. Choices and missing codes go as lists
+        of pairs for the same reason: their order is the order of a checkbox's columns."""
         data = self.model_dump(mode="json", exclude={"fields", "form_events"})
-        data["fields"] = [f.model_dump(mode="json") for f in self.fields.values()]
+        data["fields"] = [
+            {**f.model_dump(mode="json"), "choices": list(map(list, f.choices.items()))}
+            for f in self.fields.values()
+        ]
         data["form_events"] = [[event, forms] for event, forms in self.form_events.items()]
+        data["missing_codes"] = list(map(list, self.missing_codes.items()))
         return data
 
     @classmethod
@@ -186,8 +191,11 @@ class ProjectSchema(BaseModel):
             # assume the project has none.
             if "missing_codes" not in data:
                 raise KeyError("missing_codes")
-            document["fields"] = {f["name"]: f for f in data["fields"]}
+            document["fields"] = {
+                f["name"]: {**f, "choices": dict(f["choices"])} for f in data["fields"]
+            }
             document["form_events"] = dict(data["form_events"])
+            document["missing_codes"] = dict(data["missing_codes"])
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"not a saved project structure: {exc}") from None
         return cls.model_validate(document)
