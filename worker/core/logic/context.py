@@ -129,7 +129,7 @@ class RecordContext:
             else self.record.value(column, key.event, key.instance, key.repeat_instrument)
         )
         if raw and (raw[0].isspace() or raw[-1].isspace()):
-            raw = _trimmed(self.schema, ref.field, raw)
+            raw = read_trimmed(raw, free_text=is_free_text_field(self.schema, ref.field))
         if ref.code is not None and raw == "":
             return "0"  # an unticked (or never saved) checkbox option reads as 0 in REDCap
         if raw and self._comma_decimal(ref.field):
@@ -206,13 +206,17 @@ class RecordContext:
         return present[0] if spec == "first-instance" else present[-1]
 
 
-def _trimmed(schema: ProjectSchema, field: str, raw: str) -> str:
+def read_trimmed(raw: str, *, free_text: bool) -> str:
     """A padded stored value as logic reads it: only whitespace is blank; a field with a
     format is read trimmed, free text as it is."""
     if raw.isspace():
         return ""
+    return raw if free_text else raw.strip()
+
+
+def is_free_text_field(schema: ProjectSchema, field: str) -> bool:
     definition = schema.fields.get(field)
-    return raw if definition is not None and is_free_text(definition) else raw.strip()
+    return definition is not None and is_free_text(definition)
 
 
 def _status_form(schema: ProjectSchema, field: str) -> str | None:
