@@ -580,7 +580,9 @@ def test_a_missing_code_is_an_answer_without_a_value(field: FieldDef, raw: str) 
     parsed = parse_value(field, raw, CODES)
     assert parsed is MISSING
     assert parsed.is_missing
-    assert not (parsed.is_blank or parsed.is_valid or parsed.is_invalid)
+    assert not parsed.is_blank
+    assert not parsed.is_valid
+    assert not parsed.is_invalid
     assert parsed.or_none() is None
 
 
@@ -645,9 +647,37 @@ def test_any_finite_float_repr_without_exponent_parses_as_number(number: float) 
 
 @given(st.text())
 def test_parsing_never_raises_and_reasons_never_quote_values(raw: str) -> None:
-    for validation in ("date_ymd", "datetime_seconds_ymd", "integer", "number", "time", "email"):
+    for validation in sorted(CHECKED_VALIDATIONS):
         parsed = parse_value(text_field(validation), raw)
         if parsed.is_invalid:
             assert parsed.reason
         elif parsed.is_blank:
             assert not raw.strip()
+
+
+@given(st.integers(min_value=-(10**6), max_value=10**6), st.integers(min_value=0, max_value=9999))
+def test_comma_decimals_read_as_their_point_twins(whole: int, fraction: int) -> None:
+    point, comma = f"{whole}.{fraction:04d}", f"{whole},{fraction:04d}"
+    as_comma = parse_value(text_field("number_4dp_comma_decimal"), comma)
+    assert as_comma.value == parse_value(text_field("number_4dp"), point).value
+    assert parse_value(text_field("number_comma_decimal"), comma).value == as_comma.value
+    assert parse_value(text_field("number_4dp_comma_decimal"), point).is_invalid
+
+
+@given(st.integers(), st.integers(), st.integers())
+def test_integer_ranges_agree_with_python_integers(value: int, low: int, high: int) -> None:
+    field = text_field("integer", min=str(low), max=str(high))
+    inside = low <= value <= high
+    assert (violation(field, str(value)) is None) == inside
+
+
+@given(st.integers(min_value=4301, max_value=6000), st.booleans())
+def test_integers_longer_than_int_reads_are_judged_by_sign_and_size(
+    digits: int, minus: bool
+) -> None:
+    raw = ("-" if minus else "") + "1" * digits
+    field = text_field("integer", min="-1000000", max="1000000")
+    parsed = parse_value(field, raw)
+    assert parsed.is_valid
+    assert (parsed.value < 0) is minus  # type: ignore[operator]
+    assert violation(field, raw) == "f is outside the allowed range -1000000–1000000."
