@@ -356,6 +356,21 @@ def test_the_schemas_missing_codes_are_the_default() -> None:
     assert RecordContext(schema=schema, record=record, missing_codes=()).missing_codes == set()
 
 
+def test_a_checkbox_missing_code_column_can_be_named_like_an_option() -> None:
+    schema = ProjectSchema.from_exports(
+        project_info={"is_longitudinal": 1, "missing_data_codes": "UNK, Unknown"},
+        metadata=METADATA,
+        events=EVENTS,
+        form_event_mapping=MAPPING,
+        repeating=REPEATING,
+    )
+    record = RecordData("1", {BASELINE: {"race___1": "0", "race___unk": "1"}})
+    ctx = RecordContext(schema=schema, record=record, event="baseline_arm_1", today=TODAY)
+    assert parse("[race(UNK)] = '1' and [race(1)] = '0'").evaluate(ctx) is True
+    assert reference_problems(parse("[race(UNK)]"), schema) == []
+    assert reference_problems(parse("[race(UNK)]"), SCHEMA) != []  # no codes: no column
+
+
 # Values REDCap would have trimmed on save: only spaces, and padding around formatted values.
 PADDED = RecordData(
     "102",

@@ -243,7 +243,8 @@ def _column(schema: ProjectSchema, ref: FieldRef) -> tuple[str, str]:
             raise LogicReferenceError(
                 f"[{ref.field}] is a checkbox; name one option, like [{ref.field}(1)]"
             )
-        if ref.code not in definition.choices:
+        # A missing-data code has a column of its own too (``race___unk``).
+        if ref.code not in definition.choices and ref.code not in definition.missing_options:
             raise LogicReferenceError(
                 f"{reference_text(ref)}: checkbox {ref.field} has no option {ref.code}"
             )
