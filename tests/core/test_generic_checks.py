@@ -428,6 +428,106 @@ def test_missing_data_codes_fill_a_field_and_are_not_judged() -> None:
     assert {f.rule for f in check(rec)} == {"DQ-TYPE", "DQ-CHOICE", "DQ-REQUIRED"}
 
 
+# The project's missing-data codes come from its project info, through the schema.
+LONG_WITH_CODES = ProjectSchema.from_exports(
+    project_info={"is_longitudinal": 1, "missing_data_codes": "UNK, Unknown | NA, Not applicable"},
+    metadata=METADATA,
+    events=EVENTS,
+    form_event_mapping=MAPPING,
+    repeating=REPEATING,
+)
+UNTICKED_CODES = {"race___unk": "0", "race___na": "0"}
+
+
+@pytest.mark.parametrize(
+    ("field", "code", "rule_without_codes"),
+    [
+        ("dob", "", "DQ-REQUIRED"),  # the blank, for contrast
+        ("dob", "UNK", "DQ-TYPE"),
+        ("age", "UNK", "DQ-TYPE"),
+        ("age", "NA", "DQ-TYPE"),
+        ("sex", "NA", "DQ-CHOICE"),
+        ("consent_date", "UNK", "DQ-TYPE"),
+        ("consent", "UNK", "DQ-CHOICE"),
+    ],
+)
+def test_a_missing_code_silences_required_type_range_and_choice(
+    field: str, code: str, rule_without_codes: str
+) -> None:
+    rec = record({base(): {**CLEAN_DEMO, **UNTICKED_CODES, field: code}})
+    assert rule_without_codes in {f.rule for f in check(rec, LONG)}
+    found = check(rec, LONG_WITH_CODES)
+    if code:
+        # consent UNK is not '1': the consent date is hidden, which a code does not change.
+        assert [f for f in found if f.field == field] == []
+    else:
+        assert summary(found) == [("DQ-REQUIRED", "base_arm_1", None, "dob")]
+
+
+def test_the_schemas_codes_are_used_unless_the_caller_names_others() -> None:
+    rec = record({base(): {**CLEAN_DEMO, **UNTICKED_CODES, "age": "UNK"}})
+    assert check(rec, LONG_WITH_CODES) == []
+    assert summary(check(rec, LONG_WITH_CODES, missing_codes=())) == [
+        ("DQ-TYPE", "base_arm_1", None, "age")
+    ]
+
+
+def test_a_missing_code_in_a_hidden_field_is_still_a_hidden_value() -> None:
+    rec = record({base(): {**CLEAN_DEMO, **UNTICKED_CODES, "consent": "0", "consent_date": "NA"}})
+    assert summary(check(rec, LONG_WITH_CODES)) == [
+        ("DQ-HIDDEN", "base_arm_1", None, "consent_date")
+    ]
+
+
+def test_a_missing_code_alone_gives_a_form_data() -> None:
+    rows = {RowKey("visit_arm_1", "", 1): {"v_weight": "UNK"}}
+    assert {f.field for f in check(record(rows), LONG_WITH_CODES)} == {"v_date", "v_done"}
+
+
+def test_a_checkbox_answers_through_its_missing_code_column() -> None:
+    unticked = {"race___1": "0", "race___2": "0", "race___3": "0"}
+    answered = {**CLEAN_DEMO, **unticked, "race___unk": "1", "race___na": "0"}
+    assert check(record({base(): answered}), LONG_WITH_CODES) == []
+    blank = {**CLEAN_DEMO, **unticked, **UNTICKED_CODES}
+    finding = only(check(record({base(): blank}), LONG_WITH_CODES))
+    assert (finding.rule, finding.field) == ("DQ-REQUIRED", "race")
+    assert finding.evidence == {**unticked, **UNTICKED_CODES}
+
+
+def test_junk_in_a_missing_code_column_is_a_choice_problem() -> None:
+    rec = record({base(): {**CLEAN_DEMO, "race___unk": "x", "race___na": "0"}})
+    assert summary(check(rec, LONG_WITH_CODES)) == [("DQ-CHOICE", "base_arm_1", None, "race")]
+
+
+def test_branching_logic_knows_the_missing_codes() -> None:
+    metadata = [
+        meta("record_id", "f"),
+        meta("a", "f", validation="integer"),
+        meta("why", "f", required=True, logic="isblankormissingcode([a]) and [a] <> ''"),
+    ]
+    schema = ProjectSchema.from_exports(
+        project_info={"missing_data_codes": "UNK, Unknown"}, metadata=metadata
+    )
+    assert summary(check(record({base(None): {"a": "UNK"}}), schema)) == [
+        ("DQ-REQUIRED", None, None, "why")
+    ]
+    assert check(record({base(None): {"a": "5"}}), schema) == []
+
+
+def test_a_value_of_only_spaces_is_blank_in_branching_logic() -> None:
+    # consent "  " is blank: consent = '1' is false, so a consent date is hidden.
+    rec = record({base(): {**CLEAN_DEMO, "consent": "  "}})
+    assert summary(check(rec)) == [
+        ("DQ-REQUIRED", "base_arm_1", None, "consent"),
+        ("DQ-HIDDEN", "base_arm_1", None, "consent_date"),
+    ]
+
+
+def test_padded_values_are_read_trimmed_in_branching_logic() -> None:
+    rec = record({base(): {**CLEAN_DEMO, "consent": " 1 ", "consent_date": " 2026-01-10 "}})
+    assert check(rec) == []
+
+
 # --- DQ-CHOICE ----------------------------------------------------------------------------
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tomllib
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,7 @@ from worker.core.mapping import (
     ParticipantBuilder,
     load_mapping,
     mapping_drift,
+    python_type,
 )
 from worker.core.records import group_rows
 from worker.core.schema import ProjectSchema
@@ -178,3 +179,148 @@ def test_query_fields_and_codes_must_exist_on_the_query_form(schema) -> None:
     problems = mapping_drift(spec, schema)
     assert "queries: field 'enr_age' (message) is not on form 'data_query'" in problems
     assert any("code '9' (status resolved)" in p for p in problems)
+
+
+# --- every validation type, and missing-data codes, on a small classic project ------------
+
+
+def _field(name: str, field_type: str = "text", validation: str = "", **more: str) -> dict:
+    return {
+        "field_name": name,
+        "form_name": "visit",
+        "field_type": field_type,
+        "text_validation_type_or_show_slider_number": validation,
+        **more,
+    }
+
+
+TYPED_METADATA = [
+    _field("study_id"),
+    _field("v_date", validation="date_dmy"),
+    _field("v_at", validation="datetime_mdy"),
+    _field("v_at_s", validation="datetime_seconds_ymd"),
+    _field("v_time", validation="time"),
+    _field("v_time_s", validation="time_hh_mm_ss"),
+    _field("v_walk", validation="time_mm_ss"),
+    _field("v_count", validation="integer"),
+    _field("v_old_count", validation="int"),
+    _field("v_dose", validation="number_2dp_comma_decimal"),
+    _field("v_ratio", validation="number_comma_decimal"),
+    _field("v_weight", validation="number_1dp"),
+    _field("v_zip", validation="zipcode"),
+    _field("v_site_code", validation="my_site_type"),
+    _field("v_pain", "slider"),
+    _field("v_bmi", "calc", select_choices_or_calculations="1"),
+    _field("v_done", "yesno"),
+    _field("v_arm", "radio", select_choices_or_calculations="1, A | 2, B"),
+    _field("v_symptoms", "checkbox", select_choices_or_calculations="1, Fever | 2, Cough"),
+    _field(
+        "v_tags",
+        "checkbox",
+        select_choices_or_calculations="1, X",
+        field_annotation="@NOMISSING",
+    ),
+]
+TYPED_SCHEMA = ProjectSchema.from_exports(
+    project_info={"is_longitudinal": 0, "missing_data_codes": "UNK, Unknown | NA, Not applicable"},
+    metadata=TYPED_METADATA,
+)
+TYPED_SPEC = MappingSpec.model_validate({"study": "t", "parts": {"visit": {"forms": ["visit"]}}})
+
+
+def typed_entry(**values: str):
+    rows = [
+        {"study_id": "1", "redcap_repeat_instrument": "", "redcap_repeat_instance": "", **values}
+    ]
+    record = group_rows(TYPED_SCHEMA, rows)["1"]
+    return ParticipantBuilder(TYPED_SPEC, TYPED_SCHEMA).build(record).visit
+
+
+def test_python_types_follow_every_validation_type() -> None:
+    expected = {
+        "v_date": date,
+        "v_at": datetime,
+        "v_at_s": datetime,
+        "v_time": time,
+        "v_time_s": time,
+        "v_walk": timedelta,
+        "v_count": int,
+        "v_old_count": int,
+        "v_dose": float,
+        "v_ratio": float,
+        "v_weight": float,
+        "v_zip": str,
+        "v_site_code": str,
+        "v_pain": float,
+        "v_bmi": float,
+        "v_done": bool,
+        "v_arm": str,
+        "v_symptoms": frozenset[str],
+    }
+    assert {name: python_type(TYPED_SCHEMA.fields[name]) for name in expected} == expected
+
+
+def test_values_of_every_type_reach_the_checks_typed() -> None:
+    entry = typed_entry(
+        v_date="2026-01-31",
+        v_at="2026-01-31 09:05",
+        v_at_s="2026-01-31 09:05:07",
+        v_time="9:05",
+        v_time_s="09:05:07",
+        v_walk="06:30",
+        v_count="9" * 5000,
+        v_old_count=" 12 ",
+        v_dose="1,25",
+        v_ratio="-0,5",
+        v_weight="61.5",
+        v_zip="37232",
+        v_site_code="anything",
+        v_pain="40",
+        v_bmi="22.5",
+        v_done="0",
+        v_arm="2",
+        v_symptoms___1="1",
+        v_symptoms___2="0",
+    )
+    assert entry.v_date == date(2026, 1, 31)
+    assert entry.v_at == datetime(2026, 1, 31, 9, 5)
+    assert entry.v_at_s == datetime(2026, 1, 31, 9, 5, 7)
+    assert entry.v_time == time(9, 5)
+    assert entry.v_time_s == time(9, 5, 7)
+    assert entry.v_walk == timedelta(minutes=6, seconds=30)
+    assert entry.v_count == 10**5000 - 1  # longer than int() reads: still an integer
+    assert entry.v_old_count == 12
+    assert entry.v_dose == 1.25
+    assert entry.v_ratio == -0.5
+    assert (entry.v_weight, entry.v_zip, entry.v_site_code) == (61.5, "37232", "anything")
+    assert (entry.v_pain, entry.v_bmi, entry.v_done, entry.v_arm) == (40.0, 22.5, False, "2")
+    assert entry.v_symptoms == frozenset({"1"})
+    assert entry.invalid == entry.missing == frozenset()
+
+
+def test_a_missing_code_is_none_and_not_invalid() -> None:
+    entry = typed_entry(
+        v_date="UNK", v_count="NA", v_arm="UNK", v_done=" NA ", v_zip="UNK", v_weight="x"
+    )
+    assert (entry.v_date, entry.v_count, entry.v_arm, entry.v_done, entry.v_zip) == (None,) * 5
+    assert entry.missing == {"v_date", "v_count", "v_arm", "v_done", "v_zip"}
+    assert entry.invalid == {"v_weight"}
+    assert entry.raw["v_date"] == "UNK"
+
+
+def test_a_checkbox_is_missing_when_a_missing_code_column_is_ticked() -> None:
+    assert TYPED_SCHEMA.fields["v_symptoms"].export_names == [
+        "v_symptoms___1",
+        "v_symptoms___2",
+        "v_symptoms___unk",
+        "v_symptoms___na",
+    ]
+    assert TYPED_SCHEMA.fields["v_tags"].export_names == ["v_tags___1"]  # @NOMISSING
+    entry = typed_entry(v_symptoms___1="0", v_symptoms___2="0", v_symptoms___na="1")
+    assert entry.v_symptoms == frozenset()  # no real option ticked
+    assert entry.missing == {"v_symptoms"}
+    assert entry.invalid == frozenset()
+
+
+def test_an_entry_of_only_whitespace_is_absent() -> None:
+    assert typed_entry(v_zip="  ", v_date="\t") is None

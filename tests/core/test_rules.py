@@ -535,6 +535,41 @@ def test_logic_rules_see_an_invalid_value_as_blank(tmp_path: Path) -> None:
     assert check_all_records(rules, rec)[1] == []
 
 
+def test_logic_rules_read_padded_values_trimmed_and_spaces_as_blank(tmp_path: Path) -> None:
+    rules = load(rules_folder(tmp_path))
+    rec = record(
+        "1",
+        *CLEAN,
+        log(1, ae_start=" 2026-02-10", ae_end="2026-02-09 "),  # as text " 2" sorts first
+        log(2, ae_start="   ", ae_end="2026-02-09"),  # blank start: no comparison
+        dose(2, visit_status=" 2 "),
+    )
+    assert places(check_all_records(rules, rec)[1]) == [
+        ("T-AE-ORDER", "1", "log_arm_1", 1, "ae_end"),
+        ("T-SKIPPED", "1", "dose_arm_1", 2, "visit_status"),
+    ]
+
+
+def test_logic_rules_see_the_projects_missing_codes(tmp_path: Path) -> None:
+    coded = SCHEMA.model_copy(update={"missing_codes": {"UNK": "Unknown", "NA": "N/A"}})
+    logic = """
+[[rule]]
+id = "T-AE-END-UNKNOWN"
+kind = "query"
+severity = "minor"
+title = "End date unknown"
+field = "ae_end"
+logic = "hasmissingcode([ae_end], 'UNK') and not isblanknotmissingcode([ae_end])"
+message = "The end date is unknown."
+"""
+    rules = load_ruleset(rules_folder(tmp_path, logic=logic), schema=coded, mapping=MAPPING)
+    # "UNK" is no date: a study check reads it as blank, but it is a code, not an error.
+    rec = record("1", *CLEAN, log(1, ae_end="UNK"), log(2, ae_end="NA"), log(3, ae_end="x"))
+    assert places(check_all_records(rules, rec)[1]) == [
+        ("T-AE-END-UNKNOWN", "1", "log_arm_1", 1, "ae_end")
+    ]
+
+
 def test_a_logic_rule_failing_on_a_record_is_a_check_error(tmp_path: Path) -> None:
     class Unreadable:
         references: frozenset = frozenset()

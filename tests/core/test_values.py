@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -13,6 +13,8 @@ from worker.core.schema import FieldDef
 from worker.core.values import (
     BLANK,
     CHECKED_VALIDATIONS,
+    LEGACY_VALIDATIONS,
+    MISSING,
     Problem,
     Status,
     display_label,
@@ -55,7 +57,8 @@ VALID = [
     ("time", "23:59", time(23, 59)),
     ("time", "7:05", time(7, 5)),
     ("time_hh_mm_ss", "13:45:30", time(13, 45, 30)),
-    ("time_mm_ss", "59:59", time(0, 59, 59)),
+    ("time_mm_ss", "59:59", timedelta(minutes=59, seconds=59)),  # a duration
+    ("time_mm_ss", "00:00", timedelta(0)),
     # integers: REDCap's pattern ^[-+]?\d+$ (sign and leading zeros allowed)
     ("integer", "0", 0),
     ("integer", "42", 42),
@@ -76,7 +79,45 @@ VALID = [
     ("number_2dp", "-0.25", -0.25),
     ("number_3dp", "10.125", 10.125),
     ("number_4dp", "1.0000", 1.0),
+    ("float", "-2", -2.0),
+    ("datetime", "2026-03-01 09:15", datetime(2026, 3, 1, 9, 15)),  # legacy name
+    ("datetime_seconds", "2026-03-01 09:15:07", datetime(2026, 3, 1, 9, 15, 7)),  # legacy
+    # comma decimals: stored and exported with a comma
+    ("number_comma_decimal", "3,5", 3.5),
+    ("number_comma_decimal", "-12", -12.0),
+    ("number_comma_decimal", ",5", 0.5),
+    ("number_1dp_comma_decimal", "3,5", 3.5),
+    ("number_2dp_comma_decimal", "-0,25", -0.25),
+    ("number_3dp_comma_decimal", "10,125", 10.125),
+    ("number_4dp_comma_decimal", "1,0000", 1.0),
+    # text types with a well-known shape: valid values stay the stored text
     ("email", "site.coordinator@example.org", "site.coordinator@example.org"),
+    ("phone", "(615) 322-5000", "(615) 322-5000"),
+    ("phone", "615-322-5000", "615-322-5000"),
+    ("phone", "615.322.5000", "615.322.5000"),
+    ("phone", "6153225000", "6153225000"),
+    ("phone", "615-322-5000 x123", "615-322-5000 x123"),
+    ("zipcode", "37232", "37232"),
+    ("zipcode", "37232-0011", "37232-0011"),
+    ("alpha_only", "Smith", "Smith"),
+    ("ssn", "123-45-6789", "123-45-6789"),
+    ("mrn_10d", "0123456789", "0123456789"),
+    ("postalcode_australia", "2000", "2000"),
+    ("postalcode_canada", "K1A 0B1", "K1A 0B1"),
+    ("postalcode_canada", "k1a0b1", "k1a0b1"),
+    ("postalcode_germany", "10115", "10115"),
+    ("postalcode_french", "75008", "75008"),
+    ("postalcode_uk", "SW1A 1AA", "SW1A 1AA"),
+    ("postalcode_uk", "m11ae", "m11ae"),
+    ("phone_uk", "020 7946 0018", "020 7946 0018"),
+    ("phone_uk", "+44 20 7946 0018", "+44 20 7946 0018"),
+    ("phone_uk", "07700 900123", "07700 900123"),
+    ("phone_australia", "(02) 9876 5432", "(02) 9876 5432"),
+    ("phone_australia", "0412 345 678", "0412 345 678"),
+    ("phone_australia", "+61 2 9876 5432", "+61 2 9876 5432"),
+    ("phone_france", "01 23 45 67 89", "01 23 45 67 89"),
+    ("phone_france", "+33 1 23 45 67 89", "+33 1 23 45 67 89"),
+    ("phone_france", "0123456789", "0123456789"),
 ]
 
 
@@ -143,6 +184,34 @@ INVALID = [
     ("email", "not-an-address"),
     ("email", "a@b"),
     ("email", "a b@example.org"),
+    ("number_comma_decimal", "3.5"),  # stored with a comma, never a point
+    ("number_comma_decimal", "1,2,3"),
+    ("number_comma_decimal", "5,"),
+    ("number_1dp_comma_decimal", "3"),
+    ("number_1dp_comma_decimal", "3.5"),
+    ("number_2dp_comma_decimal", "3,5"),
+    ("number_4dp_comma_decimal", "+1,0000"),
+    ("time_mm_ss", "5:00"),
+    ("time_mm_ss", "00:60"),
+    ("phone", "123-456-7890"),  # an area code cannot start with 1
+    ("phone", "615-322-500"),
+    ("phone", "call me"),
+    ("zipcode", "3723"),
+    ("zipcode", "37232-001"),
+    ("zipcode", "ABCDE"),
+    ("alpha_only", "O'Brien"),
+    ("alpha_only", "two words"),
+    ("alpha_only", "abc1"),
+    ("ssn", "123456789"),
+    ("mrn_10d", "123456789"),
+    ("postalcode_australia", "20000"),
+    ("postalcode_canada", "D1A 0B1"),  # D is not a first letter
+    ("postalcode_germany", "1011"),
+    ("postalcode_french", "7500"),
+    ("postalcode_uk", "SW1A"),
+    ("phone_uk", "12345"),
+    ("phone_australia", "9876 5432"),
+    ("phone_france", "01 23 45 67"),
 ]
 
 
@@ -163,8 +232,19 @@ def test_date_reason_names_the_expected_format() -> None:
     )
 
 
-def test_a_huge_integer_is_invalid_not_a_crash() -> None:
-    assert parse_value(text_field("integer"), "9" * 5000).is_invalid
+@pytest.mark.parametrize("digits", [4300, 4301, 5000, 65_000])
+def test_an_integer_of_any_length_is_an_integer(digits: int) -> None:
+    # Python's int() refuses texts of more than 4300 digits; REDCap does not.
+    parsed = parse_value(text_field("integer"), "-" + "9" * digits)
+    assert parsed.is_valid
+    assert parsed.value == -(10**digits - 1)
+
+
+@pytest.mark.parametrize("legacy", sorted(LEGACY_VALIDATIONS))
+def test_legacy_names_mean_their_modern_types(legacy: str) -> None:
+    modern = LEGACY_VALIDATIONS[legacy]
+    for raw in ("2026-01-31", "2026-01-31 10:00", "2026-01-31 10:00:05", "12", "1.5", "x"):
+        assert parse_value(text_field(legacy), raw) == parse_value(text_field(modern), raw)
 
 
 # --- blanks -------------------------------------------------------------------------------
@@ -195,9 +275,7 @@ def test_empty_or_whitespace_is_blank(field: FieldDef, raw: str) -> None:
 # --- text, unjudged validation types ------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "validation", [None, "phone", "zipcode", "postalcode_uk", "ssn", "alpha_only", "custom_x"]
-)
+@pytest.mark.parametrize("validation", [None, "mrn_generic", "vmrn", "custom_x"])
 def test_text_and_unjudged_validations_keep_the_raw_string(validation: str | None) -> None:
     field = text_field(validation)
     parsed = parse_value(field, " anything at all 12 ")
@@ -206,10 +284,26 @@ def test_text_and_unjudged_validations_keep_the_raw_string(validation: str | Non
     assert not is_judged(field)
 
 
-def test_comma_decimal_numbers_are_not_judged() -> None:
-    # Their stored separator depends on the export's decimalCharacter: not judged.
-    assert parse_value(text_field("number_comma_decimal"), "1,5").is_valid
-    assert parse_value(text_field("number_1dp_comma_decimal"), "1.5").is_valid
+def test_judged_text_types_are_read_trimmed_and_keep_their_text() -> None:
+    parsed = parse_value(text_field("zipcode"), " 37232 ")
+    assert parsed.value == "37232"
+    assert is_judged(text_field("phone"))
+
+
+def test_every_validation_type_redcap_ships_is_judged() -> None:
+    shipped = {
+        *(f"{kind}_{order}" for kind in ("date", "datetime", "datetime_seconds")
+          for order in ("ymd", "mdy", "dmy")),
+        "time", "time_hh_mm_ss", "time_mm_ss", "integer", "number",
+        *(f"number_{n}dp" for n in range(1, 5)),
+        "number_comma_decimal",
+        *(f"number_{n}dp_comma_decimal" for n in range(1, 5)),
+        "email", "phone", "phone_australia", "phone_uk", "phone_france", "zipcode",
+        "postalcode_australia", "postalcode_canada", "postalcode_germany", "postalcode_uk",
+        "postalcode_french", "ssn", "mrn_10d", "alpha_only",
+    }  # fmt: skip
+    assert shipped <= CHECKED_VALIDATIONS
+    assert {"mrn_generic", "vmrn"}.isdisjoint(CHECKED_VALIDATIONS)  # site-specific: text
 
 
 def test_notes_and_file_fields_are_text() -> None:
@@ -389,6 +483,67 @@ def test_no_range_for_text_email_or_choices() -> None:
     assert range_violation(coded("radio", {"1": "A", "9": "B"}), "9") is None
 
 
+def test_a_long_integer_outside_the_range_is_a_range_problem_not_a_crash() -> None:
+    field = text_field("integer", label="Count", min="-100", max="100")
+    huge = "9" * 5000
+    assert violation(field, huge) == "Count is outside the allowed range -100–100."
+    assert violation(field, "-" + huge) == "Count is outside the allowed range -100–100."
+    assert violation(field, "000000" + "0" * 5000 + "42") is None  # leading zeros: 42
+
+
+def test_integer_bounds_compare_exactly() -> None:
+    # 2**63 and 2**63 + 1 are the same float: the bound is kept as an integer.
+    field = text_field("integer", max=str(2**63))
+    assert violation(field, str(2**63)) is None
+    assert violation(field, str(2**63 + 1)) is not None
+
+
+def test_comma_decimal_bounds_are_written_with_a_comma() -> None:
+    field = text_field("number_comma_decimal", label="Dose", min="0,5", max="2,5")
+    assert violation(field, "0,5") is None
+    assert violation(field, "2,5") is None
+    assert violation(field, "2,51") == "Dose is outside the allowed range 0,5–2,5."
+    assert violation(field, "0,49") is not None
+    fixed = text_field("number_2dp_comma_decimal", max="1")
+    assert violation(fixed, "1,00") is None
+    assert violation(fixed, "1,01") is not None
+
+
+def test_datetime_seconds_bounds() -> None:
+    field = text_field("datetime_seconds_dmy", min="2026-01-01 08:00:00", max="2026-01-01 08:30")
+    assert violation(field, "2026-01-01 08:00:00") is None
+    assert violation(field, "2026-01-01 08:30:00") is None
+    assert violation(field, "2026-01-01 08:30:01") is not None
+    assert violation(field, "2026-01-01 07:59:59") is not None
+
+
+def test_time_with_seconds_bounds() -> None:
+    field = text_field("time_hh_mm_ss", min="08:00:00", max="08:00:30")
+    assert violation(field, "08:00:30") is None
+    assert violation(field, "08:00:31") is not None
+
+
+def test_duration_bounds() -> None:
+    field = text_field("time_mm_ss", label="Walk time", min="01:00", max="10:00")
+    assert violation(field, "10:00") is None
+    assert violation(field, "00:59") == "Walk time is outside the allowed range 01:00–10:00."
+    assert violation(text_field("time_mm_ss", label="Walk", max="10:00"), "10:01") == (
+        "Walk is longer than the maximum 10:00."
+    )
+
+
+@pytest.mark.parametrize("word", ["today", "now"])
+def test_today_and_now_bounds_on_datetimes_with_seconds(word: str) -> None:
+    field = text_field("datetime_seconds_ymd", label="Taken", max=word)
+    as_of = date(2026, 3, 1)
+    assert violation(field, "2026-03-01 23:59:59", as_of) is None
+    assert violation(field, "2026-03-02 00:00:00", as_of) == "Taken is later than today."
+
+
+def test_text_types_have_no_range() -> None:
+    assert violation(text_field("zipcode", min="50000"), "37232") is None
+
+
 def test_slider_bounds() -> None:
     field = FieldDef(name="s", form="form", field_type="slider", min="0", max="10")
     assert violation(field, "10") is None
@@ -398,6 +553,51 @@ def test_slider_bounds() -> None:
 def test_a_value_of_the_wrong_type_is_not_compared() -> None:
     assert range_violation(AGE, date(2026, 1, 1)) is None
     assert range_violation(AGE, True) is None
+
+
+# --- missing-data codes -------------------------------------------------------------------
+
+CODES = frozenset({"UNK", "NA", "-99"})
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        text_field(),
+        text_field("date_ymd"),
+        text_field("integer", min="0", max="10"),
+        text_field("number_comma_decimal"),
+        text_field("email"),
+        coded("radio", {"1": "A"}),
+        coded("yesno"),
+        FieldDef(name="n", form="form", field_type="notes"),
+        FieldDef(name="k", form="form", field_type="calc"),
+    ],
+    ids=lambda f: f"{f.field_type}-{f.validation}",
+)
+@pytest.mark.parametrize("raw", ["UNK", "NA", " UNK ", "-99"])
+def test_a_missing_code_is_an_answer_without_a_value(field: FieldDef, raw: str) -> None:
+    parsed = parse_value(field, raw, CODES)
+    assert parsed is MISSING
+    assert parsed.is_missing
+    assert not parsed.is_blank
+    assert not parsed.is_valid
+    assert not parsed.is_invalid
+    assert parsed.or_none() is None
+
+
+def test_missing_codes_are_exact_and_apply_only_when_the_project_has_them() -> None:
+    field = text_field("integer")
+    assert parse_value(field, "unk", CODES).is_invalid  # codes are case-sensitive
+    assert parse_value(field, "UNK").is_invalid  # no codes: just a bad integer
+    assert parse_value(field, "-99", CODES).is_missing  # a code before a number
+    assert parse_value(field, "-98", CODES).value == -98
+    assert parse_value(field, "", CODES) is BLANK
+
+
+def test_checkbox_columns_ignore_missing_codes() -> None:
+    # A checkbox says "missing" through a column of its own (field___unk), read as 0/1.
+    assert parse_value(coded("checkbox", {"1": "A"}), "1", CODES).value is True
 
 
 # --- labels -------------------------------------------------------------------------------
@@ -447,9 +647,37 @@ def test_any_finite_float_repr_without_exponent_parses_as_number(number: float) 
 
 @given(st.text())
 def test_parsing_never_raises_and_reasons_never_quote_values(raw: str) -> None:
-    for validation in ("date_ymd", "datetime_seconds_ymd", "integer", "number", "time", "email"):
+    for validation in sorted(CHECKED_VALIDATIONS):
         parsed = parse_value(text_field(validation), raw)
         if parsed.is_invalid:
             assert parsed.reason
         elif parsed.is_blank:
             assert not raw.strip()
+
+
+@given(st.integers(min_value=-(10**6), max_value=10**6), st.integers(min_value=0, max_value=9999))
+def test_comma_decimals_read_as_their_point_twins(whole: int, fraction: int) -> None:
+    point, comma = f"{whole}.{fraction:04d}", f"{whole},{fraction:04d}"
+    as_comma = parse_value(text_field("number_4dp_comma_decimal"), comma)
+    assert as_comma.value == parse_value(text_field("number_4dp"), point).value
+    assert parse_value(text_field("number_comma_decimal"), comma).value == as_comma.value
+    assert parse_value(text_field("number_4dp_comma_decimal"), point).is_invalid
+
+
+@given(st.integers(), st.integers(), st.integers())
+def test_integer_ranges_agree_with_python_integers(value: int, low: int, high: int) -> None:
+    field = text_field("integer", min=str(low), max=str(high))
+    inside = low <= value <= high
+    assert (violation(field, str(value)) is None) == inside
+
+
+@given(st.integers(min_value=4301, max_value=6000), st.booleans())
+def test_integers_longer_than_int_reads_are_judged_by_sign_and_size(
+    digits: int, minus: bool
+) -> None:
+    raw = ("-" if minus else "") + "1" * digits
+    field = text_field("integer", min="-1000000", max="1000000")
+    parsed = parse_value(field, raw)
+    assert parsed.is_valid
+    assert (parsed.value < 0) is minus  # type: ignore[operator]
+    assert violation(field, raw) == "f is outside the allowed range -1000000–1000000."

@@ -162,3 +162,9 @@ def test_batches_ask_for_each_records_data_access_group(
     reply(api, "record", rows_for(["1"]), params={"records[0]": "1"})
     list(make_client().iter_record_batches())
     assert sent(api.calls[-1])["exportDataAccessGroups"] == "True"
+
+
+def test_record_ids_of_any_length_sort_without_conversion() -> None:
+    huge = "9" * 5000  # more digits than int() reads
+    assert sort_record_ids([huge, "10", "9"]) == ["9", "10", huge]
+    assert sort_record_ids(["site" + huge, "site10", "x"]) == ["site10", "site" + huge, "x"]

@@ -71,24 +71,58 @@ def test_longitudinal_project(
 def test_checking_needs_no_labels_and_they_are_added_when_asked_for(
     api: responses.RequestsMock, make_client: Callable[..., RedcapClient]
 ) -> None:
-    """Version and form labels are for people (links, summaries): ``check`` skips both."""
+    """Version and form labels are for people (links, summaries): ``check`` skips both. It
+    reads the project info, though: its missing-data codes decide what is an answer."""
     reply_longitudinal(api)
     client = make_client()
     bare = client.schema(labels=False)
-    assert contents(api) == ["metadata", "event", "formEventMapping", "repeatingFormsEvents"]
+    assert contents(api) == [
+        "project",
+        "metadata",
+        "event",
+        "formEventMapping",
+        "repeatingFormsEvents",
+    ]
     assert bare.redcap_version is None
-    assert bare.project_id is None
     assert bare.form_labels == {}
+    assert bare.project_id == 4107
+    assert bare.missing_codes == {}
     assert client.schema(labels=False) is bare  # read once
 
     labelled = client.schema()
-    assert contents(api)[4:] == ["project", "instrument", "version"]
+    assert contents(api)[5:] == ["instrument", "version"]
     assert labelled.project_id == 4107
     assert labelled.title.startswith("dNK")
     assert labelled.redcap_version == "15.7.6"
     assert labelled.form_labels["enrollment"] == "Enrollment"
     assert labelled.fields == bare.fields
     assert contents(api).count("metadata") == 1
+    assert contents(api).count("project") == 1
+
+
+def test_the_missing_data_codes_come_from_the_project_info(
+    api: responses.RequestsMock, make_client: Callable[..., RedcapClient]
+) -> None:
+    info = project_info(longitudinal=False, repeating=False)
+    reply(api, "project", {**info, "missing_data_codes": "UNK, Unknown | NA, Not applicable"})
+    checkbox = {
+        "field_name": "symptoms",
+        "form_name": "visit",
+        "field_type": "checkbox",
+        "select_choices_or_calculations": "1, Fever | 2, Cough",
+    }
+    reply(api, "metadata", [*CLASSIC_METADATA, checkbox])
+    schema = make_client().schema(labels=False)
+
+    assert schema.missing_codes == {"UNK": "Unknown", "NA": "Not applicable"}
+    # REDCap exports one more column per code for every checkbox.
+    assert schema.fields["symptoms"].export_names == [
+        "symptoms___1",
+        "symptoms___2",
+        "symptoms___unk",
+        "symptoms___na",
+    ]
+    assert contents(api) == ["project", "metadata"]
 
 
 def test_a_structure_read_earlier_is_used_without_asking_again(
@@ -155,17 +189,14 @@ def test_without_design_rights_the_repeating_setup_is_left_empty_and_said(
     assert contents(api).count("repeatingFormsEvents") == 1
 
 
-def test_without_design_rights_the_project_info_can_still_say_nothing_repeats(
+def test_when_the_project_info_says_nothing_repeats_the_setup_is_not_asked_for(
     api: responses.RequestsMock, make_client: Callable[..., RedcapClient]
 ) -> None:
-    """Read without the project info (for checking), the refusal sends the worker to the
-    project info's flag; when it says nothing repeats, there is nothing to warn about."""
+    """So a token without the design right meets no refusal and nothing is warned about."""
+    reply(api, "project", {**demo("project"), "has_repeating_instruments_or_events": 0})
     reply(api, "metadata", demo("metadata"))
     reply(api, "event", demo("events"))
     reply(api, "formEventMapping", demo("form_event_mapping"))
-    reply(api, "repeatingFormsEvents", {"error": DESIGN_RIGHTS}, status=400)
-    info = {**demo("project"), "has_repeating_instruments_or_events": 0}
-    reply(api, "project", info)
     client = make_client()
     with capture_logs() as logs:
         schema = client.schema(labels=False)
@@ -173,7 +204,7 @@ def test_without_design_rights_the_project_info_can_still_say_nothing_repeats(
     assert schema.repeating_forms == frozenset()
     assert client.schema_warnings == []
     assert not [entry for entry in logs if entry["log_level"] == "warning"]
-    assert contents(api)[-1] == "project"
+    assert "repeatingFormsEvents" not in contents(api)
     # The labels, asked for later, reuse that project info.
     reply(api, "instrument", demo("instruments"))
     reply(api, "version", raw="15.7.6", content_type="text/csv")

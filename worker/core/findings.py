@@ -62,9 +62,20 @@ class Finding(BaseModel):
         return self.model_dump(mode="json")
 
 
-def record_sort_key(record_id: str) -> tuple[int, int, str]:
-    """Record IDs order as integers when they are integers, else as text (integers first)."""
-    return (0, int(record_id), "") if record_id.isdigit() else (1, 0, record_id)
+def record_sort_key(record_id: str) -> tuple[int, int, str, str]:
+    """The protocol's order of record IDs, a total order: IDs made only of the digits 0-9
+    first, by numeric value; then every other ID, by text (Unicode code points). So
+    "9" < "10" < "1a" < "2x".
+
+    A number is compared by its length without leading zeros, then digit by digit: no
+    conversion, so an ID of any length orders (``int()`` refuses more than 4300 digits),
+    and digits of other scripts ("٣", which ``str.isdigit`` accepts) are text. Equal values
+    written differently ("7", "007") are ordered by their text.
+    """
+    if record_id.isascii() and record_id.isdigit():
+        digits = record_id.lstrip("0")
+        return (0, len(digits), digits, record_id)
+    return (1, 0, "", record_id)
 
 
 def sort_findings(findings: list[Finding]) -> list[Finding]:

@@ -21,8 +21,9 @@ Decisions beyond the protocol text:
 - A checkbox with junk in an option column gets one DQ-CHOICE finding for the field (not
   one per column), since a query is identified by check, record, event, instance and field.
 - TYPE/CHOICE and HIDDEN are independent: a hidden field holding an invalid value gets both.
-- A value equal to one of the project's missing-data codes (``missing_codes``) fills its
-  field and is not judged (REDCap's rule I reports those, not ours).
+- A value equal to one of the project's missing-data codes (``ProjectSchema.missing_codes``)
+  fills its field and is not judged (REDCap's rule I reports those, not ours); so does a
+  checkbox's missing-code column (``field___unk``) holding 1.
 - Calc and slider values are typed as numbers (values.py) but never reported by DQ-TYPE:
   neither has a validation type, and a calc value is REDCap's to compute.
 
@@ -144,13 +145,16 @@ class GenericChecker:
         schema: ProjectSchema,
         *,
         exclude_forms: Iterable[str] = frozenset(),
-        missing_codes: Iterable[str] = (),
+        missing_codes: Iterable[str] | None = None,
     ) -> None:
         self.schema = schema
         self.exclude_forms = frozenset(exclude_forms)
         # The project's missing-data codes (project info ``missing_data_codes``, e.g. "UNK"):
         # REDCap accepts them in any field, so they fill a field and are never invalid.
-        self.missing_codes = frozenset(missing_codes)
+        # The schema's unless told otherwise.
+        self.missing_codes = frozenset(
+            schema.missing_codes if missing_codes is None else missing_codes
+        )
         # One line per field whose branching logic cannot be evaluated (metadata only, safe
         # to log); filled while preparing and, for errors only evaluation finds, by check().
         self.logic_errors: list[str] = []
@@ -194,7 +198,7 @@ class GenericChecker:
             field=field,
             name=field.name,
             columns=tuple(field.export_names),
-            parse=value_parser(field),
+            parse=value_parser(field, self.missing_codes),
             label=display_label(field),
             logic=logic,
             logic_unreadable=unreadable,
@@ -268,18 +272,15 @@ class GenericChecker:
         # branching logic is evaluated only when it decides. Whether the form has data is
         # worked out on first need.
         values = row.values
-        missing = self.missing_codes
         has_data: bool | None = None
         for plan in form.fields:
             # TYPE, RANGE and CHOICE, and whether the field is filled. A value equal to a
-            # missing-data code fills the field and is not judged.
+            # missing-data code (the parser's MISSING) fills the field and is not judged.
             if plan.is_checkbox:
                 filled = self._check_checkbox(out, form, plan, row)
             else:
                 raw = values.get(plan.name, "")
-                if missing and raw.strip() in missing:
-                    filled = True
-                elif not raw:
+                if not raw:
                     filled = False  # what every parser says of ""
                 else:
                     parsed = plan.parse(raw)
@@ -295,7 +296,7 @@ class GenericChecker:
                                 out.append(
                                     self._finding(rule, form, plan, row, message, {plan.name: raw})
                                 )
-                        elif plan.has_range:
+                        elif plan.has_range and status is Status.VALID:
                             message = plan.out_of_range(parsed.value, row.today)  # type: ignore[arg-type]
                             if message is not None:
                                 out.append(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from worker.core.records import RecordData, RowKey
 from worker.core.schema import FieldDef, ProjectSchema
-from worker.core.values import Parser, Status, value_parser
+from worker.core.values import Parser, Status, is_blank, validation_type, value_parser
 from worker.errors import MappingError
 
 _M = TypeVar("_M", bound=BaseModel)
@@ -204,7 +204,10 @@ class PartEntry(BaseModel):
     """Base of every generated part model: where the entry lives, plus typed field values.
 
     ``raw`` keeps the stored strings (for query fingerprints); ``invalid`` names fields whose
-    stored value failed its type or code and is therefore ``None`` here.
+    stored value failed its type or code and is therefore ``None`` here; ``missing`` names
+    fields holding one of the project's missing-data codes ("unknown", "not applicable"):
+    answered, but ``None`` here too, and not invalid. A checkbox is missing when one of its
+    missing-code columns is ticked.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
@@ -214,6 +217,7 @@ class PartEntry(BaseModel):
     ordinal: int | None = None
     raw: dict[str, str] = Field(default_factory=dict, repr=False)
     invalid: frozenset[str] = frozenset()
+    missing: frozenset[str] = frozenset()
 
     def evidence(self, *fields: str) -> dict[str, str]:
         """The stored values of ``fields``, keyed ``event[instance].field`` for a fingerprint."""
@@ -234,27 +238,25 @@ _RESERVED = frozenset(PartEntry.model_fields) | frozenset(Participant.model_fiel
 
 
 def python_type(field: FieldDef) -> Any:
-    """The Python type the study checks see for a field (always optional)."""
+    """The Python type the study checks see for a field (always optional).
+
+    Yes/no and true/false: ``bool``; checkboxes: the ``frozenset`` of ticked codes; radio and
+    dropdown: the code, ``str``; calc and slider: ``float``. Text by its validation type
+    (values.py): dates ``date``, datetimes with or without seconds ``datetime``, ``time``
+    and ``time_hh_mm_ss`` ``time``, ``time_mm_ss`` ``timedelta`` (minutes and seconds are
+    a duration, not a time of day), ``integer`` ``int``, every ``number`` type, comma
+    decimals included, ``float``; everything else (email, phone, postal codes, free text,
+    site-defined types) ``str``.
+    """
     if field.field_type in ("yesno", "truefalse"):
         return bool
     if field.field_type == "checkbox":
         return frozenset[str]
     if field.field_type in ("radio", "dropdown"):
         return str
-    if field.field_type == "calc":
+    if field.field_type in ("calc", "slider"):
         return float
-    validation = field.validation or ""
-    if validation.startswith("datetime"):
-        return datetime
-    if validation.startswith("date"):
-        return date
-    if validation.startswith("time"):
-        return time
-    if validation == "integer":
-        return int
-    if validation.startswith("number"):
-        return float
-    return str
+    return validation_type(field) or str
 
 
 class ParticipantBuilder:
@@ -402,6 +404,7 @@ _EXACT_TYPES: dict[Any, type] = {
     date: date,
     datetime: datetime,
     time: time,
+    timedelta: timedelta,
 }
 
 
@@ -412,6 +415,7 @@ class _FieldPlan:
     name: str
     columns: tuple[str, ...]
     checkbox_codes: tuple[tuple[str, str], ...] | None  # (code, column), checkboxes only
+    missing_columns: tuple[str, ...]  # a checkbox's missing-code columns
     parse: Parser | None  # None for checkboxes
     yes_no: bool  # yesno/truefalse: the code "1" is True
     exact: type | None  # the value type that needs no validation (None: always validate)
@@ -446,8 +450,9 @@ class _PartPlan:
         for f in fields:
             columns = tuple(f.export_names)
             if f.is_checkbox:
-                codes = tuple(zip(f.choices, columns, strict=True))
-                plans.append(_FieldPlan(f.name, columns, codes, None, False, frozenset))
+                missing = tuple(f.missing_columns)
+                codes = tuple(zip(f.choices, columns[: len(f.choices)], strict=True))
+                plans.append(_FieldPlan(f.name, columns, codes, missing, None, False, frozenset))
                 continue
             expected = python_type(f)
             plans.append(
@@ -455,7 +460,8 @@ class _PartPlan:
                     name=f.name,
                     columns=columns,
                     checkbox_codes=None,
-                    parse=value_parser(f),
+                    missing_columns=(),
+                    parse=value_parser(f, schema.missing_codes),
                     yes_no=f.field_type in ("yesno", "truefalse"),
                     exact=_EXACT_TYPES.get(expected),
                 )
@@ -517,7 +523,7 @@ class _PartPlan:
         found: list[PartEntry] = []
         for key, ordinal in self.row_keys(record):
             raw = self.raw_values(key, record)
-            if not any(raw.values()):
+            if all(is_blank(value) for value in raw.values()):
                 continue
             values: dict[str, Any] = {
                 "event": key.event,
@@ -525,28 +531,37 @@ class _PartPlan:
                 "ordinal": ordinal,
                 "raw": raw,
                 "invalid": frozenset(),
+                "missing": frozenset(),
             }
             invalid: set[str] = set()
+            missing: set[str] = set()
             exact = self.constructible
             for f in self.fields:
                 if f.checkbox_codes is not None:
                     value: Any = frozenset(
-                        code for code, column in f.checkbox_codes if raw[column] == "1"
+                        code for code, column in f.checkbox_codes if _ticked(raw[column])
                     )
+                    if any(_ticked(raw[column]) for column in f.missing_columns):
+                        missing.add(f.name)
                 else:
                     assert f.parse is not None
                     parsed = f.parse(raw[f.name])
-                    if parsed.status is Status.VALID:
+                    status = parsed.status
+                    if status is Status.VALID:
                         value = parsed.value == "1" if f.yes_no else parsed.value
                         if exact and type(value) is not f.exact:
                             exact = False
                     else:
                         value = None
-                        if parsed.status is Status.INVALID:
+                        if status is Status.INVALID:
                             invalid.add(f.name)
+                        elif status is Status.MISSING:
+                            missing.add(f.name)
                 values[f.name] = value
             if invalid:
                 values["invalid"] = frozenset(invalid)
+            if missing:
+                values["missing"] = frozenset(missing)
             if (
                 exact
                 and type(key.event) in _STR_OR_NONE
@@ -557,3 +572,7 @@ class _PartPlan:
             else:
                 found.append(self.model(**values))
         return found
+
+
+def _ticked(raw: str) -> bool:
+    return raw == "1" or raw.strip() == "1"

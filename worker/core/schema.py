@@ -34,6 +34,17 @@ def parse_choices(text: str) -> dict[str, str]:
     return choices
 
 
+def parse_missing_codes(text: str) -> dict[str, str]:
+    """Project info ``missing_data_codes`` (``"UNK, Unknown | NA, Not applicable"``) ->
+    ``{"UNK": "Unknown", "NA": "Not applicable"}``; blank -> no codes. The same layout as
+    choices, so the same reading."""
+    return parse_choices(text or "")
+
+
+# REDCap adds no missing-code columns to a checkbox whose annotation carries this tag.
+NOMISSING_TAG = re.compile(r"@NOMISSING\b")
+
+
 def checkbox_export_name(field: str, code: str) -> str:
     """REDCap's export column for one checkbox option (code ``-1`` -> ``race____1``)."""
     suffix = re.sub(r"[^a-z0-9_]", "", code.replace("-", "_").replace(".", "_").lower())
@@ -57,9 +68,14 @@ class FieldDef(BaseModel):
     branching_logic: str | None = None
     identifier: bool = False
     annotation: str = ""
+    # Checkboxes only: the project's missing-data codes, each with an export column of its
+    # own (``field___unk``) unless the annotation says @NOMISSING.
+    missing_options: tuple[str, ...] = ()
 
     @classmethod
-    def from_metadata_row(cls, row: Mapping[str, Any]) -> FieldDef:
+    def from_metadata_row(
+        cls, row: Mapping[str, Any], missing_codes: Iterable[str] = ()
+    ) -> FieldDef:
         field_type = row["field_type"]
         raw_choices = row.get("select_choices_or_calculations") or ""
         if field_type == "yesno":
@@ -71,6 +87,12 @@ class FieldDef(BaseModel):
         else:
             choices = {}
         validation = row.get("text_validation_type_or_show_slider_number") or None
+        annotation = row.get("field_annotation") or ""
+        missing_options = (
+            tuple(missing_codes)
+            if field_type == "checkbox" and not NOMISSING_TAG.search(annotation)
+            else ()
+        )
         return cls(
             name=row["field_name"],
             form=row["form_name"],
@@ -83,7 +105,8 @@ class FieldDef(BaseModel):
             required=row.get("required_field") == "y",
             branching_logic=(row.get("branching_logic") or "").strip() or None,
             identifier=row.get("identifier") == "y",
-            annotation=row.get("field_annotation") or "",
+            annotation=annotation,
+            missing_options=missing_options,
         )
 
     @property
@@ -101,8 +124,16 @@ class FieldDef(BaseModel):
         if self.field_type in DATALESS_TYPES:
             return []
         if self.is_checkbox:
-            return [checkbox_export_name(self.name, code) for code in self.choices]
+            return [
+                checkbox_export_name(self.name, code)
+                for code in (*self.choices, *self.missing_options)
+            ]
         return [self.name]
+
+    @property
+    def missing_columns(self) -> dict[str, str]:
+        """A checkbox's missing-code export columns -> their codes (``{"f___unk": "UNK"}``)."""
+        return {checkbox_export_name(self.name, code): code for code in self.missing_options}
 
 
 class EventDef(BaseModel):
@@ -132,15 +163,23 @@ class ProjectSchema(BaseModel):
     repeating_events: frozenset[str] = frozenset()
     # (event or None for classic, form) pairs whose instrument repeats.
     repeating_forms: frozenset[tuple[str | None, str]] = frozenset()
+    # Project info ``missing_data_codes``: code -> label. A value equal to a code is an
+    # answer ("unknown"), not a blank and not an invalid value.
+    missing_codes: dict[str, str] = {}
 
     def to_json(self) -> dict[str, Any]:
         """A JSON document that ``from_json`` turns back into an equal schema. Fields and
         events go as lists: their order means something (the first field is the record ID)
         and JSON writers may sort object keys; and JSON objects have no ``null`` key, which
-        a classic project's event-less mapping uses."""
+        a classic project's event-less mapping uses. Choices and missing codes go as lists
+        of pairs for the same reason: their order is the order of a checkbox's columns."""
         data = self.model_dump(mode="json", exclude={"fields", "form_events"})
-        data["fields"] = [f.model_dump(mode="json") for f in self.fields.values()]
+        data["fields"] = [
+            {**f.model_dump(mode="json"), "choices": list(map(list, f.choices.items()))}
+            for f in self.fields.values()
+        ]
         data["form_events"] = [[event, forms] for event, forms in self.form_events.items()]
+        data["missing_codes"] = list(map(list, self.missing_codes.items()))
         return data
 
     @classmethod
@@ -148,8 +187,15 @@ class ProjectSchema(BaseModel):
         """The schema ``to_json`` wrote; ``ValueError`` if ``data`` is not one."""
         document = dict(data)
         try:
-            document["fields"] = {f["name"]: f for f in data["fields"]}
+            # A structure saved before missing codes were read: read it again rather than
+            # assume the project has none.
+            if "missing_codes" not in data:
+                raise KeyError("missing_codes")
+            document["fields"] = {
+                f["name"]: {**f, "choices": dict(f["choices"])} for f in data["fields"]
+            }
             document["form_events"] = dict(data["form_events"])
+            document["missing_codes"] = dict(data["missing_codes"])
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"not a saved project structure: {exc}") from None
         return cls.model_validate(document)
@@ -166,14 +212,15 @@ class ProjectSchema(BaseModel):
         instruments: Iterable[Mapping[str, Any]] = (),
         redcap_version: str | None = None,
     ) -> ProjectSchema:
+        info = dict(project_info or {})
+        missing_codes = parse_missing_codes(str(info.get("missing_data_codes") or ""))
         fields: dict[str, FieldDef] = {}
         forms: list[str] = []
         for row in metadata:
-            field = FieldDef.from_metadata_row(row)
+            field = FieldDef.from_metadata_row(row, missing_codes)
             fields[field.name] = field
             if field.form not in forms:
                 forms.append(field.form)
-        info = dict(project_info or {})
         event_defs = [
             EventDef(
                 unique_name=e["unique_event_name"],
@@ -217,6 +264,7 @@ class ProjectSchema(BaseModel):
             form_events=form_events,
             repeating_events=frozenset(rep_events),
             repeating_forms=frozenset(rep_forms),
+            missing_codes=missing_codes,
         )
 
     @property

@@ -121,7 +121,6 @@ class RedcapClient:
         self._lock = threading.Lock()
         self._schema: ProjectSchema | None = None
         self._labelled = False
-        self._info: dict[str, Any] | None = None  # the project info, if the schema read it
         self._version: str | None = None
         # Things schema() had to guess, said once in the log and kept here for reports.
         self.schema_warnings: list[str] = []
@@ -185,16 +184,16 @@ class RedcapClient:
         call). Asks only what the project has: classic projects get no event exports (REDCap
         answers them with an error), projects without repeating setup no repeating export.
 
-        ``labels=False`` leaves out what only people read: the project's ID and title and
-        REDCap's version (for links into its data entry pages and report headings) and the
-        forms' display labels, three requests that checking records does not need. (Without
-        the project info's flags, the events and repeating setup are asked for anyway; a
-        project without them answers with an error that says so.) A later call with
+        The project info is always read: checking needs its missing-data codes (a value
+        equal to one is an answer, not an error), and its flags spare the event and
+        repeating exports of projects that have none. ``labels=False`` leaves out what only
+        people read: REDCap's version (for links into its data entry pages) and the forms'
+        display labels, two requests that checking records does not need. A later call with
         ``labels=True`` adds them.
         """
         with self._lock:
             if self._schema is None:
-                self._schema = self._read_schema(self.project_info() if labels else {})
+                self._schema = self._read_schema(self.project_info())
             if labels and not self._labelled:
                 self._schema = self._schema.model_copy(update=self._labels())
                 self._labelled = True
@@ -216,17 +215,13 @@ class RedcapClient:
             self._project.know_record_id_field(None)
 
     def _labels(self) -> dict[str, Any]:
-        info = self._info if self._info is not None else self.project_info()
         instruments = self._project.export_instruments()
         return {
-            "project_id": info.get("project_id"),
-            "title": info.get("project_title", ""),
             "redcap_version": self.version(),
             "form_labels": form_labels_of(instruments),
         }
 
     def _read_schema(self, info: dict[str, Any]) -> ProjectSchema:
-        self._info = info or None
         # PyCap caches the metadata on the Project: record exports reuse it, no second call.
         metadata = self._project.metadata
         events: list[Row] = []
@@ -268,11 +263,6 @@ class RedcapClient:
                 return []
             if _DESIGN_RIGHTS_HINT not in message.lower():
                 raise
-        if self._info is None:
-            # Read without the project info (checking needs none): its flag may settle it.
-            self._info = self.project_info()
-            if _flag(self._info, "has_repeating_instruments_or_events") is False:
-                return []
         # Without the Project Design right REDCap will not say which forms/events repeat.
         # Carry on with none, and say so: rows with redcap_repeat_instrument still arrive.
         warning = (

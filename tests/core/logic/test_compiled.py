@@ -197,8 +197,8 @@ def every_reference(schema: ProjectSchema) -> list[FieldRef]:
 
 @pytest.mark.parametrize(
     ("schema", "records"),
-    [(SCHEMA, RECORDS[:3]), (RICH.SCHEMA, [RICH.RECORD])],
-    ids=["demo project", "checkboxes, repeats, comma decimals"],
+    [(SCHEMA, RECORDS[:3]), (RICH.SCHEMA, [RICH.RECORD]), (RICH.SCHEMA, [RICH.PADDED])],
+    ids=["demo project", "checkboxes, repeats, comma decimals", "padded values"],
 )
 def test_every_single_reference_reads_what_the_tree_walker_reads(
     schema: ProjectSchema, records: list[RecordData]

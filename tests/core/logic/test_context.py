@@ -347,6 +347,84 @@ def test_missing_codes_reach_the_functions() -> None:
     assert parse("[age] = 'UNK'").evaluate(ctx) is True
 
 
+def test_the_schemas_missing_codes_are_the_default() -> None:
+    schema = SCHEMA.model_copy(update={"missing_codes": {"NA": "Not applicable"}})
+    record = RecordData("1", {BASELINE: {"age": "NA"}})
+    ctx = RecordContext(schema=schema, record=record, event="baseline_arm_1", today=TODAY)
+    assert ctx.missing_codes == frozenset({"NA"})
+    assert parse("hasmissingcode([age], 'NA')").evaluate(ctx) is True
+    assert RecordContext(schema=schema, record=record, missing_codes=()).missing_codes == set()
+
+
+def test_a_checkbox_missing_code_column_can_be_named_like_an_option() -> None:
+    schema = ProjectSchema.from_exports(
+        project_info={"is_longitudinal": 1, "missing_data_codes": "UNK, Unknown"},
+        metadata=METADATA,
+        events=EVENTS,
+        form_event_mapping=MAPPING,
+        repeating=REPEATING,
+    )
+    record = RecordData("1", {BASELINE: {"race___1": "0", "race___unk": "1"}})
+    ctx = RecordContext(schema=schema, record=record, event="baseline_arm_1", today=TODAY)
+    assert parse("[race(UNK)] = '1' and [race(1)] = '0'").evaluate(ctx) is True
+    assert reference_problems(parse("[race(UNK)]"), schema) == []
+    assert reference_problems(parse("[race(UNK)]"), SCHEMA) != []  # no codes: no column
+
+
+# Values REDCap would have trimmed on save: only spaces, and padding around formatted values.
+PADDED = RecordData(
+    "102",
+    {
+        BASELINE: {
+            "record_id": "102",
+            "age": " 34 ",
+            "height": "1.8\t",
+            "weight_eu": " 72,5 ",
+            "name": "  Ann ",
+            "dob": " 1992-03-04",
+            "race___1": " 1 ",
+            "race___2": "  ",
+            "sex": "   ",
+            "grade": " A",
+            "comments": " \n ",
+            "demo_complete": "2 ",
+        },
+        visit(1): {"v_weight": "  ", "v_date": "2026-01-01 "},
+    },
+)
+
+
+@pytest.mark.parametrize(
+    ("logic", "expected"),
+    [
+        ("[age] = 34", True),
+        ("[age] > 33", True),
+        ("[height] = 1.8", True),
+        ("[weight_eu] = 72.5", True),
+        ("[dob] = '1992-03-04'", True),
+        ("[dob] > '1992-03-03'", True),  # compared as text: a leading space would sort first
+        ("datediff([dob], '1992-03-05', 'd')", 1.0),
+        ("[grade] = 'A'", True),
+        ("[race(1)] = '1'", True),
+        ("[race(2)] = '0'", True),  # only spaces: unticked
+        ("[sex] = ''", True),  # only spaces: blank
+        ("[sex] <> ''", False),
+        ("isblankormissingcode([sex])", True),
+        ("[comments] = ''", True),
+        ("[name] = '  Ann '", True),  # free text is read as it is
+        ("length([name])", 6.0),
+        ("[demo_complete] = 2", True),
+        ("[visit_arm_1][v_weight][1] = ''", True),
+        ("[visit_arm_1][v_date][1] = '2026-01-01'", True),
+    ],
+)
+def test_only_spaces_is_blank_and_formatted_values_are_read_trimmed(
+    logic: str, expected: object
+) -> None:
+    ctx = RecordContext(schema=SCHEMA, record=PADDED, event="baseline_arm_1", today=TODAY)
+    assert parse(logic).evaluate(ctx) == expected
+
+
 def test_mapping_context_is_keyed_by_reference_text() -> None:
     ctx = MappingContext(
         {"[age]": "4", "[e_arm_1][race(2)][last-instance]": "1"}, numeric={"age"}, today=TODAY

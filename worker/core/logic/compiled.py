@@ -20,6 +20,8 @@ from worker.core.logic.context import (
     RecordContext,
     _check_event,
     _column,
+    is_free_text_field,
+    read_trimmed,
 )
 from worker.core.logic.errors import LogicError
 from worker.core.logic.evaluate import evaluate
@@ -156,6 +158,7 @@ def _field(ref: FieldRef, schema: ProjectSchema) -> Compiled:
     probe = RecordContext(schema=schema, record=None)  # type: ignore[arg-type]
     numeric = ref.code is not None or probe.is_numeric(ref.field)
     comma = probe._comma_decimal(ref.field)
+    free_text = is_free_text_field(schema, ref.field)
     checkbox = ref.code is not None
     fixed_event = ref.event if ref.event not in (None, "event-name") else None
     own_event = fixed_event is None
@@ -177,6 +180,8 @@ def _field(ref: FieldRef, schema: ProjectSchema) -> Compiled:
         else:
             row = ctx.record.rows.get(key)
             raw = "" if row is None else row.get(column, "")
+        if raw and (raw[0].isspace() or raw[-1].isspace()):
+            raw = read_trimmed(raw, free_text=free_text)
         if checkbox and raw == "":
             raw = "0"  # an unticked (or never saved) checkbox option reads as 0 in REDCap
         elif raw and comma:

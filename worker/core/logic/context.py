@@ -26,6 +26,7 @@ from worker.core.logic.nodes import EVENT_SMART_VARIABLES, FieldRef
 from worker.core.logic.unparser import reference_text
 from worker.core.records import RecordData, RowKey
 from worker.core.schema import CHOICE_TYPES, DATALESS_TYPES, ProjectSchema, checkbox_export_name
+from worker.core.values import is_free_text
 
 # Field types REDCap wraps in chkNull (blank -> NaN, otherwise a number).
 _NUMERIC_TYPES = frozenset({"calc", "slider", "yesno", "truefalse"})
@@ -57,7 +58,12 @@ class RecordContext:
     ``RowKey``). ``today`` defaults to the current date; ``now`` defaults to midnight of
     ``today``, so results do not drift with the time of day the worker runs (pass ``now``
     when logic uses ``'now'`` at hour precision). ``missing_codes`` are the project's
-    missing-data codes, for ``isblankormissingcode`` and friends.
+    missing-data codes, for ``isblankormissingcode`` and friends (default: the schema's).
+
+    Values are read as REDCap stores them, with two exceptions for values that REDCap would
+    have trimmed on save: a value of only whitespace is blank, and the value of a field with
+    a format (a date, a number, a code...) is read without surrounding whitespace. Free text
+    is read as it is.
     """
 
     def __init__(
@@ -70,7 +76,7 @@ class RecordContext:
         repeat_instrument: str = "",
         today: date | None = None,
         now: datetime | None = None,
-        missing_codes: Collection[str] = (),
+        missing_codes: Collection[str] | None = None,
     ) -> None:
         self.schema = schema
         self.record = record
@@ -79,7 +85,9 @@ class RecordContext:
         self.repeat_instrument = repeat_instrument
         self.today: date = today if today is not None else date.today()
         self.now: datetime = now if now is not None else _midnight(self.today)
-        self.missing_codes: frozenset[str] = frozenset(missing_codes)
+        self.missing_codes: frozenset[str] = frozenset(
+            schema.missing_codes if missing_codes is None else missing_codes
+        )
 
     def at(self, key: RowKey) -> RecordContext:
         """The same record, schema and clock, evaluating for another row."""
@@ -120,6 +128,8 @@ class RecordContext:
             if key is None
             else self.record.value(column, key.event, key.instance, key.repeat_instrument)
         )
+        if raw and (raw[0].isspace() or raw[-1].isspace()):
+            raw = read_trimmed(raw, free_text=is_free_text_field(self.schema, ref.field))
         if ref.code is not None and raw == "":
             return "0"  # an unticked (or never saved) checkbox option reads as 0 in REDCap
         if raw and self._comma_decimal(ref.field):
@@ -196,6 +206,19 @@ class RecordContext:
         return present[0] if spec == "first-instance" else present[-1]
 
 
+def read_trimmed(raw: str, *, free_text: bool) -> str:
+    """A padded stored value as logic reads it: only whitespace is blank; a field with a
+    format is read trimmed, free text as it is."""
+    if raw.isspace():
+        return ""
+    return raw if free_text else raw.strip()
+
+
+def is_free_text_field(schema: ProjectSchema, field: str) -> bool:
+    definition = schema.fields.get(field)
+    return definition is not None and is_free_text(definition)
+
+
 def _status_form(schema: ProjectSchema, field: str) -> str | None:
     """The form whose ``{form}_complete`` status field this is, if it is one."""
     if field.endswith(_STATUS_SUFFIX):
@@ -220,7 +243,8 @@ def _column(schema: ProjectSchema, ref: FieldRef) -> tuple[str, str]:
             raise LogicReferenceError(
                 f"[{ref.field}] is a checkbox; name one option, like [{ref.field}(1)]"
             )
-        if ref.code not in definition.choices:
+        # A missing-data code has a column of its own too (``race___unk``).
+        if ref.code not in definition.choices and ref.code not in definition.missing_options:
             raise LogicReferenceError(
                 f"{reference_text(ref)}: checkbox {ref.field} has no option {ref.code}"
             )

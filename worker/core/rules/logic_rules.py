@@ -193,7 +193,8 @@ class ValidOnly:
         for column, name in schema.export_columns.items():
             field = schema.fields.get(name)
             if field is not None and column in field.export_names and is_judged(field):
-                self._parsers[column] = value_parser(field)
+                # A missing-data code is not invalid: it stays, for isblankormissingcode().
+                self._parsers[column] = value_parser(field, schema.missing_codes)
 
     def __call__(self, record: RecordData) -> RecordData:
         rows: dict[RowKey, dict[str, str]] = {}
