@@ -1,0 +1,54 @@
+"""Which demo project the sandbox serves: the one the config names (``study.demo``), never
+one the worker names itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DEMO_PROJECT, REPO, run_worker, worker_env
+from worker.cli.common import EXAMPLE_CONFIG, default_demo_folder, demo_folder
+from worker.config import load_settings
+from worker.errors import ConfigError
+
+
+def test_the_example_config_names_the_bundled_demo() -> None:
+    assert EXAMPLE_CONFIG == REPO / "config.example.toml"
+    assert demo_folder(load_settings(EXAMPLE_CONFIG)) == DEMO_PROJECT
+
+
+def test_with_no_config_here_the_sandbox_serves_the_example_configs_demo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert default_demo_folder() == DEMO_PROJECT
+
+
+def test_a_config_here_names_the_demo_relative_to_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "config.toml").write_text('[study]\ndemo = "demos/other"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert default_demo_folder() == tmp_path.resolve() / "demos" / "other"
+
+
+def test_a_config_without_a_demo_cannot_serve_one(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[study]\ntimezone = "UTC"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="study.demo"):
+        demo_folder(load_settings(config))
+
+
+def test_sandbox_with_a_config_naming_no_demo_is_a_one_line_error(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[study]\nmapping = "{REPO / "mappings" / "nk_trial.toml"}"\n', encoding="utf-8"
+    )
+    done = run_worker(
+        "check", "--config", str(config), "--sandbox", env=worker_env("http://x/api/", "x" * 32)
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "error: --sandbox needs study.demo in the config: the demo project folder to serve"
+    )
