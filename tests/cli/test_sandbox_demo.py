@@ -36,7 +36,7 @@ def test_a_config_here_names_the_demo_relative_to_itself(
 def test_a_config_without_a_demo_cannot_serve_one(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text('[study]\ntimezone = "UTC"\n', encoding="utf-8")
-    with pytest.raises(ConfigError, match="study.demo"):
+    with pytest.raises(ConfigError, match=r"study\.demo"):
         demo_folder(load_settings(config))
 
 
