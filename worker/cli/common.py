@@ -94,26 +94,25 @@ def sandbox_config(args: argparse.Namespace) -> Path | None:
 
 
 def demo_folder(settings: Settings) -> Path:
-    """The demo project folder the configured study's sandbox serves (``study.demo``)."""
-    if settings.study.demo is None:
-        raise ConfigError(
-            "--sandbox needs study.demo in the config: the demo project folder to serve"
-        )
-    return settings.study.demo
+    """The demo project a sandbox serves for these settings: the one ``study.demo`` names,
+    else the one the bundled example config names (as before the setting existed)."""
+    if settings.study.demo is not None:
+        return settings.study.demo
+    if EXAMPLE_CONFIG.exists():
+        demo = load_settings(EXAMPLE_CONFIG).study.demo
+        if demo is not None:
+            return demo
+    raise ConfigError("no demo project for the sandbox to serve: set study.demo in the config")
 
 
 def default_demo_folder() -> Path:
     """The demo ``python -m worker sandbox`` serves when no folder is given: the one that
     config.toml in the working directory names, else the one the bundled example config
     names."""
-    for path in (DEFAULT_CONFIG_PATH, EXAMPLE_CONFIG):
-        if path.exists():
-            demo = load_settings(path).study.demo
-            if demo is not None:
-                return demo
-    raise ConfigError(
-        "no demo project to serve: give --project-dir, or set study.demo in config.toml"
-    )
+    here = load_settings(DEFAULT_CONFIG_PATH) if DEFAULT_CONFIG_PATH.exists() else None
+    if here is not None and here.study.demo is not None:
+        return here.study.demo
+    return demo_folder(load_settings(EXAMPLE_CONFIG) if EXAMPLE_CONFIG.exists() else Settings())
 
 
 @contextmanager
