@@ -12,8 +12,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from worker.cli.common import default_demo_folder
 from worker.errors import ConfigError
-from worker.sandbox import DEFAULT_PROJECT_DIR, DEMO_TOKEN, RequestEntry, Sandbox
+from worker.sandbox import DEMO_TOKEN, RequestEntry, Sandbox
 from worker.sandbox.faults import DEFAULT_FAIL_KINDS, parse_fault
 from worker.sandbox.reqlog import entry_json
 from worker.sandbox.source import is_project_file
@@ -24,11 +25,11 @@ Serve a REDCap-compatible API for one project on http://127.0.0.1:PORT/api/ unti
 difference for the methods they use) and keeps its data in memory, and in --state-file if
 given, so changes made through the API survive a restart.
 
-PROJECT is the project served: a folder of REDCap API exports (the default: the bundled dNK
-demo project), a REDCap project XML file (REDCap's "Download project XML", CDISC ODM with
-REDCap's extensions: fields, instruments, arms, events, repeating setup, missing data codes
-and the records it holds) or a data dictionary CSV (a classic project with no records). Give
-it with --project, or a FILE.xml or FILE.csv as the positional argument.
+PROJECT is the project served: a folder of REDCap API exports (the default: the demo that
+study.demo names in the config), a REDCap project XML file (REDCap's "Download project XML",
+CDISC ODM with REDCap's extensions: fields, instruments, arms, events, repeating setup,
+missing data codes and the records it holds) or a data dictionary CSV (a classic project with
+no records). Give it with --project, or a FILE.xml or FILE.csv as the positional argument.
 
 DATA is what the sandbox starts with: the project's own data by default (a folder's
 demo_data.py, generated as of --as-of for --participants participants; an XML file's
@@ -71,7 +72,8 @@ def register(subparsers: Any) -> None:
         metavar="PATH",
         help="the project: a folder of its REDCap API exports (metadata.json, events.json, "
         "...), a REDCap project XML file or a data dictionary CSV; default: "
-        f"{DEFAULT_PROJECT_DIR}",
+        "the demo that study.demo names in config.toml here, else in the bundled "
+        "config.example.toml",
     )
     parser.add_argument(
         "--port",
@@ -166,7 +168,7 @@ def _project_and_data(args: argparse.Namespace) -> tuple[Path, str | None]:
         project, positional = positional, None
     if positional and args.data and positional != args.data:
         raise ConfigError("give DATA either as a positional argument or with --data, not both")
-    path = Path(project) if project is not None else DEFAULT_PROJECT_DIR
+    path = Path(project) if project is not None else default_demo_folder()
     if not path.exists():
         kind = "file" if is_project_file(path) else "folder"
         raise ConfigError(f"project {kind} {path} does not exist")

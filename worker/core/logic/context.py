@@ -1,8 +1,8 @@
 """Contexts that give logic its values: ``RecordContext`` reads one record's export rows the
 way REDCap does; ``MappingContext`` is a dict-backed stand-in for tests.
 
-How ``RecordContext`` picks the row a reference reads (redcap_api.md 4.4, protocol "Generic
-checks"): ``[field]`` reads the context's own event, ``[event][field]`` the named one. If the
+How ``RecordContext`` picks the row a reference reads (docs/redcap-api-behaviour.md §4.1,
+§4.4): ``[field]`` reads the context's own event, ``[event][field]`` the named one. If the
 field's form repeats in that event, or the event itself repeats, the row is an instance:
 the one written (``[field][2]``, ``[last-instance]``...), else the context's own instance
 number (instance 1 when the context row does not repeat). Otherwise it is the base row.
