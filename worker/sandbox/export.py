@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from worker.sandbox.errors import bad_request
-from worker.sandbox.project import STATUS_CHOICES, ProjectDef
+from worker.sandbox.project import STATUS_CHOICES, Column, ProjectDef, parse_choices
 from worker.sandbox.store import SlotKey, Store, natural_key
 
 EVENT, RI, INSTANCE, DAG = (
@@ -148,7 +148,7 @@ def _label_maps(project: ProjectDef, checkbox_labels: bool) -> dict[str, dict[st
         if column.kind == "status":
             maps[name] = STATUS_CHOICES
         elif column.kind == "checkbox" and column.field is not None:
-            label = column.field.choices[column.code]
+            label = option_label(project, column)
             maps[name] = (
                 {"1": label, "0": ""}
                 if checkbox_labels
@@ -264,11 +264,22 @@ def header_labels(project: ProjectDef, columns: Sequence[str]) -> list[str]:
         elif column.kind == "status":
             out.append("Complete?")
         elif column.kind == "checkbox" and column.field is not None:
-            out.append(f"{column.field.label} (choice={column.field.choices[column.code]})")
+            out.append(f"{column.field.label} (choice={option_label(project, column)})")
         else:
             assert column.field is not None
             out.append(column.field.label)
     return out
+
+
+def option_label(project: ProjectDef, column: Column) -> str:
+    """A checkbox column's option label; a missing-data-code column's code label."""
+    assert column.field is not None
+    label = column.field.choices.get(column.code)
+    if label is None:
+        label = parse_choices(str(project.info.get("missing_data_codes", "") or "")).get(
+            column.code, column.code
+        )
+    return label
 
 
 def returned_records(rows: Sequence[dict[str, Any]], project: ProjectDef) -> list[str]:
