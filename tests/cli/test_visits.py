@@ -18,6 +18,7 @@ from tests.rules.test_demo import demo_data
 from worker.cli import visits as cli
 from worker.config import load_settings
 from worker.core.generic_checks import GenericChecker
+from worker.core.rules.wording import GENERIC
 from worker.core.visits import VisitRow, VisitStatus, sort_visits
 from worker.pipeline import Study, check_batches
 
@@ -70,7 +71,7 @@ def test_what_is_due_soonest_comes_first() -> None:
         row(VisitStatus.DUE, start=-2, record="d"),  # closes in 12 days
         row(VisitStatus.UPCOMING, start=20, record="e"),
         row(VisitStatus.DUE, start=-10, record="f"),  # closes in 4 days
-        row(VisitStatus.PREGNANT, start=10, record="g"),
+        row(VisitStatus.NOT_EXPECTED, start=10, record="g"),
         row(VisitStatus.OUT_OF_WINDOW, start=5, record="h"),
     ]
     assert [r.record for r in sort_visits(rows)] == ["f", "d", "e", "b", "c", "h", "a", "g"]
@@ -164,6 +165,26 @@ def test_the_table_has_a_headline_and_one_line_per_visit() -> None:
     assert "due now" in lines[3]
     assert "closes in 13 days" in lines[3]
     assert len(lines) == 3 + 6
+
+
+def test_without_the_studys_words_the_headline_is_generic() -> None:
+    rec = treated("4", months=(1,))
+    d0 = date(2026, 3, 2)
+    report = cli.collect_visits(study(), [list(rec.rows.values())], as_of=d0 + timedelta(days=50))
+    report.wording = GENERIC
+    assert cli.render_table(report).splitlines()[0] == (
+        "Visits as of 2026-04-21: 1 due now, 4 upcoming, 0 missed "
+        "(1 participant with a visit schedule)"
+    )
+
+
+def test_a_visit_not_expected_is_listed_with_the_studys_reason() -> None:
+    rec = treated("4", months=(1,)).eos(eos_date=date(2026, 4, 1), eos_status=3)
+    report = cli.collect_visits(study(), [list(rec.rows.values())], as_of=date(2026, 11, 26))
+    table = cli.render_table(report)
+    assert table.count("not expected: ended") == 5
+    document = json.loads(cli.render_json(report))
+    assert document["summary"]["by_status"]["not expected"] == 5
 
 
 def test_an_empty_report_says_so() -> None:

@@ -36,7 +36,7 @@ def test_one_timeline_per_treated_participant_with_every_window(demo_rows) -> No
     treated = dict(data.progress)["Treated (first infusion given)"]
     assert len(data.timelines) == treated
     assert all(len(t.rows) == 6 for t in data.timelines)
-    assert data.anchor == "the first infusion"
+    assert data.wording.schedule_anchor == "the first infusion"
     assert data.failed_records == []
 
 

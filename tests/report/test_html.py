@@ -6,8 +6,9 @@ import re
 from html.parser import HTMLParser
 
 from tests.conftest import AS_OF
-from tests.report.conftest import BASE, collect
-from worker.report import render_report
+from tests.report.conftest import BASE, NOW, collect
+from worker.core.rules.wording import Wording
+from worker.report import ReportData, render_report
 
 
 class Page(HTMLParser):
@@ -92,3 +93,18 @@ def test_values_are_escaped(demo_rows) -> None:
     html = render_report(data)
     assert "<script>" not in html
     assert "&lt;script&gt;" in html
+
+
+def test_a_study_that_gives_no_words_gets_generic_headings() -> None:
+    data = ReportData(title="", project_id=None, as_of=AS_OF, generated_at=NOW, has_schedule=True)
+    visible = " ".join(page(render_report(data)).text)
+    assert "Visit windows per participant with a visit schedule (0)" in visible
+    assert "No participant with a visit schedule yet." in visible
+
+
+def test_the_studys_words_head_the_timelines(demo_rows) -> None:
+    data = collect(demo_rows)
+    data.wording = Wording(scheduled_participant="dosed patient", schedule_anchor="the first dose")
+    visible = " ".join(page(render_report(data)).text)
+    assert f"Visit windows per dosed patient ({len(data.timelines)})" in visible
+    assert "Days after the first dose on the axis" in visible

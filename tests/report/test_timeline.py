@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, timedelta
 from xml.etree import ElementTree
 
@@ -100,3 +101,16 @@ def test_ticks_are_round_numbers() -> None:
 
 def test_the_legend_names_every_status() -> None:
     assert len(legend()) == len(VisitStatus)
+
+
+def test_a_visit_not_expected_shows_the_studys_reason() -> None:
+    skipped = dataclasses.replace(row(3, VisitStatus.NOT_EXPECTED), reason="withdrew")
+    t = Timeline(record="5", site="", rows=[skipped], as_of_day=100)
+    svg = str(render_timeline(t, Scale.for_timelines([t]), "day 0"))
+    assert "month 3: window days 77–91, not expected: withdrew" in svg
+
+
+def test_the_legend_names_the_reasons_the_timelines_show() -> None:
+    colour = STYLE[VisitStatus.NOT_EXPECTED][0]
+    assert (colour, "not expected: ended, pregnant") in legend(["pregnant", "ended", "pregnant"])
+    assert (colour, "not expected") in legend()

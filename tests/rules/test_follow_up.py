@@ -189,14 +189,21 @@ def test_schedule_status_of_a_sample_in_and_out_of_window() -> None:
     assert got[3] is VisitStatus.IN_WINDOW
 
 
-def test_schedule_not_applicable_when_ended_or_pregnant() -> None:
+def reasons(rec: Rec, as_of: date) -> dict[int, str]:
+    """Each month's status as people read it, with the study's reason where not expected."""
+    return {row.ordinal: row.status_text for row in ruleset().schedule(rec.participant(), as_of)}
+
+
+def test_schedule_not_expected_when_ended_or_pregnant() -> None:
     rec = treated(months=(1,)).eos(eos_date=day(63), eos_status=3)
-    assert statuses(rec, on(400))[2] is VisitStatus.ENDED
+    assert statuses(rec, on(400))[2] is VisitStatus.NOT_EXPECTED
+    assert reasons(rec, on(400))[2] == "not expected: ended"
     rec = treated(months=(1,)).pregnancy(1, pg_hcg_pos=1, pg_lmp_date=day(50))
-    got = statuses(rec, on(400))
-    assert got[2] is VisitStatus.PREGNANT
-    # Upcoming windows of a pregnancy still going are not applicable either.
-    assert statuses(rec, on(60))[4] is VisitStatus.PREGNANT
+    assert reasons(rec, on(400))[2] == "not expected: pregnant"
+    # Upcoming windows of a pregnancy still going are not expected either.
+    assert reasons(rec, on(60))[4] == "not expected: pregnant"
+    # A visit with a sample or still to come has no reason.
+    assert reasons(rec, on(60))[1] == "in window"
 
 
 # --- The checks and the schedule agree, whatever the data ---------------------------------

@@ -1,4 +1,5 @@
-"""``visits``: each treated participant's follow-up visits, soonest due first. Read-only.
+"""``visits``: the visits of every participant with a visit schedule, soonest due first.
+Read-only.
 
 The schedule comes from the study's rules folder (the same function the visit-window checks
 use), so the command and the checks cannot disagree. Coordinators use the table to plan the
@@ -25,6 +26,7 @@ from worker.cli.common import (
     progress_printer,
 )
 from worker.core.records import group_rows
+from worker.core.rules.wording import GENERIC, Wording
 from worker.core.visits import VisitRow, VisitStatus, sort_visits
 from worker.errors import ConfigError
 from worker.pipeline import Study, load_study
@@ -38,15 +40,15 @@ FORMATS = ("table", "json")
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "visits",
-        help="list each treated participant's follow-up visits, soonest due first (read-only)",
+        help="list the scheduled visits of every participant, soonest due first (read-only)",
         description=(
-            "Pull the study's records and list, for each treated participant, every "
-            "follow-up visit: target date, window, sample date and status (in window, out of "
-            "window, missed, due now, upcoming, or not applicable because she ended the "
-            "study or was pregnant). Visits due soonest come first. The windows are the ones "
-            "the visit-window checks use. Read-only. Exit codes: 0 listed, 1 some "
-            "participants' schedules could not be computed, 2 usage or configuration "
-            "error, 3 REDCap unreachable or refused."
+            "Pull the study's records and list, for each participant with a visit schedule "
+            "(the study's rules say who has one), every scheduled visit: target date, window, "
+            "sample date and status (in window, out of window, missed, due now, upcoming, or "
+            "not expected, with the study's reason). Visits due soonest come first. The "
+            "windows are the ones the visit-window checks use. Read-only. Exit codes: 0 "
+            "listed, 1 some participants' schedules could not be computed, 2 usage or "
+            "configuration error, 3 REDCap unreachable or refused."
         ),
     )
     add_connection_options(parser)
@@ -71,9 +73,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 class VisitReport:
     as_of: date
     rows: list[VisitRow] = field(default_factory=list)
-    participants: int = 0  # treated participants with a schedule
+    participants: int = 0  # participants with a visit schedule
     records_checked: int = 0
     errors: list[str] = field(default_factory=list)  # records whose schedule failed
+    wording: Wording = GENERIC  # the study's words for the summary line (study.toml)
 
 
 def collect_visits(study: Study, batches: Iterable[Sequence[dict]], *, as_of: date) -> VisitReport:
@@ -81,7 +84,7 @@ def collect_visits(study: Study, batches: Iterable[Sequence[dict]], *, as_of: da
     ruleset = study.ruleset
     if ruleset is None or not ruleset.has_schedule:
         raise ConfigError("the study's rules define no visit schedule (set study.rules)")
-    report = VisitReport(as_of=as_of)
+    report = VisitReport(as_of=as_of, wording=ruleset.wording)
     for batch in batches:
         for record in group_rows(study.schema, batch).values():
             report.records_checked += 1
@@ -167,17 +170,17 @@ _COLUMNS = ("record", "visit", "target", "window", "sample", "status", "note")
 
 
 def render_table(report: VisitReport) -> str:
-    as_of = report.as_of
+    as_of, words = report.as_of, report.wording
     counts = summary(report)["by_status"]
     assert isinstance(counts, dict)
     headline = (
-        f"Follow-up visits as of {as_of.isoformat()}: {counts[VisitStatus.DUE.value]} due "
-        f"now, {counts[VisitStatus.UPCOMING.value]} upcoming, "
-        f"{counts[VisitStatus.MISSED.value]} missed ({report.participants} treated "
-        f"participant{'s' if report.participants != 1 else ''})"
+        f"{words.visits[:1].upper()}{words.visits[1:]} as of {as_of.isoformat()}: "
+        f"{counts[VisitStatus.DUE.value]} due now, {counts[VisitStatus.UPCOMING.value]} "
+        f"upcoming, {counts[VisitStatus.MISSED.value]} missed "
+        f"({words.participants(report.participants)})"
     )
     if not report.rows:
-        return f"{headline}\n\nNo follow-up visits to show.\n"
+        return f"{headline}\n\nNo {words.visits} to show.\n"
     cells = [
         (
             row.record,
@@ -185,7 +188,7 @@ def render_table(report: VisitReport) -> str:
             row.target.isoformat(),
             f"{row.window_start.isoformat()} – {row.window_end.isoformat()}",
             row.sample_date.isoformat() if row.sample_date else "-",
-            row.status.value,
+            row.status_text,
             note(row, as_of),
         )
         for row in report.rows

@@ -168,7 +168,7 @@ class QueryBook:
                     instance=k,
                     query_id=qid,
                     rule=row.get(self.f.rule, ""),
-                    # An unknown or blank status is treated as open: the safe reading.
+                    # An unknown or blank status counts as open: the safe reading.
                     status=self._status_by_code.get(row.get(self.f.status, ""), Status.OPEN),
                     fingerprint=row.get(self.f.fingerprint, ""),
                     message=row.get(self.f.message, ""),

@@ -1,9 +1,11 @@
 """Visit schedules: the rows a study's rules compute and the ``visits`` command shows.
 
-The study's rules own the schedule (which visits, their windows, when a visit does not
-apply); this module only names the shape of a row, its statuses and the order coordinators
-read them in. A schedule is computed by one function in the rules folder, which the visit
-window checks use too, so the command and the checks cannot disagree.
+The study's rules own the schedule (which visits, their windows, when a visit is not
+expected and why); this module only names the shape of a row, its statuses and the order
+coordinators read them in. Statuses are generic; a visit that is not expected carries the
+study's own reason in words (``VisitRow.reason``). A schedule is computed by one function in
+the rules folder, which the visit window checks use too, so the command and the checks
+cannot disagree.
 """
 
 from __future__ import annotations
@@ -23,8 +25,7 @@ class VisitStatus(StrEnum):
     MISSED = "missed"  # the window has closed with no sample
     OUT_OF_WINDOW = "out of window"  # a sample, dated outside the window
     IN_WINDOW = "in window"  # a sample, dated inside the window
-    ENDED = "not applicable: ended"  # she left the study on or before the window's end
-    PREGNANT = "not applicable: pregnant"  # she was pregnant during the window
+    NOT_EXPECTED = "not expected"  # the study's rules say why: VisitRow.reason
 
 
 # Coordinators plan what is due soonest: open windows first (closing soonest first), then
@@ -35,8 +36,7 @@ _RANK = {
     VisitStatus.MISSED: 2,
     VisitStatus.OUT_OF_WINDOW: 3,
     VisitStatus.IN_WINDOW: 4,
-    VisitStatus.ENDED: 5,
-    VisitStatus.PREGNANT: 5,
+    VisitStatus.NOT_EXPECTED: 5,
 }
 
 
@@ -46,7 +46,8 @@ class VisitRow:
 
     ``anchor`` is the date day numbers count from (e.g. the first treatment); ``part`` and
     ``ordinal`` say where in the study's mapping the visit lives, ``event`` is filled from
-    the mapping, and ``field`` is where the visit's date is recorded.
+    the mapping, and ``field`` is where the visit's date is recorded. ``reason`` says, in the
+    study's words, why a ``NOT_EXPECTED`` visit is not expected (e.g. "ended").
     """
 
     record: str
@@ -61,11 +62,19 @@ class VisitRow:
     sample_date: date | None
     status: VisitStatus
     event: str | None = None
+    reason: str | None = None
     evidence: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def day(self, when: date) -> int:
         """Days after the anchor (the anchor itself is day 0)."""
         return (when - self.anchor).days
+
+    @property
+    def status_text(self) -> str:
+        """The status as people read it: "not expected: <reason>" where the rules give one."""
+        if self.status is VisitStatus.NOT_EXPECTED and self.reason:
+            return f"{self.status.value}: {self.reason}"
+        return self.status.value
 
     @property
     def target_day(self) -> int:
@@ -96,7 +105,7 @@ class VisitRow:
             "window_days": [self.start_day, self.end_day],
             "sample_date": None if self.sample_date is None else self.sample_date.isoformat(),
             "sample_day": self.sample_day,
-            "status": self.status.value,
+            "status": self.status_text,
         }
 
 

@@ -13,6 +13,7 @@ from functools import cache
 
 from jinja2 import DictLoader, Environment, StrictUndefined
 
+from worker.core.rules.wording import GENERIC
 from worker.notify.snapshot import DUE_SOON, Item, Visit
 from worker.notify.summary import Summary
 from worker.notify.templates import HTML, TEXT
@@ -45,7 +46,7 @@ def render(summary: Summary) -> Rendered:
     context = {
         "summary": summary,
         "for_site": f" at site {summary.site}" if summary.site else "",
-        "anchor": summary.anchor or "day 0",
+        "anchor": summary.anchor or GENERIC.schedule_anchor,
         "horizon": _days(DUE_SOON.days),
         "footer": FOOTER,
         "plural": lambda n: "" if n == 1 else "s",

@@ -1,7 +1,7 @@
 """Check that a parsed REDCap answer has the shape its request returns.
 
 A proxy or a half-dead PHP process can answer 200 with JSON that is not REDCap's (an empty
-object, a list of strings). Such an answer is treated like an unparseable one: retried.
+object, a list of strings). Such an answer is handled like an unparseable one: retried.
 Messages name the shape, never the content.
 """
 

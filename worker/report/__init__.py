@@ -1,7 +1,7 @@
 """The study report: one self-contained HTML page (``python -m worker report``).
 
 ``collect.py`` gathers what it shows in one pass over the records, ``timeline.py`` draws
-each treated participant's visit windows as inline SVG, ``html.py`` renders the page.
+each scheduled participant's visit windows as inline SVG, ``html.py`` renders the page.
 """
 
 from worker.report.collect import ReportData, collect_report

@@ -16,6 +16,7 @@ from worker.core.findings import Finding, Kind, Severity, record_sort_key
 from worker.core.queries import Query, QueryBook, query_id
 from worker.core.records import RecordData
 from worker.core.rules.tally import StudyTally
+from worker.core.rules.wording import GENERIC, Wording
 from worker.core.schema import ProjectSchema
 from worker.core.visits import VisitRow
 from worker.notify.links import DataEntryLinks
@@ -87,7 +88,7 @@ class ReportData:
     generated_at: datetime
     records_checked: int = 0
     progress: list[tuple[str, int]] = field(default_factory=list)
-    anchor: str | None = None
+    wording: Wording = GENERIC  # the study's words for headings (study.toml)
     deviations: list[DeviationRow] = field(default_factory=list)
     queries: list[RecordQueries] = field(default_factory=list)
     timelines: list[Timeline] = field(default_factory=list)
@@ -142,7 +143,7 @@ def collect_report(
     data.queries = _open_queries(existing, groups, schema, now)
     if tally is not None:
         data.progress = tally.progress()
-        data.anchor = tally.ruleset.schedule_anchor
+        data.wording = tally.ruleset.wording
         data.failed_records = list(tally.errors)
         data.has_schedule = tally.ruleset.has_schedule
         data.has_progress = tally.ruleset.has_progress

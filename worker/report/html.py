@@ -51,7 +51,8 @@ def age_counts(entry: RecordQueries) -> list[int]:
 
 
 def render_report(data: ReportData, *, has_queries: bool = True, values: bool = False) -> str:
-    anchor = data.anchor or "day 0"
+    anchor = data.wording.schedule_anchor
+    reasons = [row.reason for t in data.timelines for row in t.rows if row.reason]
     scale = Scale.for_timelines(data.timelines)
     most = max((count for _, count in data.progress), default=0)
     severities = Counter(d.severity for d in data.deviations)
@@ -62,7 +63,8 @@ def render_report(data: ReportData, *, has_queries: bool = True, values: bool = 
             d=data,
             css=CSS,
             anchor=anchor,
-            legend=legend(),
+            legend=legend(reasons),
+            scheduled=data.wording.scheduled_participant,
             timelines=[(t, render_timeline(t, scale, anchor)) for t in data.timelines],
             buckets=[label for _, label in AGE_BUCKETS],
             ages=age_counts,

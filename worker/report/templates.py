@@ -143,7 +143,7 @@ study's mapping names none){% endif %}.</p>
 </section>
 
 <section id="visits">
-<h2>Visit windows per treated participant ({{ d.timelines|length }})</h2>
+<h2>Visit windows per {{ scheduled }} ({{ d.timelines|length }})</h2>
 {% if d.timelines %}
 <p class="muted">Days after {{ anchor }} on the axis; each window is a band numbered by its \
 visit, each sample a dot.</p>
@@ -158,7 +158,7 @@ visit, each sample a dot.</p>
 <figure>{{ svg }}</figure>
 {% endfor %}
 {% elif d.has_schedule %}
-<p class="muted">No treated participant yet.</p>
+<p class="muted">No {{ scheduled }} yet.</p>
 {% else %}
 <p class="muted">The study's rules define no visit schedule.</p>
 {% endif %}

@@ -7,7 +7,7 @@ is plain markup (no script, no external reference) and every text in it is escap
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from markupsafe import Markup, escape
@@ -30,8 +30,7 @@ STYLE: dict[VisitStatus, tuple[str, str]] = {
     VisitStatus.MISSED: ("#c53030", "missed: window closed, no sample"),
     VisitStatus.DUE: ("#2b6cb0", "due now: window open"),
     VisitStatus.UPCOMING: ("#8795a1", "upcoming"),
-    VisitStatus.ENDED: ("#9f7aea", "not applicable: ended"),
-    VisitStatus.PREGNANT: ("#d53f8c", "not applicable: pregnant"),
+    VisitStatus.NOT_EXPECTED: ("#9f7aea", "not expected"),
 }
 AS_OF_COLOUR = "#1a202c"
 
@@ -44,7 +43,7 @@ class Scale:
     @classmethod
     def for_timelines(cls, timelines: Sequence[Timeline]) -> Scale:
         # The windows and samples set the scale; the report date is drawn only where it falls
-        # inside it (a participant treated long ago would squeeze every window otherwise).
+        # inside it (a schedule that started long ago would squeeze every window otherwise).
         days = [0]
         for t in timelines:
             for row in t.rows:
@@ -122,8 +121,13 @@ def _axis(scale: Scale) -> list[str]:
     return parts
 
 
+def _meaning(row: VisitRow) -> str:
+    """What the row's colour means, with the study's reason where a visit is not expected."""
+    return row.status_text if row.reason else STYLE[row.status][1]
+
+
 def _band(row: VisitRow, scale: Scale) -> list[str]:
-    colour, meaning = STYLE[row.status]
+    colour, meaning = STYLE[row.status][0], _meaning(row)
     x0, x1 = scale.x(row.start_day), scale.x(row.end_day)
     dashed = ' stroke-dasharray="4 3"' if row.status is VisitStatus.UPCOMING else ""
     tip = f"{row.visit}: window days {row.start_day}–{row.end_day}, {meaning}"
@@ -140,7 +144,7 @@ def _sample(row: VisitRow, scale: Scale) -> list[str]:
     day = row.sample_day
     if day is None:
         return []
-    colour, meaning = STYLE[row.status]
+    colour, meaning = STYLE[row.status][0], _meaning(row)
     tip = f"{row.visit}: sample on day {day} ({meaning})"
     x, y = scale.x(day), BAND_TOP + BAND_HEIGHT / 2
     parts = []
@@ -164,6 +168,11 @@ def _short(row: VisitRow) -> str:
     return str(row.ordinal) if row.ordinal is not None else row.visit
 
 
-def legend() -> list[tuple[str, str]]:
-    """(colour, meaning) for every status, in a reading order."""
-    return [STYLE[status] for status in STYLE]
+def legend(reasons: Iterable[str] = ()) -> list[tuple[str, str]]:
+    """(colour, meaning) for every status, in a reading order; "not expected" names the
+    study's reasons given (those the report's timelines show)."""
+    named = ", ".join(sorted(set(reasons)))
+    return [
+        (colour, f"{meaning}: {named}" if status is VisitStatus.NOT_EXPECTED and named else meaning)
+        for status, (colour, meaning) in STYLE.items()
+    ]

@@ -1,4 +1,4 @@
-"""The dNK trial's protocol checks (``/work/shared/nk_trial/protocol.md``, section "Checks").
+"""The dNK trial's protocol checks, as ``../SPEC.md`` specifies them.
 
 One module per protocol section. Every number and code comes from ``../params.toml``; the
 checks that fit REDCap logic (NK-PRG-02, NK-SAE-03) live in ``../logic_rules.toml`` instead,
@@ -7,8 +7,8 @@ so each check has one source of truth.
 The worker loads this package by file path (see ``worker/core/rules/loader.py``) and
 collects every function declared with ``@check``/``@check_all`` in these modules; it also
 uses :func:`schedule` (the ``visits`` command, the report's timelines and the summaries'
-due visits) with ``SCHEDULE_ANCHOR``, :func:`progress` (the study progress of summaries and
-reports) and :func:`validate` (at load).
+due visits; their wording is in ``../study.toml``), :func:`progress` (the study progress of
+summaries and reports) and :func:`validate` (at load).
 """
 
 from __future__ import annotations
@@ -28,11 +28,10 @@ from . import (
     safety,
     treatment,
 )
-from .follow_up import SCHEDULE_ANCHOR, schedule
+from .follow_up import schedule
 from .outcomes import progress
 
 __all__ = [
-    "SCHEDULE_ANCHOR",
     "eligibility",
     "end_of_study",
     "follow_up",

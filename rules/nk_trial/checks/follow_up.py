@@ -1,4 +1,4 @@
-"""Follow-up windows (protocol: Follow-up windows), and the visit schedule behind them.
+"""Follow-up windows (SPEC.md, "Follow-up windows"), and the visit schedule behind them.
 
 One function, :func:`schedule`, computes every follow-up month's window and status; NK-WIN-01
 and NK-WIN-02 read its rows and the ``visits`` command shows them, so they cannot disagree.
@@ -24,8 +24,10 @@ from .terms import (
 )
 
 PART = "follow_up"  # the mapping part holding fu_m1_arm_1 .. fu_m6_arm_1
-SCHEDULE_ANCHOR = "the first infusion"  # day 0 of the schedule: D0 (protocol: infusion)
 DATE_FIELD = "mba_date"
+# Why a month's sample is not expected (the visit's status "not expected: <reason>").
+ENDED = "ended"  # she had ended the study on or before the window's last day
+PREGNANT = "pregnant"  # she was pregnant during the window
 
 
 # The last participant's schedule: NK-WIN-01, NK-WIN-02 and the run's summaries each ask
@@ -36,10 +38,10 @@ _last: tuple[Participant, date, Params, list[VisitRow]] | None = None
 def schedule(p: Participant, as_of: date, params: Params) -> list[VisitRow]:
     """Each follow-up month of a treated participant: target, window, sample and status.
 
-    Status, in this order: a sample dated in/out of its window; else not applicable because
-    she had ended on or before the window's last day, or was pregnant during the window;
-    else missed (the window ended before the as-of date), due now (the window is open on
-    the as-of date) or upcoming.
+    Day numbers count from D0 (``study.toml``: the first infusion). Status, in this order: a
+    sample dated in/out of its window; else not expected, because she had ended on or before
+    the window's last day, or was pregnant during the window; else missed (the window ended
+    before the as-of date), due now (the window is open on the as-of date) or upcoming.
     """
     global _last
     if _last is not None:
@@ -62,12 +64,13 @@ def _schedule(p: Participant, as_of: date, params: Params) -> list[VisitRow]:
         w = window(start, month, params)
         entry = by_month.get(month)
         sample = None if entry is None else entry.mba_date
+        reason = None
         if sample is not None:
             status = VisitStatus.IN_WINDOW if w.contains(sample) else VisitStatus.OUT_OF_WINDOW
         elif ended_by(p, w.end):
-            status = VisitStatus.ENDED
+            status, reason = VisitStatus.NOT_EXPECTED, ENDED
         elif pregnant_during(p, w):
-            status = VisitStatus.PREGNANT
+            status, reason = VisitStatus.NOT_EXPECTED, PREGNANT
         elif w.end < as_of:
             status = VisitStatus.MISSED
         elif w.start <= as_of:
@@ -90,6 +93,7 @@ def _schedule(p: Participant, as_of: date, params: Params) -> list[VisitRow]:
                 window_end=w.end,
                 sample_date=sample,
                 status=status,
+                reason=reason,
                 evidence=evidence,
             )
         )

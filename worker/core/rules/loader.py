@@ -8,11 +8,12 @@ A rules folder holds:
   file path under a unique module name, so two rules folders (or two copies of one) never
   collide. Optionally the module defines ``validate(params, schema, mapping) -> list[str]``
   (study-specific consistency problems), ``schedule(participant, as_of, params) ->
-  list[VisitRow]`` (the visit schedule the ``visits`` command shows) with
-  ``SCHEDULE_ANCHOR`` (what its day numbers count from, in words), and
+  list[VisitRow]`` (the visit schedule the ``visits`` command shows) and
   ``progress(participant, as_of, params) -> dict[str, int]`` (the study's progress
   counters, added up over participants for summaries and reports);
-- ``logic_rules.toml``: checks written as REDCap logic (see :mod:`.logic_rules`).
+- ``logic_rules.toml``: checks written as REDCap logic (see :mod:`.logic_rules`);
+- ``study.toml``: the study's own words for reports, emails and ``visits``, such as what
+  the schedule's day numbers count from (see :mod:`.wording`).
 
 Every problem found (a name the project lacks, a duplicate check ID, ...) is listed in one
 one-line :class:`MappingError`.
@@ -35,6 +36,7 @@ from worker.core.rules.declare import PythonCheck, declared_check
 from worker.core.rules.logic_rules import LogicRule, load_logic_rules
 from worker.core.rules.params import Params, name_problems, schema_labeller
 from worker.core.rules.ruleset import Ruleset
+from worker.core.rules.wording import STUDY_FILE, load_wording
 from worker.core.schema import ProjectSchema
 from worker.errors import MappingError
 
@@ -49,6 +51,7 @@ def load_ruleset(rules_dir: Path, *, schema: ProjectSchema, mapping: MappingSpec
     rules_dir = Path(rules_dir)
     if not rules_dir.is_dir():
         raise MappingError(f"rules folder not found: {rules_dir}")
+    wording = load_wording(rules_dir)
     data = _read_params(rules_dir / PARAMS_FILE)
     problems = name_problems(data, schema)
     params = Params(data, label=schema_labeller(schema))
@@ -70,6 +73,12 @@ def load_ruleset(rules_dir: Path, *, schema: ProjectSchema, mapping: MappingSpec
             )
         seen[info.id] = info.source
 
+    if hasattr(module, "SCHEDULE_ANCHOR"):
+        # Once read from the checks; a study still setting it there would lose its words.
+        problems.append(
+            f"the checks define SCHEDULE_ANCHOR, which is no longer read: give it as "
+            f"schedule_anchor in the [wording] table of {STUDY_FILE}"
+        )
     validate = getattr(module, "validate", None)
     if callable(validate):
         problems.extend(str(p) for p in validate(params, schema, mapping))
@@ -80,7 +89,6 @@ def load_ruleset(rules_dir: Path, *, schema: ProjectSchema, mapping: MappingSpec
         )
     schedule = getattr(module, "schedule", None)
     progress = getattr(module, "progress", None)
-    anchor = getattr(module, "SCHEDULE_ANCHOR", None)
     return Ruleset(
         path=rules_dir,
         schema=schema,
@@ -90,7 +98,7 @@ def load_ruleset(rules_dir: Path, *, schema: ProjectSchema, mapping: MappingSpec
         logic_rules=tuple(logic_rules),
         schedule_fn=schedule if callable(schedule) else None,
         progress_fn=progress if callable(progress) else None,
-        schedule_anchor=anchor if isinstance(anchor, str) else None,
+        wording=wording,
     )
 
 

@@ -18,6 +18,7 @@ from worker.core.records import RecordData
 from worker.core.rules.declare import CALENDAR_DATE, CheckInfo, Hit, Participant, PythonCheck
 from worker.core.rules.logic_rules import LogicRule, ValidOnly, rows_of
 from worker.core.rules.params import Params
+from worker.core.rules.wording import GENERIC, Wording
 from worker.core.schema import ProjectSchema
 from worker.core.visits import VisitRow
 from worker.errors import ConfigError
@@ -25,7 +26,7 @@ from worker.errors import ConfigError
 log = structlog.get_logger(__name__)
 
 ScheduleFn = Callable[[Participant, date, Params], Sequence[VisitRow]]
-# The study's progress counters for one participant, e.g. {"Treated": 1, ...}; the
+# The study's progress counters for one participant, e.g. {"Enrolled": 1, ...}; the
 # framework adds them up (see worker/core/rules/tally.py), so nothing per participant is kept.
 ProgressFn = Callable[[Participant, date, Params], Mapping[str, int]]
 # Sees each participant once, as the checks do (built once): summaries gather from it.
@@ -48,8 +49,8 @@ class Ruleset:
     logic_rules: tuple[LogicRule, ...]
     schedule_fn: ScheduleFn | None = None
     progress_fn: ProgressFn | None = None
-    # What day numbers of the schedule count from, in words (e.g. "the first treatment").
-    schedule_anchor: str | None = None
+    # How reports, emails and the ``visits`` command speak of this study (study.toml).
+    wording: Wording = GENERIC
     observers: tuple[Observer, ...] = ()
 
     @property
@@ -60,6 +61,11 @@ class Ruleset:
 
     def start(self, as_of: date) -> RulesRun:
         return RulesRun(self, as_of)
+
+    @property
+    def schedule_anchor(self) -> str:
+        """What day numbers of the schedule count from, in words (e.g. "the first dose")."""
+        return self.wording.schedule_anchor
 
     @property
     def has_schedule(self) -> bool:

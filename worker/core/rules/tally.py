@@ -33,7 +33,7 @@ class StudyTally:
         self.ruleset = ruleset
         self.keep_visit = keep_visit
         self.participants = 0
-        self.scheduled = 0  # participants with a visit schedule (e.g. the treated ones)
+        self.scheduled = 0  # participants with a visit schedule (the rules decide who has one)
         self.visits: list[VisitRow] = []
         self.groups: dict[str, str] = {}  # record -> data access group, for visit rows kept
         self.errors: list[str] = []  # records whose progress or schedule failed
