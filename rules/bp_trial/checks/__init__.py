@@ -5,7 +5,7 @@ checks that fit REDCap logic (BP-RND-02, BP-BAS-01, BP-VS-01) live in ``../logic
 instead, so each check has one source of truth.
 
 The worker loads this package by file path and collects every ``@check`` in these modules;
-it also uses :func:`schedule` with ``SCHEDULE_ANCHOR`` (the ``visits`` command, the report's
+it also uses :func:`schedule` (the ``visits`` command, the report's
 timelines, the summaries' due visits), :func:`progress` and :func:`validate` (at load).
 """
 
@@ -19,10 +19,9 @@ from worker.core.schema import ProjectSchema
 
 from . import outcomes, randomisation, safety, visits
 from .outcomes import progress
-from .visits import SCHEDULE_ANCHOR, schedule
+from .visits import schedule
 
 __all__ = [
-    "SCHEDULE_ANCHOR",
     "outcomes",
     "progress",
     "randomisation",

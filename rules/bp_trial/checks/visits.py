@@ -15,15 +15,17 @@ from worker.core.rules import Hit, Params, Participant, VisitRow, VisitStatus, a
 from .terms import arm_of, day0, ended_by, windows
 
 PART = "visits"  # the mapping part holding week_4, week_12, week_24
-SCHEDULE_ANCHOR = "randomisation"  # day 0 of the schedule (protocol: Visits)
 DATE_FIELD = "vs_date"
+# Why a visit is not expected (the visit's status "not expected: <reason>").
+ENDED = "ended"  # the participant had ended the study on or before the window's last day
 
 
 def schedule(p: Participant, as_of: date, params: Params) -> list[VisitRow]:
     """Each visit of a randomised participant's arm: target, window, date and status.
 
-    Status, in this order: measured in/out of its window; else not applicable because she
-    had ended on or before the window's last day; else missed (the window closed before the
+    Day numbers count from the randomisation date (``study.toml``: randomisation). Status,
+    in this order: measured in/out of its window; else not expected because she had ended
+    on or before the window's last day; else missed (the window closed before the
     as-of date), due now (open on the as-of date) or upcoming.
     """
     start = day0(p)
@@ -35,10 +37,11 @@ def schedule(p: Participant, as_of: date, params: Params) -> list[VisitRow]:
     for w in windows(start, arm, params):
         entry = by_ordinal.get(w.ordinal)
         measured = None if entry is None else entry.vs_date
+        reason = None
         if measured is not None:
             status = VisitStatus.IN_WINDOW if w.contains(measured) else VisitStatus.OUT_OF_WINDOW
         elif ended_by(p, w.end):
-            status = VisitStatus.ENDED
+            status, reason = VisitStatus.NOT_EXPECTED, ENDED
         elif w.end < as_of:
             status = VisitStatus.MISSED
         elif w.start <= as_of:
@@ -61,6 +64,7 @@ def schedule(p: Participant, as_of: date, params: Params) -> list[VisitRow]:
                 window_end=w.end,
                 sample_date=measured,
                 status=status,
+                reason=reason,
                 evidence=evidence,
             )
         )
