@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 
-from worker.core.rules import Hit, Params, Participant, VisitRow, VisitStatus, at_part, check
+from worker.core.rules import Hit, Params, Participant, VisitRow, VisitStatus, check
 
-from .terms import arm_of, day0, ended_by, windows
+from .terms import arm_of, day0, ended_by, event_in_arm, windows
 
 PART = "visits"  # the mapping part holding week_4, week_12, week_24
 DATE_FIELD = "vs_date"
@@ -64,11 +64,22 @@ def schedule(p: Participant, as_of: date, params: Params) -> list[VisitRow]:
                 window_end=w.end,
                 sample_date=measured,
                 status=status,
+                event=event_in_arm(w.visit, arm),
                 reason=reason,
                 evidence=evidence,
             )
         )
     return rows
+
+
+def _at_visit(row: VisitRow, message: str) -> Hit:
+    """A hit on the visit's date field in the participant's own arm's event.
+
+    Not ``at_part``: the worker resolves a part's event from the mapping alone, where the
+    visit name (``week_12``) stands for every arm's event; the record's own arm's event is
+    known here (its data say which arm it is in).
+    """
+    return Hit(field=DATE_FIELD, message=message, evidence=row.evidence, event=row.event)
 
 
 def _window_words(row: VisitRow) -> str:
@@ -84,13 +95,10 @@ def _window_words(row: VisitRow) -> str:
 def visit_outside_window(p: Participant, as_of: date, params: Params) -> Iterator[Hit]:
     for row in schedule(p, as_of, params):
         if row.status is VisitStatus.OUT_OF_WINDOW:
-            yield at_part(
-                PART,
-                DATE_FIELD,
+            yield _at_visit(
+                row,
                 f"The {row.visit} visit took place on day {row.sample_day} after "
                 f"randomisation; its window is {_window_words(row)}.",
-                row.evidence,
-                ordinal=row.ordinal,
             )
 
 
@@ -103,11 +111,8 @@ def visit_outside_window(p: Participant, as_of: date, params: Params) -> Iterato
 def visit_missed(p: Participant, as_of: date, params: Params) -> Iterator[Hit]:
     for row in schedule(p, as_of, params):
         if row.status is VisitStatus.MISSED:
-            yield at_part(
-                PART,
-                DATE_FIELD,
+            yield _at_visit(
+                row,
                 f"No {row.visit} visit: its window ({_window_words(row)}) has closed and "
                 "the participant had not ended the study.",
-                row.evidence,
-                ordinal=row.ordinal,
             )
