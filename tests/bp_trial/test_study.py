@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.bp_trial.builders import (
+    AS_OF,
     CONTROL,
     RULES,
     day,
@@ -47,7 +48,7 @@ def progress(*recs) -> dict[str, int]:
     rs = ruleset()
     total: dict[str, int] = {}
     for rec in recs:
-        for label, n in rs.progress_fn(rec.participant(), None, rs.params).items():
+        for label, n in rs.progress_fn(rec.participant(), AS_OF, rs.params).items():
             total[label] = total.get(label, 0) + n
     return total
 
