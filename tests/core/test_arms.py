@@ -3,16 +3,21 @@ resolved for each record to the event of its own arm."""
 
 from __future__ import annotations
 
+import tomllib
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import TWO_ARM_PROJECT, demo_schema, project_export, two_arm_schema
 from worker.core.arms import arms_of_record, own_event
+from worker.core.coverage import Coverage, mapping_coverage
 from worker.core.findings import Finding, Kind, Severity
+from worker.core.logic import RecordContext, parse
 from worker.core.mapping import MappingSpec, ParticipantBuilder, load_mapping, mapping_drift
 from worker.core.queries import Action, QueryBook
 from worker.core.records import RecordData, group_rows
+from worker.core.rules.logic_rules import load_logic_rules, one_arm_names
 from worker.core.schema import ProjectSchema
 from worker.errors import MappingError
 
@@ -206,3 +211,84 @@ def test_a_record_in_no_arm_with_a_query_event_is_refused(spec, schema) -> None:
 def test_the_fixture_rows_sit_in_both_arms() -> None:
     events = {row["redcap_event_name"] for row in project_export(TWO_ARM_PROJECT, "rows")}
     assert {two_arm_schema().arm_of(e) for e in events} == {1, 2}
+
+
+# --- logic rules ----------------------------------------------------------------------------
+
+RULES = TWO_ARM_PROJECT / "rules" / "logic_rules.toml"
+
+
+def test_logic_rules_naming_visits_run_in_every_arm(schema) -> None:
+    rules, problems = load_logic_rules(RULES, schema)
+    assert problems == []
+    visit_rule = next(r for r in rules if r.info.id == "TA-VIS-01")
+    assert [p.event for p in visit_rule.places] == ["week_4_arm_1", "week_4_arm_2", "week_8_arm_2"]
+
+
+def is_true(logic: str, record: RecordData, event: str) -> bool:
+    context = RecordContext(schema=two_arm_schema(), record=record, event=event)
+    return parse(logic).is_true(context)
+
+
+def test_a_visit_reference_reads_the_rows_own_arm() -> None:
+    in_arm_2 = record(base("screening_arm_2", enr_date="2026-04-01"), base("week_4_arm_2"))
+    assert not is_true("[screening][enr_date] = ''", in_arm_2, "week_4_arm_2")
+    assert is_true("[screening][enr_date] = '2026-04-01'", in_arm_2, "week_4_arm_2")
+
+
+def test_a_reference_to_one_arms_event_is_read_as_written() -> None:
+    in_arm_2 = record(base("screening_arm_2", enr_date="2026-04-01"), base("week_4_arm_2"))
+    assert is_true("[screening_arm_1][enr_date] = ''", in_arm_2, "week_4_arm_2")
+
+
+def test_a_visit_the_rows_arm_lacks_reads_blank() -> None:
+    in_arm_1 = record(base("week_4_arm_1", vis_weight="60"))
+    assert is_true("[week_8][vis_weight] = ''", in_arm_1, "week_4_arm_1")
+
+
+def test_one_arms_events_in_rules_are_named(tmp_path: Path, schema) -> None:
+    path = tmp_path / "logic_rules.toml"
+    path.write_text(
+        RULES.read_text(encoding="utf-8")
+        .replace("[screening][enr_date]", "[screening_arm_1][enr_date]")
+        .replace('events = ["week_4", "week_8"]', 'events = ["week_4_arm_1", "week_8_arm_2"]'),
+        encoding="utf-8",
+    )
+    assert one_arm_names(path, schema) == [
+        "logic_rules.toml: rule TA-VIS-01 names arm 1's event 'week_4_arm_1' (events = [..., "
+        "'week_4_arm_1']) in a project with 2 arms; use the visit name 'week_4' to mean each "
+        "participant's own arm",
+        "logic_rules.toml: rule TA-VIS-01 names arm 1's event 'screening_arm_1' "
+        "([screening_arm_1][enr_date]) in a project with 2 arms; use the visit name "
+        "'screening' to mean each participant's own arm",
+    ]
+    assert one_arm_names(RULES, schema) == []
+
+
+# --- coverage ------------------------------------------------------------------------------
+
+
+def one_arm_mapping() -> MappingSpec:
+    text = (TWO_ARM_PROJECT / "mapping.toml").read_text(encoding="utf-8")
+    for visit in ("screening", "week_4", "week_8", "safety", "queries"):
+        text = text.replace(f'"{visit}"', f'"{visit}_arm_1"')
+    return MappingSpec.model_validate(tomllib.loads(text.replace('"week_8_arm_1"', "")))
+
+
+def test_a_mapping_naming_visits_covers_every_arm(spec, schema) -> None:
+    assert mapping_coverage(spec, schema) == Coverage()
+
+
+def test_a_one_arm_mapping_leaves_the_other_arm_uncovered(schema) -> None:
+    coverage = mapping_coverage(one_arm_mapping(), schema)
+    assert coverage.problems[0].startswith("arm 2 is not covered: the mapping names none of its")
+    uncovered = [p.split("'")[1] for p in coverage.problems[1:]]
+    assert uncovered == ["screening_arm_2", "week_4_arm_2", "week_8_arm_2", "safety_arm_2"]
+    assert "name the visit 'week_4' to cover it in every arm" in coverage.problems[2]
+    # The other arm's query event holds only the query form, which no part reads.
+    assert [n.split("'")[1] for n in coverage.notes] == ["queries_arm_2"]
+
+
+def test_a_single_arm_project_has_no_coverage_to_judge() -> None:
+    dnk = load_mapping(Path(__file__).resolve().parents[2] / "mappings" / "nk_trial.toml")
+    assert mapping_coverage(dnk, demo_schema()) == Coverage()

@@ -7,8 +7,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from worker.cli.common import add_connection_options, open_session
+from worker.core.coverage import mapping_coverage
 from worker.core.mapping import load_mapping, mapping_drift
 from worker.core.rules import load_ruleset
+from worker.core.rules.loader import LOGIC_FILE
+from worker.core.rules.logic_rules import one_arm_names
 from worker.errors import ConfigError, RedcapError, WorkerError
 
 
@@ -19,6 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Check that REDCap answers, report its version and the project, and list every "
             "field, form or event that the mapping or rules name but the live project lacks. "
+            "In a project with several arms, also every event and arm the mapping does not "
+            "cover and every logic rule that names one arm's event (use visit names, the "
+            "event names without '_arm_N'). "
             "Exit codes: 0 all good, 2 configuration or drift problems, 3 REDCap unreachable."
         ),
     )
@@ -31,6 +37,9 @@ def run(args: argparse.Namespace) -> int:
 
     def report(ok: bool, label: str, detail: str) -> None:
         print(f"{'ok  ' if ok else 'FAIL'} {label}: {detail}")
+
+    def note(label: str, detail: str) -> None:
+        print(f"info {label}: {detail}")
 
     with open_session(args) as session:
         settings, client = session.settings, session.client
@@ -55,12 +64,26 @@ def run(args: argparse.Namespace) -> int:
         else:
             mapping_path = Path(settings.study.mapping)
             steps.append(("mapping", lambda: mapping_drift(load_mapping(mapping_path), schema)))
+            if len(schema.arms) > 1:
+
+                def arms_problems() -> list[str]:
+                    coverage = mapping_coverage(load_mapping(mapping_path), schema)
+                    for line in coverage.notes:
+                        note("arms", line)
+                    return coverage.problems
+
+                steps.append(("arms", arms_problems))
             if settings.study.rules is not None:
                 rules_dir = Path(settings.study.rules)
 
                 def rules_problems() -> list[str]:
-                    load_ruleset(rules_dir, schema=schema, mapping=load_mapping(mapping_path))
-                    return []
+                    logic_file = rules_dir / LOGIC_FILE
+                    problems = one_arm_names(logic_file, schema) if logic_file.is_file() else []
+                    try:
+                        load_ruleset(rules_dir, schema=schema, mapping=load_mapping(mapping_path))
+                    except WorkerError as exc:
+                        problems.append(str(exc))
+                    return problems
 
                 steps.append(("rules", rules_problems))
         for label, step in steps:
@@ -72,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
                 status = 2
                 for problem in problems:
                     report(False, label, problem)
+            elif label == "arms":
+                report(True, label, f"the mapping covers all {len(schema.arms)} arms")
             else:
                 report(True, label, "matches the project")
     return status
