@@ -122,3 +122,13 @@ def test_report_writes_the_study_report(bp_sandbox, config, tmp_path) -> None:
     assert "BP-RND-03" in html
     assert "Randomised to usual care (control)" in html
     assert "randomisation" in html
+
+
+def test_doctor_finds_the_mapping_and_rules_cover_both_arms(bp_sandbox, config) -> None:
+    run = run_worker(
+        "doctor", "--config", str(config), env=worker_env(bp_sandbox.url, bp_sandbox.token)
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    lines = [line for line in run.stdout.splitlines() if line.strip()]
+    assert any("arms" in line for line in lines)
+    assert all(line.startswith("ok") for line in lines), run.stdout
