@@ -71,10 +71,10 @@ class WorkerRun:
 @pytest.fixture
 def demo_sandbox() -> Iterator[object]:
     """A fresh sandbox serving the dNK demo data as of ``AS_OF``."""
-    from worker.sandbox import DEFAULT_PROJECT_DIR, DEMO_TOKEN, Sandbox
+    from worker.sandbox import DEMO_TOKEN, Sandbox
 
     with Sandbox.from_folder(
-        project_dir=DEFAULT_PROJECT_DIR, data="demo", as_of=AS_OF, token=DEMO_TOKEN
+        project_dir=DEMO_PROJECT, data="demo", as_of=AS_OF, token=DEMO_TOKEN
     ) as sandbox:
         yield sandbox
 

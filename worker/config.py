@@ -131,6 +131,9 @@ class StudySettings(BaseModel):
 
     mapping: Path | None = Field(None, description="the study's mapping file")
     rules: Path | None = Field(None, description="the study's rules folder")
+    demo: Path | None = Field(
+        None, description="the demo project folder the sandbox serves (--sandbox, `sandbox`)"
+    )
     timezone: str = Field("UTC", description="the study's timezone, for 'today'")
 
     _known_timezone = field_validator("timezone")(_check_timezone)
@@ -202,6 +205,7 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
     for section, key in (
         ("study", "mapping"),
         ("study", "rules"),
+        ("study", "demo"),
         ("redcap", "token_file"),
         ("email", "password_file"),
     ):

@@ -7,7 +7,7 @@ record x event x instance that holds data, blanks omitted, each saved form with 
 
 This module deliberately shares no code with the worker (stdlib only, nothing imported from
 ``worker``): the demo data and the list of findings it seeds are written from the protocol
-(``protocol.md``) and the data dictionary alone, so a misreading cannot hide in both.
+(``rules/nk_trial/SPEC.md``) and the data dictionary alone, so a misreading cannot hide in both.
 
 Each participant below is a template: a function that lays out her data relative to a day 0
 (the as-of date in the demo) and says, in its docstring, what she demonstrates and which

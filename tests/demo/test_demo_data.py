@@ -20,7 +20,7 @@ DEMO_DIR = Path(__file__).resolve().parents[2] / "demo" / "nk_trial"
 AS_OF = dt.date(2026, 11, 26)
 OTHER_AS_OF = dt.date(2031, 3, 1)
 
-# Every check of the protocol (protocol.md, "Checks"), hard-coded on purpose.
+# Every check of the specification (rules/nk_trial/SPEC.md, §4), hard-coded on purpose.
 CHECK_IDS = (
     "NK-ELG-01",
     "NK-ELG-02",

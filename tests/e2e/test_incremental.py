@@ -14,11 +14,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.conftest import AS_OF, REPO, worker_env
+from tests.conftest import AS_OF, DEMO_PROJECT, REPO, worker_env
 from worker.config import load_settings
 from worker.jobs import JobOutcome, run_sync_job
 from worker.pipeline import Session, make_client
-from worker.sandbox import DEFAULT_PROJECT_DIR, DEMO_TOKEN, FakeClock, Sandbox
+from worker.sandbox import DEMO_TOKEN, FakeClock, Sandbox
 from worker.state import StateDir, utc_now
 from worker.sync import SyncStopped
 
@@ -43,7 +43,7 @@ def clock() -> FakeClock:
 @pytest.fixture
 def sandbox(clock: FakeClock) -> Iterator[Sandbox]:
     with Sandbox.from_folder(
-        project_dir=DEFAULT_PROJECT_DIR, data="demo", as_of=AS_OF, token=DEMO_TOKEN, clock=clock
+        project_dir=DEMO_PROJECT, data="demo", as_of=AS_OF, token=DEMO_TOKEN, clock=clock
     ) as sb:
         yield sb
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import redcap
 
-from tests.conftest import AS_OF, REPO, run_worker, worker_env
+from tests.conftest import AS_OF, DEMO_PROJECT, REPO, run_worker, worker_env
 from worker import sync as sync_module
 from worker.config import load_settings
 from worker.pipeline import make_client
@@ -191,7 +191,7 @@ class Crash(Exception):
 def test_a_crash_between_batches_then_a_rerun_converges_without_duplicates(
     demo_sandbox, settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from worker.sandbox import DEFAULT_PROJECT_DIR, Sandbox
+    from worker.sandbox import Sandbox
 
     monkeypatch.setattr(sync_module, "WRITE_BATCH_ROWS", 10)
     original = sync_module.RedcapClient.import_records
@@ -211,7 +211,7 @@ def test_a_crash_between_batches_then_a_rerun_converges_without_duplicates(
     sync(settings)
 
     with Sandbox.from_folder(
-        project_dir=DEFAULT_PROJECT_DIR, data="demo", as_of=AS_OF, token=demo_sandbox.token
+        project_dir=DEMO_PROJECT, data="demo", as_of=AS_OF, token=demo_sandbox.token
     ) as clean:
         monkeypatch.setenv("REDCAP_API_URL", clean.url)
         sync(load_settings(CONFIG))

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 import redcap
 
+from tests.conftest import DEMO_PROJECT
 from tests.sandbox.synthetic import nk_rows
-from worker.sandbox import DEFAULT_PROJECT_DIR, FakeClock, Sandbox
+from worker.sandbox import FakeClock, Sandbox
 
 START = datetime(2026, 11, 20, 9, 0, 0)
 
@@ -116,10 +117,12 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def make_sandbox(clock: FakeClock) -> Iterator[SandboxFactory]:
-    """Build and start sandboxes (empty data and the fake clock unless told otherwise)."""
+    """Build and start sandboxes (the dNK demo project, empty data and the fake clock unless
+    told otherwise)."""
     started: list[Sandbox] = []
 
     def factory(**kwargs: Any) -> Sandbox:
+        kwargs.setdefault("project_dir", DEMO_PROJECT)
         kwargs.setdefault("data", "empty")
         kwargs.setdefault("clock", clock)
         sandbox = Sandbox.from_folder(**kwargs).start()
@@ -134,7 +137,7 @@ def make_sandbox(clock: FakeClock) -> Iterator[SandboxFactory]:
 @pytest.fixture
 def nk(make_sandbox: SandboxFactory) -> Sandbox:
     """The dNK project with three synthetic participants."""
-    return make_sandbox(project_dir=DEFAULT_PROJECT_DIR, data=nk_rows(3))
+    return make_sandbox(project_dir=DEMO_PROJECT, data=nk_rows(3))
 
 
 @pytest.fixture

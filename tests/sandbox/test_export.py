@@ -8,8 +8,9 @@ import pytest
 import redcap
 import requests
 
+from tests.conftest import DEMO_PROJECT
 from tests.sandbox.conftest import SandboxFactory, pycap
-from worker.sandbox import DEFAULT_PROJECT_DIR, FakeClock, Sandbox
+from worker.sandbox import FakeClock, Sandbox
 
 CLASSIC_COLUMNS = [
     "record_id",
@@ -393,7 +394,7 @@ def test_date_range_filters_on_each_records_last_change(
 ) -> None:
     from tests.sandbox.synthetic import nk_rows
 
-    sb = make_sandbox(project_dir=DEFAULT_PROJECT_DIR, data=nk_rows(8))  # at 09:00:00
+    sb = make_sandbox(project_dir=DEMO_PROJECT, data=nk_rows(8))  # at 09:00:00
     project = pycap(sb)
     clock.set(datetime(2026, 11, 21, 14, 30, 15))
     project.import_records(

@@ -10,12 +10,13 @@ import redcap
 import requests
 import semantic_version
 
+from tests.conftest import DEMO_PROJECT
 from tests.sandbox.conftest import CLASSIC_METADATA, SandboxFactory, pycap
-from worker.sandbox import DEFAULT_PROJECT_DIR, Sandbox
+from worker.sandbox import Sandbox
 
 
 def _saved(name: str) -> object:
-    return json.loads((DEFAULT_PROJECT_DIR / name).read_text())
+    return json.loads((DEMO_PROJECT / name).read_text())
 
 
 def test_version_is_plain_text_semver(nk: Sandbox) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from tests.conftest import DEMO_PROJECT
 from tests.sandbox.conftest import SandboxFactory, pycap
 from worker.sandbox import FakeClock
 
@@ -52,9 +53,8 @@ def test_unchanged_imports_are_not_logged(make_sandbox: SandboxFactory, classic_
 
 def test_a_new_empty_row_is_a_logged_change(make_sandbox: SandboxFactory, clock: FakeClock) -> None:
     from tests.sandbox.synthetic import nk_rows
-    from worker.sandbox import DEFAULT_PROJECT_DIR
 
-    sb = make_sandbox(project_dir=DEFAULT_PROJECT_DIR, data=nk_rows(1))
+    sb = make_sandbox(project_dir=DEMO_PROJECT, data=nk_rows(1))
     clock.advance(hours=1)
     pycap(sb).import_records([{"record_id": "1", "redcap_event_name": "end_of_study_arm_1"}])
     (latest, *_) = pycap(sb).export_logging()

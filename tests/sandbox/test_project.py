@@ -7,18 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import DEMO_PROJECT
 from tests.sandbox.conftest import write_classic_project
 from worker.errors import ConfigError
-from worker.sandbox import DEFAULT_PROJECT_DIR
 from worker.sandbox.project import checkbox_column, load_project, parse_choices
 
 
-def test_default_project_dir_is_the_repos_demo_project() -> None:
-    assert Path(__file__).resolve().parents[2] / "demo" / "nk_trial" == DEFAULT_PROJECT_DIR
-
-
 def test_the_dnk_project() -> None:
-    project = load_project(DEFAULT_PROJECT_DIR)
+    project = load_project(DEMO_PROJECT)
     assert project.is_longitudinal
     assert project.has_repeating
     assert project.record_id_field == "record_id"
@@ -75,7 +71,7 @@ def test_bad_folders_are_one_line_config_errors(
 def test_mapping_must_name_known_events_and_forms(tmp_path: Path) -> None:
     folder = tmp_path / "nk"
     folder.mkdir()
-    for path in DEFAULT_PROJECT_DIR.glob("*.json"):
+    for path in DEMO_PROJECT.glob("*.json"):
         (folder / path.name).write_text(path.read_text())
     mapping = json.loads((folder / "form_event_mapping.json").read_text())
     mapping.append({"arm_num": 1, "unique_event_name": "nope_arm_1", "form": "enrollment"})

@@ -8,9 +8,9 @@ from datetime import date
 
 import pytest
 
+from tests.conftest import DEMO_PROJECT
 from tests.sandbox.conftest import SandboxFactory, pycap
 from tests.sandbox.synthetic import nk_rows
-from worker.sandbox import DEFAULT_PROJECT_DIR
 
 PARTICIPANTS = 5000
 BATCH = 500
@@ -20,12 +20,12 @@ def test_5000_participants_export_in_batches_of_500(
     make_sandbox: SandboxFactory, capsys: pytest.CaptureFixture[str]
 ) -> None:
     started = time.perf_counter()
-    if (DEFAULT_PROJECT_DIR / "demo_data.py").exists():
+    if (DEMO_PROJECT / "demo_data.py").exists():
         source = "demo_data.py"
         sb = make_sandbox(data="demo", as_of=date(2026, 11, 26), participants=PARTICIPANTS)
     else:
         source = "synthetic rows"
-        sb = make_sandbox(project_dir=DEFAULT_PROJECT_DIR, data=nk_rows(PARTICIPANTS))
+        sb = make_sandbox(project_dir=DEMO_PROJECT, data=nk_rows(PARTICIPANTS))
     loaded = time.perf_counter()
     project = pycap(sb)
     ids = sorted(

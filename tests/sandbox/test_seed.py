@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import DEMO_PROJECT
 from tests.sandbox.conftest import SandboxFactory, pycap, write_classic_project
 from tests.sandbox.synthetic import nk_rows
 from worker.errors import ConfigError
-from worker.sandbox import DEFAULT_PROJECT_DIR, Sandbox
+from worker.sandbox import Sandbox
 
 DEMO_MODULE = """
 import datetime
@@ -70,10 +71,10 @@ def test_demo_without_demo_data_is_a_one_line_error(classic_dir: Path) -> None:
 def test_json_file_of_rows(make_sandbox: SandboxFactory, tmp_path: Path) -> None:
     path = tmp_path / "rows.json"
     path.write_text(json.dumps(nk_rows(2)))
-    sb = make_sandbox(project_dir=DEFAULT_PROJECT_DIR, data=str(path))
+    sb = make_sandbox(project_dir=DEMO_PROJECT, data=str(path))
     assert {r["record_id"] for r in sb.rows()} == {"1", "2"}
     with pytest.raises(ConfigError, match="not 'demo', 'empty' or an existing JSON file"):
-        Sandbox.from_folder(project_dir=DEFAULT_PROJECT_DIR, data=str(tmp_path / "nope.json"))
+        Sandbox.from_folder(project_dir=DEMO_PROJECT, data=str(tmp_path / "nope.json"))
 
 
 def test_seed_rows_must_still_fit_the_layout(classic_dir: Path) -> None:
@@ -102,14 +103,14 @@ def test_load_rows_in_process(classic: Sandbox) -> None:
 
 def test_copy_of_the_real_project_folder_works(make_sandbox: SandboxFactory, tmp_path) -> None:
     folder = tmp_path / "nk_copy"
-    shutil.copytree(DEFAULT_PROJECT_DIR, folder, ignore=shutil.ignore_patterns("*.py", "__py*"))
+    shutil.copytree(DEMO_PROJECT, folder, ignore=shutil.ignore_patterns("*.py", "__py*"))
     sb = make_sandbox(project_dir=folder, data=nk_rows(1))
     assert sb.project.is_longitudinal
     assert len(sb.rows()) == 8
 
 
 @pytest.mark.skipif(
-    not (DEFAULT_PROJECT_DIR / "demo_data.py").exists(),
+    not (DEMO_PROJECT / "demo_data.py").exists(),
     reason="demo/nk_trial/demo_data.py is not written yet",
 )
 def test_the_real_demo_loads(make_sandbox: SandboxFactory) -> None:

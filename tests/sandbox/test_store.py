@@ -9,15 +9,16 @@ from pathlib import Path
 import pytest
 import redcap
 
+from tests.conftest import DEMO_PROJECT
 from tests.sandbox.conftest import SandboxFactory, pycap, write_classic_project
 from tests.sandbox.synthetic import nk_rows
 from worker.errors import ConfigError
-from worker.sandbox import DEFAULT_PROJECT_DIR, Sandbox
+from worker.sandbox import Sandbox
 
 
 def test_state_file_survives_a_restart(make_sandbox: SandboxFactory, tmp_path: Path) -> None:
     state = tmp_path / "state" / "sandbox.json"
-    first = make_sandbox(project_dir=DEFAULT_PROJECT_DIR, data=nk_rows(2), state_file=state)
+    first = make_sandbox(project_dir=DEMO_PROJECT, data=nk_rows(2), state_file=state)
     assert state.exists()
     assert not first.restored
     # A coordinator fixes a value through the API...
@@ -27,7 +28,7 @@ def test_state_file_survives_a_restart(make_sandbox: SandboxFactory, tmp_path: P
     before = first.rows()
     first.stop()
     # ...and the next run (even one asking for other data) sees it.
-    second = make_sandbox(project_dir=DEFAULT_PROJECT_DIR, data="empty", state_file=state)
+    second = make_sandbox(project_dir=DEMO_PROJECT, data="empty", state_file=state)
     assert second.restored
     assert second.rows() == before
     assert pycap(second).export_records(records=["2"], fields=["enr_age"])[0]["enr_age"] == "35"
@@ -39,10 +40,8 @@ def test_state_file_survives_a_restart(make_sandbox: SandboxFactory, tmp_path: P
 
 def test_reset_starts_again_from_the_data(make_sandbox: SandboxFactory, tmp_path: Path) -> None:
     state = tmp_path / "s.json"
-    make_sandbox(project_dir=DEFAULT_PROJECT_DIR, data=nk_rows(2), state_file=state).stop()
-    again = make_sandbox(
-        project_dir=DEFAULT_PROJECT_DIR, data="empty", state_file=state, reset=True
-    )
+    make_sandbox(project_dir=DEMO_PROJECT, data=nk_rows(2), state_file=state).stop()
+    again = make_sandbox(project_dir=DEMO_PROJECT, data="empty", state_file=state, reset=True)
     assert again.rows() == []
     assert json.loads(state.read_text())["records"] == []
 
@@ -60,14 +59,14 @@ def test_failed_imports_do_not_touch_the_state_file(
 
 def test_a_state_file_of_another_project_is_refused(tmp_path: Path) -> None:
     state = tmp_path / "s.json"
-    Sandbox.from_folder(project_dir=DEFAULT_PROJECT_DIR, data="empty", state_file=state)
+    Sandbox.from_folder(project_dir=DEMO_PROJECT, data="empty", state_file=state)
     with pytest.raises(ConfigError, match="belongs to project 4107"):
         Sandbox.from_folder(
             project_dir=write_classic_project(tmp_path / "p"), data="empty", state_file=state
         )
     (tmp_path / "junk.json").write_text("{}")
     with pytest.raises(ConfigError, match="not a sandbox state file"):
-        Sandbox.from_folder(project_dir=DEFAULT_PROJECT_DIR, state_file=tmp_path / "junk.json")
+        Sandbox.from_folder(project_dir=DEMO_PROJECT, state_file=tmp_path / "junk.json")
 
 
 def test_concurrent_imports_all_land(nk: Sandbox) -> None:

@@ -12,10 +12,15 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from worker.config import DEFAULT_CONFIG_PATH, load_settings
+from worker.config import DEFAULT_CONFIG_PATH, Settings, load_settings
 from worker.errors import ConfigError
 from worker.logs import REDACTOR, configure_logging
 from worker.pipeline import Session, make_client, today_in
+
+# The repository's example config. Without a config.toml in the working directory, a sandbox
+# try uses it: it names the study and the demo project the sandbox serves (study.demo), so
+# the worker itself names no study.
+EXAMPLE_CONFIG = Path(__file__).resolve().parents[2] / "config.example.toml"
 
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
@@ -30,8 +35,9 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
         "--sandbox",
         action="store_true",
         help=(
-            "start the bundled REDCap sandbox with its demo data on loopback and use it "
-            "instead of the configured REDCap (nothing leaves the machine)"
+            "start the REDCap sandbox on loopback with the demo project the config names "
+            "(study.demo) and use it instead of the configured REDCap (nothing leaves the "
+            "machine)"
         ),
     )
     parser.add_argument(
@@ -84,10 +90,29 @@ def sandbox_config(args: argparse.Namespace) -> Path | None:
         return args.config
     if DEFAULT_CONFIG_PATH.exists():
         return None
-    from worker.sandbox import DEFAULT_PROJECT_DIR
+    return EXAMPLE_CONFIG if EXAMPLE_CONFIG.exists() else None
 
-    example = DEFAULT_PROJECT_DIR.parent.parent / "config.example.toml"
-    return example if example.exists() else None
+
+def demo_folder(settings: Settings) -> Path:
+    """The demo project a sandbox serves for these settings: the one ``study.demo`` names,
+    else the one the bundled example config names (as before the setting existed)."""
+    if settings.study.demo is not None:
+        return settings.study.demo
+    if EXAMPLE_CONFIG.exists():
+        demo = load_settings(EXAMPLE_CONFIG).study.demo
+        if demo is not None:
+            return demo
+    raise ConfigError("no demo project for the sandbox to serve: set study.demo in the config")
+
+
+def default_demo_folder() -> Path:
+    """The demo ``python -m worker sandbox`` serves when no folder is given: the one that
+    config.toml in the working directory names, else the one the bundled example config
+    names."""
+    here = load_settings(DEFAULT_CONFIG_PATH) if DEFAULT_CONFIG_PATH.exists() else None
+    if here is not None and here.study.demo is not None:
+        return here.study.demo
+    return demo_folder(load_settings(EXAMPLE_CONFIG) if EXAMPLE_CONFIG.exists() else Settings())
 
 
 @contextmanager
@@ -99,10 +124,10 @@ def open_session(args: argparse.Namespace) -> Iterator[Session]:
     sandbox = None
     if args.sandbox:
         # Imported here: the sandbox is only needed for demos and tries.
-        from worker.sandbox import DEFAULT_PROJECT_DIR, DEMO_TOKEN, Sandbox
+        from worker.sandbox import DEMO_TOKEN, Sandbox
 
         sandbox = Sandbox.from_folder(
-            project_dir=DEFAULT_PROJECT_DIR, data="demo", as_of=as_of, token=DEMO_TOKEN
+            project_dir=demo_folder(settings), data="demo", as_of=as_of, token=DEMO_TOKEN
         ).start()
         print(f"sandbox: serving demo data at {sandbox.url}", file=sys.stderr)
         settings = settings.model_copy(

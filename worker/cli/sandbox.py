@@ -12,8 +12,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from worker.cli.common import default_demo_folder
 from worker.errors import ConfigError
-from worker.sandbox import DEFAULT_PROJECT_DIR, DEMO_TOKEN, RequestEntry, Sandbox
+from worker.sandbox import DEMO_TOKEN, RequestEntry, Sandbox
 from worker.sandbox.faults import DEFAULT_FAIL_KINDS, parse_fault
 from worker.sandbox.reqlog import entry_json
 
@@ -57,9 +58,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--project-dir",
         metavar="DIR",
-        default=str(DEFAULT_PROJECT_DIR),
         help="folder with the project's REDCap API exports (metadata.json, events.json, ...); "
-        "default: %(default)s",
+        "default: the demo that study.demo names in config.toml here, else in the bundled "
+        "config.example.toml",
     )
     parser.add_argument(
         "--port",
@@ -174,7 +175,7 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
         except ValueError as exc:
             raise ConfigError(f"--fail-kinds: {exc}") from None
     return {
-        "project_dir": Path(args.project_dir),
+        "project_dir": Path(args.project_dir) if args.project_dir else default_demo_folder(),
         "data": data,
         "as_of": as_of,
         "participants": _int(args.participants, "--participants"),

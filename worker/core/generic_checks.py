@@ -1,6 +1,6 @@
 """The generic checks from the data dictionary: DQ-REQUIRED, DQ-TYPE, DQ-RANGE, DQ-CHOICE,
-DQ-HIDDEN (protocol "Generic checks from the data dictionary"; REDCap's own DQ rules B, C,
-D, G and F).
+DQ-HIDDEN (docs/redcap-api-behaviour.md §5.3; REDCap's own data quality rules B, C, D, G and F,
+§5.1).
 
 They know no study: every form of the project is checked except ``exclude_forms`` (the
 caller passes the form the worker writes its queries to), in every event the form is
@@ -10,7 +10,7 @@ designated for, in each of the record's rows for it:
 - a repeating instrument: each row ``RowKey(event, form, k)``;
 - otherwise the base row ``RowKey(event, "", None)``.
 
-Decisions beyond the protocol text:
+Decisions beyond that summary:
 
 - The record-ID field is never checked: REDCap manages it (DAG prefixes can break an
   ``integer`` validation on it) and a query on it could not be raised sensibly.
@@ -70,7 +70,7 @@ class GenericRule(StrEnum):
     HIDDEN = "DQ-HIDDEN"
 
 
-# The one table of kinds and severities (protocol, "Generic checks from the data dictionary").
+# The one table of kinds and severities (docs/redcap-api-behaviour.md §5.3 shows it).
 RULES: Mapping[GenericRule, tuple[Kind, Severity]] = MappingProxyType(
     {
         GenericRule.REQUIRED: (Kind.QUERY, Severity.MINOR),

@@ -1,7 +1,8 @@
 """Typing of REDCap raw values from the data dictionary: the one place that knows formats.
 
 REDCap exports every value as a string in its stored ("raw") format, whatever the field's
-display format (``redcap_api.md`` §3.1): dates ``YYYY-MM-DD``, datetimes ``YYYY-MM-DD HH:MM``
+display format (docs/redcap-api-behaviour.md §3.1): dates ``YYYY-MM-DD``, datetimes
+``YYYY-MM-DD HH:MM``
 or ``YYYY-MM-DD HH:MM:SS``, numbers with ``.``, codes for choice fields, ``0``/``1`` per
 checkbox column. :func:`parse_value` turns one raw string into a :class:`ParsedValue` that
 is blank, valid (with a typed Python value) or invalid (with a reason that never quotes the

@@ -11,10 +11,9 @@ from worker.sandbox.clock import Clock, FakeClock, SystemClock
 from worker.sandbox.errors import ApiError
 from worker.sandbox.faults import Faults
 from worker.sandbox.reqlog import RequestEntry, RequestLog
-from worker.sandbox.sandbox import DEFAULT_PROJECT_DIR, DEMO_TOKEN, Sandbox
+from worker.sandbox.sandbox import DEMO_TOKEN, Sandbox
 
 __all__ = [
-    "DEFAULT_PROJECT_DIR",
     "DEMO_TOKEN",
     "ApiError",
     "Clock",

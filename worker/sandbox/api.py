@@ -1,7 +1,8 @@
 """The API proper, without HTTP: one POST body in, one REDCap answer out.
 
-Checks run in REDCap's order (redcap_api.md 1.2): token, JSON payload, content, then the
-method's own checks. Each call also returns the facts the request log keeps about it.
+Checks run in REDCap's order (docs/redcap-api-behaviour.md §1.2): token, JSON payload,
+content, then the method's own checks. Each call also returns the facts the request log
+keeps about it.
 """
 
 from __future__ import annotations

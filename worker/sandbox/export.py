@@ -1,6 +1,6 @@
 """Flat record export: which rows and columns REDCap returns, and what each cell holds.
 
-Layout (redcap_api.md 2.10): ``<record id>``, ``redcap_event_name`` (longitudinal),
+Layout (docs/redcap-api-behaviour.md §2.10): ``<record id>``, ``redcap_event_name`` (longitudinal),
 ``redcap_repeat_instrument`` and ``redcap_repeat_instance`` (any repeating setup),
 ``redcap_data_access_group`` (asked for, and the project has DAGs), then the data columns in
 metadata order with checkboxes expanded and each form's ``{form}_complete`` after it. One row per

@@ -24,7 +24,7 @@ from worker.sandbox.responses import (
 
 REDCAP_VERSION = "15.7.6"
 
-# REDCap 15.7.6's whitelist (redcap_api.md 1.1); anything else is a 400.
+# REDCap 15.7.6's whitelist (docs/redcap-api-behaviour.md §1.1); anything else is a 400.
 VALID_CONTENTS = frozenset(
     (
         "record", "metadata", "file", "fileRepository", "repeatingFormsEvents", "instrument",

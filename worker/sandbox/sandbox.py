@@ -2,7 +2,7 @@
 
 ::
 
-    with Sandbox.from_folder(data="demo", as_of=date(2026, 11, 26)) as sb:
+    with Sandbox.from_folder("demo/my_study", data="demo", as_of=date(2026, 11, 26)) as sb:
         project = redcap.Project(sb.url, sb.token)
         ...
         assert not sb.request_log.imports()
@@ -29,8 +29,6 @@ from worker.sandbox.seed import SeedData, initial_rows, load_rows
 from worker.sandbox.server import API_PATH, HOST, SandboxHTTPServer
 from worker.sandbox.store import Store
 
-# <repo root>/demo/nk_trial, found from this package's location.
-DEFAULT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "demo" / "nk_trial"
 # The sandbox's well-known demo token: 32 characters like a real REDCap token, printed by
 # `python -m worker sandbox` and safe to put in demo configs. It opens nothing but a sandbox.
 DEMO_TOKEN = "DEMOSANDBOXTOKEN0123456789ABCDEF"
@@ -71,7 +69,7 @@ class Sandbox:
     @classmethod
     def from_folder(
         cls,
-        project_dir: str | Path = DEFAULT_PROJECT_DIR,
+        project_dir: str | Path,
         data: SeedData = "demo",
         as_of: date | None = None,
         participants: int | None = None,

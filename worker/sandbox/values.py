@@ -1,4 +1,6 @@
-"""REDCap's per-value import checks, with its error wording (redcap_api.md 2.11 and 3.2).
+"""REDCap's per-value import checks, with its error wording.
+
+The checks and their wording: docs/redcap-api-behaviour.md §2.11 and §3.2.
 
 Written from REDCap's documented behaviour, not from the worker's own type checks: the sandbox
 stands in for REDCap, so the two must not share a misunderstanding.

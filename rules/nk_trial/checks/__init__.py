@@ -1,8 +1,9 @@
 """The dNK trial's protocol checks, as ``../SPEC.md`` specifies them.
 
-One module per protocol section. Every number and code comes from ``../params.toml``; the
-checks that fit REDCap logic (NK-PRG-02, NK-SAE-03) live in ``../logic_rules.toml`` instead,
-so each check has one source of truth.
+One module per section of ``SPEC.md`` §4 ("protocol: <section>" in docstrings and in
+``params.toml`` names a section of ``SPEC.md``). Every number and code comes from
+``../params.toml``; the checks that fit REDCap logic (NK-PRG-02, NK-SAE-03) live in
+``../logic_rules.toml`` instead, so each check has one source of truth.
 
 The worker loads this package by file path (see ``worker/core/rules/loader.py``) and
 collects every function declared with ``@check``/``@check_all`` in these modules; it also

@@ -1,5 +1,5 @@
-"""evaluate.py: what logic evaluates to, with REDCap's blank and type rules (redcap_api.md
-4.4; protocol "Generic checks from the data dictionary")."""
+"""evaluate.py: what logic evaluates to, with REDCap's blank and type rules
+(docs/redcap-api-behaviour.md §4.4)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ BLANK: dict[str, str] = {}
 @pytest.mark.parametrize(
     ("logic", "values", "expected"),
     [
-        # The cases spelled out in redcap_api.md 4.4, age blank:
+        # The cases spelled out in docs/redcap-api-behaviour.md §4.4, age blank:
         ("[age] > 5", BLANK, False),
         ("[age] < 5", BLANK, False),
         ("[age] = 0", BLANK, False),

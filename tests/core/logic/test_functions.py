@@ -136,7 +136,7 @@ def test_missing_codes_are_optional_for_a_context() -> None:
 
 
 def test_the_registry_holds_redcaps_allowed_functions() -> None:
-    # redcap_api.md 4.3, REDCap 15.7's list.
+    # docs/redcap-api-behaviour.md §4.3, REDCap 15.7's list.
     assert set(FUNCTIONS) == {
         "if", "datediff", "calcdate", "calctext", "round", "roundup", "rounddown", "sqrt",
         "pow", "abs", "min", "max", "mean", "median", "sum", "stdev", "mod", "log",

@@ -1,4 +1,4 @@
-"""values.py: how REDCap compares and combines values (redcap_api.md 4.4)."""
+"""values.py: how REDCap compares and combines values (docs/redcap-api-behaviour.md §4.4)."""
 
 from __future__ import annotations
 

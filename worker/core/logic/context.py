@@ -6,8 +6,8 @@ name without ``_arm_N``, the worker's extension to REDCap's logic): it reads tha
 event in the arm of the row being checked. ``[baseline_arm_1][x]`` reads arm 1's event,
 whatever the row's arm, as REDCap does.
 
-How ``RecordContext`` picks the row a reference reads (redcap_api.md 4.4, protocol "Generic
-checks"): ``[field]`` reads the context's own event, ``[event][field]`` the named one. If the
+How ``RecordContext`` picks the row a reference reads (docs/redcap-api-behaviour.md §4.1,
+§4.4): ``[field]`` reads the context's own event, ``[event][field]`` the named one. If the
 field's form repeats in that event, or the event itself repeats, the row is an instance:
 the one written (``[field][2]``, ``[last-instance]``...), else the context's own instance
 number (instance 1 when the context row does not repeat). Otherwise it is the base row.

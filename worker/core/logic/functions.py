@@ -1,8 +1,9 @@
 """REDCap's special functions: which names exist, how many arguments each takes, and what
 each computes.
 
-The names are REDCap 15.7's allowed list (redcap_api.md 4.3); anything else is a syntax error,
-as in REDCap. Functions never raise on odd input: like REDCap they give NaN (blank) or false.
+The names are REDCap 15.7's allowed list (docs/redcap-api-behaviour.md §4.3); anything else
+is a syntax error, as in REDCap. Functions never raise on odd input: like REDCap they give
+NaN (blank) or false.
 ``if`` has no implementation here because the evaluator runs only the branch it needs.
 """
 

@@ -1,7 +1,7 @@
 """Values while evaluating, and REDCap's rules for comparing and combining them.
 
 REDCap turns logic into PHP 8 and runs it, so these follow PHP 8 loose comparison, with
-REDCap's blank handling on top (redcap_api.md 4.4, protocol "Generic checks"):
+REDCap's blank handling on top (docs/redcap-api-behaviour.md §4.4):
 
 - A value is a ``float``, a ``str`` or a ``bool``. Blank is ``""`` for text and NaN for a
   numeric field (REDCap's ``chkNull``); both count as blank everywhere.

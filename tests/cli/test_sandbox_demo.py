@@ -1,0 +1,68 @@
+"""Which demo project the sandbox serves: the one the config names (``study.demo``), never
+one the worker names itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DEMO_PROJECT, REPO, run_worker, worker_env
+from worker.cli import common
+from worker.cli.common import EXAMPLE_CONFIG, default_demo_folder, demo_folder
+from worker.config import load_settings
+from worker.errors import ConfigError
+
+
+def test_the_example_config_names_the_bundled_demo() -> None:
+    assert EXAMPLE_CONFIG == REPO / "config.example.toml"
+    assert demo_folder(load_settings(EXAMPLE_CONFIG)) == DEMO_PROJECT
+
+
+def test_with_no_config_here_the_sandbox_serves_the_example_configs_demo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert default_demo_folder() == DEMO_PROJECT
+
+
+def test_a_config_here_names_the_demo_relative_to_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "config.toml").write_text('[study]\ndemo = "demos/other"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert default_demo_folder() == tmp_path.resolve() / "demos" / "other"
+
+
+def test_a_config_naming_no_demo_gets_the_example_configs_as_before(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[study]\ntimezone = "UTC"\n', encoding="utf-8")
+    assert demo_folder(load_settings(config)) == DEMO_PROJECT
+
+
+def test_with_no_demo_named_anywhere_the_sandbox_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[study]\ntimezone = "UTC"\n', encoding="utf-8")
+    monkeypatch.setattr(common, "EXAMPLE_CONFIG", tmp_path / "absent.toml")
+    with pytest.raises(ConfigError, match=r"set study\.demo in the config"):
+        common.demo_folder(load_settings(config))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match=r"set study\.demo in the config"):
+        common.default_demo_folder()
+
+
+def test_sandbox_serves_the_demo_the_config_names(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[study]\nmapping = "{REPO / "mappings" / "nk_trial.toml"}"\n'
+        f'rules = "{REPO / "rules" / "nk_trial"}"\ndemo = "no_such_demo"\n',
+        encoding="utf-8",
+    )
+    done = run_worker(
+        "check", "--config", str(config), "--sandbox", env=worker_env("http://x/api/", "x" * 32)
+    )
+    assert done.returncode == 2
+    assert str(tmp_path / "no_such_demo") in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
