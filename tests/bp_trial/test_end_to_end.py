@@ -37,7 +37,7 @@ def config(tmp_path: Path) -> Path:
     path = tmp_path / "config.toml"
     path.write_text(
         f'state_dir = "state"\n\n[study]\nmapping = "{MAPPING}"\nrules = "{RULES}"\n'
-        'timezone = "UTC"\n',
+        f'demo = "{PROJECT}"\ntimezone = "UTC"\n',
         encoding="utf-8",
     )
     return path
@@ -132,3 +132,19 @@ def test_doctor_finds_the_mapping_and_rules_cover_both_arms(bp_sandbox, config) 
     lines = [line for line in run.stdout.splitlines() if line.strip()]
     assert any("arms" in line for line in lines)
     assert all(line.startswith("ok") for line in lines), run.stdout
+
+
+def test_check_with_the_bundled_sandbox_serves_the_configured_studys_demo(config) -> None:
+    run = run_worker(
+        "check",
+        "--config",
+        str(config),
+        "--sandbox",
+        "--as-of",
+        AS_OF.isoformat(),
+        "--format",
+        "json",
+        env=worker_env("http://127.0.0.1:9/api/", "0" * 32),
+    )
+    assert run.returncode == 1, run.stderr
+    assert {key(f) for f in json.loads(run.stdout)["findings"]} == {key(f) for f in ORACLE}
