@@ -33,11 +33,6 @@ def arm_of(p: Participant) -> int | None:
     return None
 
 
-def event_in_arm(visit: str, arm: int) -> str:
-    """The unique event name of ``visit`` in ``arm`` (REDCap's `<visit>_arm_N`)."""
-    return f"{visit}_arm_{arm}"
-
-
 def arm_name(arm: int, params: Params) -> str | None:
     """The protocol's name of a REDCap arm (``intervention``), from params [arms]."""
     return next((name for name in params.arms if params.arms[name] == arm), None)

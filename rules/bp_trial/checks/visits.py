@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 
-from worker.core.rules import Hit, Params, Participant, VisitRow, VisitStatus, check
+from worker.core.rules import Hit, Params, Participant, VisitRow, VisitStatus, at_part, check
 
-from .terms import arm_of, day0, ended_by, event_in_arm, windows
+from .terms import arm_of, day0, ended_by, windows
 
 PART = "visits"  # the mapping part holding week_4, week_12, week_24
 DATE_FIELD = "vs_date"
@@ -64,7 +64,6 @@ def schedule(p: Participant, as_of: date, params: Params) -> list[VisitRow]:
                 window_end=w.end,
                 sample_date=measured,
                 status=status,
-                event=event_in_arm(w.visit, arm),
                 reason=reason,
                 evidence=evidence,
             )
@@ -73,13 +72,9 @@ def schedule(p: Participant, as_of: date, params: Params) -> list[VisitRow]:
 
 
 def _at_visit(row: VisitRow, message: str) -> Hit:
-    """A hit on the visit's date field in the participant's own arm's event.
-
-    Not ``at_part``: the worker resolves a part's event from the mapping alone, where the
-    visit name (``week_12``) stands for every arm's event; the record's own arm's event is
-    known here (its data say which arm it is in).
-    """
-    return Hit(field=DATE_FIELD, message=message, evidence=row.evidence, event=row.event)
+    """A hit on the visit's date; the worker puts it in the participant's own arm's event
+    (the mapping names the visit, e.g. ``week_12``, for both arms)."""
+    return at_part(PART, DATE_FIELD, message, row.evidence, ordinal=row.ordinal)
 
 
 def _window_words(row: VisitRow) -> str:
