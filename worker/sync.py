@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
+from typing import Any
 
 import structlog
 
@@ -137,7 +138,7 @@ def run_sync(
         if failed:
             check_failed[record.record_id] = failed
 
-    batches = client.iter_record_batches(
+    batches: Iterable[Sequence[dict[str, Any]]] = client.iter_record_batches(
         forms=[*study.forms_to_export, book.spec.form],
         records=list(records) if records else None,
         date_begin=date_begin,
@@ -155,12 +156,12 @@ def run_sync(
     ran = rules_that_ran(study, partial=partial)
     plan = Plan()
     for record_id, queries in kept.items():
-        failed = check_failed.get(record_id, set())
+        ran_here = ran - check_failed.get(record_id, set())
         plan.extend(
             book.reconcile(
                 queries.record,
                 by_record[record_id],
-                ran=lambda rule, failed=failed: rule in ran and rule not in failed,
+                ran=ran_here.__contains__,
                 now=now,
                 event=queries.event,
             )
@@ -194,8 +195,8 @@ def _after_writes(sync: SyncResult, book: QueryBook, kept: dict[str, _KeptQuerie
 
 
 def _until_stopped(
-    batches: Iterable[Sequence[dict]], should_stop: StopCheck
-) -> Iterator[Sequence[dict]]:
+    batches: Iterable[Sequence[dict[str, Any]]], should_stop: StopCheck
+) -> Iterator[Sequence[dict[str, Any]]]:
     """The batches, asking about a stop before each is requested."""
     iterator = iter(batches)
     while True:

@@ -296,16 +296,16 @@ class GenericChecker:
                                 out.append(
                                     self._finding(rule, form, plan, row, message, {plan.name: raw})
                                 )
-                        elif plan.has_range and status is Status.VALID:
-                            message = plan.out_of_range(parsed.value, row.today)  # type: ignore[arg-type]
-                            if message is not None:
+                        elif plan.has_range and status is Status.VALID and parsed.value is not None:
+                            outside = plan.out_of_range(parsed.value, row.today)
+                            if outside is not None:
                                 out.append(
                                     self._finding(
                                         GenericRule.RANGE,
                                         form,
                                         plan,
                                         row,
-                                        message,
+                                        outside,
                                         {plan.name: raw},
                                     )
                                 )

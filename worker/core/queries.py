@@ -170,11 +170,11 @@ class QueryBook:
         for event in candidates:
             if record.instances(event, self.spec.form):
                 return event
-        event = own_event(self.schema, name, record)
-        if event is None:
+        own = own_event(self.schema, name, record)
+        if own is None:
             who = record.record_id
             raise MappingError(f"record {who}: none of its arms has the query event '{name}'")
-        return event
+        return own
 
     def _at(self, record: RecordData, event: str | None) -> str | None:
         return event if event is not None else self.event_of(record)
@@ -247,8 +247,8 @@ class QueryBook:
         event = self._at(record, event)
         plan = Plan()
         existing: dict[str, Query] = {}
-        for query in self.read(record, event=event):
-            existing.setdefault(query.query_id, query)  # a duplicate ID: the first one rules
+        for stored in self.read(record, event=event):
+            existing.setdefault(stored.query_id, stored)  # a duplicate ID: the first one rules
         stamp = now.strftime(TIMESTAMP_FORMAT)
         next_instance = self.next_instance(record, event=event)
         change = partial(self._change, record=record, event=event)
@@ -305,7 +305,7 @@ class QueryBook:
                 plan.unchanged += 1
         return plan
 
-    def _describe(self, finding: Finding, qid: str, fp: str) -> dict[str, str | int]:
+    def _describe(self, finding: Finding, qid: str, fp: str) -> dict[str, str]:
         codes = self.spec.codes
         return {
             self.f.id: qid,
@@ -328,7 +328,7 @@ class QueryBook:
         action: Action,
         instance: int,
         qid: str,
-        fields: dict,
+        fields: dict[str, str],
         *,
         record: RecordData,
         event: str | None,

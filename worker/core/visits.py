@@ -10,8 +10,9 @@ cannot disagree.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from typing import Any
@@ -63,7 +64,7 @@ class VisitRow:
     status: VisitStatus
     event: str | None = None
     reason: str | None = None
-    evidence: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+    evidence: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
     def day(self, when: date) -> int:
         """Days after the anchor (the anchor itself is day 0)."""

@@ -189,7 +189,8 @@ class _Reader:
         info = self._info()
         longitudinal = bool(self.events)
         scheduling = bool(info.get("scheduling_enabled"))
-        events, arms = [], {}
+        events: list[dict[str, Any]] = []
+        arms: dict[Any, Any] = {}
         for number, event in enumerate(self.events, start=1):
             row: dict[str, Any] = {"event_name": event["event_name"], "arm_num": event["arm_num"]}
             if scheduling:
@@ -344,9 +345,9 @@ class _Reader:
         row["select_choices_or_calculations"] = choices
         for check in _children(item, "RangeCheck"):
             comparator = _attr(check, "Comparator")
-            column = {"GE": "text_validation_min", "LE": "text_validation_max"}.get(comparator)
-            if column is not None:
-                row[column] = _text(_child(check, "CheckValue")).strip()
+            limit = {"GE": "text_validation_min", "LE": "text_validation_max"}.get(comparator)
+            if limit is not None:
+                row[limit] = _text(_child(check, "CheckValue")).strip()
         return row
 
     def _code_list(self, item: ET.Element) -> ET.Element:

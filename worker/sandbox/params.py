@@ -7,6 +7,7 @@ both arrive here as lists.
 
 from __future__ import annotations
 
+import builtins
 import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
@@ -83,9 +84,9 @@ class Params:
         """Format of error bodies and import results: returnFormat, else format, else xml."""
         return coerce_format(self.get("returnFormat") or self.get("format"))
 
-    def redacted(self) -> dict[str, str | list[str]]:
+    def redacted(self) -> dict[str, str | builtins.list[str]]:
         """Everything but the token (never kept anywhere) and the import payload (too big)."""
-        out: dict[str, str | list[str]] = {}
+        out: dict[str, str | builtins.list[str]] = {}
         for key, value in self.scalars.items():
             if key == "token":
                 continue

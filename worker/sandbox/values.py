@@ -9,8 +9,10 @@ stands in for REDCap, so the two must not share a misunderstanding.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from worker.sandbox.project import STATUS_CHOICES, Column
 
@@ -120,11 +122,13 @@ def _check_hard_range(column: Column, value: str) -> str | None:
     assert column.field is not None
     f = column.field
     numeric = f.validation == "integer" or f.validation.startswith("number")
-    as_key = _number if numeric else (lambda v: v)
+    as_key: Callable[[str], Any] = _number if numeric else (lambda v: v)
     val = as_key(value)
-    if f.min and val is not None and as_key(f.min) is not None and val < as_key(f.min):
+    low = as_key(f.min) if f.min else None
+    high = as_key(f.max) if f.max else None
+    if val is not None and low is not None and val < low:
         return f"The value of {f.name} should not be less than the field minimum ({f.min})."
-    if f.max and val is not None and as_key(f.max) is not None and val > as_key(f.max):
+    if val is not None and high is not None and val > high:
         return f"The value of {f.name} should not be greater than the field maximum ({f.max})."
     return None
 

@@ -152,8 +152,8 @@ class RecordContext:
         if name == "current-instance":
             return "" if self.instance is None else str(self.instance)
         if name == "arm-number":
-            event = self.schema.event(self.event) if self.event else None
-            return str(event.arm) if event else "1"
+            current = self.schema.event(self.event) if self.event else None
+            return str(current.arm) if current else "1"
         event = self._event(name)
         return "" if event is _Absent.EVENT or event is None else event
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from worker.core.logic.errors import LogicError
 from worker.core.logic.evaluate import evaluate
@@ -13,9 +14,18 @@ from worker.core.logic.protocol import LogicContext
 from worker.core.logic.unparser import unparse
 from worker.core.logic.values import Value, truthy
 
-# compiled.compiled_for, imported on first use (compiled.py imports this module).
-_compiled_for: Callable[[Expression, LogicContext], Callable[[LogicContext], Value] | None] | None
-_compiled_for = None
+# compiled.compiled_for, imported on first use (compiled.py imports this module). What it
+# returns takes the very context it was compiled for (a RecordContext), hence ``Any``.
+CompileFor = Callable[["Expression", LogicContext], Callable[[Any], Value] | None]
+_compiled_for: CompileFor | None = None
+
+
+def _compiler() -> CompileFor:
+    global _compiled_for
+    from worker.core.logic.compiled import compiled_for
+
+    _compiled_for = compiled_for
+    return compiled_for
 
 
 @dataclass(frozen=True)
@@ -46,12 +56,7 @@ class Expression:
 
         For a ``RecordContext`` the tree is compiled once per project schema (see
         ``compiled.py``: the same values and errors, with the project's lookups done once)."""
-        global _compiled_for
-        if _compiled_for is None:
-            from worker.core.logic.compiled import compiled_for
-
-            _compiled_for = compiled_for
-        compiled = _compiled_for(self, ctx)
+        compiled = (_compiled_for or _compiler())(self, ctx)
         try:
             return evaluate(self.node, ctx) if compiled is None else compiled(ctx)
         except LogicError as error:

@@ -10,9 +10,10 @@ the participant, the as-of date and the parameters, and stays a pure function.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
@@ -58,7 +59,7 @@ class Hit:
 
     field: str
     message: str
-    evidence: Mapping[str, str] = field(default_factory=dict)
+    evidence: Mapping[str, str] = dataclasses.field(default_factory=dict)
     event: str | None = None
     instance: int | None = None
     part: str | None = None

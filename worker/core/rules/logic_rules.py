@@ -32,12 +32,11 @@ import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from worker.core.findings import Kind, Severity
-from worker.core.logic import LogicSyntaxError, parse, reference_problems
+from worker.core.logic import Expression, LogicSyntaxError, parse, reference_problems
 from worker.core.records import RecordData, RowKey
 from worker.core.rules.declare import CALENDAR_DATE, CheckInfo
 from worker.core.schema import ProjectSchema
@@ -80,7 +79,7 @@ class LogicRule:
     field: str
     form: str
     message: str
-    expression: Any  # worker.core.logic Expression
+    expression: Expression
     places: tuple[Place, ...]
     reads: tuple[str, ...]  # fields the logic names, for the evidence
 
@@ -124,13 +123,14 @@ def one_arm_names(path: Path, schema: ProjectSchema) -> list[str]:
         named: dict[str, str] = {}
         for event in spec.events or ():
             named.setdefault(event, f"events = [..., '{event}']")
+        expression: Expression | None
         try:
             expression = parse(spec.logic, source=f"logic of rule {spec.id}")
         except LogicSyntaxError:
             expression = None  # the rules check reports it
-        for event, name in sorted(expression.references if expression else (), key=str):
-            if event is not None:
-                named.setdefault(event, f"[{event}][{name}]")
+        for ref_event, name in sorted(expression.references if expression else (), key=str):
+            if ref_event is not None:
+                named.setdefault(ref_event, f"[{ref_event}][{name}]")
         for event, where in named.items():
             visit = schema.visit_of(event)
             if schema.event(event) is not None and len(schema.events_of_visit(visit)) > 1:
@@ -149,6 +149,7 @@ def _compile(spec: LogicRuleSpec, schema: ProjectSchema, problems: list[str]) ->
     if field is None:
         problems.append(f"{where}: field '{spec.field}' is not in the project")
     reads: tuple[str, ...] = ()
+    expression: Expression | None
     try:
         expression = parse(spec.logic, source=f"logic of rule {spec.id}")
     except LogicSyntaxError as exc:
@@ -178,7 +179,7 @@ def _compile(spec: LogicRuleSpec, schema: ProjectSchema, problems: list[str]) ->
                     f"for event '{name}'"
                 )
             places.extend(_place(schema, event, field.form) for event in held)
-    if len(problems) > before or field is None:
+    if len(problems) > before or field is None or expression is None:
         return None
     info = CheckInfo(
         id=spec.id, kind=spec.kind, severity=spec.severity, title=spec.title, source="logic"
