@@ -3,11 +3,21 @@
 The mapping file (``mappings/<study>.toml``) names, per part of a participant, its event(s)
 and forms; everything else (types, which rows repeat) comes from the live data dictionary,
 so a field's name lives only in the mapping and the checks that read it.
+
+A study may declare its participant as ordinary typed classes (a :class:`Participant`
+subclass whose attributes are the mapping's parts, each a :class:`PartEntry` subclass
+declaring the fields its checks read), so a type checker can check its rules; the builder
+then builds those classes, once :func:`model_problems` finds them true to the project's
+data dictionary (names and types). Without one, the models are generated from the data
+dictionary.
 """
 
 from __future__ import annotations
 
+import inspect
 import tomllib
+import types
+import typing
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -313,8 +323,149 @@ def python_type(field: FieldDef) -> Any:
     return validation_type(field) or str
 
 
+def part_fields(schema: ProjectSchema, part: PartSpec) -> list[FieldDef]:
+    """The fields a part's entries may hold: its forms' data fields, but the record ID."""
+    id_field = schema.record_id_field
+    return [
+        f
+        for form in part.forms
+        for f in schema.fields_of_form(form)
+        if f.name != id_field and f.export_names
+    ]
+
+
+def part_is_list(schema: ProjectSchema, part: PartSpec) -> bool:
+    """Whether a part is a list of entries (several events, or rows that repeat)."""
+    if part.events is not None:
+        return True
+    return any(
+        form_repeat_mode(schema, event, designated_forms(schema, event, part)) != "none"
+        for event, _ in part_events(schema, part)
+    )
+
+
+# --- study-declared models ------------------------------------------------------------------
+
+
+def model_problems(
+    model: type[Participant], spec: MappingSpec, schema: ProjectSchema, *, root: Path | None = None
+) -> list[str]:
+    """Everything a study's declared participant class gets wrong about the mapping and the
+    data dictionary: a part it lacks or the mapping lacks, a part declared as a list that is
+    a single entry (or the reverse), a field its part's forms lack, a field declared with
+    another type than its REDCap type maps to (:func:`python_type`). Each problem names the
+    file (relative to ``root``), the class and the attribute."""
+    problems: list[str] = []
+    where = declared_at(model, root)
+    declared = {n: f for n, f in model.model_fields.items() if n not in Participant.model_fields}
+    for name in spec.parts:
+        if name not in declared:
+            problems.append(
+                f"{where}: class {model.__name__} has no attribute '{name}' for the "
+                f"mapping's part '{name}'"
+            )
+    for name, info in declared.items():
+        part = spec.parts.get(name)
+        if part is None:
+            problems.append(
+                f"{where}: {model.__name__}.{name} is not a part of the mapping "
+                f"(parts: {', '.join(spec.parts)})"
+            )
+            continue
+        entry, is_list = _part_annotation(info.annotation)
+        wanted = part_is_list(schema, part)
+        if entry is None or is_list != wanted:
+            kind = "a list of entries" if wanted else "one entry or None"
+            shape = "list[<a PartEntry class>]" if wanted else "<a PartEntry class> | None"
+            problems.append(
+                f"{where}: {model.__name__}.{name} is declared {_type_name(info.annotation)}, "
+                f"but part '{name}' is {kind}: declare it {shape}"
+            )
+            continue
+        problems.extend(_entry_problems(entry, name, part, schema, root))
+    return problems
+
+
+def _entry_problems(
+    entry: type[PartEntry], part_name: str, part: PartSpec, schema: ProjectSchema, root: Path | None
+) -> list[str]:
+    problems: list[str] = []
+    where = declared_at(entry, root)
+    fields = {f.name: f for f in part_fields(schema, part)}
+    for name, info in entry.model_fields.items():
+        what = f"{where}: {entry.__name__}.{name}"
+        if name in PartEntry.model_fields:
+            if info.annotation != PartEntry.model_fields[name].annotation:
+                problems.append(f"{what}: the name '{name}' is reserved by PartEntry")
+            continue
+        field = fields.get(name)
+        if field is None:
+            known = schema.fields.get(name)
+            problems.append(
+                f"{what}: field '{name}' is not in the project"
+                if known is None
+                else f"{what}: field '{name}' is on form '{known.form}', which part "
+                f"'{part_name}' does not read (forms: {', '.join(part.forms)})"
+            )
+            continue
+        expected = python_type(field)
+        inner, optional = _optional(info.annotation)
+        if inner != expected or not (optional or field.is_checkbox):
+            kind = field.field_type + (f", {field.validation}" if field.validation else "")
+            problems.append(
+                f"{what} is declared {_type_name(info.annotation)}, but field '{name}' "
+                f"({kind}) is {_type_name(expected)} | None"
+            )
+    return problems
+
+
+def declared_at(cls: type, root: Path | None) -> str:
+    """The file declaring ``cls`` (relative to ``root`` when under it)."""
+    path = Path(inspect.getfile(cls))
+    if root is not None:
+        try:
+            return str(path.resolve().relative_to(root.resolve()))
+        except ValueError:
+            pass
+    return str(path)
+
+
+def _optional(annotation: Any) -> tuple[Any, bool]:
+    """``(T, True)`` for ``T | None``, else ``(annotation, False)``."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = typing.get_args(annotation)
+        rest = [a for a in args if a is not type(None)]
+        if len(rest) == 1:
+            return rest[0], len(rest) < len(args)
+    return annotation, False
+
+
+def _part_annotation(annotation: Any) -> tuple[type[PartEntry] | None, bool]:
+    """The entry class of a participant attribute, and whether it is a list of them."""
+    if typing.get_origin(annotation) is list:
+        (inner,) = typing.get_args(annotation) or (None,)
+        return (inner, True) if _is_entry(inner) else (None, True)
+    inner, optional = _optional(annotation)
+    return (inner, False) if optional and _is_entry(inner) else (None, False)
+
+
+def _is_entry(cls: Any) -> bool:
+    return isinstance(cls, type) and issubclass(cls, PartEntry) and cls is not PartEntry
+
+
+def _type_name(annotation: Any) -> str:
+    if isinstance(annotation, type) and not typing.get_args(annotation):
+        return annotation.__name__
+    return str(annotation).replace("datetime.", "").replace("typing.", "")
+
+
 class ParticipantBuilder:
     """Builds typed participant models for one study mapping against one project schema.
+
+    ``model`` is the study's declared participant class, if it has one (checked with
+    :func:`model_problems`); else the models are generated from the data dictionary, every
+    field of a part's forms typed by :func:`python_type`. Entries of a declared class hold
+    only the fields it declares, but ``raw``, ``invalid`` and ``missing`` cover all of them.
 
     Everything that does not depend on the record (each part's fields, export columns,
     value parsers, how its rows repeat) is worked out once, in :attr:`_plans`; :meth:`build`
@@ -323,31 +474,36 @@ class ParticipantBuilder:
     otherwise pydantic validates them as before.
     """
 
-    def __init__(self, spec: MappingSpec, schema: ProjectSchema) -> None:
+    def __init__(
+        self, spec: MappingSpec, schema: ProjectSchema, model: type[Participant] | None = None
+    ) -> None:
         problems = mapping_drift(spec, schema)
         if problems:
             raise MappingError(
                 f"the mapping does not match the project ({len(problems)} problem(s)): "
                 + "; ".join(problems)
             )
+        if model is not None and (problems := model_problems(model, spec, schema)):
+            raise MappingError(
+                f"the participant model {model.__name__} does not match the project "
+                f"({len(problems)} problem(s)): " + "; ".join(problems)
+            )
         self.spec = spec
         self.schema = schema
-
-    def _fields(self, forms: Iterable[str]) -> list[FieldDef]:
-        id_field = self.schema.record_id_field
-        return [
-            f
-            for form in forms
-            for f in self.schema.fields_of_form(form)
-            if f.name != id_field and f.export_names
-        ]
+        self.declared = model
 
     @cached_property
     def part_models(self) -> dict[str, type[PartEntry]]:
         models: dict[str, type[PartEntry]] = {}
+        if self.declared is not None:
+            for name in self.spec.parts:
+                entry, _ = _part_annotation(self.declared.model_fields[name].annotation)
+                assert entry is not None  # model_problems() said so
+                models[name] = entry
+            return models
         for name, part in self.spec.parts.items():
             definitions: dict[str, Any] = {}
-            for f in self._fields(part.forms):
+            for f in part_fields(self.schema, part):
                 if f.name in _RESERVED:
                     raise MappingError(f"part '{name}': field name '{f.name}' is reserved")
                 definitions[f.name] = (python_type(f) | None, None)
@@ -357,32 +513,36 @@ class ParticipantBuilder:
 
     @cached_property
     def participant_model(self) -> type[Participant]:
+        if self.declared is not None:
+            return self.declared
         definitions: dict[str, Any] = {}
         for name, part in self.spec.parts.items():
             model = self.part_models[name]
-            if self._is_list(part):
+            if part_is_list(self.schema, part):
                 definitions[name] = (list[model], Field(default_factory=list))  # type: ignore[valid-type]
             else:
                 definitions[name] = (model | None, None)
         return create_model("StudyParticipant", __base__=Participant, **definitions)
 
-    def _is_list(self, part: PartSpec) -> bool:
-        if part.events is not None:
-            return True
-        return any(
-            form_repeat_mode(self.schema, event, designated_forms(self.schema, event, part))
-            != "none"
-            for event, _ in part_events(self.schema, part)
-        )
-
     @cached_property
     def _plans(self) -> tuple[_PartPlan, ...]:
+        """One plan per part, in the participant model's field order (the order
+        :func:`_construct` gives its values in)."""
+        order = list(self.participant_model.model_fields)
         return tuple(
-            _PartPlan.make(
-                name, part, self.schema, self._fields(part.forms), model, self._is_list(part)
-            )
-            for (name, part), model in zip(
-                self.spec.parts.items(), self.part_models.values(), strict=True
+            sorted(
+                (
+                    _PartPlan.make(
+                        name,
+                        part,
+                        self.schema,
+                        part_fields(self.schema, part),
+                        self.part_models[name],
+                        part_is_list(self.schema, part),
+                    )
+                    for name, part in self.spec.parts.items()
+                ),
+                key=lambda plan: order.index(plan.name),
             )
         )
 
@@ -477,6 +637,9 @@ class _FieldPlan:
     parse: Parser | None  # None for checkboxes
     yes_no: bool  # yesno/truefalse: the code "1" is True
     exact: type | None  # the value type that needs no validation (None: always validate)
+    # An attribute of the entry (a declared class may leave fields out; they are still read
+    # for ``raw``, ``invalid`` and ``missing``).
+    kept: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -505,12 +668,16 @@ class _PartPlan:
         is_list: bool,
     ) -> _PartPlan:
         plans = []
+        declared = list(model.model_fields)
         for f in fields:
             columns = tuple(f.export_names)
+            kept = f.name in model.model_fields
             if f.is_checkbox:
                 missing = tuple(f.missing_columns)
                 codes = tuple(zip(f.choices, columns[: len(f.choices)], strict=True))
-                plans.append(_FieldPlan(f.name, columns, codes, missing, None, False, frozenset))
+                plans.append(
+                    _FieldPlan(f.name, columns, codes, missing, None, False, frozenset, kept)
+                )
                 continue
             expected = python_type(f)
             plans.append(
@@ -522,6 +689,7 @@ class _PartPlan:
                     parse=value_parser(f, schema.missing_codes),
                     yes_no=f.field_type in ("yesno", "truefalse"),
                     exact=_EXACT_TYPES.get(expected),
+                    kept=kept,
                 )
             )
         events = tuple(
@@ -532,7 +700,13 @@ class _PartPlan:
             name=name,
             model=model,
             is_list=is_list,
-            fields=tuple(plans),
+            # The model's fields in its own order (what ``_construct`` needs), then the rest.
+            fields=tuple(
+                sorted(
+                    plans,
+                    key=lambda p: declared.index(p.name) if p.kept else len(declared),
+                )
+            ),
             columns=tuple(c for p in plans for c in p.columns),
             events=events,
             forms=tuple(part.forms),
@@ -597,11 +771,15 @@ class _PartPlan:
                     )
                     if any(_ticked(raw[column]) for column in f.missing_columns):
                         missing.add(f.name)
+                    if not f.kept:
+                        continue
                 else:
                     assert f.parse is not None
                     parsed = f.parse(raw[f.name])
                     status = parsed.status
                     if status is Status.VALID:
+                        if not f.kept:
+                            continue
                         value = parsed.value == "1" if f.yes_no else parsed.value
                         if exact and type(value) is not f.exact:
                             exact = False
@@ -611,6 +789,8 @@ class _PartPlan:
                             invalid.add(f.name)
                         elif status is Status.MISSING:
                             missing.add(f.name)
+                        if not f.kept:
+                            continue
                 values[f.name] = value
             if invalid:
                 values["invalid"] = frozenset(invalid)

@@ -15,9 +15,10 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from worker.core.findings import Kind, Severity
+from worker.core.mapping import PartEntry, Participant
 
 Source = Literal["python", "logic"]
 
@@ -25,12 +26,15 @@ Source = Literal["python", "logic"]
 # dates; a message matching this is refused (a bug in the check, or in a rules file).
 CALENDAR_DATE = re.compile(r"\b\d{4}-\d{1,2}-\d{1,2}\b")
 
-# A participant is the study's generated model (see worker/core/mapping.py); its attributes
-# are the mapping's parts, so checks see it as ``Any``.
-Participant = Any
-CheckFn = Callable[[Participant, date, Any], Iterable["Hit"]]
-KeyFn = Callable[[Participant, date, Any], Any]
-EvaluateFn = Callable[[list[Any], date, Any], Iterable["Hit"]]
+# A check sees the study's own participant class (a subclass of ``Participant`` declared in
+# its rules folder, or one generated from the data dictionary) and its own parameters: the
+# decorators keep the function's types as they are, so a type checker checks the body.
+P = TypeVar("P", bound=Participant)
+Pr = TypeVar("Pr")
+K = TypeVar("K")
+CheckFn = Callable[[P, date, Pr], Iterable["Hit"]]
+KeyFn = Callable[[P, date, Pr], K | None]
+EvaluateFn = Callable[[list[K], date, Pr], Iterable["Hit"]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +71,9 @@ class Hit:
     record: str | None = None
 
 
-def at(entry: Any, field: str, message: str, evidence: Mapping[str, str] | None = None) -> Hit:
+def at(
+    entry: PartEntry, field: str, message: str, evidence: Mapping[str, str] | None = None
+) -> Hit:
     """A hit on ``field`` of a part entry (its event and instance).
 
     ``evidence`` defaults to the entry's stored value of ``field``.
@@ -102,7 +108,7 @@ class PythonCheck:
 
     info: CheckInfo
     run: Callable[..., Iterable[Hit]]  # a CheckFn, or an EvaluateFn when ``key`` is set
-    key: KeyFn | None = None  # cross-participant checks: the small per-participant key
+    key: Callable[..., Any] | None = None  # cross-participant checks: the per-participant key
 
 
 _MARK = "__worker_check__"
@@ -121,11 +127,13 @@ def _info(check_id: str, kind: str, severity: str, title: str, *, cross: bool = 
     )
 
 
-def check(check_id: str, *, kind: str, severity: str, title: str) -> Callable[[CheckFn], CheckFn]:
+def check(
+    check_id: str, *, kind: str, severity: str, title: str
+) -> Callable[[CheckFn[P, Pr]], CheckFn[P, Pr]]:
     """Declare a per-participant check ``fn(participant, as_of, params) -> Iterable[Hit]``."""
     info = _info(check_id, kind, severity, title)
 
-    def mark(fn: CheckFn) -> CheckFn:
+    def mark(fn: CheckFn[P, Pr]) -> CheckFn[P, Pr]:
         setattr(fn, _MARK, PythonCheck(info, fn))
         return fn
 
@@ -133,8 +141,8 @@ def check(check_id: str, *, kind: str, severity: str, title: str) -> Callable[[C
 
 
 def check_all(
-    check_id: str, *, kind: str, severity: str, title: str, key: KeyFn
-) -> Callable[[EvaluateFn], EvaluateFn]:
+    check_id: str, *, kind: str, severity: str, title: str, key: KeyFn[P, Pr, K]
+) -> Callable[[EvaluateFn[K, Pr]], EvaluateFn[K, Pr]]:
     """Declare a cross-participant check.
 
     ``key(participant, as_of, params)`` runs on each participant as records stream through
@@ -144,7 +152,7 @@ def check_all(
     """
     info = _info(check_id, kind, severity, title, cross=True)
 
-    def mark(fn: EvaluateFn) -> EvaluateFn:
+    def mark(fn: EvaluateFn[K, Pr]) -> EvaluateFn[K, Pr]:
         setattr(fn, _MARK, PythonCheck(info, fn, key))
         return fn
 

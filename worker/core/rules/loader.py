@@ -4,7 +4,8 @@ A rules folder holds:
 
 - ``params.toml``: every number and code the checks use (see :mod:`.params`);
 - ``checks.py`` or a ``checks/`` package: Python checks declared with ``@check`` and
-  ``@check_all`` (see :mod:`.declare`). The folder is not on ``sys.path``: it is imported by
+  ``@check_all`` (see :mod:`.declare`), and the typed ``Participant`` and ``Params``
+  classes they read (see :mod:`.declared`). The folder is not on ``sys.path``: it is imported by
   file path under a unique module name, so two rules folders (or two copies of one) never
   collide. Optionally the module defines ``validate(params, schema, mapping) -> list[str]``
   (study-specific consistency problems), ``schedule(participant, as_of, params) ->
@@ -33,8 +34,9 @@ from typing import Any
 
 from worker.core.mapping import MappingSpec
 from worker.core.rules.declare import PythonCheck, declared_check
+from worker.core.rules.declared import study_params, study_participant
 from worker.core.rules.logic_rules import LogicRule, load_logic_rules
-from worker.core.rules.params import Params, name_problems, schema_labeller
+from worker.core.rules.params import name_problems
 from worker.core.rules.ruleset import Ruleset
 from worker.core.rules.wording import STUDY_FILE, load_wording
 from worker.core.schema import ProjectSchema
@@ -54,9 +56,11 @@ def load_ruleset(rules_dir: Path, *, schema: ProjectSchema, mapping: MappingSpec
     wording = load_wording(rules_dir)
     data = _read_params(rules_dir / PARAMS_FILE)
     problems = name_problems(data, schema)
-    params = Params(data, label=schema_labeller(schema))
 
     module = _import_checks(rules_dir)
+    params, params_problems = study_params(module, data, schema, rules_dir)
+    participant_model, model_problems = study_participant(module, mapping, schema, rules_dir)
+    problems.extend(params_problems + model_problems)
     python_checks = _declared_checks(module) if module is not None else []
     logic_rules: list[LogicRule] = []
     if (rules_dir / LOGIC_FILE).is_file():
@@ -80,13 +84,14 @@ def load_ruleset(rules_dir: Path, *, schema: ProjectSchema, mapping: MappingSpec
             f"schedule_anchor in the [wording] table of {STUDY_FILE}"
         )
     validate = getattr(module, "validate", None)
-    if callable(validate):
+    if callable(validate) and params is not None:
         problems.extend(str(p) for p in validate(params, schema, mapping))
     if problems:
         raise MappingError(
             f"the rules in {rules_dir} do not match the project ({len(problems)} problem(s)): "
             + "; ".join(problems)
         )
+    assert params is not None  # else there were problems
     schedule = getattr(module, "schedule", None)
     progress = getattr(module, "progress", None)
     return Ruleset(
@@ -99,6 +104,7 @@ def load_ruleset(rules_dir: Path, *, schema: ProjectSchema, mapping: MappingSpec
         schedule_fn=schedule if callable(schedule) else None,
         progress_fn=progress if callable(progress) else None,
         wording=wording,
+        participant_model=participant_model,
     )
 
 

@@ -2,8 +2,14 @@
 
 Every number and code a study's checks use lives in its ``params.toml``, with the protocol
 section it comes from, so changing a parameter needs no code change. Checks read them as
-``params.release.viability_min``. A missing parameter raises ``AttributeError`` naming the
-full key, so a typo shows up as a check error with a readable cause.
+``params.release.viability_min``.
+
+A study declares them as typed classes: a :class:`StudyParams` subclass named ``Params``
+in its checks (one attribute per table of the file, each table a :class:`ParamsTable`
+subclass), so a type checker knows every parameter, and a parameter the file lacks, has
+too many of or gives the wrong type is a load error naming the key. Without one, checks get
+:class:`Params`, an untyped view where a missing parameter raises ``AttributeError``
+naming the full key.
 
 Names in the file are checked against the live project when the rules are loaded:
 
@@ -18,10 +24,50 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
+
 from worker.core.schema import ProjectSchema
 
 CODES = "codes"
 LabelFn = Callable[[str, str | None], str]
+
+
+class ParamsTable(BaseModel):
+    """A table of ``params.toml``, declared with its keys and their types. Read-only; a
+    key the declaration lacks is an error (a misspelt key in the file)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class StudyParams(ParamsTable):
+    """Base of a study's declared parameters (the whole of ``params.toml``)."""
+
+    _label: LabelFn | None = PrivateAttr(default=None)
+
+    def label(self, field: str, code: str | None) -> str:
+        """A code's label from the data dictionary (``"Normal"``), ``"blank"`` for no value.
+
+        Labels come from the project, never from a record, so messages may show them.
+        """
+        if code is None:
+            return "blank"
+        return code if self._label is None else self._label(field, code)
+
+
+def typed_params(
+    model: type[StudyParams], data: Mapping[str, Any], label: LabelFn, *, declared_in: str
+) -> tuple[StudyParams | None, list[str]]:
+    """``params.toml`` read into the study's declared class, or every key it gets wrong."""
+    try:
+        params = model.model_validate(data)
+    except ValidationError as exc:
+        return None, [
+            f"params.toml {'.'.join(str(p) for p in error['loc']) or '(top level)'}: "
+            f"{error['msg']} (class {model.__name__} in {declared_in})"
+            for error in exc.errors(include_url=False, include_input=False)
+        ]
+    params._label = label
+    return params, []
 
 
 class Params:
@@ -44,13 +90,15 @@ class Params:
         try:
             return self._data[name]
         except KeyError:
-            raise AttributeError(f"params.toml has no parameter '{self._key(name)}'") from None
+            key = self._key(name)
+            raise AttributeError(f"params.toml has no parameter '{key}'", name=key) from None
 
     def __getitem__(self, name: str) -> Any:
         try:
             return self._data[name]
         except KeyError:
-            raise AttributeError(f"params.toml has no parameter '{self._key(name)}'") from None
+            key = self._key(name)
+            raise AttributeError(f"params.toml has no parameter '{key}'", name=key) from None
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("parameters are read-only")

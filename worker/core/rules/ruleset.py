@@ -18,7 +18,7 @@ from worker.core.mapping import MappingSpec
 from worker.core.records import RecordData
 from worker.core.rules.declare import CALENDAR_DATE, CheckInfo, Hit, Participant, PythonCheck
 from worker.core.rules.logic_rules import LogicRule, ValidOnly, rows_of
-from worker.core.rules.params import Params
+from worker.core.rules.params import Params, StudyParams
 from worker.core.rules.wording import GENERIC, Wording
 from worker.core.schema import ProjectSchema
 from worker.core.visits import VisitRow
@@ -26,10 +26,11 @@ from worker.errors import ConfigError
 
 log = structlog.get_logger(__name__)
 
-ScheduleFn = Callable[[Participant, date, Params], Sequence[VisitRow]]
+# A study's functions take its own participant and parameter classes (see declared.py).
+ScheduleFn = Callable[[Any, date, Any], Sequence[VisitRow]]
 # The study's progress counters for one participant, e.g. {"Enrolled": 1, ...}; the
 # framework adds them up (see worker/core/rules/tally.py), so nothing per participant is kept.
-ProgressFn = Callable[[Participant, date, Params], Mapping[str, int]]
+ProgressFn = Callable[[Any, date, Any], Mapping[str, int]]
 # Sees each participant once, as the checks do (built once): summaries gather from it.
 Observer = Callable[[Participant, date], None]
 
@@ -45,7 +46,7 @@ class Ruleset:
     path: Path
     schema: ProjectSchema
     mapping: MappingSpec
-    params: Params
+    params: Params | StudyParams
     python_checks: tuple[PythonCheck, ...]
     logic_rules: tuple[LogicRule, ...]
     schedule_fn: ScheduleFn | None = None
@@ -53,6 +54,9 @@ class Ruleset:
     # How reports, emails and the ``visits`` command speak of this study (study.toml).
     wording: Wording = GENERIC
     observers: tuple[Observer, ...] = ()
+    # The study's declared participant class (declared.py); None: generated from the data
+    # dictionary. The pipeline builds participants of this class.
+    participant_model: type[Participant] | None = None
 
     @property
     def checks(self) -> list[CheckInfo]:
@@ -131,7 +135,8 @@ class RulesRun:
     A check that raises on a participant yields one error finding for that check and
     participant (``check_error=True``: for the data manager, never a site query) and the run
     goes on. ``check_errors`` counts them; ``failed`` names, per record, the checks that
-    failed on it, so their earlier queries can be left as they are.
+    failed on it, so their earlier queries can be left as they are; ``failures`` gives, per
+    check and cause (the study's file and line, the name missed), the records it failed on.
     """
 
     def __init__(self, ruleset: Ruleset, as_of: date) -> None:
@@ -139,6 +144,8 @@ class RulesRun:
         self.as_of = as_of
         self.check_errors = 0
         self.failed: dict[str, set[str]] = {}
+        # (check, what went wrong where: see failure()) -> the records it failed on.
+        self.failures: dict[tuple[str, str], list[str]] = {}
         self._per_participant = [c for c in ruleset.python_checks if not c.info.cross_participant]
         self._cross = [c for c in ruleset.python_checks if c.info.cross_participant]
         # Cross-participant checks keep only (record, key) per participant until finish(),
@@ -184,7 +191,7 @@ class RulesRun:
                     "participant observer failed",
                     record=record_id,
                     error=type(exc).__name__,
-                    at=_where(exc),
+                    at=where_raised(exc, self.ruleset.path),
                 )
         return findings
 
@@ -280,13 +287,17 @@ class RulesRun:
     def _error(self, info: CheckInfo, record_id: str, exc: Exception) -> Finding:
         self.check_errors += 1
         self.failed.setdefault(record_id, set()).add(info.id)
-        # Only the exception's type and where it happened: its text may quote a value.
+        # Only the exception's type, the name it missed and where it happened: its text
+        # may quote a value.
+        cause = failure(exc, self.ruleset.path)
+        self.failures.setdefault((info.id, cause), []).append(record_id)
         log.error(
             "check failed on a participant",
             check=info.id,
             record=record_id,
             error=type(exc).__name__,
-            at=_where(exc),
+            missing=missing_name(exc),
+            at=where_raised(exc, self.ruleset.path),
         )
         return Finding(
             rule=info.id,
@@ -299,16 +310,40 @@ class RulesRun:
             field=None,
             message=(
                 f"Check {info.id} could not be evaluated for this participant (internal "
-                f"error {type(exc).__name__} at {_where(exc)}); its earlier findings stand "
-                "until the check is fixed."
+                f"error {cause}); its earlier findings stand until the check is fixed."
             ),
             check_error=True,
         )
 
 
-def _where(exc: BaseException) -> str:
+def failure(exc: BaseException, rules_dir: Path) -> str:
+    """What may be said of a study function's exception: its type, the name it missed (an
+    attribute, parameter or variable: a name in the code, never a value) and the line of
+    the study's own files it was raised from (``nk_trial/checks/follow_up.py:120``)."""
+    name = missing_name(exc)
+    missed = f": no attribute or name '{name}'" if name else ""
+    return f"{type(exc).__name__}{missed} at {where_raised(exc, rules_dir)}"
+
+
+def missing_name(exc: BaseException) -> str | None:
+    """The attribute or name an ``AttributeError`` or ``NameError`` did not find."""
+    if isinstance(exc, AttributeError | NameError):
+        name = exc.name
+        return name if isinstance(name, str) and name else None
+    return None
+
+
+def where_raised(exc: BaseException, rules_dir: Path) -> str:
+    """The innermost line of the rules folder's files in the traceback, named from the
+    folder's parent; the innermost line of all (a file name) if none is the study's (never
+    a library's file when the study's code called it)."""
     frames = traceback.extract_tb(exc.__traceback__)
     if not frames:
         return "unknown place"
+    root = rules_dir.resolve()
+    for frame in reversed(frames):
+        path = Path(frame.filename).resolve()
+        if path.is_relative_to(root):
+            return f"{path.relative_to(root.parent).as_posix()}:{frame.lineno}"
     last = frames[-1]
     return f"{Path(last.filename).name}:{last.lineno}"
