@@ -107,6 +107,9 @@ def load_study(settings: Settings, schema: ProjectSchema) -> Study:
         if not rules_dir.is_dir():
             raise ConfigError(f"study.rules: folder not found: {rules_dir}")
         ruleset = load_ruleset(rules_dir, schema=schema, mapping=mapping)
+        if ruleset.participant_model is not None:
+            # The checks' own participant class (checked against the project at load).
+            builder = ParticipantBuilder(mapping, schema, model=ruleset.participant_model)
     exclude = frozenset({mapping.queries.form}) if mapping.queries else frozenset()
     return Study(
         schema=schema,

@@ -49,7 +49,9 @@ def mapping() -> MappingSpec:
 
 @cache
 def builder() -> ParticipantBuilder:
-    return ParticipantBuilder(mapping(), schema())
+    """Participants of the checks' own class (rules/nk_trial/checks/models.py), as the
+    pipeline builds them."""
+    return ParticipantBuilder(mapping(), schema(), model=ruleset().participant_model)
 
 
 @cache

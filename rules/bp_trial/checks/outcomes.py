@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from worker.core.rules import Params, Participant
-
+from .models import Params, Participant
 from .terms import day0
 
 SCREENED = "Screened"

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 
-from worker.core.rules import Hit, Params, Participant, at, check
+from worker.core.rules import Hit, at, check
 
+from .models import Params, Participant
 from .terms import arm_name, arm_of, day_word, days
 
 

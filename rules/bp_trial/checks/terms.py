@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from worker.core.rules import Params, Participant
+from .models import Params, Participant
 
 Entry = Any  # a part entry of the participant model
 

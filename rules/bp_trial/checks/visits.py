@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 
-from worker.core.rules import Hit, Params, Participant, VisitRow, VisitStatus, at_part, check
+from worker.core.rules import Hit, VisitRow, VisitStatus, at_part, check
 
+from .models import Params, Participant
 from .terms import arm_of, day0, ended_by, windows
 
 PART = "visits"  # the mapping part holding week_4, week_12, week_24

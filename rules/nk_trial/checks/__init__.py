@@ -9,12 +9,12 @@ The worker loads this package by file path (see ``worker/core/rules/loader.py``)
 collects every function declared with ``@check``/``@check_all`` in these modules; it also
 uses :func:`schedule` (the ``visits`` command, the report's timelines and the summaries'
 due visits; their wording is in ``../study.toml``), :func:`progress` (the study progress of
-summaries and reports) and :func:`validate` (at load).
+summaries and reports) and :func:`validate` (at load). ``Participant`` and ``Params``
+(``models.py``) are what the checks read, typed; the worker builds participants of that
+class and reads ``../params.toml`` into that one, both checked against the project at load.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from worker.core.mapping import MappingSpec
 from worker.core.schema import ProjectSchema
@@ -30,9 +30,12 @@ from . import (
     treatment,
 )
 from .follow_up import schedule
+from .models import Params, Participant
 from .outcomes import progress
 
 __all__ = [
+    "Params",
+    "Participant",
     "eligibility",
     "end_of_study",
     "follow_up",
@@ -46,24 +49,12 @@ __all__ = [
     "validate",
 ]
 
-# The mapping parts the checks read (mappings/nk_trial.toml), and whether each is a list.
-PARTS = {
-    "screening": False,
-    "treatments": True,
-    "follow_up": True,
-    "pregnancies": True,
-    "adverse_events": True,
-    "end_of_study": False,
-}
 
-
-def validate(params: Any, schema: ProjectSchema, mapping: MappingSpec) -> list[str]:
-    """What the checks assume of the mapping, checked once at load instead of per record."""
-    problems = [
-        f"the mapping has no part '{name}', which the dNK checks read"
-        for name in PARTS
-        if name not in mapping.parts
-    ]
+def validate(params: Params, schema: ProjectSchema, mapping: MappingSpec) -> list[str]:
+    """What the checks assume of the mapping, checked once at load instead of per record.
+    (Which parts there are, and their fields, ``Participant`` declares: checked by the
+    worker.)"""
+    problems: list[str] = []
     fu = mapping.parts.get(follow_up.PART)
     if fu is not None and len(fu.event_names) < params.follow_up.months:
         problems.append(

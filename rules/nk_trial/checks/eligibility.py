@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from worker.core.rules import Hit, Params, Participant, at, at_part, check, check_all
+from worker.core.rules import Hit, at, at_part, check, check_all
 
+from .models import Params, Participant
 from .terms import day_word, days, first_infusion, is_treated
 
 SCREENING = "screening"  # the mapping part of screening_arm_1
@@ -92,9 +93,9 @@ def collected_without_consent(p: Participant, as_of: date, params: Params) -> It
 )
 def collected_before_consent(p: Participant, as_of: date, params: Params) -> Iterator[Hit]:
     screening = p.screening
-    signed_on = None if screening is None else screening.icf_date
-    if signed_on is None:
+    if screening is None or screening.icf_date is None:
         return
+    signed_on = screening.icf_date
     for t in p.treatments:
         if t.pb_date is not None and t.pb_date < signed_on:
             yield at(
@@ -115,7 +116,7 @@ class Enrolled:
 
     record: str
     d0: date
-    event: str
+    event: str | None
     instance: int | None
     evidence: tuple[tuple[str, str], ...]
 

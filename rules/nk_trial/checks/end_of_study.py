@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 
-from worker.core.rules import Hit, Params, Participant, at, check
+from worker.core.rules import Hit, PartEntry, at, check
 
+from .models import Params, Participant
 from .terms import day_word, days
 
 
@@ -17,10 +18,11 @@ from .terms import day_word, days
     title="Study date after the end of study",
 )
 def dated_after_end(p: Participant, as_of: date, params: Params) -> Iterator[Hit]:
-    ended = None if p.end_of_study is None else p.end_of_study.eos_date
-    if ended is None:
+    eos = p.end_of_study
+    if eos is None or eos.eos_date is None:
         return
-    dated = []
+    ended = eos.eos_date
+    dated: list[tuple[PartEntry, str, str]] = []
     if p.screening is not None:
         dated.append((p.screening, "mba_date", "The screening menstrual blood analysis"))
     dated += [
@@ -35,5 +37,5 @@ def dated_after_end(p: Participant, as_of: date, params: Params) -> Iterator[Hit
                 entry,
                 field,
                 f"{what} is dated {day_word(days(value, ended))} after the end of study.",
-                entry.evidence(field) | p.end_of_study.evidence("eos_date"),
+                entry.evidence(field) | eos.evidence("eos_date"),
             )

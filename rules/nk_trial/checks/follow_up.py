@@ -10,8 +10,9 @@ from collections.abc import Iterator
 from datetime import date
 from itertools import pairwise
 
-from worker.core.rules import Hit, Params, Participant, VisitRow, VisitStatus, at, at_part, check
+from worker.core.rules import Hit, VisitRow, VisitStatus, at, at_part, check
 
+from .models import Params, Participant
 from .terms import (
     day_word,
     days,
@@ -19,6 +20,7 @@ from .terms import (
     first_infusion,
     month_name,
     pregnant_during,
+    sample_date,
     samples,
     window,
 )
@@ -152,7 +154,7 @@ def missed_month(p: Participant, as_of: date, params: Params) -> Iterator[Hit]:
 def samples_too_close(p: Participant, as_of: date, params: Params) -> Iterator[Hit]:
     minimum = params.follow_up.min_days_between_samples
     for earlier, later in pairwise(samples(p)):
-        gap = days(later.mba_date, earlier.mba_date)
+        gap = days(sample_date(later), sample_date(earlier))
         if gap < minimum:
             apart = "on the same day" if gap == 0 else f"{day_word(gap)} apart"
             yield at(

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from worker.core.rules import Params, Participant
-
+from .models import Params, Participant
 from .terms import infusions, is_improved, samples
 
 # The labels, in the order summaries show them: the protocol's steps, then its outcomes.

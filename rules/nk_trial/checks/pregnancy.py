@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 
-from worker.core.rules import Hit, Params, Participant, at, check
+from worker.core.rules import Hit, at, check
 
-from .terms import days, first_infusion, is_improved, samples
+from .models import Params, Participant
+from .terms import days, first_infusion, is_improved, sample_date, samples
 
 
 @check(
@@ -26,7 +27,7 @@ def attempt_without_improvement(p: Participant, as_of: date, params: Params) -> 
     improved = [s for s in samples(p) if is_improved(s, params)]
     for pg in p.pregnancies:
         start = pg.pg_attempt_start
-        if start is None or any(s.mba_date <= start for s in improved):
+        if start is None or any(sample_date(s) <= start for s in improved):
             continue
         yield at(
             pg,
@@ -133,11 +134,12 @@ def live_birth_unsupported(p: Participant, as_of: date, params: Params) -> Itera
 def gestational_age_vs_dates(p: Participant, as_of: date, params: Params) -> Iterator[Hit]:
     tolerance = params.pregnancy.ga_tolerance_days
     for pg in p.pregnancies:
-        fields = (pg.pg_end_date, pg.pg_lmp_date, pg.pg_delivery_ga_wk, pg.pg_delivery_ga_d)
-        if any(v is None for v in fields):
+        ended, lmp = pg.pg_end_date, pg.pg_lmp_date
+        weeks, extra_days = pg.pg_delivery_ga_wk, pg.pg_delivery_ga_d
+        if ended is None or lmp is None or weeks is None or extra_days is None:
             continue
-        by_dates = days(pg.pg_end_date, pg.pg_lmp_date)
-        recorded = 7 * pg.pg_delivery_ga_wk + pg.pg_delivery_ga_d
+        by_dates = days(ended, lmp)
+        recorded = 7 * weeks + extra_days
         if abs(by_dates - recorded) > tolerance:
             yield at(
                 pg,

@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 
-from worker.core.rules import Hit, Params, Participant, at, check
+from worker.core.rules import Hit, at, check
 
+from .models import Params, Participant
 from .terms import day_word, days
 
 
@@ -51,9 +52,10 @@ def sae_reported_late(p: Participant, as_of: date, params: Params) -> Iterator[H
     title="Adverse event onset before informed consent",
 )
 def onset_before_consent(p: Participant, as_of: date, params: Params) -> Iterator[Hit]:
-    signed_on = None if p.screening is None else p.screening.icf_date
-    if signed_on is None:
+    screening = p.screening
+    if screening is None or screening.icf_date is None:
         return
+    signed_on = screening.icf_date
     for ae in p.adverse_events:
         if ae.ae_onset is not None and ae.ae_onset < signed_on:
             yield at(
@@ -61,7 +63,7 @@ def onset_before_consent(p: Participant, as_of: date, params: Params) -> Iterato
                 "ae_onset",
                 f"Adverse event {ae.instance} began {day_word(days(signed_on, ae.ae_onset))} "
                 "before informed consent was signed.",
-                ae.evidence("ae_onset") | p.screening.evidence("icf_date"),
+                ae.evidence("ae_onset") | screening.evidence("icf_date"),
             )
 
 

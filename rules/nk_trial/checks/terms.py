@@ -11,11 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
-from worker.core.rules import Params, Participant
-
-Entry = Any  # a part entry of the participant model
+from .models import FollowUp, MenstrualBloodAnalysis, Params, Participant, Pregnancy, Treatment
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,10 +20,11 @@ class Infusion:
     """A treatment instance whose ``inf_date`` is filled, numbered by date."""
 
     number: int
-    entry: Entry
+    entry: Treatment
 
     @property
     def date(self) -> date:
+        assert self.entry.inf_date is not None  # infusions() keeps only dated treatments
         return self.entry.inf_date
 
 
@@ -94,13 +92,19 @@ def window(start: date, month: int, params: Params) -> Window:
     return Window(month, target, target - half, target + half)
 
 
-def samples(p: Participant) -> list[Entry]:
+def samples(p: Participant) -> list[FollowUp]:
     """Follow-up samples with a date, in protocol order: by (``mba_date``, month k)."""
     dated = (f for f in p.follow_up if f.mba_date is not None)
-    return sorted(dated, key=lambda f: (f.mba_date, f.ordinal))
+    return sorted(dated, key=lambda f: (sample_date(f), f.ordinal or 0))
 
 
-def is_improved(sample: Entry, params: Params) -> bool:
+def sample_date(sample: FollowUp) -> date:
+    """The date of a sample from :func:`samples` (which are all dated)."""
+    assert sample.mba_date is not None
+    return sample.mba_date
+
+
+def is_improved(sample: MenstrualBloodAnalysis, params: Params) -> bool:
     return sample.mba_unk_status == params.codes.mba_unk_status.normal
 
 
@@ -110,12 +114,12 @@ def ended_by(p: Participant, day: date) -> bool:
     return eos is not None and eos.eos_date is not None and eos.eos_date <= day
 
 
-def dating_date(pregnancy: Entry) -> date | None:
+def dating_date(pregnancy: Pregnancy) -> date | None:
     """``pg_lmp_date``, or ``pg_hcg_date`` where that is blank."""
     return pregnancy.pg_lmp_date if pregnancy.pg_lmp_date is not None else pregnancy.pg_hcg_date
 
 
-def pregnancies_during(p: Participant, start: date, end: date) -> Iterator[Entry]:
+def pregnancies_during(p: Participant, start: date, end: date) -> Iterator[Pregnancy]:
     """Pregnancies that make her "pregnant during" the period ``start``..``end``."""
     for pg in p.pregnancies:
         dated = dating_date(pg)
@@ -132,5 +136,5 @@ def pregnant_during(p: Participant, w: Window) -> bool:
     return next(pregnancies_during(p, w.start, w.end), None) is not None
 
 
-def month_name(sample: Entry) -> str:
+def month_name(sample: FollowUp) -> str:
     return f"month {sample.ordinal}"

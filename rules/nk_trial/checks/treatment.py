@@ -5,9 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 
-from worker.core.rules import Hit, Params, Participant, at, check
+from worker.core.rules import Hit, at, check
 
-from .terms import Infusion, day_word, days, first_infusion, infusions, month_name, samples
+from .models import Params, Participant, Treatment
+from .terms import (
+    Infusion,
+    day_word,
+    days,
+    first_infusion,
+    infusions,
+    month_name,
+    sample_date,
+    samples,
+)
 
 # "Infusion number 2" (NK-TRT-05, NK-TRT-06) is the second infusion, the re-treatment the
 # protocol allows when uNK function has not improved; it is an ordinal, not a limit.
@@ -68,19 +78,19 @@ def infused_without_release(p: Participant, as_of: date, params: Params) -> Iter
 RELEASE_FIELDS = ("cp_viability_pct", "cp_dnk_pct", "cp_sterility", "cp_mycoplasma", "cp_endotoxin")
 
 
-def _release_misses(t: object, params: Params) -> list[tuple[str, str]]:
+def _release_misses(t: Treatment, params: Params) -> list[tuple[str, str]]:
     """(field, what is wrong) for each release criterion the product misses, in the
     protocol's order: viability, phenotype, sterility, mycoplasma, endotoxin."""
     spec = params.release
     negative_sterility = params.codes.cp_sterility.negative
     negative_mycoplasma = params.codes.cp_mycoplasma.negative
     misses: list[tuple[str, str]] = []
-    viability = t.cp_viability_pct  # type: ignore[attr-defined]
+    viability = t.cp_viability_pct
     if viability is None or viability < spec.viability_min:
         misses.append(
             ("cp_viability_pct", f"viability {_pct(viability)} (needs ≥ {spec.viability_min:g} %)")
         )
-    phenotype = t.cp_dnk_pct  # type: ignore[attr-defined]
+    phenotype = t.cp_dnk_pct
     if phenotype is None or phenotype < spec.phenotype_min:
         misses.append(
             ("cp_dnk_pct", f"dNK phenotype {_pct(phenotype)} (needs ≥ {spec.phenotype_min:g} %)")
@@ -97,7 +107,7 @@ def _release_misses(t: object, params: Params) -> list[tuple[str, str]]:
                     f"{label} {params.label(field, code)} (needs {params.label(field, negative)})",
                 )
             )
-    endotoxin = t.cp_endotoxin  # type: ignore[attr-defined]
+    endotoxin = t.cp_endotoxin
     if endotoxin is None or endotoxin >= spec.endotoxin_below:
         shown = "blank" if endotoxin is None else f"{endotoxin:g} EU/mL"
         misses.append(
@@ -170,7 +180,7 @@ def second_without_abnormal(p: Participant, as_of: date, params: Params) -> Iter
         return
     second = pair[1]
     abnormal = params.codes.mba_unk_status.abnormal
-    before = [s for s in samples(p) if s.mba_date < second.date]
+    before = [s for s in samples(p) if sample_date(s) < second.date]
     latest = before[-1] if before else None
     if latest is None:
         found = "there is no follow-up sample before it"
@@ -179,7 +189,7 @@ def second_without_abnormal(p: Participant, as_of: date, params: Params) -> Iter
         status = params.label("mba_unk_status", latest.mba_unk_status)
         found = (
             f"the latest follow-up sample before it ({month_name(latest)}, "
-            f"{day_word(days(second.date, latest.mba_date))} earlier) shows uNK status {status}"
+            f"{day_word(days(second.date, sample_date(latest)))} earlier) shows uNK status {status}"
         )
         evidence = second.entry.evidence("inf_date") | latest.evidence("mba_date", "mba_unk_status")
     else:
@@ -224,9 +234,10 @@ def second_too_late(p: Participant, as_of: date, params: Params) -> Iterator[Hit
 )
 def first_too_late(p: Participant, as_of: date, params: Params) -> Iterator[Hit]:
     first = first_infusion(p)
-    screened = None if p.screening is None else p.screening.mba_date
-    if first is None or screened is None:
+    screening = p.screening
+    if first is None or screening is None or screening.mba_date is None:
         return
+    screened = screening.mba_date
     limit = params.treatment.screening_to_first_infusion_max_days
     elapsed = days(first.date, screened)
     if elapsed > limit:
@@ -235,7 +246,7 @@ def first_too_late(p: Participant, as_of: date, params: Params) -> Iterator[Hit]
             "inf_date",
             f"The first infusion was given {elapsed} days after the screening menstrual "
             f"blood analysis; the protocol allows at most {limit} days.",
-            first.entry.evidence("inf_date") | p.screening.evidence("mba_date"),
+            first.entry.evidence("inf_date") | screening.evidence("mba_date"),
         )
 
 
