@@ -65,7 +65,7 @@ def mapping() -> MappingSpec:
 
 @cache
 def builder() -> ParticipantBuilder:
-    return ParticipantBuilder(mapping(), schema())
+    return ParticipantBuilder(mapping(), schema(), model=ruleset().participant_model)
 
 
 @cache

@@ -6,22 +6,26 @@ instead, so each check has one source of truth.
 
 The worker loads this package by file path and collects every ``@check`` in these modules;
 it also uses :func:`schedule` (the ``visits`` command, the report's
-timelines, the summaries' due visits), :func:`progress` and :func:`validate` (at load).
+timelines, the summaries' due visits), :func:`progress` and :func:`validate` (at load), and
+builds participants of class ``Participant`` and reads ``../params.toml`` into ``Params``
+(``models.py``: what the checks read, typed; both checked against the project at load).
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from worker.core.mapping import MappingSpec
 from worker.core.schema import ProjectSchema
 
 from . import outcomes, randomisation, safety, visits
+from .models import Params, Participant
 from .outcomes import progress
 from .visits import schedule
 
 __all__ = [
+    "Params",
+    "Participant",
     "outcomes",
     "progress",
     "randomisation",
@@ -39,17 +43,10 @@ def visit_of(event: str) -> str:
     return _ARM_SUFFIX.sub("", event)
 
 
-# The mapping parts the checks read (mappings/bp_trial.toml).
-PARTS = ("screening", "baseline", "randomisation", "visits", "adverse_events", "end_of_study")
-
-
-def validate(params: Any, schema: ProjectSchema, mapping: MappingSpec) -> list[str]:
-    """What the checks assume of the mapping and the design, checked once at load."""
-    problems = [
-        f"the mapping has no part '{name}', which the BP-LOWER checks read"
-        for name in PARTS
-        if name not in mapping.parts
-    ]
+def validate(params: Params, schema: ProjectSchema, mapping: MappingSpec) -> list[str]:
+    """What the checks assume of the mapping and the design, checked once at load. (Which
+    parts there are, and their fields, ``Participant`` declares: checked by the worker.)"""
+    problems: list[str] = []
     part = mapping.parts.get(visits.PART)
     if part is not None and [visit_of(str(e)) for e in part.event_names] != list(params.visits):
         problems.append(

@@ -27,12 +27,12 @@ def progress(p: Participant, as_of: date, params: Params) -> dict[str, int]:
     group = None if p.randomisation is None else p.randomisation.rand_group
     eos = p.end_of_study
     ended = eos is not None and eos.eos_date is not None
-    completed = ended and eos.eos_status == params.codes.eos_status.completed
+    completed = eos is not None and ended and eos.eos_status == params.codes.eos_status.completed
     counts = {
         SCREENED: screening is not None and screening.enr_date is not None,
         ELIGIBLE: screening is not None and screening.enr_eligible is True,
-        RANDOMISED_INTERVENTION: randomised and group == params.codes.rand_group.intervention,
-        RANDOMISED_CONTROL: randomised and group == params.codes.rand_group.control,
+        RANDOMISED_INTERVENTION: randomised and group == params.codes.rand_group["intervention"],
+        RANDOMISED_CONTROL: randomised and group == params.codes.rand_group["control"],
         SAE: any(ae.ae_serious is True for ae in p.adverse_events),
         COMPLETED: completed,
         ENDED_EARLY: ended and not completed,

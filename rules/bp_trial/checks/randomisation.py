@@ -22,9 +22,11 @@ from .terms import arm_name, arm_of, day_word, days
     title="Randomised before informed consent",
 )
 def randomised_before_consent(p: Participant, as_of: date, params: Params) -> Iterator[Hit]:
-    rand = p.randomisation
-    consented = None if p.screening is None else p.screening.enr_icf_date
-    if rand is None or rand.rand_date is None or consented is None:
+    rand, screening = p.randomisation, p.screening
+    if rand is None or rand.rand_date is None or screening is None:
+        return
+    consented = screening.enr_icf_date
+    if consented is None:
         return
     if rand.rand_date < consented:
         yield at(
@@ -32,7 +34,7 @@ def randomised_before_consent(p: Participant, as_of: date, params: Params) -> It
             "rand_date",
             f"The participant was randomised {day_word(days(consented, rand.rand_date))} "
             "before signing informed consent.",
-            rand.evidence("rand_date") | p.screening.evidence("enr_icf_date"),
+            rand.evidence("rand_date") | screening.evidence("enr_icf_date"),
         )
 
 

@@ -11,20 +11,25 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+
+from worker.core.rules import PartEntry
 
 from .models import Params, Participant
 
-Entry = Any  # a part entry of the participant model
-
 # REDCap names an event of arm N `<visit>_arm_N` (its unique event name).
 _ARM_SUFFIX = re.compile(r"_arm_(\d+)$")
-_PARTS = ("screening", "baseline", "randomisation", "end_of_study")
 
 
 def arm_of(p: Participant) -> int | None:
     """The REDCap arm the record is in: the arm of the events its data are in."""
-    entries = [getattr(p, name) for name in _PARTS] + list(p.visits) + list(p.adverse_events)
+    entries: list[PartEntry | None] = [
+        p.screening,
+        p.baseline,
+        p.randomisation,
+        p.end_of_study,
+        *p.visits,
+        *p.adverse_events,
+    ]
     for entry in entries:
         if entry is not None and entry.event:
             found = _ARM_SUFFIX.search(entry.event)

@@ -29,9 +29,10 @@ def schedule(p: Participant, as_of: date, params: Params) -> list[VisitRow]:
     on or before the window's last day; else missed (the window closed before the
     as-of date), due now (open on the as-of date) or upcoming.
     """
+    rand = p.randomisation
     start = day0(p)
     arm = arm_of(p)
-    if start is None or arm is None:
+    if rand is None or start is None or arm is None:
         return []
     by_ordinal = {v.ordinal: v for v in p.visits}
     rows = []
@@ -49,7 +50,7 @@ def schedule(p: Participant, as_of: date, params: Params) -> list[VisitRow]:
             status = VisitStatus.DUE
         else:
             status = VisitStatus.UPCOMING
-        evidence = p.randomisation.evidence("rand_date")
+        evidence = rand.evidence("rand_date")
         if entry is not None:
             evidence |= entry.evidence(DATE_FIELD)
         rows.append(
