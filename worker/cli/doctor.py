@@ -1,18 +1,26 @@
-"""``doctor``: is the worker set up right? Connectivity, REDCap version, mapping and rules drift."""
+"""``doctor``: is the worker set up right? Connectivity, REDCap version, mapping and rules
+drift, and every study check run once on the project's data."""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 from worker.cli.common import add_connection_options, open_session
+from worker.config import Settings
 from worker.core.coverage import mapping_coverage
 from worker.core.mapping import load_mapping, mapping_drift
+from worker.core.records import group_rows
 from worker.core.rules import load_ruleset
 from worker.core.rules.loader import LOGIC_FILE
 from worker.core.rules.logic_rules import one_arm_names
+from worker.core.rules.tally import StudyTally
+from worker.core.schema import ProjectSchema
 from worker.errors import ConfigError, RedcapError, WorkerError
+from worker.pipeline import load_study
+from worker.redcap_client import RedcapClient
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,8 +32,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "field, form or event that the mapping or rules name but the live project lacks. "
             "In a project with several arms, also every event and arm the mapping does not "
             "cover and every logic rule that names one arm's event (use visit names, the "
-            "event names without '_arm_N'). "
-            "Exit codes: 0 all good, 2 configuration or drift problems, 3 REDCap unreachable."
+            "event names without '_arm_N'). Then it runs every study check (and the rules' "
+            "visit schedule and progress counters) once on the project's records, read-only, "
+            "and lists each that raised an error, with the study file and line and the name "
+            "it missed. "
+            "Exit codes: 0 all good, 2 configuration, drift or check errors, 3 REDCap "
+            "unreachable."
         ),
     )
     add_connection_options(parser)
@@ -99,4 +111,48 @@ def run(args: argparse.Namespace) -> int:
                 report(True, label, f"the mapping covers all {len(schema.arms)} arms")
             else:
                 report(True, label, "matches the project")
+        if status == 0 and settings.study.rules is not None:
+            # Only a study that loads can run; it runs on the data the checks will see.
+            ran = ""
+            try:
+                problems, ran = check_run_problems(settings, schema, client, session.as_of)
+            except RedcapError as exc:
+                report(False, "checks", str(exc))
+                return exc.exit_code
+            except (ConfigError, WorkerError) as exc:
+                problems = [str(exc)]
+            for problem in problems:
+                report(False, "checks", problem)
+            if problems:
+                status = 2
+            else:
+                report(True, "checks", ran)
     return status
+
+
+def check_run_problems(
+    settings: Settings, schema: ProjectSchema, client: RedcapClient, as_of: date
+) -> tuple[list[str], str]:
+    """Every study check, and the rules' schedule and progress, run once over every record
+    (read-only): one line per check and cause that raised (the study's file and line, the
+    name it missed, how many records), and a line saying what ran."""
+    study = load_study(settings, schema)
+    assert study.ruleset is not None
+    tally = StudyTally(study.ruleset, keep_visit=lambda row: False)
+    run = study.ruleset.observed_by(tally.observe).start(as_of)
+    records = 0
+    for batch in client.iter_record_batches(forms=study.forms_to_export):
+        for record in group_rows(schema, batch).values():
+            records += 1
+            run.check(study.builder.build(record), record)
+    run.finish()
+    failed = [(f"check {check}", cause, ids) for (check, cause), ids in run.failures.items()]
+    failed += [
+        (f"the rules' {part}()", cause, ids) for (part, cause), ids in tally.failures.items()
+    ]
+    problems = [
+        f"{what} raised on {len(ids)} of {records} record(s) (first: record {ids[0]}): {cause}"
+        for what, cause, ids in failed
+    ]
+    checks = len(study.ruleset.checks)
+    return problems, f"{checks} checks ran on {records} record(s) as of {as_of} without an error"

@@ -16,7 +16,7 @@ from datetime import date
 import structlog
 
 from worker.core.rules.declare import Participant
-from worker.core.rules.ruleset import Ruleset
+from worker.core.rules.ruleset import Ruleset, failure, missing_name, where_raised
 from worker.core.visits import VisitRow
 
 log = structlog.get_logger(__name__)
@@ -37,6 +37,8 @@ class StudyTally:
         self.visits: list[VisitRow] = []
         self.groups: dict[str, str] = {}  # record -> data access group, for visit rows kept
         self.errors: list[str] = []  # records whose progress or schedule failed
+        # (progress or schedule, what went wrong where: see ruleset.failure()) -> records
+        self.failures: dict[tuple[str, str], list[str]] = {}
         self._counts: dict[str, Counter[str]] = {}  # data access group ("" = none) -> counters
         self._labels: dict[str, None] = {}  # every label, in first-seen order
 
@@ -79,5 +81,13 @@ class StudyTally:
     def _failed(self, record: str, what: str, exc: Exception) -> None:
         if record not in self.errors:
             self.errors.append(record)
-        # Only the exception's type: its text may quote a value.
-        log.error("study tally failed", record=record, part=what, error=type(exc).__name__)
+        self.failures.setdefault((what, failure(exc, self.ruleset.path)), []).append(record)
+        # Only the exception's type, the name it missed and where: its text may quote a value.
+        log.error(
+            "study tally failed",
+            record=record,
+            part=what,
+            error=type(exc).__name__,
+            missing=missing_name(exc),
+            at=where_raised(exc, self.ruleset.path),
+        )
