@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,37 @@ def test_doctor_reports_version_project_and_a_matching_study(demo_sandbox) -> No
     assert any(line.startswith("ok   project: 4107") for line in lines)
     assert "ok   mapping: matches the project" in lines
     assert "ok   rules: matches the project" in lines
+    [ran] = [line for line in lines if line.startswith("ok   checks: ")]
+    assert ran.endswith(" without an error"), ran
+
+
+def test_doctor_runs_every_check_and_names_where_one_raises(demo_sandbox, tmp_path: Path) -> None:
+    rules = tmp_path / "nk_trial"
+    shutil.copytree(
+        REPO / "rules" / "nk_trial", rules, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    follow_up = rules / "checks" / "follow_up.py"
+    good = "gap = days(sample_date(later), sample_date(earlier))"
+    bad = "gap = days(later.mba_dat, sample_date(earlier))"  # the attribute is mba_date
+    follow_up.write_text(follow_up.read_text().replace(good, bad), encoding="utf-8")
+    [line] = [n for n, text in enumerate(follow_up.read_text().splitlines(), 1) if bad in text]
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[study]\nmapping = "{REPO / "mappings" / "nk_trial.toml"}"\nrules = "{rules}"\n',
+        encoding="utf-8",
+    )
+    run = run_worker(
+        "doctor", "--config", str(config), env=worker_env(demo_sandbox.url, demo_sandbox.token)
+    )
+    assert run.returncode == 2, run.stdout + run.stderr
+    lines = run.stdout.splitlines()
+    assert "ok   rules: matches the project" in lines  # it loads: only running finds it
+    [failed] = [text for text in lines if text.startswith("FAIL")]
+    assert failed.startswith("FAIL checks: check NK-WIN-03 raised on ")
+    assert failed.endswith(
+        f"AttributeError: no attribute or name 'mba_dat' at nk_trial/checks/follow_up.py:{line}"
+    )
+    assert "Traceback" not in run.stdout + run.stderr
 
 
 def test_doctor_lists_every_drifted_name(demo_sandbox, tmp_path: Path) -> None:
