@@ -5,11 +5,11 @@ A rules folder holds:
 - ``params.toml``: every number and code the checks use (see :mod:`.params`);
 - ``checks.py`` or a ``checks/`` package: Python checks declared with ``@check`` and
   ``@check_all`` (see :mod:`.declare`), and the typed ``Participant`` and ``Params``
-  classes they read (see :mod:`.declared`). The folder is not on ``sys.path``: it is imported by
-  file path under a unique module name, so two rules folders (or two copies of one) never
-  collide. Optionally the module defines ``validate(params, schema, mapping) -> list[str]``
-  (study-specific consistency problems), ``schedule(participant, as_of, params) ->
-  list[VisitRow]`` (the visit schedule the ``visits`` command shows) and
+  classes they read (see :mod:`.study_models`). The folder is not on ``sys.path``: it is
+  imported by file path under a unique module name, so two rules folders (or two copies of
+  one) never collide. Optionally the module defines ``validate(params, schema, mapping)
+  -> list[str]`` (study-specific consistency problems), ``schedule(participant, as_of,
+  params) -> list[VisitRow]`` (the visit schedule the ``visits`` command shows) and
   ``progress(participant, as_of, params) -> dict[str, int]`` (the study's progress
   counters, added up over participants for summaries and reports);
 - ``logic_rules.toml``: checks written as REDCap logic (see :mod:`.logic_rules`);
@@ -34,10 +34,10 @@ from typing import Any
 
 from worker.core.mapping import MappingSpec
 from worker.core.rules.declare import PythonCheck, declared_check
-from worker.core.rules.declared import study_params, study_participant
 from worker.core.rules.logic_rules import LogicRule, load_logic_rules
 from worker.core.rules.params import name_problems
 from worker.core.rules.ruleset import Ruleset
+from worker.core.rules.study_models import study_params, study_participant
 from worker.core.rules.wording import STUDY_FILE, load_wording
 from worker.core.schema import ProjectSchema
 from worker.errors import MappingError

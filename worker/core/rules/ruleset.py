@@ -26,7 +26,7 @@ from worker.errors import ConfigError
 
 log = structlog.get_logger(__name__)
 
-# A study's functions take its own participant and parameter classes (see declared.py).
+# A study's functions take its own participant and parameter classes (see study_models.py).
 ScheduleFn = Callable[[Any, date, Any], Sequence[VisitRow]]
 # The study's progress counters for one participant, e.g. {"Enrolled": 1, ...}; the
 # framework adds them up (see worker/core/rules/tally.py), so nothing per participant is kept.
@@ -54,7 +54,7 @@ class Ruleset:
     # How reports, emails and the ``visits`` command speak of this study (study.toml).
     wording: Wording = GENERIC
     observers: tuple[Observer, ...] = ()
-    # The study's declared participant class (declared.py); None: generated from the data
+    # The study's declared participant class (study_models.py); None: generated from the data
     # dictionary. The pipeline builds participants of this class.
     participant_model: type[Participant] | None = None
 
