@@ -11,9 +11,12 @@ import pytest
 from tests.conftest import demo_schema
 from worker.core.mapping import (
     MappingSpec,
+    PartEntry,
+    Participant,
     ParticipantBuilder,
     load_mapping,
     mapping_drift,
+    model_problems,
     python_type,
 )
 from worker.core.records import group_rows
@@ -324,3 +327,83 @@ def test_a_checkbox_is_missing_when_a_missing_code_column_is_ticked() -> None:
 
 def test_an_entry_of_only_whitespace_is_absent() -> None:
     assert typed_entry(v_zip="  ", v_date="\t") is None
+
+
+# --- a study's declared classes -------------------------------------------------------------
+
+
+class DeclaredVisit(PartEntry):
+    """Some fields of form ``visit``, one of each kind of type."""
+
+    v_date: date | None
+    v_walk: timedelta | None
+    v_count: int | None
+    v_dose: float | None
+    v_done: bool | None
+    v_arm: str | None
+    v_symptoms: frozenset[str]  # a checkbox is never None: the set of ticked codes
+
+
+class DeclaredParticipant(Participant):
+    visit: DeclaredVisit | None
+
+
+def test_a_declared_class_of_every_type_matches_the_data_dictionary() -> None:
+    assert model_problems(DeclaredParticipant, TYPED_SPEC, TYPED_SCHEMA) == []
+    rows = [
+        {
+            "study_id": "1",
+            "redcap_repeat_instrument": "",
+            "redcap_repeat_instance": "",
+            "v_date": "2026-01-31",
+            "v_count": "x",
+            "v_dose": "1,25",
+            "v_symptoms___2": "1",
+            "v_weight": "heavy",
+        }
+    ]
+    record = group_rows(TYPED_SCHEMA, rows)["1"]
+    builder = ParticipantBuilder(TYPED_SPEC, TYPED_SCHEMA, model=DeclaredParticipant)
+    p = builder.build(record)
+    assert type(p) is DeclaredParticipant
+    entry = p.visit
+    assert type(entry) is DeclaredVisit
+    assert (entry.v_date, entry.v_count, entry.v_dose) == (date(2026, 1, 31), None, 1.25)
+    assert entry.v_symptoms == frozenset({"2"})
+    assert entry.invalid == {"v_count", "v_weight"}  # v_weight is judged, though not declared
+    assert entry.raw["v_weight"] == "heavy"
+    assert not hasattr(entry, "v_weight")
+
+
+def test_a_declared_class_that_disagrees_with_the_data_dictionary_names_class_and_field() -> None:
+    class Visit(PartEntry):
+        v_date: datetime | None  # a date field
+        v_count: int  # not optional
+        v_arm: int | None  # a radio's code is text
+        v_nothing: str | None  # not in the project
+        event: str  # PartEntry's own
+
+    class Person(Participant):
+        visit: list[Visit]  # one entry in a classic project without repeats
+
+    class Again(Participant):
+        visit: Visit | None
+        extra: Visit | None  # not a part of the mapping
+
+    where = Path(__file__).name
+    assert model_problems(Person, TYPED_SPEC, TYPED_SCHEMA, root=Path(__file__).parent) == [
+        f"{where}: Person.visit is declared list[Visit], but part 'visit' is one entry or "
+        "None: declare it <a PartEntry class> | None"
+    ]
+    assert model_problems(Again, TYPED_SPEC, TYPED_SCHEMA, root=Path(__file__).parent) == [
+        f"{where}: Visit.event: the name 'event' is reserved by PartEntry",
+        f"{where}: Visit.v_date is declared datetime | None, but field 'v_date' (text, "
+        "date_dmy) is date | None",
+        f"{where}: Visit.v_count is declared int, but field 'v_count' (text, integer) is "
+        "int | None",
+        f"{where}: Visit.v_arm is declared int | None, but field 'v_arm' (radio) is str | None",
+        f"{where}: Visit.v_nothing: field 'v_nothing' is not in the project",
+        f"{where}: Again.extra is not a part of the mapping (parts: visit)",
+    ]
+    with pytest.raises(MappingError, match=r"Again\.extra is not a part of the mapping"):
+        ParticipantBuilder(TYPED_SPEC, TYPED_SCHEMA, model=Again)
