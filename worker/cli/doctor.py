@@ -7,9 +7,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from worker.cli.common import add_connection_options, open_session
-from worker.core.mapping import load_mapping, mapping_drift
+from worker.core.mapping import MappingSpec, load_mapping, mapping_drift
 from worker.core.rules import load_ruleset
+from worker.core.scaffold import QUERY_ZIP, place_of, setup_steps
+from worker.core.schema import ProjectSchema
 from worker.errors import ConfigError, RedcapError, WorkerError
+from worker.pipeline import INIT_HINT, judged_mapping
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -50,16 +53,26 @@ def run(args: argparse.Namespace) -> int:
         )
         steps: list[tuple[str, Callable[[], list[str]]]] = []
         if settings.study.mapping is None:
-            report(False, "mapping", "study.mapping is not set")
-            status = 2
+            if settings.study.rules is not None:
+                report(False, "rules", "study.rules needs study.mapping")
+                status = 2
+            else:
+                print(
+                    "note mapping: none configured: check runs the generic checks alone; "
+                    + INIT_HINT
+                )
         else:
             mapping_path = Path(settings.study.mapping)
-            steps.append(("mapping", lambda: mapping_drift(load_mapping(mapping_path), schema)))
+
+            def judged() -> MappingSpec:
+                return judged_mapping(load_mapping(mapping_path), schema)
+
+            steps.append(("mapping", lambda: mapping_drift(judged(), schema)))
             if settings.study.rules is not None:
                 rules_dir = Path(settings.study.rules)
 
                 def rules_problems() -> list[str]:
-                    load_ruleset(rules_dir, schema=schema, mapping=load_mapping(mapping_path))
+                    load_ruleset(rules_dir, schema=schema, mapping=judged())
                     return []
 
                 steps.append(("rules", rules_problems))
@@ -74,4 +87,30 @@ def run(args: argparse.Namespace) -> int:
                     report(False, label, problem)
             else:
                 report(True, label, "matches the project")
+        if settings.study.mapping is not None:
+            note = _query_instrument_note(Path(settings.study.mapping), schema)
+            if note:
+                print(f"note queries: {note}")
     return status
+
+
+def _query_instrument_note(mapping_path: Path, schema: ProjectSchema) -> str | None:
+    """What sync would lack, said before it runs: not a failure, check and report run."""
+    try:
+        queries = load_mapping(mapping_path).queries
+    except WorkerError:
+        return None  # already reported as the mapping's problem
+    if queries is None:
+        return "the mapping has no [queries] section: sync cannot write queries"
+    if queries.form in schema.forms:
+        return None
+    upload = mapping_path.parent / QUERY_ZIP
+    steps = setup_steps(
+        place_of(schema, queries.event),
+        queries.form,
+        str(upload) if upload.is_file() else "the instrument ZIP `python -m worker init` writes",
+    )
+    return (
+        f"the project has no form '{queries.form}' yet: check and report run without it; "
+        f"before the first sync: {steps}"
+    )
