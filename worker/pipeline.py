@@ -28,7 +28,7 @@ from worker.core.generic_checks import GenericChecker
 from worker.core.mapping import MappingSpec, ParticipantBuilder, QueriesSpec, load_mapping
 from worker.core.records import RecordData, group_rows
 from worker.core.rules import Ruleset, load_ruleset
-from worker.core.scaffold import QUERY_ZIP, place_of, setup_steps
+from worker.core.scaffold import QUERY_FORM, QUERY_ZIP, place_of, setup_steps, upload_step
 from worker.core.schema import ProjectSchema
 from worker.errors import ConfigError
 from worker.redcap_client import RedcapClient, RetryPolicy
@@ -175,18 +175,23 @@ def query_instrument(study: Study) -> QueriesSpec:
             + INIT_HINT
         )
     form = mapping.queries.form
-    upload = path.parent / QUERY_ZIP if path is not None else None
-    steps = setup_steps(
-        place_of(study.schema, mapping.queries.event),
-        form,
-        str(upload)
-        if upload is not None and upload.is_file()
-        else "the instrument ZIP "
-        "that `python -m worker init DIR` writes (DIR/query_instrument.zip)",
-    )
     raise ConfigError(
-        f"sync needs the query instrument '{form}', which the project does not have: {steps}"
+        f"sync needs the query instrument '{form}', which the project does not have: "
+        + query_form_steps(study.schema, mapping.queries, path)
     )
+
+
+def query_form_steps(schema: ProjectSchema, queries: QueriesSpec, mapping_path: Path | None) -> str:
+    """How to add the mapping's query form to the project, in one line: the instrument ZIP
+    ``init`` wrote next to the mapping, if that is the form."""
+    zip_path = mapping_path.parent / QUERY_ZIP if mapping_path is not None else None
+    if queries.form != QUERY_FORM:
+        first = f"add a form '{queries.form}' with the fields the mapping's [queries.fields] names"
+    elif zip_path is not None and zip_path.is_file():
+        first = upload_step(str(zip_path))
+    else:
+        first = upload_step("the query_instrument.zip `python -m worker init DIR` writes")
+    return setup_steps(place_of(schema, queries.event), queries.form, first)
 
 
 RecordCallback = Callable[[RecordData, list[Finding]], None]

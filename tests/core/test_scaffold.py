@@ -3,7 +3,6 @@ no finding until edited, a config without secrets, and the query instrument to a
 
 from __future__ import annotations
 
-import csv
 import io
 import tomllib
 import zipfile
@@ -14,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import demo_schema
+from tests.conftest import demo_schema, dictionary_rows
 from worker.config import load_settings
 from worker.core.mapping import MappingSpec, ParticipantBuilder, load_mapping, mapping_drift
 from worker.core.records import group_rows
@@ -22,7 +21,6 @@ from worker.core.rules import load_ruleset
 from worker.core.rules.logic_rules import load_logic_rules
 from worker.core.rules.params import name_problems
 from worker.core.scaffold import (
-    DICTIONARY_COLUMNS,
     QUERY_CSV,
     QUERY_FIELDS,
     QUERY_FORM,
@@ -277,17 +275,9 @@ def test_names_the_query_instrument_would_clash_with_are_refused(metadata, named
         study_folder(project(metadata), written_on=WRITTEN_ON)
 
 
-def csv_rows(text: str) -> list[dict[str, str]]:
-    """A Data Dictionary CSV's rows with the API's column names."""
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader)
-    assert header == [human for _, human in DICTIONARY_COLUMNS]
-    return [dict(zip([api for api, _ in DICTIONARY_COLUMNS], row, strict=True)) for row in reader]
-
-
 def test_the_query_instrument_once_added_is_what_the_mapping_names() -> None:
     files = study_folder(ONE_ARM, written_on=WRITTEN_ON).files
-    rows = csv_rows(str(files[QUERY_CSV]))
+    rows = dictionary_rows(str(files[QUERY_CSV]))
     assert {r["form_name"] for r in rows} == {QUERY_FORM}
     assert len(rows) == len(QUERY_FIELDS)
     # The project after the steps: the instrument added, designated and repeating there.

@@ -9,10 +9,9 @@ from pathlib import Path
 from worker.cli.common import add_connection_options, open_session
 from worker.core.mapping import MappingSpec, load_mapping, mapping_drift
 from worker.core.rules import load_ruleset
-from worker.core.scaffold import QUERY_ZIP, place_of, setup_steps
 from worker.core.schema import ProjectSchema
 from worker.errors import ConfigError, RedcapError, WorkerError
-from worker.pipeline import INIT_HINT, judged_mapping
+from worker.pipeline import INIT_HINT, judged_mapping, query_form_steps
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -104,12 +103,7 @@ def _query_instrument_note(mapping_path: Path, schema: ProjectSchema) -> str | N
         return "the mapping has no [queries] section: sync cannot write queries"
     if queries.form in schema.forms:
         return None
-    upload = mapping_path.parent / QUERY_ZIP
-    steps = setup_steps(
-        place_of(schema, queries.event),
-        queries.form,
-        str(upload) if upload.is_file() else "the instrument ZIP `python -m worker init` writes",
-    )
+    steps = query_form_steps(schema, queries, mapping_path)
     return (
         f"the project has no form '{queries.form}' yet: check and report run without it; "
         f"before the first sync: {steps}"

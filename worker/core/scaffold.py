@@ -263,15 +263,17 @@ def query_place(schema: ProjectSchema, form: str = QUERY_FORM) -> QueryPlace:
     return QueryPlace(_event_name(schema, "queries", new), tuple(new), new_event=True)
 
 
-def setup_steps(place: QueryPlace, form: str, upload: str | None) -> str:
-    """One line: how to add the query instrument to the project (``upload``: the ZIP to
-    upload; None when the project has the form already)."""
-    steps = []
-    if upload is not None:
-        steps.append(
-            f"in the Online Designer upload {upload} (Upload instrument ZIP; not as the Data "
-            "Dictionary, which would replace every form)"
-        )
+def upload_step(zip_path: str) -> str:
+    return (
+        f"upload {zip_path} in the Online Designer (Upload instrument ZIP; never as the Data "
+        "Dictionary, which replaces every form)"
+    )
+
+
+def setup_steps(place: QueryPlace, form: str, first: str | None) -> str:
+    """One line: how to add the query instrument to the project, after ``first`` (how to
+    add the form; None when the project has it already)."""
+    steps = [first] if first else []
     if place.event is None:
         steps.append(
             f"make '{form}' a repeating instrument (Project Setup > Repeating instruments "
@@ -489,7 +491,7 @@ def study_folder(schema: ProjectSchema, *, written_on: date, folder: str = "DIR"
         f"{config}`",
     ]
     if not place.ready:
-        upload = None if QUERY_FORM in schema.forms else f"{folder}/{QUERY_ZIP}"
+        upload = None if QUERY_FORM in schema.forms else upload_step(f"{folder}/{QUERY_ZIP}")
         steps.append(
             "before the first sync, add the query instrument: "
             + setup_steps(place, QUERY_FORM, upload)
