@@ -78,15 +78,23 @@ def _open_visit(row: VisitRow) -> bool:
     return row.status in OPEN_VISITS
 
 
-def _queries_only(record: RecordData, book: QueryBook) -> RecordData:
-    """The record's query rows alone: all the second pass needs, and small."""
-    form, event = book.spec.form, book.spec.event
+@dataclass(frozen=True)
+class _KeptQueries:
+    """A record's query rows alone (all the second pass needs, and small), and the query
+    event of the record's own arm, resolved while its other rows were at hand."""
+
+    record: RecordData
+    event: str | None
+
+
+def _queries_only(record: RecordData, book: QueryBook) -> _KeptQueries:
+    form, event = book.spec.form, book.event_of(record)
     rows = {
         key: values
         for key, values in record.rows.items()
         if key.repeat_instrument == form and key.event == event
     }
-    return RecordData(record.record_id, rows, record.data_access_group)
+    return _KeptQueries(RecordData(record.record_id, rows, record.data_access_group), event)
 
 
 def rules_that_ran(study: Study, *, partial: bool) -> set[str]:
@@ -124,7 +132,7 @@ def run_sync(
         tally = StudyTally(study.ruleset, keep_visit=_open_visit)
         study = replace(study, ruleset=study.ruleset.observed_by(tally.observe))
 
-    kept: dict[str, RecordData] = {}
+    kept: dict[str, _KeptQueries] = {}
     check_failed: dict[str, set[str]] = {}
 
     def keep(record: RecordData, found: list[Finding]) -> None:
@@ -150,14 +158,15 @@ def run_sync(
             by_record[finding.record].append(finding)
     ran = rules_that_ran(study, partial=partial)
     plan = Plan()
-    for record_id, record in kept.items():
+    for record_id, queries in kept.items():
         failed = check_failed.get(record_id, set())
         plan.extend(
             book.reconcile(
-                record,
+                queries.record,
                 by_record[record_id],
                 ran=lambda rule, failed=failed: rule in ran and rule not in failed,
                 now=now,
+                event=queries.event,
             )
         )
     sync = SyncResult(check=result, plan=plan, dry_run=dry_run, schema=schema, tally=tally)
@@ -173,14 +182,15 @@ def run_sync(
     return sync
 
 
-def _after_writes(sync: SyncResult, book: QueryBook, kept: dict[str, RecordData]) -> None:
+def _after_writes(sync: SyncResult, book: QueryBook, kept: dict[str, _KeptQueries]) -> None:
     """Each record's queries as REDCap now holds them (a dry run: as it would)."""
     by_record: dict[str, list[Change]] = {}
     for change in sync.plan.changes:
         if (change.record, change.instance) not in sync.rejected:
             by_record.setdefault(change.record, []).append(change)
-    for record_id, record in kept.items():
-        queries = book.after(record, by_record.get(record_id, ()))
+    for record_id, kept_queries in kept.items():
+        record = kept_queries.record
+        queries = book.after(record, by_record.get(record_id, ()), event=kept_queries.event)
         if queries:
             sync.queries[record_id] = queries
         if record.data_access_group:

@@ -99,7 +99,7 @@ def test_doctor_with_only_url_and_token_passes_and_says_what_init_does(
 ) -> None:
     run = worker(demo_sandbox, "doctor", cwd=tmp_path)
     assert run.returncode == 0, run.stdout
-    assert "note mapping: none configured: check runs the generic checks alone;" in run.stdout
+    assert "info mapping: none configured: check runs the generic checks alone;" in run.stdout
     assert "python -m worker init DIR" in run.stdout
 
 
@@ -109,7 +109,7 @@ def test_doctor_notes_a_missing_query_form_without_failing(demo_sandbox, tmp_pat
     run = worker(demo_sandbox, "doctor", "--config", str(path), cwd=tmp_path)
     assert run.returncode == 0, run.stdout
     assert "ok   mapping: matches the project" in run.stdout
-    [note] = [line for line in run.stdout.splitlines() if line.startswith("note queries:")]
+    [note] = [line for line in run.stdout.splitlines() if line.startswith("info queries:")]
     assert "the project has no form 'dq_log' yet" in note
     assert "designate 'dq_log' for event queries_arm_1" in note
 

@@ -127,7 +127,7 @@ def test_on_a_project_without_the_query_instrument_sync_says_what_to_add(tmp_pat
         assert doctor.returncode == 0, doctor.stdout
         assert "ok   mapping: matches the project" in doctor.stdout
         assert any(
-            line.startswith("note queries: the project has no form 'data_query' yet")
+            line.startswith("info queries: the project has no form 'data_query' yet")
             for line in doctor.stdout.splitlines()
         )
 
@@ -164,7 +164,7 @@ def test_once_the_instrument_is_added_as_init_wrote_it_sync_writes_queries(tmp_p
         config = str(tmp_path / "study" / "config.toml")
         doctor = worker(sandbox, "doctor", "--config", config, cwd=tmp_path)
         assert doctor.returncode == 0, doctor.stdout
-        assert "note queries" not in doctor.stdout
+        assert "info queries" not in doctor.stdout
         sync = worker(sandbox, "sync", "--config", config, cwd=tmp_path)
         assert sync.returncode == 0, sync.stderr
         [query] = [r for r in sandbox.rows() if r["redcap_repeat_instrument"] == "data_query"]
