@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import demo_schema, dictionary_rows
+from tests.conftest import demo_schema, dictionary_rows, two_arm_schema
 from worker.config import load_settings
+from worker.core.coverage import mapping_coverage
 from worker.core.mapping import MappingSpec, ParticipantBuilder, load_mapping, mapping_drift
 from worker.core.records import group_rows
 from worker.core.rules import load_ruleset
@@ -29,7 +30,6 @@ from worker.core.scaffold import (
     query_dictionary_rows,
     query_place,
     study_folder,
-    visit_of,
 )
 from worker.core.schema import ProjectSchema
 from worker.errors import ConfigError
@@ -135,15 +135,15 @@ def covered(schema: ProjectSchema) -> set[tuple[str | None, str]]:
     found = set()
     for part in parts_of(schema).values():
         for event in schema.event_names:
-            named = event is None or part.get("event") in (event, visit_of(event))
+            named = event is None or part.get("event") in (event, schema.visit_of(event))
             if named:
                 found |= {(event, f) for f in part["forms"] if f in schema.forms_of_event(event)}
     return found
 
 
-@pytest.mark.parametrize("name", ["two arms", "dNK"])
+@pytest.mark.parametrize("name", ["two arms", "two-arm fixture", "dNK"])
 def test_the_mapping_covers_every_arm_event_and_form(name: str) -> None:
-    schema = TWO_ARMS if name == "two arms" else demo_schema()
+    schema = {"two arms": TWO_ARMS, "two-arm fixture": two_arm_schema(), "dNK": demo_schema()}[name]
     designated = {
         (event, form)
         for event in schema.event_names
@@ -385,3 +385,11 @@ def test_the_example_rule_once_uncommented_flags_a_date_after_today(tmp_path: Pa
         for finding in run.check(builder.build(record), record)
     ]
     assert [(f.rule, f.record, f.field) for f in found] == [("EX-01", "2", "dm_dob")]
+
+
+@pytest.mark.parametrize("name", ["two arms", "two-arm fixture"])
+def test_a_mapping_with_visit_names_matches_a_project_with_several_arms(name: str) -> None:
+    schema = TWO_ARMS if name == "two arms" else two_arm_schema()
+    spec = MappingSpec.model_validate(mapping_data(schema))
+    assert mapping_drift(judged_mapping(spec, schema), schema) == []
+    assert mapping_coverage(judged_mapping(spec, schema), schema).problems == []

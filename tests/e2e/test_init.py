@@ -6,11 +6,19 @@ from __future__ import annotations
 
 import json
 import shutil
+import tomllib
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import AS_OF, dictionary_rows, run_worker, worker_env
+from tests.conftest import (
+    AS_OF,
+    TWO_ARM_PROJECT,
+    dictionary_rows,
+    project_export,
+    run_worker,
+    worker_env,
+)
 from tests.e2e.test_check import key, seeded
 from tests.sandbox.conftest import write_classic_project
 from worker.sandbox import Sandbox
@@ -170,3 +178,22 @@ def test_once_the_instrument_is_added_as_init_wrote_it_sync_writes_queries(tmp_p
         [query] = [r for r in sandbox.rows() if r["redcap_repeat_instrument"] == "data_query"]
         assert (query["record_id"], query["dq_rule"], query["dq_field"]) == ("2", "DQ-TYPE", "age")
         assert query["dq_status"] == "1"  # open
+
+
+def test_init_on_a_two_arm_project_maps_visits_doctor_passes_and_check_runs(tmp_path) -> None:
+    rows = project_export(TWO_ARM_PROJECT, "rows")
+    with Sandbox.from_folder(project_dir=TWO_ARM_PROJECT, data=rows, token=CLASSIC_TOKEN) as sb:
+        study = tmp_path / "study"
+        assert init(sb, study).returncode == 0
+        mapping = tomllib.loads((study / "mapping.toml").read_text(encoding="utf-8"))
+        assert mapping["parts"]["screening"]["event"] == "screening"  # a visit, both arms
+        config = str(study / "config.toml")
+        doctor = worker(sb, "doctor", "--config", config, cwd=tmp_path)
+        assert doctor.returncode == 0, doctor.stdout
+        assert "ok   arms: the mapping covers all 2 arms" in doctor.stdout
+        study_run = worker(sb, "check", "--config", config, "--format", "json", cwd=tmp_path)
+        generic_run = worker(sb, "check", "--format", "json", cwd=tmp_path)
+        assert study_run.returncode in (0, 1), study_run.stderr
+        # No study rule yet: the study folder's check finds what the project alone gives.
+        found = json.loads(study_run.stdout)["findings"]
+        assert found == json.loads(generic_run.stdout)["findings"]

@@ -91,14 +91,6 @@ DICTIONARY_COLUMNS = (
     ("field_annotation", "Field Annotation"),
 )
 
-_ARM_SUFFIX = re.compile(r"_arm_\d+$")
-
-
-def visit_of(event: str) -> str:
-    """A unique event name without its arm: ``baseline_arm_2`` -> ``baseline``."""
-    return _ARM_SUFFIX.sub("", event)
-
-
 # --- the query instrument --------------------------------------------------------------
 
 
@@ -199,21 +191,15 @@ class QueryPlace:
     ready: bool = False  # the project already has it, repeating where it should
 
 
-def _arms(schema: ProjectSchema) -> list[int]:
-    return sorted({e.arm for e in schema.events})
-
-
 def _visits(schema: ProjectSchema) -> dict[str, list[str]]:
     """Visit -> its unique events in event order, visits in order of first appearance."""
-    visits: dict[str, list[str]] = {}
-    for e in schema.events:
-        visits.setdefault(visit_of(e.unique_name), []).append(e.unique_name)
-    return visits
+    visits = dict.fromkeys(schema.visit_of(e.unique_name) for e in schema.events)
+    return {visit: schema.events_of_visit(visit) for visit in visits}
 
 
 def _event_name(schema: ProjectSchema, visit: str, events: Sequence[str]) -> str:
     """What the mapping calls a place: the visit with several arms, else the event."""
-    return visit if len(_arms(schema)) > 1 else events[0]
+    return visit if len(schema.arms) > 1 else events[0]
 
 
 def has_query_instrument(schema: ProjectSchema, form: str = QUERY_FORM) -> bool:
@@ -245,7 +231,7 @@ def query_place(schema: ProjectSchema, form: str = QUERY_FORM) -> QueryPlace:
     existing = has_query_instrument(schema, form)
     if not schema.is_longitudinal:
         return QueryPlace(event=None, ready=existing and schema.is_repeating_form(None, form))
-    arms = set(_arms(schema))
+    arms = set(schema.arms)
     # Visits every arm has: where one query event serves every participant.
     shared = {
         visit: events
@@ -296,8 +282,7 @@ def place_of(schema: ProjectSchema, event: str | None) -> QueryPlace:
     """The place a mapping's ``queries.event`` names (an event, or a visit in every arm)."""
     if event is None or not schema.is_longitudinal:
         return QueryPlace(event=None)
-    known = [e.unique_name for e in schema.events]
-    events = [event] if event in known else [e for e in known if visit_of(e) == event]
+    events = schema.events_of_visit(event)
     return QueryPlace(event, tuple(events) or (event,), new_event=not events)
 
 
@@ -365,7 +350,7 @@ def plan_parts(schema: ProjectSchema, *, skip_forms: Iterable[str] = ()) -> Part
     ]
     if unplaced:
         plan.left_out.append(f"designated for no event, so holding no data: {', '.join(unplaced)}")
-    several_arms = len(_arms(schema)) > 1
+    several_arms = len(schema.arms) > 1
     for visit, events in _visits(schema).items():
         # Forms designated alike (and repeating alike) in every event of the visit share
         # the visit's parts; the others get parts of their own event.
@@ -423,7 +408,7 @@ def _named(plan: PartsPlan) -> PartsPlan:
     for part in plan.parts:
         name = part.name
         if counts[name] > 1 and part.forms == (name,) and part.event is not None:
-            by_visit = f"{visit_of(part.event)}_{name}"
+            by_visit = f"{ProjectSchema.visit_of(part.event)}_{name}"
             name = by_visit if by_visit not in counts else f"{part.event}_{name}"
         name = _identifier(name)
         base, n = name, 2
@@ -534,7 +519,7 @@ timezone = "UTC"
 def mapping_toml(
     schema: ProjectSchema, plan: PartsPlan, place: QueryPlace, written_on: date
 ) -> str:
-    arms = _arms(schema)
+    arms = schema.arms
     if schema.is_longitudinal:
         shape = f"{len(arms)} arm{'s' if len(arms) != 1 else ''}, {len(schema.events)} events"
     else:
