@@ -16,7 +16,13 @@ import pytest
 from tests.conftest import demo_schema, dictionary_rows, two_arm_schema
 from worker.config import load_settings
 from worker.core.coverage import mapping_coverage
-from worker.core.mapping import MappingSpec, ParticipantBuilder, load_mapping, mapping_drift
+from worker.core.mapping import (
+    MappingSpec,
+    ParticipantBuilder,
+    QueryFields,
+    load_mapping,
+    mapping_drift,
+)
 from worker.core.records import group_rows
 from worker.core.rules import load_ruleset
 from worker.core.rules.logic_rules import load_logic_rules
@@ -28,7 +34,6 @@ from worker.core.scaffold import (
     QUERY_ZIP,
     ZIP_MEMBER,
     query_dictionary_rows,
-    query_place,
     study_folder,
 )
 from worker.core.schema import ProjectSchema
@@ -144,17 +149,18 @@ def covered(schema: ProjectSchema) -> set[tuple[str | None, str]]:
 @pytest.mark.parametrize("name", ["two arms", "two-arm fixture", "dNK"])
 def test_the_mapping_covers_every_arm_event_and_form(name: str) -> None:
     schema = {"two arms": TWO_ARMS, "two-arm fixture": two_arm_schema(), "dNK": demo_schema()}[name]
+    query_form = study_folder(schema, written_on=WRITTEN_ON).query_form
     designated = {
         (event, form)
         for event in schema.event_names
         for form in schema.forms_of_event(event)
-        if form != QUERY_FORM
+        if form != query_form
     }
     assert covered(schema) == designated
 
 
 def test_the_query_instrument_goes_to_the_first_visit_every_arm_has() -> None:
-    place = query_place(TWO_ARMS)
+    place = study_folder(TWO_ARMS, written_on=WRITTEN_ON).query_place
     assert (place.event, place.events) == ("screening", ("screening_arm_1", "screening_arm_2"))
     assert not place.ready
     queries = mapping_data(TWO_ARMS)["queries"]
@@ -241,7 +247,9 @@ def test_a_project_holding_the_query_instrument_keeps_it_and_maps_around_it() ->
     assert len(folder.steps) == 1  # nothing to add before a sync
     data = mapping_data(schema)
     assert data["queries"]["event"] == "queries_arm_1"
-    assert all(QUERY_FORM not in part["forms"] for part in data["parts"].values())
+    assert folder.query_form == "data_query"  # found by its fields, not by its name
+    assert data["queries"]["form"] == "data_query"
+    assert all("data_query" not in part["forms"] for part in data["parts"].values())
     assert mapping_drift(MappingSpec.model_validate(data), schema) == []
 
 
@@ -317,10 +325,10 @@ def test_the_instrument_zip_holds_the_csv_and_is_the_same_every_time() -> None:
 
 
 def test_query_rows_have_every_role_of_the_mapping() -> None:
-    from worker.core.mapping import QueryFields
-
     assert [f.role for f in QUERY_FIELDS] == list(QueryFields.model_fields)
-    assert [r["field_name"] for r in query_dictionary_rows()] == [f.name for f in QUERY_FIELDS]
+    rows = query_dictionary_rows("queries")
+    assert [r["field_name"] for r in rows] == [f.name for f in QUERY_FIELDS]
+    assert {r["form_name"] for r in rows} == {"queries"}
 
 
 def uncommented(text: str) -> str:

@@ -126,7 +126,7 @@ def test_on_a_project_without_the_query_instrument_sync_says_what_to_add(tmp_pat
         assert step == (
             f"next: before the first sync, add the query instrument: upload "
             f"{study}/query_instrument.zip in the Online Designer (Upload instrument ZIP; never "
-            "as the Data Dictionary, which replaces every form); make 'data_query' a repeating "
+            "as the Data Dictionary, which replaces every form); make 'data_queries' a repeating "
             "instrument (Project Setup > Repeating instruments and events)"
         )
         config = str(study / "config.toml")
@@ -135,7 +135,7 @@ def test_on_a_project_without_the_query_instrument_sync_says_what_to_add(tmp_pat
         assert doctor.returncode == 0, doctor.stdout
         assert "ok   mapping: matches the project" in doctor.stdout
         assert any(
-            line.startswith("info queries: the project has no form 'data_query' yet")
+            line.startswith("info queries: the project has no form 'data_queries' yet")
             for line in doctor.stdout.splitlines()
         )
 
@@ -149,7 +149,7 @@ def test_on_a_project_without_the_query_instrument_sync_says_what_to_add(tmp_pat
         assert sync.returncode == 2
         [line] = sync.stderr.strip().splitlines()
         assert line.startswith(
-            "error: sync needs the query instrument 'data_query', which the project does not "
+            "error: sync needs the query instrument 'data_queries', which the project does not "
             f"have: upload {study}/query_instrument.zip in the Online Designer"
         )
         assert not sandbox.request_log.imports()
@@ -167,7 +167,7 @@ def test_once_the_instrument_is_added_as_init_wrote_it_sync_writes_queries(tmp_p
     with classic_sandbox(
         tmp_path / "with_queries",
         extra_metadata=instrument,
-        repeating=[{"form_name": "data_query", "custom_form_label": ""}],
+        repeating=[{"form_name": "data_queries", "custom_form_label": ""}],
     ) as sandbox:
         config = str(tmp_path / "study" / "config.toml")
         doctor = worker(sandbox, "doctor", "--config", config, cwd=tmp_path)
@@ -175,7 +175,7 @@ def test_once_the_instrument_is_added_as_init_wrote_it_sync_writes_queries(tmp_p
         assert "info queries" not in doctor.stdout
         sync = worker(sandbox, "sync", "--config", config, cwd=tmp_path)
         assert sync.returncode == 0, sync.stderr
-        [query] = [r for r in sandbox.rows() if r["redcap_repeat_instrument"] == "data_query"]
+        [query] = [r for r in sandbox.rows() if r["redcap_repeat_instrument"] == "data_queries"]
         assert (query["record_id"], query["dq_rule"], query["dq_field"]) == ("2", "DQ-TYPE", "age")
         assert query["dq_status"] == "1"  # open
 

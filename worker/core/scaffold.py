@@ -27,7 +27,7 @@ Decisions:
   instrument the project does not have yet: ``check``, ``report`` and ``doctor`` work
   without it, and ``sync`` refuses in one line saying what to add (:func:`setup_steps`).
   Once it is added nothing needs editing. A project that already holds the worker's query
-  instrument (a ``data_query`` form with its fields) keeps it: nothing to add.
+  instrument (a form holding its fields, whatever its name) keeps it: nothing to add.
 - The instrument is added with the Online Designer's instrument ZIP upload, never as the
   Data Dictionary: uploading a Data Dictionary REPLACES the project's whole dictionary, so
   a file holding only the query instrument would delete every other form. The CSV is for
@@ -65,7 +65,7 @@ QUERY_ZIP = "query_instrument.zip"
 # The file name REDCap looks for inside an instrument ZIP.
 ZIP_MEMBER = "instrument.csv"
 
-QUERY_FORM = "data_query"
+QUERY_FORM = "data_queries"  # a new query instrument's name
 QUERY_EVENT_LABEL = "Queries"
 CLASSIC_PART = "record"
 
@@ -140,7 +140,7 @@ QUERY_FIELDS = (
 SITE_ROLES = frozenset({"response", "verified"})
 
 
-def query_dictionary_rows(form: str = QUERY_FORM) -> list[dict[str, str]]:
+def query_dictionary_rows(form: str) -> list[dict[str, str]]:
     """The query instrument as Data Dictionary rows (the API's column names)."""
     rows = []
     for f in QUERY_FIELDS:
@@ -202,33 +202,33 @@ def _event_name(schema: ProjectSchema, visit: str, events: Sequence[str]) -> str
     return visit if len(schema.arms) > 1 else events[0]
 
 
-def has_query_instrument(schema: ProjectSchema, form: str = QUERY_FORM) -> bool:
-    """Whether the project holds the worker's query instrument (the form with its fields).
+def existing_query_form(schema: ProjectSchema) -> str | None:
+    """The form holding the worker's query fields, if the project has it (whatever its name).
 
-    A same-named form, or query field names on another form, that are not it: ConfigError,
-    since the instrument cannot be added beside them.
+    Query field names spread over forms or only some of them, or a form named as a new
+    instrument would be: ConfigError, since the instrument cannot be added beside them.
     """
     names = [f.name for f in QUERY_FIELDS]
-    on_form = {f.name for f in schema.fields_of_form(form)} if form in schema.forms else set()
-    if form in schema.forms and not set(names) <= on_form:
-        missing = [n for n in names if n not in on_form]
+    forms = {schema.fields[n].form for n in names if n in schema.fields}
+    if len(forms) == 1 and all(n in schema.fields for n in names):
+        return forms.pop()
+    if forms:
+        taken = next(n for n in names if n in schema.fields)
         raise ConfigError(
-            f"the project has a form '{form}' that is not the worker's query instrument "
-            f"(it lacks {', '.join(missing[:3])}{'...' if len(missing) > 3 else ''}): "
-            "rename that form, or write the mapping's [queries] section by hand"
+            f"the project has field '{taken}' on form '{schema.fields[taken].form}', a name "
+            "the query instrument uses, but not the whole instrument: rename it, or write the "
+            "mapping's [queries] section by hand"
         )
-    elsewhere = [n for n in names if n in schema.fields and schema.fields[n].form != form]
-    if elsewhere:
+    if QUERY_FORM in schema.forms:
         raise ConfigError(
-            f"the project already has field '{elsewhere[0]}' on form "
-            f"'{schema.fields[elsewhere[0]].form}', a name the query instrument uses: rename "
-            "it, or write the mapping's [queries] section by hand"
+            f"the project has a form '{QUERY_FORM}' that is not the worker's query "
+            "instrument: rename that form, or write the mapping's [queries] section by hand"
         )
-    return form in schema.forms
+    return None
 
 
-def query_place(schema: ProjectSchema, form: str = QUERY_FORM) -> QueryPlace:
-    existing = has_query_instrument(schema, form)
+def query_place(schema: ProjectSchema, form: str, *, existing: bool) -> QueryPlace:
+    """Where the query form goes (or is: ``existing``)."""
     if not schema.is_longitudinal:
         return QueryPlace(event=None, ready=existing and schema.is_repeating_form(None, form))
     arms = set(schema.arms)
@@ -455,17 +455,19 @@ class StudyFolder:
 
 def study_folder(schema: ProjectSchema, *, written_on: date, folder: str = "DIR") -> StudyFolder:
     """Everything ``init`` writes for ``schema``; ``folder`` is how the steps name it."""
-    place = query_place(schema)
-    plan = plan_parts(schema, skip_forms=[QUERY_FORM])
+    existing = existing_query_form(schema)
+    form = existing or QUERY_FORM
+    place = query_place(schema, form, existing=existing is not None)
+    plan = plan_parts(schema, skip_forms=[form])
     if not plan.parts:
         raise ConfigError("the project has no form a mapping could read: nothing to set up")
-    rows = query_dictionary_rows()
+    rows = query_dictionary_rows(form)
     csv_text = dictionary_csv(rows)
     files: dict[str, str | bytes] = {
         CONFIG_FILE: config_toml(schema, written_on),
-        MAPPING_FILE: mapping_toml(schema, plan, place, written_on),
+        MAPPING_FILE: mapping_toml(schema, plan, form, place, written_on),
         f"{RULES_DIR}/{PARAMS_FILE}": params_toml(schema),
-        f"{RULES_DIR}/{LOGIC_FILE}": logic_rules_toml(schema),
+        f"{RULES_DIR}/{LOGIC_FILE}": logic_rules_toml(schema, skip_forms=[form]),
         QUERY_CSV: csv_text,
         QUERY_ZIP: instrument_zip(csv_text),
     }
@@ -476,12 +478,11 @@ def study_folder(schema: ProjectSchema, *, written_on: date, folder: str = "DIR"
         f"{config}`",
     ]
     if not place.ready:
-        upload = None if QUERY_FORM in schema.forms else upload_step(f"{folder}/{QUERY_ZIP}")
+        upload = None if existing else upload_step(f"{folder}/{QUERY_ZIP}")
         steps.append(
-            "before the first sync, add the query instrument: "
-            + setup_steps(place, QUERY_FORM, upload)
+            "before the first sync, add the query instrument: " + setup_steps(place, form, upload)
         )
-    return StudyFolder(files, len(plan.parts), QUERY_FORM, place, steps)
+    return StudyFolder(files, len(plan.parts), form, place, steps)
 
 
 def _project_line(schema: ProjectSchema) -> str:
@@ -517,7 +518,7 @@ timezone = "UTC"
 
 
 def mapping_toml(
-    schema: ProjectSchema, plan: PartsPlan, place: QueryPlace, written_on: date
+    schema: ProjectSchema, plan: PartsPlan, form: str, place: QueryPlace, written_on: date
 ) -> str:
     arms = schema.arms
     if schema.is_longitudinal:
@@ -560,11 +561,11 @@ def mapping_toml(
         if part.event is not None:
             lines.append(f"event = {_toml_string(part.event)}")
         lines.append(f"forms = {_toml_list(part.forms)}")
-    lines += ["", *_queries_toml(schema, place)]
+    lines += ["", *_queries_toml(form, place)]
     return "\n".join(lines) + "\n"
 
 
-def _queries_toml(schema: ProjectSchema, place: QueryPlace) -> list[str]:
+def _queries_toml(form: str, place: QueryPlace) -> list[str]:
     if place.ready:
         status = "The project has it already."
     else:
@@ -582,7 +583,7 @@ def _queries_toml(schema: ProjectSchema, place: QueryPlace) -> list[str]:
     ]
     if place.event is not None:
         lines.append(f"event = {_toml_string(place.event)}")
-    lines += [f"form = {_toml_string(QUERY_FORM)}", "", "# The field of each role."]
+    lines += [f"form = {_toml_string(form)}", "", "# The field of each role."]
     lines.append("[queries.fields]")
     lines += [f"{f.role} = {_toml_string(f.name)}" for f in QUERY_FIELDS]
     lines += ["", "# The codes of the coded fields (the instrument's choices).", "[queries.codes]"]
@@ -628,7 +629,7 @@ def params_toml(schema: ProjectSchema) -> str:
     return "\n".join(lines) + "\n"
 
 
-def logic_rules_toml(schema: ProjectSchema) -> str:
+def logic_rules_toml(schema: ProjectSchema, *, skip_forms: Iterable[str] = ()) -> str:
     lines = [
         "# Checks written as REDCap logic, as in REDCap's Data Quality module: the logic is",
         "# TRUE where there is a problem. A rule is evaluated in every event and instance",
@@ -638,16 +639,16 @@ def logic_rules_toml(schema: ProjectSchema) -> str:
         "# its lines to use it):",
         "#",
     ]
-    lines += [f"# {line}" for line in _example_rule(schema)]
+    lines += [f"# {line}" for line in _example_rule(schema, set(skip_forms))]
     return "\n".join(lines) + "\n"
 
 
-def _example_rule(schema: ProjectSchema) -> list[str]:
+def _example_rule(schema: ProjectSchema, skip_forms: set[str]) -> list[str]:
     record_id = schema.record_id_field
     candidates = [
         f
         for f in schema.fields.values()
-        if f.name != record_id and f.field_type == "text" and f.form != QUERY_FORM
+        if f.name != record_id and f.field_type == "text" and f.form not in skip_forms
     ]
     date_field = next((f for f in candidates if (f.validation or "").startswith("date")), None)
     number = next(
