@@ -283,22 +283,28 @@ def test_names_the_query_instrument_would_clash_with_are_refused(metadata, named
         study_folder(project(metadata), written_on=WRITTEN_ON)
 
 
-def test_the_query_instrument_once_added_is_what_the_mapping_names() -> None:
-    files = study_folder(ONE_ARM, written_on=WRITTEN_ON).files
-    rows = dictionary_rows(str(files[QUERY_CSV]))
+@pytest.mark.parametrize("schema", [ONE_ARM, TWO_ARMS], ids=["one arm", "two arms"])
+def test_the_query_instrument_once_added_is_what_the_mapping_names(schema) -> None:
+    folder = study_folder(schema, written_on=WRITTEN_ON)
+    rows = dictionary_rows(str(folder.files[QUERY_CSV]))
     assert {r["form_name"] for r in rows} == {QUERY_FORM}
     assert len(rows) == len(QUERY_FIELDS)
     # The project after the steps: the instrument added, designated and repeating there.
-    events = {e: ONE_ARM.forms_of_event(e) for e in ONE_ARM.event_names}
-    events["baseline_arm_1"] = [*events["baseline_arm_1"], QUERY_FORM]
+    events = {e: schema.forms_of_event(e) for e in schema.event_names}
+    for event in folder.query_place.events:
+        events[event] = [*events[event], QUERY_FORM]
     added = project(
-        [*(metadata_row(f) for f in ONE_ARM.fields.values()), *rows],
+        [*(metadata_row(f) for f in schema.fields.values()), *rows],
         designations=events,
-        repeating_forms=[*ONE_ARM.repeating_forms, ("baseline_arm_1", QUERY_FORM)],
-        repeating_events=ONE_ARM.repeating_events,
+        repeating_forms=[
+            *schema.repeating_forms,
+            *((event, QUERY_FORM) for event in folder.query_place.events),
+        ],
+        repeating_events=schema.repeating_events,
     )
-    spec = load_mapping_text(str(files["mapping.toml"]))
+    spec = load_mapping_text(str(folder.files["mapping.toml"]))
     assert mapping_drift(spec, added) == []
+    assert mapping_coverage(spec, added).problems == []
 
 
 def metadata_row(f) -> dict[str, str]:
