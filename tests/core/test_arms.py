@@ -4,7 +4,7 @@ resolved for each record to the event of its own arm."""
 from __future__ import annotations
 
 import tomllib
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,7 @@ from worker.core.logic import RecordContext, parse
 from worker.core.mapping import MappingSpec, ParticipantBuilder, load_mapping, mapping_drift
 from worker.core.queries import Action, QueryBook
 from worker.core.records import RecordData, group_rows
+from worker.core.rules import load_ruleset
 from worker.core.rules.logic_rules import load_logic_rules, one_arm_names
 from worker.core.schema import ProjectSchema
 from worker.errors import MappingError
@@ -292,3 +293,35 @@ def test_a_one_arm_mapping_leaves_the_other_arm_uncovered(schema) -> None:
 def test_a_single_arm_project_has_no_coverage_to_judge() -> None:
     dnk = load_mapping(Path(__file__).resolve().parents[2] / "mappings" / "nk_trial.toml")
     assert mapping_coverage(dnk, demo_schema()) == Coverage()
+
+
+# --- study checks whose hits name a part --------------------------------------------------
+
+MISSING_WEEK_4 = """
+from worker.core.rules.declare import at_part, check
+
+
+@check("TA-WK4-01", kind="deviation", severity="major", title="Week 4 visit missing")
+def week_4_missing(participant, as_of, params):
+    if participant.screening is not None and not participant.visits:
+        yield at_part("visits", "vis_date", "No week 4 visit.", ordinal=1)
+"""
+
+
+def test_a_hit_on_a_part_naming_a_visit_lands_in_the_participants_arm(
+    tmp_path: Path, spec, schema
+) -> None:
+    (tmp_path / "checks.py").write_text(MISSING_WEEK_4, encoding="utf-8")
+    ruleset = load_ruleset(tmp_path, schema=schema, mapping=spec)
+    builder = ParticipantBuilder(spec, schema)
+    rows = [
+        {"record_id": "1", **base("screening_arm_1", enr_age="34")},
+        {"record_id": "2", **base("screening_arm_2", enr_age="41")},
+    ]
+    run = ruleset.start(date(2026, 7, 1))
+    found = [
+        (f.record, f.event)
+        for r in group_rows(schema, rows).values()
+        for f in run.check(builder.build(r), r)
+    ]
+    assert found == [("1", "week_4_arm_1"), ("2", "week_4_arm_2")]

@@ -7,6 +7,7 @@ event in every arm; for one record it means the event of the record's own arm.
 
 from __future__ import annotations
 
+from worker.core.mapping import PartEntry, Participant
 from worker.core.records import RecordData
 from worker.core.schema import ProjectSchema
 
@@ -24,4 +25,19 @@ def own_event(schema: ProjectSchema, name: str, record: RecordData) -> str | Non
         event = schema.event_in_arm(name, arm)
         if event is not None:
             return event
+    return None
+
+
+def record_arm(schema: ProjectSchema, record: RecordData) -> int | None:
+    """The record's own arm (the first, for a record in several); None for a record with no
+    rows in any event."""
+    return next(iter(arms_of_record(schema, record)), None)
+
+
+def participant_arm(schema: ProjectSchema, participant: Participant) -> int | None:
+    """The arm of the first event a participant's parts hold data in; None if none does."""
+    for value in participant.__dict__.values():
+        for entry in value if isinstance(value, list) else [value]:
+            if isinstance(entry, PartEntry) and (arm := schema.arm_of(entry.event)) is not None:
+                return arm
     return None

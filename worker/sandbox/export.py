@@ -8,6 +8,11 @@ stored slot. A cell is ``""`` when its form cannot hold data in that row (not de
 event, another form's repeating row, a repeating form on a base row); otherwise the stored
 value, or the default for a form never saved there: ``"0"`` for checkboxes and form status
 (``""`` with exportBlankForGrayFormStatus), ``""`` for the rest.
+
+An export of the record-ID field alone (``fields=[record_id]``, no forms) returns only rows
+outside repeating instruments and events: whether REDCap returns a row for a record whose
+only data are repeating is not settled, so the sandbox takes the conservative answer, and a
+record holding nothing else is missing from such an export.
 """
 
 from __future__ import annotations
@@ -124,7 +129,9 @@ class _Layout:
             status_default = "" if self.options.blank_for_gray else "0"
             defaults = {"value": "", "checkbox": "0", "status": status_default}
             out: list[tuple[str, str | None]] = []
-            live = not self.filtered or not self.data
+            # Only the record ID asked for: REDCap may leave out rows whose data are all in
+            # repeating instruments or events; modelled as the conservative case, never them.
+            live = not self.filtered or (not self.data and inst is None)
             for name in self.data:
                 column = self.project.columns[name]
                 if self._applies(event, ri, repeat_event, column.form):
