@@ -23,6 +23,12 @@ from worker.core.schema import ProjectSchema
 REPO = Path(__file__).resolve().parent.parent
 AS_OF = date(2026, 11, 26)
 DEMO_PROJECT = REPO / "demo" / "nk_trial"
+# Projects as REDCap's own files: a project XML (with its oracle of generic findings) and a
+# data dictionary CSV, served by the sandbox as `python -m worker sandbox FILE` does.
+PROJECT_FILES = REPO / "tests" / "fixtures" / "projects"
+TWO_ARM_XML = PROJECT_FILES / "two_arm_trial.REDCap.xml"
+TWO_ARM_FINDINGS = PROJECT_FILES / "two_arm_trial.findings.json"
+CLASSIC_CSV = PROJECT_FILES / "classic_dictionary.csv"
 
 
 # A synthetic project with two arms whose visits share names (see its README.md).

@@ -16,6 +16,7 @@ from worker.errors import ConfigError
 from worker.sandbox import DEFAULT_PROJECT_DIR, DEMO_TOKEN, RequestEntry, Sandbox
 from worker.sandbox.faults import DEFAULT_FAIL_KINDS, parse_fault
 from worker.sandbox.reqlog import entry_json
+from worker.sandbox.source import is_project_file
 
 DESCRIPTION = """\
 Serve a REDCap-compatible API for one project on http://127.0.0.1:PORT/api/ until stopped
@@ -23,9 +24,16 @@ Serve a REDCap-compatible API for one project on http://127.0.0.1:PORT/api/ unti
 difference for the methods they use) and keeps its data in memory, and in --state-file if
 given, so changes made through the API survive a restart.
 
-DATA is what the sandbox starts with: 'demo' (the default: the project folder's
-demo_data.py, generated as of --as-of for --participants participants), 'empty', or a JSON
-file of flat import rows. It may be given as a positional argument or with --data.
+PROJECT is the project served: a folder of REDCap API exports (the default: the bundled dNK
+demo project), a REDCap project XML file (REDCap's "Download project XML", CDISC ODM with
+REDCap's extensions: fields, instruments, arms, events, repeating setup, missing data codes
+and the records it holds) or a data dictionary CSV (a classic project with no records). Give
+it with --project, or a FILE.xml or FILE.csv as the positional argument.
+
+DATA is what the sandbox starts with: the project's own data by default (a folder's
+demo_data.py, generated as of --as-of for --participants participants; an XML file's
+records; nothing for a data dictionary), 'demo', 'empty', or a JSON file of flat import rows.
+It may be given as a positional argument or with --data.
 Seed data are loaded without value validation (REDCap can hold invalid values); imports
 through the API are validated as REDCap does.
 
@@ -39,15 +47,17 @@ exported or written) for programs such as the benchmark.
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "sandbox",
-        help="serve a REDCap-compatible sandbox API (demo data, fault injection) on loopback",
+        help="serve a REDCap-compatible sandbox API (the demo, a project XML or data dictionary "
+        "CSV; fault injection) on loopback",
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "data_pos",
         nargs="?",
-        metavar="DATA",
-        help="starting data: demo (default), empty, or PATH.json of flat rows",
+        metavar="DATA|FILE",
+        help="starting data (demo, empty, or PATH.json of flat rows), or the project to serve "
+        "as FILE.xml (REDCap project XML) or FILE.csv (data dictionary)",
     )
     parser.add_argument(
         "--data",
@@ -55,11 +65,13 @@ def register(subparsers: Any) -> None:
         help="same as the positional DATA (give one or the other)",
     )
     parser.add_argument(
+        "--project",
         "--project-dir",
-        metavar="DIR",
-        default=str(DEFAULT_PROJECT_DIR),
-        help="folder with the project's REDCap API exports (metadata.json, events.json, ...); "
-        "default: %(default)s",
+        dest="project",
+        metavar="PATH",
+        help="the project: a folder of its REDCap API exports (metadata.json, events.json, "
+        "...), a REDCap project XML file or a data dictionary CSV; default: "
+        f"{DEFAULT_PROJECT_DIR}",
     )
     parser.add_argument(
         "--port",
@@ -145,13 +157,33 @@ def _int(value: str | None, option: str, *, low: int = 0, high: int | None = Non
     return number
 
 
-def _options(args: argparse.Namespace) -> dict[str, Any]:
-    if args.data_pos and args.data and args.data_pos != args.data:
+def _project_and_data(args: argparse.Namespace) -> tuple[Path, str | None]:
+    """The project path and the DATA asked for (None: the project's own)."""
+    project, positional = args.project, args.data_pos
+    if positional is not None and is_project_file(positional):
+        if project is not None:
+            raise ConfigError("give the project either as FILE or with --project, not both")
+        project, positional = positional, None
+    if positional and args.data and positional != args.data:
         raise ConfigError("give DATA either as a positional argument or with --data, not both")
-    data = args.data or args.data_pos or "demo"
-    if data not in ("demo", "empty") and not Path(data).is_file():
+    path = Path(project) if project is not None else DEFAULT_PROJECT_DIR
+    if not path.exists():
+        kind = "file" if is_project_file(path) else "folder"
+        raise ConfigError(f"project {kind} {path} does not exist")
+    if not path.is_dir() and not is_project_file(path):
+        raise ConfigError(
+            f"project {path} must be a folder of API exports, a REDCap project XML file "
+            "(.xml) or a data dictionary CSV (.csv)"
+        )
+    return path, args.data or positional
+
+
+def _options(args: argparse.Namespace) -> dict[str, Any]:
+    project, data = _project_and_data(args)
+    if data not in (None, "demo", "empty") and not Path(data).is_file():
         raise ConfigError(f"DATA must be demo, empty or an existing JSON file, not {data!r}")
-    if data != "demo" and (args.participants is not None or args.as_of is not None):
+    demo = data == "demo" or (data is None and project.is_dir())
+    if not demo and (args.participants is not None or args.as_of is not None):
         raise ConfigError("--participants and --as-of apply only to demo data")
     as_of = None
     if args.as_of is not None:
@@ -174,7 +206,7 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
         except ValueError as exc:
             raise ConfigError(f"--fail-kinds: {exc}") from None
     return {
-        "project_dir": Path(args.project_dir),
+        "project_dir": project,
         "data": data,
         "as_of": as_of,
         "participants": _int(args.participants, "--participants"),
@@ -187,6 +219,10 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
         "fail_kinds": kinds,
         "seed": _int(args.seed, "--seed", low=-(2**63)),
     }
+
+
+def _own_data(project: Path) -> str:
+    return "demo" if project.is_dir() else project.name
 
 
 def _print_request(entry: RequestEntry) -> None:
@@ -263,7 +299,11 @@ def run(args: argparse.Namespace) -> int:
         raise
     try:
         project = sandbox.project
-        source = f"state file {options['state_file']}" if sandbox.restored else options["data"]
+        source = (
+            f"state file {options['state_file']}"
+            if sandbox.restored
+            else options["data"] or _own_data(options["project_dir"])
+        )
         print(
             f"REDCap sandbox: {project.info.get('project_title', '')} "
             f"({len(sandbox.store)} records from {source})",

@@ -1,6 +1,7 @@
 """A REDCap-compatible sandbox API server for demos and end-to-end tests.
 
-It serves one project, loaded from a folder of REDCap's own API exports, on
+It serves one project, loaded from a folder of REDCap's own API exports, a REDCap project
+XML file or a data dictionary CSV, on
 ``http://127.0.0.1:PORT/api/`` with REDCap 15.7's request and answer formats, so PyCap and
 the worker talk to it exactly as to REDCap. It shares no code with the worker's schema,
 mapping, logic or checks: it stands in for REDCap, and a misunderstanding in one must not

@@ -214,7 +214,9 @@ class _Planner:
                 if not blank:
                     self.errors.append(_line(record, name, value, problem))
                 continue  # exported rows carry blanks for every form; REDCap ignores them
-            if value != "" and self.options.validate_values:
+            if value in self.project.missing_codes and column.kind == "value":
+                pass  # REDCap accepts the project's missing data codes in any field
+            elif value != "" and self.options.validate_values:
                 stored, message = check_value(column, value, self.options.date_format)
                 if message:
                     self.errors.append(_line(record, name, value, message))

@@ -236,6 +236,11 @@ class ProjectDef:
         return out
 
     @cached_property
+    def missing_codes(self) -> frozenset[str]:
+        """The project's missing data codes (``"UNK, Unknown | NA, ..."`` -> UNK, NA)."""
+        return frozenset(parse_choices(str(self.info.get("missing_data_codes", "") or "")))
+
+    @cached_property
     def dag_names(self) -> dict[str, dict[str, Any]]:
         return {d["unique_group_name"]: d for d in self.dags}
 
@@ -335,20 +340,33 @@ def _ordered_unique(items: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
-def load_project(folder: str | Path) -> ProjectDef:
-    """Read and cross-check a project folder; any inconsistency is a one-line ConfigError."""
-    folder = Path(folder).resolve()
+def read_folder(folder: Path) -> dict[str, Any]:
+    """The API exports a project folder holds, keyed like :data:`FILES` (absent ones None)."""
     if not folder.is_dir():
         raise ConfigError(f"project folder {folder} does not exist")
-    metadata = _normalise_metadata(
-        _as_list(_read_json(folder, "metadata", required=True), "metadata.json")
-    )
+    return {key: _read_json(folder, key, required=key == "metadata") for key in FILES}
+
+
+def load_project(path: str | Path) -> ProjectDef:
+    """Read and cross-check a project folder; any inconsistency is a one-line ConfigError.
+
+    (A project XML or data dictionary CSV file is read by :mod:`worker.sandbox.source`.)
+    """
+    folder = Path(path).resolve()
+    return build_project(folder, read_folder(folder))
+
+
+def build_project(origin: Path, exports: dict[str, Any]) -> ProjectDef:
+    """A :class:`ProjectDef` from REDCap's API exports (``content=metadata``, ``event``...),
+    keyed like :data:`FILES`; whatever produced them, the same cross-checks apply."""
+    folder = origin
+    metadata = _normalise_metadata(_as_list(exports.get("metadata"), "metadata.json"))
     if not metadata:
         raise ConfigError("metadata.json is empty: a project needs at least its record ID field")
     fields = _fields(metadata)
     forms = _ordered_unique(row["form_name"] for row in metadata)
 
-    instruments = _as_list(_read_json(folder, "instruments"), "instruments.json")
+    instruments = _as_list(exports.get("instruments"), "instruments.json")
     form_labels = {form: form.replace("_", " ").title() for form in forms}
     for row in instruments:
         name = str(row.get("instrument_name", ""))
@@ -356,11 +374,11 @@ def load_project(folder: str | Path) -> ProjectDef:
             raise ConfigError(f"instruments.json names {name!r}, which has no fields in metadata")
         form_labels[name] = str(row.get("instrument_label", name))
 
-    info = _read_json(folder, "project") or {}
+    info = exports.get("project") or {}
     if not isinstance(info, dict):
         raise ConfigError("project.json must be one JSON object, as REDCap exports it")
 
-    raw_events = _as_list(_read_json(folder, "events"), "events.json")
+    raw_events = _as_list(exports.get("events"), "events.json")
     events = [
         Event(
             unique_name=str(e["unique_event_name"]),
@@ -371,14 +389,14 @@ def load_project(folder: str | Path) -> ProjectDef:
         )
         for e in raw_events
     ]
-    arms = _as_list(_read_json(folder, "arms"), "arms.json")
+    arms = _as_list(exports.get("arms"), "arms.json")
     if events and not arms:
         arms = [{"arm_num": n, "name": f"Arm {n}"} for n in sorted({e.arm_num for e in events})]
 
     event_names = {e.unique_name for e in events}
     mapping: dict[str, list[str]] = {}
     if events:
-        for row in _as_list(_read_json(folder, "mapping"), "form_event_mapping.json"):
+        for row in _as_list(exports.get("mapping"), "form_event_mapping.json"):
             event, form = str(row.get("unique_event_name", "")), str(row.get("form", ""))
             if not event and not form:
                 continue  # REDCap's placeholder row for "no mappings"
@@ -396,7 +414,7 @@ def load_project(folder: str | Path) -> ProjectDef:
     repeating_forms: dict[str, set[str]] = {}
     repeating_events: set[str] = set()
     repeating_labels: dict[tuple[str, str], str] = {}
-    for row in _as_list(_read_json(folder, "repeating"), "repeating_forms_events.json"):
+    for row in _as_list(exports.get("repeating"), "repeating_forms_events.json"):
         event = str(row.get("event_name", "")) if events else ""
         form = str(row.get("form_name", ""))
         if events and event not in event_names:
@@ -417,7 +435,7 @@ def load_project(folder: str | Path) -> ProjectDef:
     for event in repeating_events & set(repeating_forms):
         raise ConfigError(f"event {event!r} cannot both repeat and hold repeating instruments")
 
-    dags = _as_list(_read_json(folder, "dags"), "dags.json")
+    dags = _as_list(exports.get("dags"), "dags.json")
     for dag in dags:
         if "unique_group_name" not in dag:
             raise ConfigError("dags.json rows need unique_group_name, as REDCap exports them")

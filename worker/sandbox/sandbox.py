@@ -23,10 +23,11 @@ from worker.sandbox.clock import Clock, SystemClock
 from worker.sandbox.export import ExportOptions, build_rows
 from worker.sandbox.faults import DEFAULT_FAIL_KINDS, Faults
 from worker.sandbox.importing import ImportOptions, as_text, plan_import
-from worker.sandbox.project import ProjectDef, load_project
+from worker.sandbox.project import ProjectDef
 from worker.sandbox.reqlog import RequestEntry, RequestLog
 from worker.sandbox.seed import SeedData, initial_rows, load_rows
 from worker.sandbox.server import API_PATH, HOST, SandboxHTTPServer
+from worker.sandbox.source import open_project
 from worker.sandbox.store import Store
 
 # <repo root>/demo/nk_trial, found from this package's location.
@@ -72,7 +73,7 @@ class Sandbox:
     def from_folder(
         cls,
         project_dir: str | Path = DEFAULT_PROJECT_DIR,
-        data: SeedData = "demo",
+        data: SeedData | None = None,
         as_of: date | None = None,
         participants: int | None = None,
         token: str = DEMO_TOKEN,
@@ -90,13 +91,17 @@ class Sandbox:
     ) -> Sandbox:
         """Load the project and its starting data (not yet serving: call :meth:`start`).
 
-        With a ``state_file`` that exists (and no ``reset``), the data come from it and
-        ``data`` is ignored, so a restarted demo keeps every change made through the API.
+        ``project_dir`` is a folder of API exports, a REDCap project XML file or a data
+        dictionary CSV. ``data`` defaults to the project's own: a folder's ``demo_data.py``, an
+        XML file's ClinicalData, none for a dictionary. With a ``state_file`` that exists (and
+        no ``reset``), the data come from it and ``data`` is ignored, so a restarted demo keeps
+        every change made through the API.
         """
         check_token(token)
         if participants is not None and participants < 0:
             raise ConfigError("participants must be zero or more")
-        project = load_project(project_dir)
+        source = open_project(project_dir)
+        project = source.project
         store = Store(project, clock or SystemClock(), state_file, username)
         try:
             faults = Faults(
@@ -109,9 +114,18 @@ class Sandbox:
             store.load()
             sandbox.restored = True
         else:
+            if data is None:
+                data = (source.rows or []) if source.is_file else "demo"
+            elif data == "demo" and source.is_file:
+                raise ConfigError(
+                    "demo data come from a project folder's demo_data.py; a project file "
+                    "starts from its own data, 'empty' or a JSON file of rows"
+                )
             load_rows(project, store, initial_rows(project.folder, data, as_of, participants))
             store.save()
         return sandbox
+
+    from_project = from_folder  # the same, named for a project file
 
     # -- serving ---------------------------------------------------------------------------
 
