@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import (
     AS_OF,
+    REPO,
     TWO_ARM_PROJECT,
     dictionary_rows,
     project_export,
@@ -197,3 +198,27 @@ def test_init_on_a_two_arm_project_maps_visits_doctor_passes_and_check_runs(tmp_
         # No study rule yet: the study folder's check finds what the project alone gives.
         found = json.loads(study_run.stdout)["findings"]
         assert found == json.loads(generic_run.stdout)["findings"]
+
+
+def test_from_a_project_xml_init_doctor_and_check_run(tmp_path) -> None:
+    """The issue's walk-through: serve a REDCap project XML, init, doctor, check."""
+    xml = REPO / "tests" / "fixtures" / "projects" / "two_arm_trial.REDCap.xml"
+    with Sandbox.from_project(xml, token=CLASSIC_TOKEN) as sb:
+        study = tmp_path / "study"
+        run = init(sb, study)
+        assert run.returncode == 0, run.stderr
+        assert (
+            "designate 'data_queries' for the screening event of every arm "
+            "(screening_arm_1, screening_arm_2)" in run.stdout
+        )
+        config = str(study / "config.toml")
+        doctor = worker(sb, "doctor", "--config", config, cwd=tmp_path)
+        assert doctor.returncode == 0, doctor.stdout
+        assert "ok   arms: the mapping covers all 2 arms" in doctor.stdout
+        check = worker(sb, "check", "--config", config, "--format", "json", cwd=tmp_path)
+        assert check.returncode == 1, check.stderr  # the fixture's seeded generic errors
+        document = json.loads(check.stdout)
+        assert document["summary"]["records_checked"] == 8
+        assert document["summary"]["study_checks"] == 0
+        generic = worker(sb, "check", "--format", "json", cwd=tmp_path)
+        assert document["findings"] == json.loads(generic.stdout)["findings"]

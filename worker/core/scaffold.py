@@ -270,9 +270,12 @@ def setup_steps(place: QueryPlace, form: str, first: str | None) -> str:
             steps.append(
                 f"add an event '{QUERY_EVENT_LABEL}' to every arm ({', '.join(place.events)})"
             )
-        where = place.events[0] if len(place.events) == 1 else ", ".join(place.events)
+        if len(place.events) == 1:
+            where = f"event {place.events[0]}"
+        else:
+            where = f"the {place.event} event of every arm ({', '.join(place.events)})"
         steps.append(
-            f"designate '{form}' for event {where} (Designate Instruments for My Events) and "
+            f"designate '{form}' for {where} (Designate Instruments for My Events) and "
             "make it a repeating instrument there (Repeating instruments and events)"
         )
     return "; ".join(steps)
