@@ -178,6 +178,8 @@ def _queries_drift(q: QueriesSpec, schema: ProjectSchema) -> list[str]:
     if q.form not in schema.forms:
         return [f"queries: form '{q.form}' is not in the project"]
     events: list[str | None] = [None]
+    if not schema.is_longitudinal and q.event is not None:
+        return [f"queries: names event '{q.event}' but the project is classic"]
     if schema.is_longitudinal:
         if q.event is None:
             return ["queries: the project is longitudinal: name the query event"]
