@@ -8,11 +8,13 @@ from pathlib import Path
 
 from worker.cli.common import add_connection_options, open_session
 from worker.core.coverage import mapping_coverage
-from worker.core.mapping import load_mapping, mapping_drift
+from worker.core.mapping import MappingSpec, load_mapping, mapping_drift
 from worker.core.rules import load_ruleset
 from worker.core.rules.loader import LOGIC_FILE
 from worker.core.rules.logic_rules import one_arm_names
+from worker.core.schema import ProjectSchema
 from worker.errors import ConfigError, RedcapError, WorkerError
+from worker.pipeline import INIT_HINT, judged_mapping, query_form_steps
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -59,15 +61,25 @@ def run(args: argparse.Namespace) -> int:
         )
         steps: list[tuple[str, Callable[[], list[str]]]] = []
         if settings.study.mapping is None:
-            report(False, "mapping", "study.mapping is not set")
-            status = 2
+            if settings.study.rules is not None:
+                report(False, "rules", "study.rules needs study.mapping")
+                status = 2
+            else:
+                note(
+                    "mapping",
+                    f"none configured: check runs the generic checks alone; {INIT_HINT}",
+                )
         else:
             mapping_path = Path(settings.study.mapping)
-            steps.append(("mapping", lambda: mapping_drift(load_mapping(mapping_path), schema)))
+
+            def judged() -> MappingSpec:
+                return judged_mapping(load_mapping(mapping_path), schema)
+
+            steps.append(("mapping", lambda: mapping_drift(judged(), schema)))
             if len(schema.arms) > 1:
 
                 def arms_problems() -> list[str]:
-                    coverage = mapping_coverage(load_mapping(mapping_path), schema)
+                    coverage = mapping_coverage(judged(), schema)
                     for line in coverage.notes:
                         note("arms", line)
                     return coverage.problems
@@ -80,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
                     logic_file = rules_dir / LOGIC_FILE
                     problems = one_arm_names(logic_file, schema) if logic_file.is_file() else []
                     try:
-                        load_ruleset(rules_dir, schema=schema, mapping=load_mapping(mapping_path))
+                        load_ruleset(rules_dir, schema=schema, mapping=judged())
                     except WorkerError as exc:
                         problems.append(str(exc))
                     return problems
@@ -99,4 +111,25 @@ def run(args: argparse.Namespace) -> int:
                 report(True, label, f"the mapping covers all {len(schema.arms)} arms")
             else:
                 report(True, label, "matches the project")
+        if settings.study.mapping is not None:
+            missing = _query_instrument_note(Path(settings.study.mapping), schema)
+            if missing:
+                note("queries", missing)
     return status
+
+
+def _query_instrument_note(mapping_path: Path, schema: ProjectSchema) -> str | None:
+    """What sync would lack, said before it runs: not a failure, check and report run."""
+    try:
+        queries = load_mapping(mapping_path).queries
+    except WorkerError:
+        return None  # already reported as the mapping's problem
+    if queries is None:
+        return "the mapping has no [queries] section: sync cannot write queries"
+    if queries.form in schema.forms:
+        return None
+    steps = query_form_steps(schema, queries, mapping_path)
+    return (
+        f"the project has no form '{queries.form}' yet: check and report run without it; "
+        f"before the first sync: {steps}"
+    )
