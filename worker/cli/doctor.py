@@ -9,7 +9,10 @@ from pathlib import Path
 from worker.cli.common import add_connection_options, open_session
 from worker.core.mapping import load_mapping, mapping_drift
 from worker.core.rules import load_ruleset
+from worker.core.schema import ProjectSchema
 from worker.errors import ConfigError, RedcapError, WorkerError
+from worker.redcap_client import RedcapClient
+from worker.redcap_client.drw import DrwApi, module_prefixes
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -19,7 +22,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Check that REDCap answers, report its version and the project, and list every "
             "field, form or event that the mapping or rules name but the live project lacks. "
-            "Exit codes: 0 all good, 2 configuration or drift problems, 3 REDCap unreachable."
+            'With queries.target = "drw", also that the Data Quality API module is enabled on '
+            "the project, that its export works and that the project has the Data Resolution "
+            "Workflow on. Exit codes: 0 all good, 2 configuration or drift problems (or the DRW "
+            "not usable), 3 REDCap unreachable."
         ),
     )
     add_connection_options(parser)
@@ -74,4 +80,30 @@ def run(args: argparse.Namespace) -> int:
                     report(False, label, problem)
             else:
                 report(True, label, "matches the project")
+        if settings.queries.target == "drw":
+            status = max(status, _drw_checks(client, schema, settings.queries.drw_prefix, report))
     return status
+
+
+def _drw_checks(
+    client: RedcapClient,
+    schema: ProjectSchema,
+    prefix: str,
+    report: Callable[[bool, str, str], None],
+) -> int:
+    """The DRW target: the module is enabled on the project, its export answers, and the
+    project has the DRW on (an empty import, which writes nothing, is refused otherwise)."""
+    try:
+        api = DrwApi(client, schema, prefix)
+        if prefix not in module_prefixes(client.project_info()):
+            report(False, "DRW module", api.not_enabled_message())
+            return 2
+        report(True, "DRW module", f"{prefix} is enabled on project {api.project_id}")
+        statuses = api.export()
+        report(True, "DRW export", f"{len(statuses)} DRW statuses")
+        api.import_statuses([])
+    except RedcapError as exc:
+        report(False, "DRW", str(exc))
+        return 2
+    report(True, "DRW import", "the project has the Data Resolution Workflow enabled")
+    return 0

@@ -12,6 +12,7 @@ from worker.cli.common import (
     open_session,
     progress_printer,
 )
+from worker.drw_sync import DrwSyncResult, render_drw_plan
 from worker.jobs import run_sync_job
 from worker.output import summary_line
 from worker.sync import SyncResult, sync_counts
@@ -75,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def render_plan(result: SyncResult) -> str:
+    if isinstance(result, DrwSyncResult):
+        return render_drw_plan(result)
     lines = ["Planned changes (dry run, nothing written):"]
     changes = sorted(result.plan.changes, key=lambda c: (c.record, c.instance))
     for record, group in groupby(changes, key=lambda c: c.record):
@@ -88,6 +91,15 @@ def render_plan(result: SyncResult) -> str:
 
 def render_summary(result: SyncResult) -> str:
     counts = sync_counts(result)
+    if isinstance(result, DrwSyncResult):
+        prefix = "dry run: " if result.dry_run else ""
+        return (
+            f"{prefix}{summary_line(result.check)}; DRW queries {counts['created']} opened, "
+            f"{counts['resolved']} closed, {counts['reopened']} reopened, "
+            f"{counts['updated']} updated, {counts['unchanged']} unchanged, "
+            f"{counts['not_run']} left alone (check not run); {result.written} resolutions "
+            "written"
+        )
     queries = ", ".join(
         f"{counts[k]} {k}"
         for k in ("created", "resolved", "reopened", "verified", "updated", "unchanged")
