@@ -21,6 +21,8 @@ from worker.redcap_client.client import RedcapClient
 from worker.redcap_client.failures import RedcapRequestRefused, UnexpectedResponse
 
 DEFAULT_PREFIX = "vanderbilt_dataQuality"
+# The module's 403 when the project has neither the DRW nor the field comment log on.
+DRW_OFF_HINT = "does not have data quality enabled"
 
 
 def _export_shape(result: Any) -> None:
@@ -98,13 +100,23 @@ class DrwApi:
     def import_statuses(self, rows: Iterable[dict[str, Any]]) -> list[str]:
         """Append the resolutions in ``rows`` (the module's import format); new IDs back."""
         data = list(rows)
-        answer = self.client.call_module_page(
-            self.prefix,
-            "import",
-            self.project_id,
-            {"data": json.dumps(data, separators=(",", ":"))},
-            what="import DRW resolutions",
-            write=True,
-            shape=_import_shape,
-        )
+        try:
+            answer = self.client.call_module_page(
+                self.prefix,
+                "import",
+                self.project_id,
+                {"data": json.dumps(data, separators=(",", ":"))},
+                what="import DRW resolutions",
+                write=True,
+                shape=_import_shape,
+            )
+        except RedcapRequestRefused as exc:
+            if DRW_OFF_HINT in exc.redcap_message:
+                raise RedcapRefused(
+                    f"REDCap refused to import DRW resolutions: project {self.project_id} does "
+                    "not have the Data Resolution Workflow enabled (REDCap's words: "
+                    f"{exc.redcap_message.strip()}); ask the REDCap administrator to turn it on "
+                    "(Project Setup, Additional customizations)"
+                ) from None
+            raise
         return [str(i) for i in answer]
