@@ -342,3 +342,32 @@ def test_the_emailed_digest_counts_the_drw_queries(drw_sandbox, settings):
     opened = sum(len(q) for q in result.queries.values())
     assert opened == len(SEEDED)
     assert all(q.is_open and q.opened_at == T0 for qs in result.queries.values() for q in qs)
+
+
+def test_an_incremental_sync_judges_and_exports_only_the_changed_records(drw_sandbox, tmp_path):
+    # No overlap margin: the demo's own records were written just before the first sync.
+    env = drw_env(drw_sandbox, tmp_path / "state", WORKER_SCHEDULE__INCREMENTAL_OVERLAP_MINUTES="0")
+    first = run_worker("sync", "--config", str(CONFIG), "--as-of", str(AS_OF), env=env)
+    assert first.returncode == 0, first.stderr
+    set_cycle_day(drw_sandbox, "4")
+    mark = drw_sandbox.request_log.mark()
+
+    done = run_worker(
+        "sync", "--config", str(CONFIG), "--as-of", str(AS_OF), "--incremental", env=env
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert "DRW queries 0 opened, 1 closed" in done.stdout
+    [export] = drw_sandbox.request_log.since(mark).where(content=MODULE, action="export")
+    assert export.params["record"] == [RANGE["record"]]
+    assert status_at(drw_sandbox, **RANGE)["query_status"] == "CLOSED"
+
+
+def test_a_lost_import_answer_is_retried_and_adds_nothing_twice(drw_sandbox, settings):
+    drw_sandbox.faults.plan_imports("drop-after")  # processed, then the answer is lost
+    sync(settings, T0)
+
+    attempts = module_imports(drw_sandbox)
+    assert len(attempts) == 2
+    assert attempts[0].status is None
+    assert all(len(s["resolutions"]) == 1 for s in drw_sandbox.drw_statuses())

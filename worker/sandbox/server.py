@@ -194,10 +194,11 @@ class _Handler(BaseHTTPRequestHandler):
                 if fault.kind == "drop"
                 else fault_response(fault, self.client_address[0], facts["return_format"] or "xml")
             )
-        elif module:
-            response, facts = server.api.handle_module(query, body)
         else:
-            response, facts = server.api.handle(body)
+            if module:
+                response, facts = server.api.handle_module(query, body)
+            else:
+                response, facts = server.api.handle(body)
             if fault is not None and fault.kind == "drop-after":
                 response = None
         # Logged before answering: once a client has its answer, the log already shows it.
