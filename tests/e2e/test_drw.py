@@ -3,7 +3,10 @@ Data Quality API module pages through PyCap's transport, as it would a real REDC
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -326,22 +329,60 @@ def test_a_sigkill_during_an_import_then_a_rerun_leaves_exactly_an_uninterrupted
 
 def test_the_report_reads_query_status_and_age_from_the_drw(drw_sandbox, settings, tmp_path):
     sync(settings, datetime.now(UTC) - timedelta(days=3))
-    env = drw_env(drw_sandbox, tmp_path / "state")
+    deviation = next(f for f in SEEDED if f["rule"] == "NK-WIN-01")
+    drw_sandbox.drw_resolve(
+        deviation["record"],
+        deviation["event"],
+        deviation["field"],
+        username=DATA_MANAGER,
+        status="CLOSED",
+        response="CONFIRMED_CORRECT",
+    )
     out = tmp_path / "report.html"
+    env = drw_env(drw_sandbox, tmp_path / "state")
+
     done = run_worker(
         "report", "--config", str(CONFIG), "--as-of", str(AS_OF), "--out", str(out), env=env
     )
+
     assert done.returncode == 0, done.stderr
     page = out.read_text()
-    assert "not written yet" not in page
-    assert "3 days" in page
+    rows = re.findall(
+        r'<td class="nw">(open|verified|resolved|not written yet)</td>'
+        r'<td class="nw">([^<]*)</td>',
+        page,
+    )
+    assert rows.count(("verified", "-")) == 1  # the data manager's close, read from the DRW
+    assert rows.count(("open", "3 days")) == len(rows) - 1 > 0  # opened 3 days ago
+    assert not drw_sandbox.request_log.imports()
 
 
-def test_the_emailed_digest_counts_the_drw_queries(drw_sandbox, settings):
-    result = sync(settings, T0)
-    opened = sum(len(q) for q in result.queries.values())
-    assert opened == len(SEEDED)
-    assert all(q.is_open and q.opened_at == T0 for qs in result.queries.values() for q in qs)
+def digest_counts(state: Path) -> str:
+    """The COUNTS block of the digest a sync wrote (no SMTP host: an .eml file)."""
+    [path] = (state / "outbox" / "sent").glob("digest-*.eml")
+    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    text = message.get_body(("plain",)).get_content()
+    return text[text.index("COUNTS") : text.index("NEW DEVIATIONS")]
+
+
+def test_the_email_digest_counts_the_drw_queries_as_the_instrument_target_does(
+    drw_sandbox, tmp_path
+):
+    drw_state = tmp_path / "drw-state"
+    done = run_worker(
+        "sync", "--config", str(CONFIG), "--as-of", str(AS_OF), env=drw_env(drw_sandbox, drw_state)
+    )
+    assert done.returncode == 0, done.stderr
+
+    with Sandbox.from_folder(DEMO_PROJECT, data="demo", as_of=AS_OF, token=DEMO_TOKEN) as ref:
+        ref_state = tmp_path / "ref-state"
+        env = worker_env(ref.url, ref.token, WORKER_STATE_DIR=str(ref_state))
+        done = run_worker("sync", "--config", str(CONFIG), "--as-of", str(AS_OF), env=env)
+        assert done.returncode == 0, done.stderr
+
+    counts = digest_counts(drw_state)
+    assert counts == digest_counts(ref_state)
+    assert "open queries" in counts
 
 
 def test_an_incremental_sync_judges_and_exports_only_the_changed_records(drw_sandbox, tmp_path):
