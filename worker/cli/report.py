@@ -28,7 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Pull the study's records, run every check and write one HTML file that opens in "
             "any browser with nothing else: study progress, the deviations found, open "
-            "queries by record and age (read from the project's query form), and a "
+            "queries by record and age (read from the project's query form, or from the Data "
+            'Resolution Workflow with queries.target = "drw"), and a '
             "visit-window timeline per participant with a visit schedule. It names records, "
             "events, forms, fields and checks, with day counts; no calendar date or free text "
             "of a record. "

@@ -28,7 +28,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "Pull the records, run every check, reconcile the findings with the data queries "
             "already in REDCap, and write the difference: new queries opened, fixed ones "
             "resolved, returning ones reopened, site-verified ones closed. Only the worker's "
-            "own query fields are written. Exit codes: 0 done, 2 usage or configuration "
+            'own query fields are written. With queries.target = "drw" the queries are '
+            "REDCap's own Data Resolution Workflow queries instead (through the Data Quality "
+            "API module): the worker appends resolutions as queries.drw_username and never "
+            "touches what people wrote. Exit codes: 0 done, 2 usage or configuration "
             "error, 3 REDCap unreachable or refused, 4 incomplete (some writes rejected or a "
             "summary not sent; it is kept and sent by the next run), 5 not started because "
             "another sync is running with the same state folder."

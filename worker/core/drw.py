@@ -18,7 +18,7 @@ Pure reconciliation, the same lifecycle as the instrument target (``worker.core.
 Several checks on one field share its status; it closes when the last of them is gone.
 
 Where the fingerprint lives: the module stores nothing but resolutions, so each of the
-worker's comments ends in a tag, ``[dq-worker NK-LAB-01=3f2a...,DQ-RANGE=9b1c...]`` (the
+worker's comments ends in a tag, ``[dq-worker LAB-01=3f2a...,DQ-RANGE=9b1c...]`` (the
 checks open at that place and the fingerprints of the values each read; ``[dq-worker -]``
 when closing). Only resolutions by the worker's username count as its own. Messages are not
 compared (they count days and change daily): an open query is written again only when its
@@ -343,6 +343,7 @@ def reconcile(
     resolutions an earlier run planned; one that plans the same again reuses its timestamp.
     """
     pending = pending or {}
+    judged = judged or (lambda record: True)
     by_key: dict[DrwKey, DrwStatus] = {}
     for status in statuses:
         by_key.setdefault(status.key, status)
@@ -351,7 +352,7 @@ def reconcile(
         found.setdefault(places.key(finding), {}).setdefault(finding.rule, finding)
     plan = DrwPlan()
     keys = set(found) | {
-        k for k, s in by_key.items() if s.worker_tag(username) and (judged or bool)(k.record)
+        k for k, s in by_key.items() if s.worker_tag(username) is not None and judged(k.record)
     }
     for key in sorted(keys):
         status = by_key.get(key)
