@@ -164,3 +164,10 @@ def test_module_requests_are_logged_without_the_token(drw: Sandbox) -> None:
     [entry] = drw.request_log.where(content=f"module:{PREFIX}", action="import")
     assert entry.is_import
     assert "token" not in entry.params
+
+
+def test_a_fault_on_a_module_page_is_logged_as_that_page(drw: Sandbox) -> None:
+    drw.faults.plan("503")
+    assert page(drw, "import", data="[]").status_code == 503
+    [entry] = drw.request_log.where(content=f"module:{PREFIX}", action="import")
+    assert entry.fault == "503"

@@ -189,6 +189,11 @@ class _Handler(BaseHTTPRequestHandler):
         response: Response | None
         if fault is not None and fault.answers_instead:
             facts = describe(Params.parse(body))
+            if module:  # a module page: logged as one, whatever the fault
+                prefix = Params.parse(query.encode()).get("prefix")
+                action = "import" if is_import else "export"
+                facts |= {"content": f"module:{prefix}", "action": action}
+                facts["is_import"] = is_import
             response = (
                 None
                 if fault.kind == "drop"
