@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from worker.errors import ConfigError
@@ -145,6 +153,26 @@ class CheckSettings(BaseModel):
     fail_on: Literal["critical", "major", "minor"] = "minor"
 
 
+class QueriesSettings(BaseModel):
+    """Where ``sync`` writes its queries: the mapping's query instrument, or REDCap's Data
+    Resolution Workflow through the Data Quality API module."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    target: Literal["instrument", "drw"] = "instrument"
+    # The Data Quality API module's prefix on this REDCap (its pages' ?prefix=).
+    drw_prefix: str = Field("vanderbilt_dataQuality", min_length=1, pattern=r"^[A-Za-z0-9_]+$")
+    # The service account's REDCap username: the worker's resolutions are written as it, and
+    # only resolutions by it count as the worker's. Required for target = "drw".
+    drw_username: str | None = Field(None, min_length=1)
+
+    @model_validator(mode="after")
+    def _drw_needs_username(self) -> QueriesSettings:
+        if self.target == "drw" and not self.drw_username:
+            raise ValueError('target = "drw" needs drw_username (the service account)')
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -158,6 +186,7 @@ class Settings(BaseSettings):
     check: CheckSettings = CheckSettings()
     email: EmailSettings = EmailSettings()
     schedule: ScheduleSettings = ScheduleSettings()
+    queries: QueriesSettings = QueriesSettings()
     state_dir: Path = Field(Path("state"), description="the worker's state folder")
 
     @classmethod

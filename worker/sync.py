@@ -120,6 +120,21 @@ def run_sync(
 ) -> SyncResult:
     """Check, reconcile, write. ``should_stop`` is asked before each export and each write
     batch; when it says yes, ``SyncStopped`` is raised there."""
+    if settings.queries.target == "drw":
+        from worker.drw_sync import run_drw_sync  # the DRW target: its own module
+
+        return run_drw_sync(
+            client,
+            settings,
+            as_of=as_of,
+            now=now,
+            records=records,
+            date_begin=date_begin,
+            dry_run=dry_run,
+            on_progress=on_progress,
+            on_change=on_change,
+            should_stop=should_stop,
+        )
     schema = client.schema()
     study = load_study(settings, schema)
     book = QueryBook(query_instrument(study), schema)

@@ -15,6 +15,8 @@ from worker.core.rules.logic_rules import one_arm_names
 from worker.core.schema import ProjectSchema
 from worker.errors import ConfigError, RedcapError, WorkerError
 from worker.pipeline import INIT_HINT, judged_mapping, query_form_steps
+from worker.redcap_client import RedcapClient
+from worker.redcap_client.drw import DrwApi, module_prefixes
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,7 +29,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "In a project with several arms, also every event and arm the mapping does not "
             "cover and every logic rule that names one arm's event (use visit names, the "
             "event names without '_arm_N'). "
-            "Exit codes: 0 all good, 2 configuration or drift problems, 3 REDCap unreachable."
+            'With queries.target = "drw", also that the Data Quality API module is enabled on '
+            "the project, that its export works and that the project has the Data Resolution "
+            "Workflow on. Exit codes: 0 all good, 2 configuration or drift problems (or the DRW "
+            "not usable), 3 REDCap unreachable."
         ),
     )
     add_connection_options(parser)
@@ -111,7 +116,9 @@ def run(args: argparse.Namespace) -> int:
                 report(True, label, f"the mapping covers all {len(schema.arms)} arms")
             else:
                 report(True, label, "matches the project")
-        if settings.study.mapping is not None:
+        if settings.queries.target == "drw":
+            status = max(status, _drw_checks(client, schema, settings.queries.drw_prefix, report))
+        elif settings.study.mapping is not None:
             missing = _query_instrument_note(Path(settings.study.mapping), schema)
             if missing:
                 note("queries", missing)
@@ -133,3 +140,27 @@ def _query_instrument_note(mapping_path: Path, schema: ProjectSchema) -> str | N
         f"the project has no form '{queries.form}' yet: check and report run without it; "
         f"before the first sync: {steps}"
     )
+
+
+def _drw_checks(
+    client: RedcapClient,
+    schema: ProjectSchema,
+    prefix: str,
+    report: Callable[[bool, str, str], None],
+) -> int:
+    """The DRW target: the module is enabled on the project, its export answers, and the
+    project has the DRW on (an empty import, which writes nothing, is refused otherwise)."""
+    try:
+        api = DrwApi(client, schema, prefix)
+        if prefix not in module_prefixes(client.project_info()):
+            report(False, "DRW module", api.not_enabled_message())
+            return 2
+        report(True, "DRW module", f"{prefix} is enabled on project {api.project_id}")
+        statuses = api.export()
+        report(True, "DRW export", f"{len(statuses)} DRW statuses")
+        api.import_statuses([])
+    except RedcapError as exc:
+        report(False, "DRW", str(exc))
+        return 2
+    report(True, "DRW import", "the project has the Data Resolution Workflow enabled")
+    return 0

@@ -8,7 +8,7 @@ Only deviations, open queries and visit rows are kept, never the records themsel
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
@@ -106,7 +106,10 @@ def collect_report(
     now: datetime,
     links: DataEntryLinks,
     include_values: bool = False,
+    drw_queries: Callable[[list[Finding]], dict[str, list[Query]]] | None = None,
 ) -> ReportData:
+    """``drw_queries(findings)``: each record's queries read from REDCap's Data Resolution
+    Workflow (``queries.target = "drw"``) instead of the query instrument."""
     schema = study.schema
     book = QueryBook(study.queries, schema) if study.queries else None
     tally = None
@@ -124,6 +127,10 @@ def collect_report(
                 existing.setdefault((record.record_id, query.query_id), query)
 
     result = check_batches(study, batches, as_of=as_of, on_record=keep)
+    if drw_queries is not None:
+        for record, queries in drw_queries(result.findings).items():
+            for query in queries:
+                existing.setdefault((record, query.query_id), query)
     titles = {c.id: c.title for c in study.ruleset.checks} if study.ruleset else {}
     data = ReportData(
         title=schema.title,
