@@ -117,3 +117,17 @@ def test_an_unreadable_token_file_is_a_config_error(tmp_path: Path) -> None:
     settings = load_settings(write(tmp_path, '[redcap]\ntoken_file = "nope"\n'))
     with pytest.raises(ConfigError, match=r"redcap\.token_file"):
         settings.redcap.resolved_token()
+
+
+def test_alert_and_size_settings_have_their_documented_defaults_and_bounds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    email = load_settings(REPO / "config.example.toml").email
+    assert (email.max_items, email.alert_after_failures, email.data_manager) == (200, 3, [])
+    assert email.study_name is None
+    monkeypatch.setenv("WORKER_EMAIL__DATA_MANAGER", '["dm@example.org"]')
+    monkeypatch.setenv("WORKER_EMAIL__STUDY_NAME", "NK-01")
+    email = load_settings(REPO / "config.example.toml").email
+    assert (email.data_manager, email.study_name) == (["dm@example.org"], "NK-01")
+    with pytest.raises(ConfigError, match="email.max_items"):
+        load_settings(write(tmp_path, "[email]\nmax_items = 0\n"))

@@ -28,6 +28,9 @@ from worker.notify.snapshot import Item, Snapshot, Visit, VisitState
 
 T = TypeVar("T")
 
+# A study without a name (no study_name, an untitled project); see naming.subject_prefix.
+SUBJECT_PREFIX = subject_prefix("")
+
 
 class SummaryKind(StrEnum):
     CRITICAL = "critical"
@@ -47,7 +50,6 @@ class CheckRow:
     rule: str
     title: str
     severity: Severity
-    kind: Kind
     new: int  # new deviations of this check in this summary
     open: int  # open queries and deviations of this check in scope
 
@@ -188,7 +190,7 @@ def _by_check(new: Sequence[Item], items: Sequence[Item]) -> tuple[CheckRow, ...
     for i in (*new, *items):
         first.setdefault(i.rule, i)
     rows = [
-        CheckRow(rule, i.title, i.severity, i.kind, new_by[rule], open_by[rule])
+        CheckRow(rule, i.title, i.severity, new_by[rule], open_by[rule])
         for rule, i in first.items()
     ]
     return tuple(sorted(rows, key=lambda r: (-r.severity.rank, -r.open, -r.new, r.rule)))
