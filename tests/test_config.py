@@ -129,5 +129,5 @@ def test_alert_and_size_settings_have_their_documented_defaults_and_bounds(
     monkeypatch.setenv("WORKER_EMAIL__STUDY_NAME", "NK-01")
     email = load_settings(REPO / "config.example.toml").email
     assert (email.data_manager, email.study_name) == (["dm@example.org"], "NK-01")
-    with pytest.raises(ConfigError, match="email.max_items"):
+    with pytest.raises(ConfigError, match=r"email\.max_items"):
         load_settings(write(tmp_path, "[email]\nmax_items = 0\n"))
