@@ -131,3 +131,17 @@ def test_the_drw_target_takes_the_service_accounts_username(tmp_path: Path) -> N
         "vanderbilt_dataQuality",
     )
     assert load_settings(write(tmp_path, "")).queries.target == "instrument"
+
+
+def test_alert_and_size_settings_have_their_documented_defaults_and_bounds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    email = load_settings(REPO / "config.example.toml").email
+    assert (email.max_items, email.alert_after_failures, email.data_manager) == (200, 3, [])
+    assert email.study_name is None
+    monkeypatch.setenv("WORKER_EMAIL__DATA_MANAGER", '["dm@example.org"]')
+    monkeypatch.setenv("WORKER_EMAIL__STUDY_NAME", "NK-01")
+    email = load_settings(REPO / "config.example.toml").email
+    assert (email.data_manager, email.study_name) == (["dm@example.org"], "NK-01")
+    with pytest.raises(ConfigError, match=r"email\.max_items"):
+        load_settings(write(tmp_path, "[email]\nmax_items = 0\n"))

@@ -100,6 +100,18 @@ class EmailSettings(BaseModel):
     include_values: bool = False
     # REDCap's base URL for links into data entry (default: the API URL without "api/").
     redcap_base_url: str | None = None
+    # The study's name in subjects (default: REDCap's project title). Every relay and inbox
+    # list shows subjects: a neutral short name (a protocol number) says less than a title.
+    study_name: str | None = None
+    # Each list in a summary shows at most this many rows; beyond it, counts per check come
+    # first and the lists point to the study report (a relay refuses mail over ~10 MB).
+    max_items: int = Field(200, ge=1, le=10_000)
+    # Where the study report is published, for the pointer in long summaries (optional).
+    report_url: str | None = None
+    # Who hears that scheduled syncs keep failing (and when they recover).
+    data_manager: list[str] = []
+    # After this many failed scheduled runs in a row, one alert to data_manager (0: never).
+    alert_after_failures: int = Field(3, ge=0)
 
     def resolved_password(self) -> SecretStr | None:
         if self.password is not None:

@@ -27,10 +27,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="write the study report: one self-contained HTML file (read-only)",
         description=(
             "Pull the study's records, run every check and write one HTML file that opens in "
-            "any browser with nothing else: study progress, the deviations found, open "
-            "queries by record and age (read from the project's query form, or from the Data "
-            'Resolution Workflow with queries.target = "drw"), and a '
-            "visit-window timeline per participant with a visit schedule. It names records, "
+            "any browser with nothing else: counts per check, study progress, the deviations "
+            "found grouped by check, open queries by record and age (read from the project's "
+            'query form, or from the Data Resolution Workflow with queries.target = "drw"), '
+            "and a visit-window timeline per participant with a visit schedule. "
+            "Long lists are collapsed and cut (the page says what it leaves out; check "
+            "--format csv lists every finding). It names records, "
             "events, forms, fields and checks, with day counts; no calendar date or free text "
             "of a record. "
             "Read-only. Exit codes: 0 written, 1 written but some participants' progress or "

@@ -96,6 +96,7 @@ class ReportData:
     failed_records: list[str] = field(default_factory=list)  # progress/schedule failed
     has_schedule: bool = False
     has_progress: bool = False
+    titles: dict[str, str] = field(default_factory=dict)  # the study's checks' titles
 
 
 def collect_report(
@@ -139,6 +140,7 @@ def collect_report(
         generated_at=now,
         records_checked=result.records_checked,
         check_errors=result.check_errors,
+        titles=titles,
     )
     for finding in result.findings:
         if finding.kind is Kind.DEVIATION and not finding.check_error:
