@@ -3,6 +3,8 @@ and the demo project's structure."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import subprocess
@@ -65,6 +67,18 @@ def demo_schema() -> ProjectSchema:
 def two_arm_schema() -> ProjectSchema:
     """The two-arm test project's structure."""
     return exports_schema(TWO_ARM_PROJECT)
+
+
+def dictionary_rows(csv_text: str) -> list[dict[str, str]]:
+    """A Data Dictionary CSV (REDCap's download: human column names) as the API's metadata
+    rows, as REDCap reads an uploaded one: columns by position."""
+    from worker.core.scaffold import DICTIONARY_COLUMNS
+
+    reader = csv.reader(io.StringIO(csv_text))
+    header = next(reader)
+    assert header == [human for _, human in DICTIONARY_COLUMNS]
+    names = [api for api, _ in DICTIONARY_COLUMNS]
+    return [dict(zip(names, row, strict=True)) for row in reader]
 
 
 @dataclass

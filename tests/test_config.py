@@ -91,6 +91,9 @@ def test_relative_paths_resolve_against_the_config_file(tmp_path: Path) -> None:
         ("[study]\ntimezone = 'Mars/Olympus'\n", "study.timezone"),
         ("[check]\nfail_on = 'severe'\n", "check.fail_on"),
         ("[redcap\n", "is not valid TOML"),
+        ("[queries]\ntarget = 'balloons'\n", "queries.target"),
+        ("[queries]\ntarget = 'drw'\n", 'queries: Value error, target = "drw" needs drw_username'),
+        ("[queries]\ndrw_prefix = 'a b'\n", "queries.drw_prefix"),
     ],
 )
 def test_a_bad_config_is_one_line_naming_the_key(tmp_path: Path, text: str, expected: str) -> None:
@@ -117,3 +120,28 @@ def test_an_unreadable_token_file_is_a_config_error(tmp_path: Path) -> None:
     settings = load_settings(write(tmp_path, '[redcap]\ntoken_file = "nope"\n'))
     with pytest.raises(ConfigError, match=r"redcap\.token_file"):
         settings.redcap.resolved_token()
+
+
+def test_the_drw_target_takes_the_service_accounts_username(tmp_path: Path) -> None:
+    text = "[queries]\ntarget = 'drw'\ndrw_username = 'dq-bot'\n"
+    queries = load_settings(write(tmp_path, text)).queries
+    assert (queries.target, queries.drw_username, queries.drw_prefix) == (
+        "drw",
+        "dq-bot",
+        "vanderbilt_dataQuality",
+    )
+    assert load_settings(write(tmp_path, "")).queries.target == "instrument"
+
+
+def test_alert_and_size_settings_have_their_documented_defaults_and_bounds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    email = load_settings(REPO / "config.example.toml").email
+    assert (email.max_items, email.alert_after_failures, email.data_manager) == (200, 3, [])
+    assert email.study_name is None
+    monkeypatch.setenv("WORKER_EMAIL__DATA_MANAGER", '["dm@example.org"]')
+    monkeypatch.setenv("WORKER_EMAIL__STUDY_NAME", "NK-01")
+    email = load_settings(REPO / "config.example.toml").email
+    assert (email.data_manager, email.study_name) == (["dm@example.org"], "NK-01")
+    with pytest.raises(ConfigError, match=r"email\.max_items"):
+        load_settings(write(tmp_path, "[email]\nmax_items = 0\n"))

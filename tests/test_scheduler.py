@@ -15,7 +15,8 @@ import pytest
 import structlog
 from structlog.testing import capture_logs
 
-from worker.config import ScheduleSettings, Settings
+from tests.notify.smtpd import free_port, smtp_server
+from worker.config import EmailSettings, ScheduleSettings, Settings
 from worker.errors import ConfigError, RedcapRefused, SyncBusy
 from worker.health import OutageTracker
 from worker.redcap_client import RedcapRequestFailed
@@ -392,3 +393,126 @@ def test_a_stop_asked_for_before_the_start_runs_nothing() -> None:
     ran: list[str] = []
     assert serve(build_scheduler(schedule(), ran.append, should_stop=shutdown), shutdown) == 0
     assert ran == []
+
+
+# -- failure alerts ----------------------------------------------------------------------------
+
+
+def alerting(settings: Settings, port: int, **email: object) -> Settings:
+    """The settings with a loopback relay and a data manager to alert."""
+    values = {
+        "smtp_host": "127.0.0.1",
+        "smtp_port": port,
+        "security": "none",
+        "sender": "worker@example.org",
+        "data_manager": ["dm@example.org"],
+        "alert_after_failures": 3,
+        "study_name": "NK-01",
+    } | email
+    return settings.model_copy(update={"email": EmailSettings(**values)})
+
+
+def test_the_data_manager_hears_once_that_runs_keep_failing_and_once_that_they_recovered(
+    settings: Settings,
+) -> None:
+    with smtp_server() as relay:
+        configured = alerting(settings, relay.port)
+        job = FakeJob(unreachable(), unreachable(), unreachable(), unreachable(), None, None)
+        hours = iter(range(8, 14))
+        now = at(2026, 11, 26, 8)
+        run = runner(configured, job, clock=lambda: now)
+
+        def hourly() -> None:
+            nonlocal now
+            now = at(2026, 11, 26, next(hours))
+            run("incremental")
+
+        hourly()
+        hourly()
+        assert relay.messages == []  # two failures: not yet
+        hourly()
+        [alert] = relay.messages
+        hourly()  # still failing: no second alert
+        assert len(relay.messages) == 1
+        hourly()
+        hourly()  # a second success: nothing more
+    alert, recovered = relay.messages
+    assert alert.subject == "[REDCap worker: NK-01] ALERT: scheduled syncs failing (3 in a row)"
+    assert alert.rcpt_tos == ["dm@example.org"]
+    assert "failed 3 times in a row, since 2026-11-26 08:00 UTC" in alert.text
+    assert "cannot reach REDCap at http://127.0.0.1:9/api/" in alert.text
+    assert "cannot reach REDCap" in alert.html
+    assert recovered.subject == "[REDCap worker: NK-01] Recovered: scheduled syncs succeed again"
+    assert "succeeded after 4 failed runs since 2026-11-26 08:00 UTC" in recovered.text
+    assert recovered.rcpt_tos == ["dm@example.org"]
+
+
+def test_the_failure_count_survives_a_restart_and_a_restart_does_not_alert_again(
+    settings: Settings,
+) -> None:
+    with smtp_server() as relay:
+        configured = alerting(settings, relay.port)
+        # Each run in a new runner, as after a restart of the process: only the state
+        # folder carries the count.
+        for _ in range(2):
+            runner(configured, FakeJob(RedcapRefused("REDCap refused: bad token")))("full")
+        assert relay.messages == []
+        for _ in range(3):
+            runner(configured, FakeJob(RedcapRefused("REDCap refused: bad token")))("full")
+        assert [m.subject.split("] ")[1] for m in relay.messages] == [
+            "ALERT: scheduled syncs failing (3 in a row)"
+        ]
+        runner(configured, FakeJob(None))("full")
+    assert [m.subject.split("] ")[1].split(":")[0] for m in relay.messages] == [
+        "ALERT",
+        "Recovered",
+    ]
+
+
+def test_an_alert_the_relay_did_not_take_goes_out_with_a_later_run(settings: Settings) -> None:
+    port = free_port()
+    configured = alerting(settings, port, alert_after_failures=1)
+    runner(configured, FakeJob(unreachable()))("full")  # the relay is down too
+    assert len(list((configured.state_dir / "outbox").glob("sync-failing-*.eml"))) == 1
+    with smtp_server(port) as relay:
+        runner(configured, FakeJob(unreachable()))("full")
+    [alert] = relay.messages
+    assert "ALERT" in alert.subject
+    assert list((configured.state_dir / "outbox").glob("*.eml")) == []
+
+
+def test_an_unexpected_error_is_named_by_its_class_only(settings: Settings) -> None:
+    with smtp_server() as relay:
+        configured = alerting(settings, relay.port, alert_after_failures=1)
+        runner(configured, FakeJob(KeyError("record 17: Jane Doe")))("full")
+    [alert] = relay.messages
+    assert "unexpected error KeyError" in alert.text
+    assert "Jane" not in alert.text
+
+
+def test_an_incomplete_run_counts_as_failed_without_redcaps_message(settings: Settings) -> None:
+    from tests.notify.builders import sync_result
+    from worker.jobs import JobOutcome
+    from worker.notify import NotifyOutcome
+
+    rejected = sync_result({}, write_errors=["REDCap rejected a batch: value '79.9' invalid"])
+    outcome = JobOutcome("r1", "full", rejected, NotifyOutcome(), 1.0)
+
+    def job(session, **kw) -> JobOutcome:
+        return outcome
+
+    with smtp_server() as relay:
+        configured = alerting(settings, relay.port, alert_after_failures=1)
+        SyncRunner(configured, should_stop=lambda: False, job=job)("full")
+    [alert] = relay.messages
+    assert "the run was incomplete: REDCap rejected 1 query write batch" in alert.text
+    assert "79.9" not in alert.text
+
+
+def test_no_alert_when_alerts_are_turned_off(settings: Settings) -> None:
+    with smtp_server() as relay:
+        configured = alerting(settings, relay.port, alert_after_failures=0)
+        for _ in range(5):
+            runner(configured, FakeJob(unreachable()))("full")
+        runner(configured, FakeJob(None))("full")
+    assert relay.messages == []

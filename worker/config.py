@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from worker.errors import ConfigError
@@ -92,6 +100,18 @@ class EmailSettings(BaseModel):
     include_values: bool = False
     # REDCap's base URL for links into data entry (default: the API URL without "api/").
     redcap_base_url: str | None = None
+    # The study's name in subjects (default: REDCap's project title). Every relay and inbox
+    # list shows subjects: a neutral short name (a protocol number) says less than a title.
+    study_name: str | None = None
+    # Each list in a summary shows at most this many rows; beyond it, counts per check come
+    # first and the lists point to the study report (a relay refuses mail over ~10 MB).
+    max_items: int = Field(200, ge=1, le=10_000)
+    # Where the study report is published, for the pointer in long summaries (optional).
+    report_url: str | None = None
+    # Who hears that scheduled syncs keep failing (and when they recover).
+    data_manager: list[str] = []
+    # After this many failed scheduled runs in a row, one alert to data_manager (0: never).
+    alert_after_failures: int = Field(3, ge=0)
 
     def resolved_password(self) -> SecretStr | None:
         if self.password is not None:
@@ -145,6 +165,26 @@ class CheckSettings(BaseModel):
     fail_on: Literal["critical", "major", "minor"] = "minor"
 
 
+class QueriesSettings(BaseModel):
+    """Where ``sync`` writes its queries: the mapping's query instrument, or REDCap's Data
+    Resolution Workflow through the Data Quality API module."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    target: Literal["instrument", "drw"] = "instrument"
+    # The Data Quality API module's prefix on this REDCap (its pages' ?prefix=).
+    drw_prefix: str = Field("vanderbilt_dataQuality", min_length=1, pattern=r"^[A-Za-z0-9_]+$")
+    # The service account's REDCap username: the worker's resolutions are written as it, and
+    # only resolutions by it count as the worker's. Required for target = "drw".
+    drw_username: str | None = Field(None, min_length=1)
+
+    @model_validator(mode="after")
+    def _drw_needs_username(self) -> QueriesSettings:
+        if self.target == "drw" and not self.drw_username:
+            raise ValueError('target = "drw" needs drw_username (the service account)')
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -158,6 +198,7 @@ class Settings(BaseSettings):
     check: CheckSettings = CheckSettings()
     email: EmailSettings = EmailSettings()
     schedule: ScheduleSettings = ScheduleSettings()
+    queries: QueriesSettings = QueriesSettings()
     state_dir: Path = Field(Path("state"), description="the worker's state folder")
 
     @classmethod

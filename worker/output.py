@@ -25,6 +25,7 @@ PUBLIC_COLUMNS = (
     "message",
 )
 WIDTH = 80
+NO_STUDY_RULES = "no study rules configured: generic checks only"
 
 
 def summarise(result: CheckResult) -> dict[str, Any]:
@@ -40,6 +41,7 @@ def summarise(result: CheckResult) -> dict[str, Any]:
         "check_errors": result.check_errors,
         "logic_errors": len(result.logic_errors),
         "partial": result.partial,
+        "study_checks": result.study_checks,
     }
 
 
@@ -58,6 +60,8 @@ def summary_line(result: CheckResult) -> str:
     )
     if result.partial:
         line += "; partial run: cross-participant checks skipped"
+    if result.study_checks == 0:
+        line += f"; {NO_STUDY_RULES}"
     return line
 
 

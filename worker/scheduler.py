@@ -8,7 +8,9 @@
   into one; a run later than ``misfire_grace_s`` is skipped. Skips are logged (APScheduler
   alone would only drop them).
 - A failed run is logged and the schedule goes on. REDCap being down is announced once per
-  outage (``OutageTracker``).
+  outage (``OutageTracker``). Failed runs in a row are counted across restarts: after
+  ``email.alert_after_failures`` of them the data manager gets one alert, and one message
+  when a run succeeds again (``worker.notify.failures``).
 - The first SIGTERM or SIGINT is a warm shutdown: the running sync stops at its next safe
   point (between batches), the scheduler finishes, the process exits 0. A second signal is
   a cold shutdown: exit at once (safe too: writes are idempotent batches).
@@ -46,8 +48,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 from worker.config import ScheduleSettings, Settings
 from worker.errors import ConfigError, RedcapError, RedcapUnreachable, SyncBusy, WorkerError
 from worker.health import OutageTracker
-from worker.jobs import run_sync_job
+from worker.jobs import JobOutcome, run_sync_job
 from worker.logs import REDACTOR
+from worker.notify.failures import record_scheduled_run
 from worker.pipeline import Session, make_client, today_in
 from worker.redcap_client import retry_log_level
 from worker.state import StateDir, utc_now
@@ -177,22 +180,40 @@ class SyncRunner:
         quiet = retry_log_level(logging.DEBUG) if self.outage.down else nullcontext()
         try:
             with quiet, self._session() as session:
-                self.job(session, incremental=self._incremental(kind), should_stop=self.should_stop)
+                outcome = self.job(
+                    session, incremental=self._incremental(kind), should_stop=self.should_stop
+                )
         except SyncBusy as exc:
             log.warning("scheduled sync skipped", reason=str(exc))
         except SyncStopped:
             pass  # the run's own line says "stopped"; the shutdown is logged by serve()
         except RedcapUnreachable as exc:
             self.outage.unreachable(exc)
+            self._count(str(exc))
         except RedcapError as exc:
             self.outage.reachable()  # REDCap answered, if only to refuse
             log.error("sync failed", error=str(exc))
+            self._count(str(exc))
         except WorkerError as exc:
             log.error("sync failed", error=str(exc))  # one line, safe to show by design
-        except Exception:
+            self._count(str(exc))
+        except Exception as exc:
             log.exception("sync failed")
+            # Only the class: an unexpected error's text could quote anything.
+            self._count(f"unexpected error {type(exc).__name__}; the worker's log has its trace")
         else:
             self.outage.reachable()
+            self._count(incomplete_reason(outcome))
+
+    def _count(self, error: str | None) -> None:
+        """Count the run in the failure streak (``error`` None: it succeeded)."""
+        try:
+            record_scheduled_run(
+                self.settings, ok=error is None, error=error or "", now=self.clock()
+            )
+        except Exception:
+            # The alert is a courtesy on top of the log and health: never a reason to crash.
+            log.exception("could not record the run for failure alerts")
 
     def _incremental(self, kind: JobKind) -> bool:
         if kind != "startup":
@@ -210,6 +231,21 @@ class SyncRunner:
         as_of = self.as_of or today_in(settings.study.timezone)
         with make_client(settings) as client:
             yield Session(settings=settings, client=client, as_of=as_of)
+
+
+def incomplete_reason(outcome: object) -> str | None:
+    """Why a run that finished still failed (write batches rejected, summaries not sent),
+    in counts only: REDCap's rejection messages can quote the rows' values."""
+    if not isinstance(outcome, JobOutcome) or outcome.ok:
+        return None
+    problems = []
+    if outcome.sync.write_errors:
+        n = len(outcome.sync.write_errors)
+        problems.append(f"REDCap rejected {n} query write batch{'es' if n > 1 else ''}")
+    if outcome.notify.failed:
+        n = len(outcome.notify.failed)
+        problems.append(f"{n} summar{'ies' if n > 1 else 'y'} not sent")
+    return "the run was incomplete: " + ", ".join(problems)
 
 
 # -- the scheduler -------------------------------------------------------------------------

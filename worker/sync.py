@@ -25,8 +25,14 @@ from worker.core.records import RecordData
 from worker.core.rules.tally import StudyTally
 from worker.core.schema import ProjectSchema
 from worker.core.visits import VisitRow, VisitStatus
-from worker.errors import ConfigError, RedcapRefused
-from worker.pipeline import ProgressCallback, Study, check_batches, load_study
+from worker.errors import RedcapRefused
+from worker.pipeline import (
+    ProgressCallback,
+    Study,
+    check_batches,
+    load_study,
+    query_instrument,
+)
 from worker.redcap_client import RedcapClient
 
 log = structlog.get_logger(__name__)
@@ -115,11 +121,24 @@ def run_sync(
 ) -> SyncResult:
     """Check, reconcile, write. ``should_stop`` is asked before each export and each write
     batch; when it says yes, ``SyncStopped`` is raised there."""
+    if settings.queries.target == "drw":
+        from worker.drw_sync import run_drw_sync  # the DRW target: its own module
+
+        return run_drw_sync(
+            client,
+            settings,
+            as_of=as_of,
+            now=now,
+            records=records,
+            date_begin=date_begin,
+            dry_run=dry_run,
+            on_progress=on_progress,
+            on_change=on_change,
+            should_stop=should_stop,
+        )
     schema = client.schema()
     study = load_study(settings, schema)
-    if study.mapping.queries is None:
-        raise ConfigError("the mapping has no [queries] section: nowhere to write queries")
-    book = QueryBook(study.mapping.queries, schema)
+    book = QueryBook(query_instrument(study), schema)
     now = now or datetime.now(UTC)
     # Some records only (named, or changed since a time): other records and cross-participant
     # checks are not judged, so their queries are left alone.

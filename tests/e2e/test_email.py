@@ -26,6 +26,7 @@ CONFIG = str(REPO / "config.example.toml")
 PROJECT = REPO / "demo" / "nk_trial"
 SEEDED = json.loads((PROJECT / "demo_findings.json").read_text(encoding="utf-8"))
 METADATA = json.loads((PROJECT / "metadata.json").read_text(encoding="utf-8"))
+TITLE = json.loads((PROJECT / "project.json").read_text(encoding="utf-8"))["project_title"]
 CHECKS = {c.id: c for c in ruleset().checks}
 PI, DATA_MANAGER = "pi@example.org", "dm@example.org"
 
@@ -119,11 +120,12 @@ def test_sync_mails_the_critical_alert_and_the_digest(demo_sandbox, smtpd, tmp_p
     assert done.stdout.count("summary sent: ") == 2
     critical, digest = by_kind(smtpd.messages)
     n_critical = len(seeded(severity=Severity.CRITICAL))
-    assert critical.subject == f"[REDCap worker] CRITICAL: {n_critical} new protocol deviations"
+    study = f"[REDCap worker: {TITLE}]"  # no study_name set: the project title
+    assert critical.subject == f"{study} CRITICAL: {n_critical} new protocol deviations"
     assert critical.rcpt_tos == [PI]
     assert critical.message["From"] == "redcap-worker@example.org"
     n_all, n_other = len(seeded()), len(seeded()) - n_critical
-    assert digest.subject == f"[REDCap worker] Deviation digest: {n_other} new, {n_all} open"
+    assert digest.subject == f"{study} Deviation digest: {n_other} new, {n_all} open"
     assert digest.rcpt_tos == [DATA_MANAGER]  # only major deviations are new in it
     for received in (critical, digest):
         assert received.message.get_content_type() == "multipart/alternative"
@@ -199,9 +201,9 @@ def test_a_summary_that_cannot_be_sent_is_kept_and_sent_once_by_the_next_run(
         again = sync(env)
     assert again.returncode == 0
     assert len(server.messages) == 2
-    assert sorted(m.subject.split(":")[0] for m in server.messages) == [
-        "[REDCap worker] CRITICAL",
-        "[REDCap worker] Deviation digest",
+    assert sorted(m.subject.split("] ")[1].split(":")[0] for m in server.messages) == [
+        "CRITICAL",
+        "Deviation digest",
     ]
     assert list((tmp_path / "state" / "outbox").glob("*.eml")) == []
 

@@ -190,8 +190,11 @@ def test_redcap_down_is_logged_once_and_the_schedule_goes_on(start, tmp_path: Pa
     worker.signal(signal.SIGTERM)
     assert worker.finish() == 0
     errors = [e for e in worker.events if e["level"] == "error"]
-    assert [e["event"] for e in errors] == ["REDCap unreachable"]
+    # The outage once; then, the third failed run in a row, the data manager's alert once
+    # (with no SMTP host it is filed in the outbox as an .eml file).
+    assert [e["event"] for e in errors] == ["REDCap unreachable", "scheduled syncs failing"]
     assert "cannot reach REDCap" in errors[0]["error"]
+    assert len(list((tmp_path / "state" / "outbox" / "sent").glob("sync-failing-*.eml"))) == 1
     # Retry warnings only until the outage was announced (2 retries in the first run).
     warnings = [e for e in worker.events if e["event"] == "redcap request failed, retrying"]
     assert len(warnings) == 2

@@ -75,9 +75,11 @@ def test_relay_down_then_up_sends_each_summary_exactly_once(tmp_path):
     assert up.ok
     assert len(up.sent) == 2
     assert again.sent == []
+    # With no study_name set, subjects name the study by its REDCap project title.
+    study = "[REDCap worker: dNK intrauterine infusion for uterine NK dysfunction]"
     assert sorted(m.subject for m in server.messages) == [
-        "[REDCap worker] CRITICAL: 1 new protocol deviation",
-        "[REDCap worker] Deviation digest: 1 new, 2 open",
+        f"{study} CRITICAL: 1 new protocol deviation",
+        f"{study} Deviation digest: 1 new, 2 open",
     ]
 
 

@@ -137,3 +137,32 @@ def test_a_site_column_only_where_records_have_sites() -> None:
     rendered = render(compose_digest(snapshot(sited), [sited], resolved_before=0))
     assert "site_a" in rendered.text.split("OPEN QUERIES PER RECORD")[1]
     assert "<th>site</th>" in rendered.html
+
+
+def test_a_long_digest_shows_the_first_rows_counts_per_check_and_points_to_the_report() -> None:
+    new = [item(str(n)) for n in range(1, 8)]
+    digest = compose_digest(snapshot(*new), new, resolved_before=0, limit=3)
+    rendered = render(digest, report_url="https://intranet.example.org/report.html")
+    text = rendered.text
+    assert "each list shows its first 3 rows" in text
+    assert "The study report has the lists by check: https://intranet.example.org/report.html" in (
+        " ".join(text.split())
+    )
+    assert "COUNTS PER CHECK (the whole study)" in text
+    assert "NK-TRT-04      major          7      7  Title of NK-TRT-04" in text
+    new_section = text.split("NEW DEVIATIONS (7)")[1].split("STILL OPEN")[0]
+    assert new_section.count("  - record ") == 3
+    assert "... and 4 more" in new_section
+    visible = " ".join(parse(rendered.html).text)
+    assert "Counts per check" in visible
+    assert "… and 4 more" in visible
+    assert visible.count("open in REDCap") == 3 + 3  # new, then still open: 3 rows each
+    assert 'href="https://intranet.example.org/report.html"' in rendered.html
+
+
+def test_a_short_digest_has_no_counts_per_check() -> None:
+    new = item()
+    rendered = render(compose_digest(snapshot(new), [new], resolved_before=0, limit=3))
+    assert "COUNTS PER CHECK" not in rendered.text
+    assert "more" not in rendered.text
+    assert "Counts per check" not in rendered.html

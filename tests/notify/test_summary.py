@@ -76,3 +76,28 @@ def test_a_partial_runs_scope_says_so() -> None:
     digest = compose_digest(snapshot(complete=False), [], resolved_before=0)
     assert digest.scope == "the records this run checked"
     assert compose_digest(snapshot(), [], resolved_before=0).scope == "the whole study"
+
+
+def test_past_the_limit_lists_are_cut_and_counts_per_check_cover_everything() -> None:
+    new = [item(str(n)) for n in range(1, 6)] + [critical("9")]
+    old = [query(str(n)) for n in range(1, 4)]
+    digest = compose_digest(snapshot(*new, *old), new, resolved_before=0, limit=4)
+    assert digest.truncated
+    assert len(digest.first(digest.new)) == 4
+    assert digest.more(digest.new) == 2
+    assert digest.first(digest.new)[0].rule == "NK-TRT-01"  # the most severe first
+    by = {c.rule: (c.severity, c.new, c.open) for c in digest.by_check}
+    assert by == {
+        "NK-TRT-01": (Severity.CRITICAL, 1, 1),
+        "NK-TRT-04": (Severity.MAJOR, 5, 5),
+        "DQ-RANGE": (Severity.MINOR, 0, 3),
+    }
+    assert [c.rule for c in digest.by_check] == ["NK-TRT-01", "NK-TRT-04", "DQ-RANGE"]
+
+
+def test_within_the_limit_nothing_is_cut() -> None:
+    new = [item(str(n)) for n in range(1, 5)]
+    digest = compose_digest(snapshot(*new), new, resolved_before=0, limit=4)
+    assert not digest.truncated
+    assert digest.first(digest.new) == digest.new
+    assert not compose_digest(snapshot(*new), new, resolved_before=0).truncated  # no limit

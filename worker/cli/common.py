@@ -129,6 +129,9 @@ def open_session(args: argparse.Namespace) -> Iterator[Session]:
         sandbox = Sandbox.from_folder(
             project_dir=demo_folder(settings), data="demo", as_of=as_of, token=DEMO_TOKEN
         ).start()
+        if settings.queries.target == "drw":
+            # The DRW target: the sandbox serves the Data Quality API module's pages too.
+            sandbox.drw_module(True)
         print(f"sandbox: serving demo data at {sandbox.url}", file=sys.stderr)
         settings = settings.model_copy(
             update={

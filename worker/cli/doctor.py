@@ -11,7 +11,7 @@ from pathlib import Path
 from worker.cli.common import add_connection_options, open_session
 from worker.config import Settings
 from worker.core.coverage import mapping_coverage
-from worker.core.mapping import load_mapping, mapping_drift
+from worker.core.mapping import MappingSpec, load_mapping, mapping_drift
 from worker.core.records import group_rows
 from worker.core.rules import load_ruleset
 from worker.core.rules.loader import LOGIC_FILE
@@ -19,8 +19,9 @@ from worker.core.rules.logic_rules import one_arm_names
 from worker.core.rules.tally import StudyTally
 from worker.core.schema import ProjectSchema
 from worker.errors import ConfigError, RedcapError, WorkerError
-from worker.pipeline import load_study
+from worker.pipeline import INIT_HINT, judged_mapping, load_study, query_form_steps
 from worker.redcap_client import RedcapClient
+from worker.redcap_client.drw import DrwApi, module_prefixes
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,8 +37,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "visit schedule and progress counters) once on the project's records, read-only, "
             "and lists each that raised an error, with the study file and line and the name "
             "it missed. "
-            "Exit codes: 0 all good, 2 configuration, drift or check errors, 3 REDCap "
-            "unreachable."
+            'With queries.target = "drw", also that the Data Quality API module is enabled on '
+            "the project, that its export works and that the project has the Data Resolution "
+            "Workflow on. Exit codes: 0 all good, 2 configuration, drift or check errors (or "
+            "the DRW not usable), 3 REDCap unreachable."
         ),
     )
     add_connection_options(parser)
@@ -71,15 +74,25 @@ def run(args: argparse.Namespace) -> int:
         )
         steps: list[tuple[str, Callable[[], list[str]]]] = []
         if settings.study.mapping is None:
-            report(False, "mapping", "study.mapping is not set")
-            status = 2
+            if settings.study.rules is not None:
+                report(False, "rules", "study.rules needs study.mapping")
+                status = 2
+            else:
+                note(
+                    "mapping",
+                    f"none configured: check runs the generic checks alone; {INIT_HINT}",
+                )
         else:
             mapping_path = Path(settings.study.mapping)
-            steps.append(("mapping", lambda: mapping_drift(load_mapping(mapping_path), schema)))
+
+            def judged() -> MappingSpec:
+                return judged_mapping(load_mapping(mapping_path), schema)
+
+            steps.append(("mapping", lambda: mapping_drift(judged(), schema)))
             if len(schema.arms) > 1:
 
                 def arms_problems() -> list[str]:
-                    coverage = mapping_coverage(load_mapping(mapping_path), schema)
+                    coverage = mapping_coverage(judged(), schema)
                     for line in coverage.notes:
                         note("arms", line)
                     return coverage.problems
@@ -92,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
                     logic_file = rules_dir / LOGIC_FILE
                     problems = one_arm_names(logic_file, schema) if logic_file.is_file() else []
                     try:
-                        load_ruleset(rules_dir, schema=schema, mapping=load_mapping(mapping_path))
+                        load_ruleset(rules_dir, schema=schema, mapping=judged())
                     except WorkerError as exc:
                         problems.append(str(exc))
                     return problems
@@ -127,6 +140,12 @@ def run(args: argparse.Namespace) -> int:
                 status = 2
             else:
                 report(True, "checks", ran)
+        if settings.queries.target == "drw":
+            status = max(status, _drw_checks(client, schema, settings.queries.drw_prefix, report))
+        elif settings.study.mapping is not None:
+            missing = _query_instrument_note(Path(settings.study.mapping), schema)
+            if missing:
+                note("queries", missing)
     return status
 
 
@@ -137,14 +156,16 @@ def check_run_problems(
     (read-only): one line per check and cause that raised (the study's file and line, the
     name it missed, how many records), and a line saying what ran."""
     study = load_study(settings, schema)
+    builder = study.builder
     assert study.ruleset is not None
+    assert builder is not None  # rules need a mapping
     tally = StudyTally(study.ruleset, keep_visit=lambda row: False)
     run = study.ruleset.observed_by(tally.observe).start(as_of)
     records = 0
     for batch in client.iter_record_batches(forms=study.forms_to_export):
         for record in group_rows(schema, batch).values():
             records += 1
-            run.check(study.builder.build(record), record)
+            run.check(builder.build(record), record)
     run.finish()
     failed = [(f"check {check}", cause, ids) for (check, cause), ids in run.failures.items()]
     failed += [
@@ -156,3 +177,44 @@ def check_run_problems(
     ]
     checks = len(study.ruleset.checks)
     return problems, f"{checks} checks ran on {records} record(s) as of {as_of} without an error"
+
+
+def _query_instrument_note(mapping_path: Path, schema: ProjectSchema) -> str | None:
+    """What sync would lack, said before it runs: not a failure, check and report run."""
+    try:
+        queries = load_mapping(mapping_path).queries
+    except WorkerError:
+        return None  # already reported as the mapping's problem
+    if queries is None:
+        return "the mapping has no [queries] section: sync cannot write queries"
+    if queries.form in schema.forms:
+        return None
+    steps = query_form_steps(schema, queries, mapping_path)
+    return (
+        f"the project has no form '{queries.form}' yet: check and report run without it; "
+        f"before the first sync: {steps}"
+    )
+
+
+def _drw_checks(
+    client: RedcapClient,
+    schema: ProjectSchema,
+    prefix: str,
+    report: Callable[[bool, str, str], None],
+) -> int:
+    """The DRW target: the module is enabled on the project, its export answers, and the
+    project has the DRW on (an empty import, which writes nothing, is refused otherwise)."""
+    try:
+        api = DrwApi(client, schema, prefix)
+        if prefix not in module_prefixes(client.project_info()):
+            report(False, "DRW module", api.not_enabled_message())
+            return 2
+        report(True, "DRW module", f"{prefix} is enabled on project {api.project_id}")
+        statuses = api.export()
+        report(True, "DRW export", f"{len(statuses)} DRW statuses")
+        api.import_statuses([])
+    except RedcapError as exc:
+        report(False, "DRW", str(exc))
+        return 2
+    report(True, "DRW import", "the project has the Data Resolution Workflow enabled")
+    return 0

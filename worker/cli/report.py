@@ -12,6 +12,7 @@ from worker.cli.common import (
     open_session,
     progress_printer,
 )
+from worker.drw_sync import drw_queries_reader
 from worker.notify.links import DataEntryLinks, redcap_base_url
 from worker.pipeline import load_study
 from worker.report import collect_report, render_report
@@ -26,9 +27,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="write the study report: one self-contained HTML file (read-only)",
         description=(
             "Pull the study's records, run every check and write one HTML file that opens in "
-            "any browser with nothing else: study progress, the deviations found, open "
-            "queries by record and age (read from the project's query form), and a "
-            "visit-window timeline per participant with a visit schedule. It names records, "
+            "any browser with nothing else: counts per check, study progress, the deviations "
+            "found grouped by check, open queries by record and age (read from the project's "
+            'query form, or from the Data Resolution Workflow with queries.target = "drw"), '
+            "and a visit-window timeline per participant with a visit schedule. "
+            "Long lists are collapsed and cut (the page says what it leaves out; check "
+            "--format csv lists every finding). It names records, "
             "events, forms, fields and checks, with day counts; no calendar date or free text "
             "of a record. "
             "Read-only. Exit codes: 0 written, 1 written but some participants' progress or "
@@ -54,8 +58,9 @@ def run(args: argparse.Namespace) -> int:
         schema = client.schema()
         study = load_study(settings, schema)
         forms = list(study.forms_to_export)
-        if study.mapping.queries is not None:
-            forms.append(study.mapping.queries.form)
+        drw = settings.queries.target == "drw"
+        if study.queries is not None and not drw:
+            forms.append(study.queries.form)
         batches = client.iter_record_batches(
             forms=forms,
             on_progress=progress_printer("downloading"),  # type: ignore[arg-type]
@@ -67,10 +72,17 @@ def run(args: argparse.Namespace) -> int:
             now=utc_now(),
             links=DataEntryLinks(redcap_base_url(settings), schema),
             include_values=settings.email.include_values,
+            drw_queries=(
+                drw_queries_reader(
+                    client, settings, schema, study.ruleset.checks if study.ruleset else ()
+                )
+                if drw
+                else None
+            ),
         )
     page = render_report(
         data,
-        has_queries=study.mapping.queries is not None,
+        has_queries=drw or study.queries is not None,
         values=settings.email.include_values,
     )
     atomic_write_bytes(args.out, page.encode("utf-8"))

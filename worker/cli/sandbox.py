@@ -139,6 +139,18 @@ def register(subparsers: Any) -> None:
         help="do not print a line per request",
     )
     parser.add_argument(
+        "--drw-module",
+        action="store_true",
+        help="enable the Data Quality API external module on the project (its export and "
+        'import pages of Data Resolution Workflow statuses, for queries.target = "drw")',
+    )
+    parser.add_argument(
+        "--drw-off",
+        action="store_true",
+        help="with --drw-module: the project has the Data Resolution Workflow off (imports "
+        "refused with 403, as REDCap does)",
+    )
+    parser.add_argument(
         "--request-log",
         metavar="PATH",
         help="also append one JSON line per request to this file (arrival time, content, "
@@ -296,6 +308,8 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         sandbox = Sandbox.from_folder(**options, on_request=on_request if callbacks else None)
+        if args.drw_module or args.drw_off:
+            sandbox.drw_module(args.drw_module, drw=not args.drw_off)
         sandbox.start()
     except BaseException:
         if log_file is not None:
@@ -324,6 +338,9 @@ def run(args: argparse.Namespace) -> int:
                     f"({','.join(options['fail_kinds'])}), seed {options['seed']}",
                     flush=True,
                 )
+            if sandbox.store.drw.module_enabled:
+                drw = "off" if not sandbox.store.drw.drw_enabled else "on"
+                print(f"DRW:   Data Quality API module enabled, DRW {drw}", flush=True)
             print("Serving until Ctrl-C or SIGTERM.", flush=True)
             while not stop.wait(0.5):
                 pass

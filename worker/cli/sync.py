@@ -12,6 +12,7 @@ from worker.cli.common import (
     open_session,
     progress_printer,
 )
+from worker.drw_sync import DrwSyncResult, render_drw_plan
 from worker.jobs import run_sync_job
 from worker.output import summary_line
 from worker.sync import SyncResult, sync_counts
@@ -27,7 +28,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "Pull the records, run every check, reconcile the findings with the data queries "
             "already in REDCap, and write the difference: new queries opened, fixed ones "
             "resolved, returning ones reopened, site-verified ones closed. Only the worker's "
-            "own query fields are written. Exit codes: 0 done, 2 usage or configuration "
+            'own query fields are written. With queries.target = "drw" the queries are '
+            "REDCap's own Data Resolution Workflow queries instead (through the Data Quality "
+            "API module): the worker appends resolutions as queries.drw_username and never "
+            "touches what people wrote. Exit codes: 0 done, 2 usage or configuration "
             "error, 3 REDCap unreachable or refused, 4 incomplete (some writes rejected or a "
             "summary not sent; it is kept and sent by the next run), 5 not started because "
             "another sync is running with the same state folder."
@@ -75,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def render_plan(result: SyncResult) -> str:
+    if isinstance(result, DrwSyncResult):
+        return render_drw_plan(result)
     lines = ["Planned changes (dry run, nothing written):"]
     changes = sorted(result.plan.changes, key=lambda c: (c.record, c.instance))
     for record, group in groupby(changes, key=lambda c: c.record):
@@ -88,6 +94,15 @@ def render_plan(result: SyncResult) -> str:
 
 def render_summary(result: SyncResult) -> str:
     counts = sync_counts(result)
+    if isinstance(result, DrwSyncResult):
+        prefix = "dry run: " if result.dry_run else ""
+        return (
+            f"{prefix}{summary_line(result.check)}; DRW queries {counts['created']} opened, "
+            f"{counts['resolved']} closed, {counts['reopened']} reopened, "
+            f"{counts['updated']} updated, {counts['unchanged']} unchanged, "
+            f"{counts['not_run']} left alone (check not run); {result.written} resolutions "
+            "written"
+        )
     queries = ", ".join(
         f"{counts[k]} {k}"
         for k in ("created", "resolved", "reopened", "verified", "updated", "unchanged")

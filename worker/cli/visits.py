@@ -81,15 +81,15 @@ class VisitReport:
 
 def collect_visits(study: Study, batches: Iterable[Sequence[dict]], *, as_of: date) -> VisitReport:
     """Every participant's schedule over a stream of flat-row batches (pure: no I/O)."""
-    ruleset = study.ruleset
-    if ruleset is None or not ruleset.has_schedule:
+    ruleset, builder = study.ruleset, study.builder
+    if ruleset is None or builder is None or not ruleset.has_schedule:
         raise ConfigError("the study's rules define no visit schedule (set study.rules)")
     report = VisitReport(as_of=as_of, wording=ruleset.wording)
     for batch in batches:
         for record in group_rows(study.schema, batch).values():
             report.records_checked += 1
             try:
-                rows = ruleset.schedule(study.builder.build(record), as_of)
+                rows = ruleset.schedule(builder.build(record), as_of)
             except Exception as exc:  # one participant's bad data must not hide the others
                 log.error(
                     "visit schedule failed", record=record.record_id, error=type(exc).__name__

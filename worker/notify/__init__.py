@@ -67,7 +67,7 @@ def after_sync(
             key=out.key,
             audience=out.audience,
             subject=out.summary.subject,
-            rendered=render_summary(out.summary),
+            rendered=render_summary(out.summary, report_url=email.report_url),
             sender=email.sender,
             recipients=recipients_for(out.audience, email),
             now=now,

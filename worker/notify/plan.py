@@ -92,8 +92,8 @@ def _for_audiences(
 ) -> list[Outgoing]:
     def compose(view: Snapshot, items: Sequence[Item]) -> Summary:
         if kind is SummaryKind.CRITICAL:
-            return compose_critical(view, items)
-        return compose_digest(view, items, resolved_before=resolved_before)
+            return compose_critical(view, items, limit=email.max_items)
+        return compose_digest(view, items, resolved_before=resolved_before, limit=email.max_items)
 
     summary = compose(snapshot, new)
     outgoing = [Outgoing(_key(kind, "study", new), summary, audience_of(None, summary.severities))]
@@ -105,6 +105,10 @@ def _for_audiences(
                 Outgoing(_key(kind, f"site-{site}", mine), compose(view, mine), audience_of(site))
             )
     return outgoing
+
+
+# Who hears about the worker itself (scheduled syncs failing): ``email.data_manager``.
+DATA_MANAGER_AUDIENCE = "data-manager"
 
 
 def audience_of(site: str | None, severities: Iterable[Severity] = ()) -> str:
@@ -120,6 +124,8 @@ def recipients_for(audience: str, email: EmailSettings) -> tuple[str, ...]:
     goes to the recipients configured when it is sent, so fixing a wrong address in the
     settings fixes the summaries still waiting too."""
     kind, _, rest = audience.partition(":")
+    if audience == DATA_MANAGER_AUDIENCE:
+        return _unique_tuple(email.data_manager)
     if kind == "site":
         return _unique_tuple(email.sites.get(rest, []))
     lists = {

@@ -42,13 +42,22 @@ def _environment(autoescape: bool) -> Environment:
     )
 
 
-def render(summary: Summary) -> Rendered:
+def report_pointer(report_url: str | None) -> str:
+    """Where a long summary's full lists are."""
+    if report_url:
+        return f"The study report has the lists by check: {report_url}"
+    return "The study report (python -m worker report) has the lists by check."
+
+
+def render(summary: Summary, *, report_url: str | None = None) -> Rendered:
     context = {
         "summary": summary,
         "for_site": f" at site {summary.site}" if summary.site else "",
         "anchor": summary.anchor or GENERIC.schedule_anchor,
         "horizon": _days(DUE_SOON.days),
         "footer": FOOTER,
+        "pointer": report_pointer(report_url),
+        "report_url": report_url,
         "plural": lambda n: "" if n == 1 else "s",
         "age": age,
         "days_text": days_text,

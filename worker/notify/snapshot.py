@@ -20,6 +20,7 @@ from worker.core.queries import Query
 from worker.core.schema import ProjectSchema
 from worker.core.visits import VisitRow, VisitStatus
 from worker.notify.links import DataEntryLinks, redcap_base_url
+from worker.notify.naming import study_name
 from worker.sync import SyncResult
 
 # How far ahead "due soon" looks: a generic planning horizon, not a protocol number.
@@ -101,6 +102,7 @@ class Snapshot:
     complete: bool  # every record and every check ran: totals are the study's totals
     check_errors: int = 0
     site: str | None = None  # a data access group's view
+    study: str = ""  # the study's name for subjects (header-safe; see naming.py)
     site_progress: dict[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
 
     @property
@@ -148,6 +150,7 @@ def build_snapshot(
         anchor=tally.ruleset.schedule_anchor if tally else None,
         complete=not result.check.partial,
         check_errors=result.check.check_errors,
+        study=study_name(settings.email.study_name, schema.title if schema else ""),
         site_progress={s: tuple(tally.progress(s)) for s in sites} if tally else {},
     )
 

@@ -6,21 +6,30 @@ reopened since the last digest, everything still open, open queries per record, 
 overdue or due soon and the study's progress. Both render from the same object into plain
 text and HTML (``render.py``), so the two parts cannot disagree.
 
-Subjects are generic (no study, no medical content): unencrypted email reveals its subject
-line to every relay and in every inbox list.
+Subjects name the study (``email.study_name`` or the project title) and carry nothing
+medical: unencrypted email reveals its subject line to every relay and in every inbox list.
+
+A summary is bounded: each list shows at most ``limit`` rows (``email.max_items``); past
+that, counts per check say what the lists leave out. At 5,000 participants a first digest
+would otherwise run to megabytes, which relays refuse.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Sized
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TypeVar
 
 from worker.core.findings import Kind, Severity, record_sort_key
+from worker.notify.naming import subject_prefix
 from worker.notify.snapshot import Item, Snapshot, Visit, VisitState
 
-SUBJECT_PREFIX = "[REDCap worker]"
+T = TypeVar("T")
+
+# A study without a name (no study_name, an untitled project); see naming.subject_prefix.
+SUBJECT_PREFIX = subject_prefix("")
 
 
 class SummaryKind(StrEnum):
@@ -34,6 +43,15 @@ class CountRow:
     new: int  # new deviations in this summary
     open_deviations: int
     open_queries: int
+
+
+@dataclass(frozen=True, slots=True)
+class CheckRow:
+    rule: str
+    title: str
+    severity: Severity
+    new: int  # new deviations of this check in this summary
+    open: int  # open queries and deviations of this check in scope
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +78,9 @@ class Summary:
     complete: bool  # the counts are the study's (or site's) totals, not a partial run's
     resolved_before: int = 0  # raised since the last digest, resolved before it went out
     check_errors: int = 0
+    study: str = ""  # the study's name, header-safe
+    limit: int | None = None  # most rows a list shows (None: all)
+    by_check: tuple[CheckRow, ...] = ()
 
     @property
     def is_critical(self) -> bool:
@@ -67,13 +88,25 @@ class Summary:
 
     @property
     def subject(self) -> str:
+        prefix = subject_prefix(self.study)
         site = f" (site {self.site})" if self.site else ""
         if self.is_critical:
             n = len(self.new)
-            return f"{SUBJECT_PREFIX} CRITICAL: {n} new protocol deviation{_s(n)}{site}"
-        return (
-            f"{SUBJECT_PREFIX} Deviation digest: {len(self.new)} new, {len(self.open)} open{site}"
-        )
+            return f"{prefix} CRITICAL: {n} new protocol deviation{_s(n)}{site}"
+        return f"{prefix} Deviation digest: {len(self.new)} new, {len(self.open)} open{site}"
+
+    def first(self, rows: Sequence[T]) -> Sequence[T]:
+        """The rows a list shows."""
+        return rows if self.limit is None else rows[: self.limit]
+
+    def more(self, rows: Sized) -> int:
+        """How many rows a list leaves out."""
+        return 0 if self.limit is None else max(len(rows) - self.limit, 0)
+
+    @property
+    def truncated(self) -> bool:
+        lists: tuple[Sized, ...] = (self.new, self.open, self.records, self.overdue, self.due_soon)
+        return any(self.more(rows) for rows in lists)
 
     @property
     def scope(self) -> str:
@@ -100,7 +133,9 @@ def _s(n: int) -> str:
     return "" if n == 1 else "s"
 
 
-def compose_critical(snapshot: Snapshot, new: Sequence[Item]) -> Summary:
+def compose_critical(
+    snapshot: Snapshot, new: Sequence[Item], *, limit: int | None = None
+) -> Summary:
     """An immediate alert for new critical deviations: those, and their records' queries."""
     records = {i.record for i in new}
     in_scope = [i for i in snapshot.items if i.record in records]
@@ -117,10 +152,15 @@ def compose_critical(snapshot: Snapshot, new: Sequence[Item]) -> Summary:
         anchor=snapshot.anchor,
         complete=snapshot.complete,
         check_errors=snapshot.check_errors,
+        study=snapshot.study,
+        limit=limit,
+        by_check=_by_check(new, in_scope),
     )
 
 
-def compose_digest(snapshot: Snapshot, new: Sequence[Item], *, resolved_before: int) -> Summary:
+def compose_digest(
+    snapshot: Snapshot, new: Sequence[Item], *, resolved_before: int, limit: int | None = None
+) -> Summary:
     """The scheduled digest: new since the last one, and everything still open."""
     return Summary(
         kind=SummaryKind.DIGEST,
@@ -136,7 +176,24 @@ def compose_digest(snapshot: Snapshot, new: Sequence[Item], *, resolved_before: 
         complete=snapshot.complete,
         resolved_before=resolved_before,
         check_errors=snapshot.check_errors,
+        study=snapshot.study,
+        limit=limit,
+        by_check=_by_check(new, snapshot.items),
     )
+
+
+def _by_check(new: Sequence[Item], items: Sequence[Item]) -> tuple[CheckRow, ...]:
+    """Per check: new deviations and open items, most severe and most open first."""
+    new_by = Counter(i.rule for i in new)
+    open_by = Counter(i.rule for i in items)
+    first: dict[str, Item] = {}
+    for i in (*new, *items):
+        first.setdefault(i.rule, i)
+    rows = [
+        CheckRow(rule, i.title, i.severity, new_by[rule], open_by[rule])
+        for rule, i in first.items()
+    ]
+    return tuple(sorted(rows, key=lambda r: (-r.severity.rank, -r.open, -r.new, r.rule)))
 
 
 def _counts(new: Iterable[Item], items: Iterable[Item]) -> tuple[CountRow, ...]:

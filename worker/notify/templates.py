@@ -19,6 +19,11 @@ the last digest{{ for_site }}; {{ s.open|length }} open in all.
 {% if not s.complete and not s.is_critical %}
 This run checked only some records: counts cover those records.
 {% endif %}
+{% if s.truncated %}
+
+This summary is long: each list shows its first {{ s.limit }} rows, and the counts per \
+check cover everything. {{ pointer }}
+{% endif %}
 
 COUNTS ({{ s.scope }})
   {{ "%-10s"|format("severity") }} {{ "%16s"|format("new deviations") }} \
@@ -27,48 +32,73 @@ COUNTS ({{ s.scope }})
   {{ "%-10s"|format(c.severity.value) }} {{ "%16d"|format(c.new) }} \
 {{ "%16d"|format(c.open_deviations) }} {{ "%13d"|format(c.open_queries) }}
 {% endfor %}
+{% if s.truncated %}
+
+COUNTS PER CHECK ({{ s.scope }})
+  {{ "%-14s"|format("check") }} {{ "%-9s"|format("severity") }} {{ "%6s"|format("new") }} \
+{{ "%6s"|format("open") }}  title
+{% for c in s.by_check %}
+  {{ "%-14s"|format(c.rule) }} {{ "%-9s"|format(c.severity.value) }} {{ "%6d"|format(c.new) }} \
+{{ "%6d"|format(c.open) }}  {{ c.title }}
+{% endfor %}
+{% endif %}
 
 NEW DEVIATIONS ({{ s.new|length }})
-{% for i in s.new %}
+{% for i in s.first(s.new) %}
 {{ item_text(i) }}
 {% endfor %}
+{% if s.more(s.new) %}
+  ... and {{ s.more(s.new) }} more
+{% endif %}
 {% if not s.is_critical %}
 
 STILL OPEN ({{ s.open|length }})
-{% for i in s.open %}
+{% for i in s.first(s.open) %}
   - {{ place(i) }}: {{ i.rule }} ({{ i.severity.value }}), {{ age(i) }}
 {% else %}
   none
 {% endfor %}
+{% if s.more(s.open) %}
+  ... and {{ s.more(s.open) }} more
+{% endif %}
 {% endif %}
 
 OPEN QUERIES PER RECORD
 {% if s.records %}
   {{ "%-10s"|format("record") }} {% if s.has_sites %}{{ "%-12s"|format("site") }} {% endif %}\
 {{ "%10s"|format("deviations") }} {{ "%8s"|format("queries") }}  oldest
-{% for r in s.records %}
+{% for r in s.first(s.records) %}
   {{ "%-10s"|format(r.record) }} \
 {% if s.has_sites %}{{ "%-12s"|format(r.site or "-") }} {% endif %}\
 {{ "%10d"|format(r.deviations) }} {{ "%8d"|format(r.queries) }}  {{ days_text(r.oldest_days) }}
 {% endfor %}
+{% if s.more(s.records) %}
+  ... and {{ s.more(s.records) }} more records
+{% endif %}
 {% else %}
   none
 {% endif %}
 {% if not s.is_critical %}
 
 VISITS OVERDUE ({{ s.overdue|length }}), day numbers after {{ anchor }}
-{% for v in s.overdue %}
+{% for v in s.first(s.overdue) %}
   - {{ visit_text(v) }}
 {% else %}
   none
 {% endfor %}
+{% if s.more(s.overdue) %}
+  ... and {{ s.more(s.overdue) }} more
+{% endif %}
 
 VISITS DUE NOW OR OPENING WITHIN {{ horizon }} ({{ s.due_soon|length }})
-{% for v in s.due_soon %}
+{% for v in s.first(s.due_soon) %}
   - {{ visit_text(v) }}
 {% else %}
   none
 {% endfor %}
+{% if s.more(s.due_soon) %}
+  ... and {{ s.more(s.due_soon) }} more
+{% endif %}
 
 STUDY PROGRESS (participants{{ for_site }})
 {% for label, count in s.progress %}
@@ -98,7 +128,7 @@ HTML = """\
 <table>
 <tr><th>record</th>{% if summary.has_sites %}<th>site</th>{% endif %}<th>event</th><th>form</th>
 <th>field</th><th>check</th><th>severity</th><th>open</th><th></th></tr>
-{% for i in items %}
+{% for i in summary.first(items) %}
 <tr><td>{{ i.record }}</td>{% if summary.has_sites %}<td>{{ i.site or "-" }}</td>{% endif %}
 <td>{{ i.event_label }}</td>
 <td>{{ i.form_label }}{% if i.instance is not none %} #{{ i.instance }}{% endif %}</td>
@@ -110,6 +140,7 @@ HTML = """\
 <td class="nw">{% if i.link %}<a href="{{ i.link }}">open in REDCap</a>{% endif %}</td></tr>
 {% endfor %}
 </table>
+{{ more(items) }}
 {% else %}<p class="muted">none</p>{% endif %}
 {% endmacro %}
 
@@ -118,13 +149,19 @@ HTML = """\
 <table>
 <tr><th>record</th>{% if summary.has_sites %}<th>site</th>{% endif %}<th>visit</th><th>event</th>
 <th>status</th><th>window (days after {{ anchor }})</th></tr>
-{% for v in visits %}
+{% for v in summary.first(visits) %}
 <tr><td>{{ v.record }}</td>{% if summary.has_sites %}<td>{{ v.site or "-" }}</td>{% endif %}
 <td>{{ v.visit }}</td>
 <td>{{ v.event_label }}</td><td>{{ v.note }}</td><td>{{ v.window[0] }}–{{ v.window[1] }}</td></tr>
 {% endfor %}
 </table>
+{{ more(visits) }}
 {% else %}<p class="muted">none</p>{% endif %}
+{% endmacro %}
+
+{% macro more(rows, what="") %}
+{% if summary.more(rows) %}<p class="muted">… and {{ summary.more(rows) }} more{{ what }}</p>\
+{% endif %}
 {% endmacro %}
 {%- set s = summary -%}
 <!DOCTYPE html>
@@ -161,6 +198,11 @@ the last digest; {{ s.open|length }} open in all.</p>
 {% if not s.complete %}<p class="muted">This run checked only some records: counts cover
 those records.</p>{% endif %}
 {% endif %}
+{% if s.truncated %}
+<p class="alert">This summary is long: each list shows its first {{ s.limit }} rows, and the
+counts per check cover everything. {% if report_url %}The study report has the lists by check:
+<a href="{{ report_url }}">{{ report_url }}</a>.{% else %}{{ pointer }}{% endif %}</p>
+{% endif %}
 
 <h2>Counts ({{ s.scope }})</h2>
 <table>
@@ -170,6 +212,18 @@ those records.</p>{% endif %}
 <td class="n">{{ c.open_deviations }}</td><td class="n">{{ c.open_queries }}</td></tr>
 {% endfor %}
 </table>
+{% if s.truncated %}
+
+<h2>Counts per check ({{ s.scope }})</h2>
+<table>
+<tr><th>check</th><th>severity</th><th>new</th><th>open</th><th>title</th></tr>
+{% for c in s.by_check %}
+<tr><td><strong>{{ c.rule }}</strong></td><td class="sev-{{ c.severity.value }}">\
+{{ c.severity.value }}</td><td class="n">{{ c.new }}</td><td class="n">{{ c.open }}</td>
+<td>{{ c.title }}</td></tr>
+{% endfor %}
+</table>
+{% endif %}
 
 <h2>New deviations ({{ s.new|length }})</h2>
 {{ item_table(s.new, true) }}
@@ -184,12 +238,13 @@ those records.</p>{% endif %}
 <table>
 <tr><th>record</th>{% if s.has_sites %}<th>site</th>{% endif %}<th>deviations</th><th>queries</th>
 <th>oldest</th></tr>
-{% for r in s.records %}
+{% for r in s.first(s.records) %}
 <tr><td>{{ r.record }}</td>{% if s.has_sites %}<td>{{ r.site or "-" }}</td>{% endif %}
 <td class="n">{{ r.deviations }}</td>
 <td class="n">{{ r.queries }}</td><td>{{ days_text(r.oldest_days) }}</td></tr>
 {% endfor %}
 </table>
+{{ more(s.records, " records") }}
 {% else %}<p class="muted">none</p>{% endif %}
 
 {% if not s.is_critical %}

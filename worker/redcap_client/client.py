@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any, Literal, overload
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import structlog
 from pydantic import SecretStr
@@ -178,6 +178,28 @@ class RedcapClient:
 
     def project_info(self) -> dict[str, Any]:
         return dict(self._project.export_project_info())
+
+    def call_module_page(
+        self,
+        prefix: str,
+        page: str,
+        project_id: int | str,
+        fields: dict[str, Any],
+        *,
+        what: str,
+        write: bool,
+        shape: Callable[[Any], None],
+    ) -> Any:
+        """POST to an external module's API page (``?prefix=..&page=..&type=module&NOAUTH
+        &pid=..``) with the token and JSON formats added, through the same transport (rate
+        limit, timeouts, retries, redaction). Writes must be idempotent: they are retried."""
+        query = urlencode({"prefix": prefix, "page": page, "type": "module"})
+        url = f"{self._transport.url}?{query}&NOAUTH&pid={quote(str(project_id))}"
+        payload = {"token": self._project.token, "format": "json", "returnFormat": "json"}
+        payload |= fields
+        return self._transport.call(
+            payload, "json", url=url, what=what, write=write, idempotent=True, shape=shape
+        )
 
     def schema(self, *, labels: bool = True) -> ProjectSchema:
         """The project's fields, forms, events and repeating setup (cached after the first

@@ -190,10 +190,18 @@ class Transport:
         *,
         file: Any = None,
         idempotent: bool = False,
+        url: str | None = None,
+        what: str | None = None,
+        write: bool | None = None,
+        shape: Callable[[Any], None] | None = None,
     ) -> Any:
-        """POST ``payload`` and return PyCap's parsed answer, retrying per the policy."""
-        what = describe(payload)
-        write = is_write(payload, file)
+        """POST ``payload`` and return PyCap's parsed answer, retrying per the policy.
+
+        ``url`` (the API URL with a module page's query string), ``what``, ``write`` and
+        ``shape`` (raises ``UnexpectedResponse``) serve requests that are not REDCap's own
+        API methods, such as an external module's API pages."""
+        what = what or describe(payload)
+        write = is_write(payload, file) if write is None else write
         config = _ContentConfig(
             return_empty_json=return_type == "empty_json",
             return_bytes=return_type == "file_map",
@@ -204,7 +212,7 @@ class Transport:
             unknown: BaseException | None = None
             try:
                 request = _RCRequest(
-                    url=self.url, payload=payload, config=config, session=self._http
+                    url=url or self.url, payload=payload, config=config, session=self._http
                 )
                 result = request.execute(
                     verify_ssl=self.verify_ssl,
@@ -215,7 +223,10 @@ class Transport:
                     # re-sends the token to wherever the Location points: never follow.
                     allow_redirects=False,
                 )
-                check_shape(payload, return_type, result)
+                if shape is None:
+                    check_shape(payload, return_type, result)
+                else:
+                    shape(result)
                 return result
             except Exception as exc:
                 failure = classify(exc)

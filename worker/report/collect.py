@@ -8,7 +8,7 @@ Only deviations, open queries and visit rows are kept, never the records themsel
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
@@ -96,6 +96,7 @@ class ReportData:
     failed_records: list[str] = field(default_factory=list)  # progress/schedule failed
     has_schedule: bool = False
     has_progress: bool = False
+    titles: dict[str, str] = field(default_factory=dict)  # the study's checks' titles
 
 
 def collect_report(
@@ -106,9 +107,12 @@ def collect_report(
     now: datetime,
     links: DataEntryLinks,
     include_values: bool = False,
+    drw_queries: Callable[[list[Finding]], dict[str, list[Query]]] | None = None,
 ) -> ReportData:
+    """``drw_queries(findings)``: each record's queries read from REDCap's Data Resolution
+    Workflow (``queries.target = "drw"``) instead of the query instrument."""
     schema = study.schema
-    book = QueryBook(study.mapping.queries, schema) if study.mapping.queries else None
+    book = QueryBook(study.queries, schema) if study.queries else None
     tally = None
     if study.ruleset is not None:
         tally = StudyTally(study.ruleset)
@@ -124,6 +128,10 @@ def collect_report(
                 existing.setdefault((record.record_id, query.query_id), query)
 
     result = check_batches(study, batches, as_of=as_of, on_record=keep)
+    if drw_queries is not None:
+        for record, queries in drw_queries(result.findings).items():
+            for drw_query in queries:
+                existing.setdefault((record, drw_query.query_id), drw_query)
     titles = {c.id: c.title for c in study.ruleset.checks} if study.ruleset else {}
     data = ReportData(
         title=schema.title,
@@ -132,6 +140,7 @@ def collect_report(
         generated_at=now,
         records_checked=result.records_checked,
         check_errors=result.check_errors,
+        titles=titles,
     )
     for finding in result.findings:
         if finding.kind is Kind.DEVIATION and not finding.check_error:

@@ -9,6 +9,13 @@ from jinja2 import DictLoader, Environment, StrictUndefined
 
 from worker.core.findings import Severity
 from worker.report.collect import RecordQueries, ReportData
+from worker.report.sections import (
+    OPEN_GROUPS_BELOW,
+    check_counts,
+    check_groups,
+    records_listed,
+    timelines_drawn,
+)
 from worker.report.templates import CSS, REPORT
 from worker.report.timeline import Scale, legend, render_timeline
 
@@ -52,8 +59,9 @@ def age_counts(entry: RecordQueries) -> list[int]:
 
 def render_report(data: ReportData, *, has_queries: bool = True, values: bool = False) -> str:
     anchor = data.wording.schedule_anchor
-    reasons = [row.reason for t in data.timelines for row in t.rows if row.reason]
-    scale = Scale.for_timelines(data.timelines)
+    drawn = timelines_drawn(data.timelines)
+    reasons = [row.reason for t in drawn for row in t.rows if row.reason]
+    scale = Scale.for_timelines(drawn)
     most = max((count for _, count in data.progress), default=0)
     severities = Counter(d.severity for d in data.deviations)
     return (
@@ -65,7 +73,11 @@ def render_report(data: ReportData, *, has_queries: bool = True, values: bool = 
             anchor=anchor,
             legend=legend(reasons),
             scheduled=data.wording.scheduled_participant,
-            timelines=[(t, render_timeline(t, scale, anchor)) for t in data.timelines],
+            timelines=[(t, render_timeline(t, scale, anchor)) for t in drawn],
+            checks=check_counts(data),
+            groups=check_groups(data.deviations),
+            listed=records_listed(data.queries),
+            open_groups=len(data.deviations) < OPEN_GROUPS_BELOW,
             buckets=[label for _, label in AGE_BUCKETS],
             ages=age_counts,
             open_total=sum(len(r.queries) for r in data.queries),

@@ -33,6 +33,8 @@ td.nw { white-space: nowrap; }
 .bar { background: #e4e7eb; border-radius: 3px; height: 12px; width: 280px; }
 .bar span { display: block; height: 12px; border-radius: 3px; background: #2b6cb0; }
 details summary { cursor: pointer; color: #2b6cb0; }
+details.check { margin: 4px 0; }
+details.check > summary { color: #1f2933; padding: 3px 0; }
 details table { margin: 6px 0 8px; }
 .legend { display: flex; flex-wrap: wrap; gap: 6px 18px; margin: 0 0 10px; }
 .legend span { display: inline-flex; align-items: center; gap: 6px; }
@@ -65,10 +67,31 @@ REPORT = """\
 {{ d.project_id }}{% endif %} · {{ d.records_checked }} record{{ plural(d.records_checked) }} \
 checked · generated {{ d.generated_at.strftime("%Y-%m-%d %H:%M UTC") }}</p>
 </header>
-<nav><a href="#progress">Progress</a><a href="#deviations">Deviations \
+<nav><a href="#checks">Checks ({{ checks|length }})</a><a href="#progress">Progress</a>\
+<a href="#deviations">Deviations \
 ({{ d.deviations|length }})</a><a href="#queries">Open queries ({{ open_total }})</a>\
 <a href="#visits">Visit windows ({{ d.timelines|length }})</a></nav>
 <main>
+
+<section id="checks">
+<h2>Counts per check ({{ checks|length }})</h2>
+{% if checks %}
+<table>
+<tr><th>check</th><th>severity</th><th>title</th><th class="n">deviations</th>
+<th class="n">open queries</th><th class="n">records</th></tr>
+{% for c in checks %}
+<tr><td class="nw">{% if c.deviations %}<a href="#check-{{ c.rule }}">{{ c.rule }}</a>\
+{% else %}{{ c.rule }}{% endif %}</td>
+<td>{% if c.severity %}<span class="sev sev-{{ c.severity.value }}">{{ c.severity.value }}\
+</span>{% else %}?{% endif %}</td>
+<td>{{ c.title }}</td><td class="n">{{ c.deviations }}</td><td class="n">{{ c.open_queries }}</td>
+<td class="n">{{ c.records }}</td></tr>
+{% endfor %}
+</table>
+{% else %}
+<p class="muted">No deviation and no open query as of {{ d.as_of.isoformat() }}.</p>
+{% endif %}
+</section>
 
 <section id="progress">
 <h2>Study progress</h2>
@@ -90,21 +113,28 @@ checked · generated {{ d.generated_at.strftime("%Y-%m-%d %H:%M UTC") }}</p>
 {% if d.deviations %}
 <p>{% for label, count in severity_counts %}{% if not loop.first %} · {% endif %}\
 <span class="sev sev-{{ label }}">{{ label }}</span> {{ count }}{% endfor %}</p>
+{% for g in groups %}
+<details class="check" id="check-{{ g.rule }}"{% if open_groups %} open{% endif %}>
+<summary><span class="sev sev-{{ g.severity.value }}">{{ g.severity.value }}</span> \
+<strong>{{ g.rule }}</strong> {{ g.title }}: {{ g.rows|length }} \
+deviation{{ plural(g.rows|length) }}, {{ g.open_queries }} with an open query</summary>
 <table>
-<tr><th>severity</th><th>record</th>{% if sites %}<th>site</th>{% endif %}<th>event</th>
-<th>form</th><th>field</th><th>check</th><th>query</th><th>open</th><th></th></tr>
-{% for v in d.deviations %}
-<tr><td><span class="sev sev-{{ v.severity.value }}">{{ v.severity.value }}</span></td>
-<td>{{ v.record }}</td>{% if sites %}<td>{{ v.site or "-" }}</td>{% endif %}
-<td>{{ v.event_label }}</td>
-<td>{{ v.form_label }}{% if v.instance is not none %} #{{ v.instance }}{% endif %}</td>
-<td><code>{{ v.field }}</code></td>
-<td><strong>{{ v.rule }}</strong> {{ v.title }}\
-{% if v.message %}<br><span class="muted">{{ v.message }}</span>{% endif %}</td>
-<td class="nw">{{ v.query }}</td><td class="nw">{{ days(v.days_open) }}</td>
+<tr><th>record</th>{% if sites %}<th>site</th>{% endif %}<th>event</th>
+<th>form</th><th>field</th><th>query</th><th>open</th><th></th></tr>
+{% for v in g.shown %}
+<tr><td>{{ v.record }}</td>{% if sites %}<td>{{ v.site or "-" }}</td>{% endif %}\
+<td>{{ v.event_label }}</td>\
+<td>{{ v.form_label }}{% if v.instance is not none %} #{{ v.instance }}{% endif %}</td>\
+<td><code>{{ v.field }}</code>\
+{% if v.message %}<br><span class="muted">{{ v.message }}</span>{% endif %}</td>\
+<td class="nw">{{ v.query }}</td><td class="nw">{{ days(v.days_open) }}</td>\
 <td>{% if v.link %}<a href="{{ v.link }}">REDCap</a>{% endif %}</td></tr>
 {% endfor %}
 </table>
+{% if g.more %}<p class="muted">… and {{ g.more }} more: <code>python -m worker check \
+--format csv</code> lists every finding.</p>{% endif %}
+</details>
+{% endfor %}
 {% else %}
 <p class="muted">No deviation as of {{ d.as_of.isoformat() }}.</p>
 {% endif %}
@@ -113,12 +143,16 @@ checked · generated {{ d.generated_at.strftime("%Y-%m-%d %H:%M UTC") }}</p>
 <section id="queries">
 <h2>Open queries by record and age ({{ open_total }})</h2>
 {% if d.queries %}
+{% if listed|length < d.queries|length %}
+<p>{{ listed|length }} of {{ d.queries|length }} records are listed: those with the oldest \
+open queries first. <code>python -m worker check --format csv</code> lists every finding.</p>
+{% endif %}
 <table>
 <tr><th>record</th>{% if sites %}<th>site</th>{% endif %}<th class="n">open</th>
 <th class="n">deviations</th>
 {% for label in buckets %}<th class="n">{{ label }}</th>{% endfor %}<th class="n">oldest</th>
 <th>queries</th></tr>
-{% for r in d.queries %}
+{% for r in listed %}
 <tr><td>{{ r.record }}</td>{% if sites %}<td>{{ r.site or "-" }}</td>{% endif %}
 <td class="n">{{ r.queries|length }}</td>
 <td class="n">{{ r.deviations }}</td>
@@ -137,8 +171,8 @@ checked · generated {{ d.generated_at.strftime("%Y-%m-%d %H:%M UTC") }}</p>
 {% endfor %}
 </table>
 {% else %}
-<p class="muted">No open query in the project's query form{% if not has_queries %} (the \
-study's mapping names none){% endif %}.</p>
+<p class="muted">No open query in the project's query form{% if not has_queries %} (there is \
+none: the study's mapping names none, or the project lacks it){% endif %}.</p>
 {% endif %}
 </section>
 
@@ -154,6 +188,11 @@ visit, each sample a dot.</p>
 {% endfor %}
 <span><i class="asof-key"></i>report date</span>
 </div>
+{% if timelines|length < d.timelines|length %}
+<p>{{ timelines|length }} of {{ d.timelines|length }} timelines are drawn: those with a \
+missed, out-of-window or due visit first. <code>python -m worker visits</code> lists every \
+participant's visits.</p>
+{% endif %}
 {% for t, svg in timelines %}
 <figure>{{ svg }}</figure>
 {% endfor %}

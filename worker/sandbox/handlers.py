@@ -58,7 +58,12 @@ def version(ctx: Context) -> Response:
 
 
 def project_info(ctx: Context) -> Response:
-    return object_response(ctx.project.project_info(), ctx.fmt)
+    info = ctx.project.project_info()
+    drw = ctx.store.drw
+    if drw.module_enabled:  # REDCap lists the prefixes of the modules enabled on the project
+        enabled = [p for p in str(info.get("external_modules") or "").split(",") if p]
+        info["external_modules"] = ",".join(dict.fromkeys([*enabled, drw.prefix]))
+    return object_response(info, ctx.fmt)
 
 
 def metadata(ctx: Context) -> Response:

@@ -10,15 +10,16 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from worker.errors import ConfigError
-from worker.sandbox.api import Api
+from worker.sandbox.api import Api, Hold
 from worker.sandbox.clock import Clock, SystemClock
 from worker.sandbox.export import ExportOptions, build_rows
 from worker.sandbox.faults import DEFAULT_FAIL_KINDS, Faults
@@ -66,6 +67,7 @@ class Sandbox:
         self._port = port
         self._on_request = on_request
         self._server: SandboxHTTPServer | None = None
+        self._holds: list[Hold] = []
 
     @classmethod
     def from_folder(
@@ -131,9 +133,11 @@ class Sandbox:
         if self._server is not None:
             return self
         try:
+            api = Api(self.project, self.store, self.token)
+            api.holds = self._holds
             server = SandboxHTTPServer(
                 self._port,
-                Api(self.project, self.store, self.token),
+                api,
                 self.faults,
                 self.request_log,
                 self.store.clock,
@@ -210,3 +214,79 @@ class Sandbox:
         """Bulk-load rows like seed data: layout checked, values not validated."""
         text_rows = [{str(k): as_text(v) for k, v in r.items()} for r in rows]
         return load_rows(self.project, self.store, text_rows)
+
+    # -- the Data Quality API module and the DRW ---------------------------------------------
+
+    def drw_module(self, enabled: bool = True, *, drw: bool = True) -> Sandbox:
+        """Switch the Data Quality API module on the project on or off (project info lists
+        it when on), and the project's Data Resolution Workflow (off: imports get 403)."""
+        with self.store.lock:
+            self.store.drw.module_enabled = enabled
+            self.store.drw.drw_enabled = drw
+            self.store.save()
+        return self
+
+    def hold_next_drw_import(self) -> Hold:
+        """The next module import waits, after it arrived and before it is processed,
+        until ``hold.release`` is set (``hold.arrived``, ``hold.done`` tell the test)."""
+        hold = Hold()
+        self._holds.append(hold)
+        return hold
+
+    def drw_statuses(self) -> list[dict[str, Any]]:
+        """Every DRW status with its resolutions (oldest first), as stored."""
+        with self.store.lock:
+            return json.loads(json.dumps(list(self.store.drw.statuses.values())))
+
+    def drw_resolve(
+        self,
+        record: str,
+        event: str | None,
+        field: str,
+        *,
+        username: str,
+        instance: int = 1,
+        comment: str = "",
+        response: str | None = None,
+        status: str | None = None,
+    ) -> int:
+        """What a person does on REDCap's Resolve Issues page: add a resolution (a response
+        such as ``CONFIRMED_CORRECT``, a comment, a close) to the field's DRW status,
+        stamped now; the status takes its ``status``. Not logged: it stands for the UI."""
+        project = self.project
+        event_id = (
+            project.event_by_name[event].event_id
+            if event
+            else ([e.event_id for e in project.events] or [1])[0]
+        )
+        with self.store.lock:
+            data = self.store.drw
+            status_id = data.find(record, event_id, field, instance)
+            if status_id is None:
+                status_id = data.new_status(record, event_id, field, instance, None)
+            ts = max(
+                [self.store.now().strftime("%Y-%m-%d %H:%M:%S")]
+                + [r["ts"] for r in data.statuses[status_id]["resolutions"]]
+            )
+            res_id = data.add_resolution(
+                status_id,
+                ts=_one_second_after(ts, data.statuses[status_id]["resolutions"]),
+                username=username,
+                comment=comment,
+                response=response,
+                current_query_status=status,
+            )
+            if status is not None:
+                data.statuses[status_id]["query_status"] = status
+            self.store.save()
+            return res_id
+
+
+def _one_second_after(ts: str, resolutions: list[dict[str, Any]]) -> str:
+    """``ts``, or a second after it when a resolution already holds it (UI clicks are
+    seconds apart; tests are faster)."""
+    taken = {r["ts"] for r in resolutions}
+    moment = datetime.strptime(ts, "%Y-%m-%d %H:%M:%S")
+    while moment.strftime("%Y-%m-%d %H:%M:%S") in taken:
+        moment += timedelta(seconds=1)
+    return moment.strftime("%Y-%m-%d %H:%M:%S")

@@ -175,7 +175,13 @@ class _Handler(BaseHTTPRequestHandler):
             server.record("POST", path, 404, None, {}, received)
             self._send(Response(404, NOT_FOUND.encode(), CONTENT_TYPES["html"]))
             return
-        decision = server.faults.next(is_import=describe(Params.parse(body))["is_import"])
+        query = self.path.split("?", 1)[1] if "?" in self.path else ""
+        module = "type=module" in query.split("&")
+        if module:
+            is_import = "page=import" in query.split("&")
+        else:
+            is_import = describe(Params.parse(body))["is_import"]
+        decision = server.faults.next(is_import=is_import)
         if decision.delay_ms:
             server.stopping.wait(decision.delay_ms / 1000)
         fault = decision.fault
@@ -183,13 +189,21 @@ class _Handler(BaseHTTPRequestHandler):
         response: Response | None
         if fault is not None and fault.answers_instead:
             facts = describe(Params.parse(body))
+            if module:  # a module page: logged as one, whatever the fault
+                prefix = Params.parse(query.encode()).get("prefix")
+                action = "import" if is_import else "export"
+                facts |= {"content": f"module:{prefix}", "action": action}
+                facts["is_import"] = is_import
             response = (
                 None
                 if fault.kind == "drop"
                 else fault_response(fault, self.client_address[0], facts["return_format"] or "xml")
             )
         else:
-            response, facts = server.api.handle(body)
+            if module:
+                response, facts = server.api.handle_module(query, body)
+            else:
+                response, facts = server.api.handle(body)
             if fault is not None and fault.kind == "drop-after":
                 response = None
         # Logged before answering: once a client has its answer, the log already shows it.

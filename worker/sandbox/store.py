@@ -26,6 +26,7 @@ from typing import Any
 
 from worker.errors import ConfigError
 from worker.sandbox.clock import Clock
+from worker.sandbox.drw import DrwData
 from worker.sandbox.project import Column, ProjectDef
 
 SlotKey = tuple[str, str, int | None]
@@ -97,6 +98,7 @@ class Store:
         self.lock = threading.RLock()
         self.records: dict[str, RecordData] = {}
         self.log: list[LogEvent] = []
+        self.drw = DrwData()  # the Data Quality API module's switches and DRW tables
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -291,6 +293,7 @@ class Store:
                     }
                     for e in self.log
                 ],
+                "drw": self.drw.to_state(),
             }
 
     def save(self) -> None:
@@ -352,3 +355,4 @@ class Store:
         with self.lock:
             self.records = records
             self.log = log
+            self.drw = DrwData.from_state(state.get("drw") or {})

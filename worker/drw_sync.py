@@ -1,0 +1,339 @@
+"""``sync`` with ``queries.target = "drw"``: findings as queries in REDCap's Data Resolution
+Workflow, through the Data Quality API module (``worker.redcap_client.drw``).
+
+The run checks the records exactly as the instrument target does, then exports the DRW
+statuses of the records it judged, plans the resolutions to append (``worker.core.drw``),
+journals them with their timestamps in the state folder, and imports them in batches. A
+retried, repeated or interrupted import re-sends the same timestamps, and the module skips
+a resolution whose ``ts`` and ``username`` it already holds, so nothing is added twice.
+An unchanged project costs one export and no import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from itertools import groupby
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import structlog
+
+from worker.config import Settings
+from worker.core.drw import (
+    DrwKey,
+    DrwPlan,
+    DrwStatus,
+    Pending,
+    Places,
+    PlannedResolution,
+    apply_plan,
+    as_queries,
+    import_rows,
+    reconcile,
+)
+from worker.core.findings import Finding, Kind, Severity
+from worker.core.queries import TIMESTAMP_FORMAT, Change, Plan, Query
+from worker.core.records import RecordData
+from worker.core.rules.tally import StudyTally
+from worker.core.schema import ProjectSchema
+from worker.errors import ConfigError
+from worker.pipeline import ProgressCallback, check_batches, load_study
+from worker.redcap_client import RedcapClient
+from worker.redcap_client.drw import DrwApi
+from worker.state import StateDir
+from worker.sync import (
+    WRITE_BATCH_ROWS,
+    StopCheck,
+    SyncResult,
+    SyncStopped,
+    _open_visit,
+    _until_stopped,
+    rules_that_ran,
+)
+
+log = structlog.get_logger(__name__)
+
+JOURNAL = "drw-journal.json"
+
+
+@dataclass
+class DrwSyncResult(SyncResult):
+    resolutions: list[PlannedResolution] = field(default_factory=list)
+    event_names: dict[str, str] = field(default_factory=dict)  # event ID -> unique name
+
+
+# -- the journal of planned resolutions ----------------------------------------------------
+
+
+class Journal:
+    """Resolutions planned and not yet confirmed, with the timestamps chosen for them.
+
+    Written before an import is sent, emptied as batches are confirmed. The next run reads
+    it: a resolution it plans again for the same place (same status, same tag) reuses the
+    journaled timestamp, so if the interrupted import did land (or lands late) the module
+    skips the repeat. Losing the file costs nothing unless an import is in flight.
+    """
+
+    def __init__(self, state: StateDir, url: str, project_id: int, username: str) -> None:
+        self.state = state
+        self.owner = {"url": url, "project_id": project_id, "username": username}
+
+    def pending(self) -> dict[DrwKey, Pending]:
+        saved = self.state.read_json(JOURNAL, {})
+        if not isinstance(saved, dict) or saved.get("owner") != self.owner:
+            return {}
+        out: dict[DrwKey, Pending] = {}
+        for item in saved.get("pending", []):
+            try:
+                key = DrwKey(
+                    str(item["record"]),
+                    str(item["event_id"]),
+                    str(item["field"]),
+                    int(item["instance"]),
+                )
+                out[key] = Pending(str(item["ts"]), str(item["query_status"]), str(item["tag"]))
+            except (KeyError, TypeError, ValueError):
+                continue
+        return out
+
+    def write(self, resolutions: Iterable[PlannedResolution]) -> None:
+        items = [
+            {
+                "record": r.key.record,
+                "event_id": r.key.event_id,
+                "field": r.key.field,
+                "instance": r.key.instance,
+                "ts": r.ts,
+                "query_status": r.query_status,
+                "tag": r.tag,
+            }
+            for r in resolutions
+        ]
+        self.state.write_json(JOURNAL, {"owner": self.owner, "pending": items})
+
+
+# -- the run --------------------------------------------------------------------------------
+
+
+def server_time(settings: Settings) -> tuple[Callable[[datetime], str], Callable[[str], Any]]:
+    """UTC -> REDCap server time text, and back (DRW timestamps are server local time)."""
+    zone = ZoneInfo(settings.redcap.server_timezone)
+
+    def to_server(moment: datetime) -> str:
+        return moment.astimezone(zone).strftime(TIMESTAMP_FORMAT)
+
+    def to_utc(text: str) -> datetime | None:
+        try:
+            return datetime.strptime(text, TIMESTAMP_FORMAT).replace(tzinfo=zone).astimezone(UTC)
+        except ValueError:
+            return None
+
+    return to_server, to_utc
+
+
+def describer(study_checks: Iterable[Any]) -> Callable[[str], tuple[Kind | None, Severity | None]]:
+    known = {c.id: (c.kind, c.severity) for c in study_checks}
+    return lambda rule: known.get(rule, (None, None))
+
+
+def run_drw_sync(
+    client: RedcapClient,
+    settings: Settings,
+    *,
+    as_of: date,
+    now: datetime | None = None,
+    records: Sequence[str] | None = None,
+    date_begin: datetime | None = None,
+    dry_run: bool = False,
+    on_progress: ProgressCallback | None = None,
+    on_change: Callable[[Change], None] | None = None,
+    should_stop: StopCheck | None = None,
+) -> DrwSyncResult:
+    """Check, reconcile with the DRW, append resolutions (see the module docstring)."""
+    username = settings.queries.drw_username
+    if not username:
+        raise ConfigError('queries.drw_username: required for queries.target = "drw"')
+    schema = client.schema()
+    places = Places(schema)
+    if places.missing_event_ids():
+        raise ConfigError(
+            "the events export has no event_id for "
+            + ", ".join(places.missing_event_ids())
+            + ": the DRW names events by ID"
+        )
+    api = DrwApi(client, schema, settings.queries.drw_prefix)
+    study = load_study(settings, schema)
+    now = now or datetime.now(UTC)
+    partial = bool(records) or date_begin is not None
+    tally = None
+    if study.ruleset is not None:
+        tally = StudyTally(study.ruleset, keep_visit=_open_visit)
+        study = replace(study, ruleset=study.ruleset.observed_by(tally.observe))
+
+    judged: dict[str, str] = {}  # record -> data access group
+    check_failed: dict[str, set[str]] = {}
+
+    def keep(record: RecordData, found: list[Finding]) -> None:
+        judged[record.record_id] = record.data_access_group
+        failed = {f.rule for f in found if f.check_error}
+        if failed:
+            check_failed[record.record_id] = failed
+
+    batches: Iterable[Sequence[dict[str, Any]]] = client.iter_record_batches(
+        forms=list(study.forms_to_export),
+        records=list(records) if records else None,
+        date_begin=date_begin,
+        on_progress=on_progress,
+    )
+    if should_stop is not None:
+        batches = _until_stopped(batches, should_stop)
+    result = check_batches(study, batches, as_of=as_of, partial=partial, on_record=keep)
+    if should_stop is not None and should_stop():
+        raise SyncStopped("stopped before reading the DRW; nothing written")
+
+    if not partial:
+        statuses = api.export()
+    elif judged:
+        statuses = api.export(sorted(judged))
+    else:
+        statuses = []
+    findings = [f for f in result.findings if not f.check_error and f.record in judged]
+    ran = rules_that_ran(study, partial=partial)
+    to_server, to_utc = server_time(settings)
+    journal = Journal(StateDir(settings.state_dir), client.url, api.project_id, username)
+    plan = reconcile(
+        statuses,
+        findings,
+        places=places,
+        username=username,
+        ran=lambda record, rule: rule in ran and rule not in check_failed.get(record, ()),
+        now=to_server(now),
+        pending=journal.pending(),
+        judged=judged.__contains__,
+    )
+    sync = DrwSyncResult(
+        check=result,
+        plan=_as_plan(plan, places),
+        dry_run=dry_run,
+        schema=schema,
+        tally=tally,
+        resolutions=plan.resolutions,
+        event_names=dict(places.event_names),
+    )
+    if study.ruleset is not None:
+        sync.titles = {c.id: c.title for c in study.ruleset.checks}
+    for change in sync.plan.changes:
+        if on_change is not None:
+            on_change(change)
+    written: list[PlannedResolution] = []
+    if not dry_run and plan.resolutions:
+        written = _write(api, journal, plan.resolutions, sync, should_stop)
+    after = apply_plan(statuses, plan.resolutions if dry_run else written)
+    sync.queries = as_queries(
+        {k: v for k, v in after.items() if k.record in judged},
+        findings,
+        places=places,
+        username=username,
+        to_utc=to_utc,
+        describe=describer(study.ruleset.checks if study.ruleset else ()),
+    )
+    sync.groups = {record: group for record, group in judged.items() if group}
+    log.info("sync finished", target="drw", resolutions=len(written))
+    return sync
+
+
+def _as_plan(plan: DrwPlan, places: Places) -> Plan:
+    """The planned resolutions as the sync's counts and ``on_change`` see them."""
+    out = Plan(unchanged=plan.unchanged, not_run=plan.not_run)
+    for res in plan.resolutions:
+        out.changes.append(
+            Change(
+                action=res.action,
+                record=res.key.record,
+                instance=res.key.instance,
+                query_id=f"{places.event_name(res.key)}:{res.key.field}:{res.key.instance}",
+                rule=",".join(res.rules),
+                row={"field_name": res.key.field, "ts": res.ts, "status": res.query_status},
+            )
+        )
+    return out
+
+
+def _write(
+    api: DrwApi,
+    journal: Journal,
+    resolutions: list[PlannedResolution],
+    sync: DrwSyncResult,
+    should_stop: StopCheck | None,
+) -> list[PlannedResolution]:
+    """Journal, then import in batches; each confirmed batch leaves the journal. A refusal
+    (the DRW off, the project inactive) is raised: the batches after it would be refused
+    too, and the journal keeps what was not confirmed."""
+    journal.write(resolutions)
+    done: list[PlannedResolution] = []
+    for start in range(0, len(resolutions), WRITE_BATCH_ROWS):
+        if should_stop is not None and should_stop():
+            raise SyncStopped(
+                f"stopped after writing {len(done)} of {len(resolutions)} DRW resolutions"
+            )
+        batch = resolutions[start : start + WRITE_BATCH_ROWS]
+        api.import_statuses(import_rows(batch, project_id=api.project_id))
+        done += batch
+        sync.written += len(batch)
+        journal.write(resolutions[start + len(batch) :])
+        for res in batch:
+            log.info(
+                "drw query " + res.action.value,
+                record=res.key.record,
+                event_id=res.key.event_id,
+                field=res.key.field,
+                instance=res.key.instance,
+                rules=list(res.rules),
+            )
+    return done
+
+
+def render_drw_plan(result: DrwSyncResult) -> str:
+    lines = ["Planned DRW resolutions (dry run, nothing written):"]
+    planned = sorted(result.resolutions, key=lambda r: r.key)
+    for record, group in groupby(planned, key=lambda r: r.key.record):
+        lines.append(f"Record {record}")
+        for res in group:
+            event = result.event_names.get(res.key.event_id, "")
+            where = f"{event + ' ' if event else ''}{res.key.field}"
+            if res.key.instance > 1:
+                where += f" #{res.key.instance}"
+            lines.append(f"  {res.action.value:<8} {where:<40} {', '.join(res.rules)}")
+    if not planned:
+        lines.append("  none: the DRW already matches the findings")
+    return "\n".join(lines)
+
+
+def statuses_by_key(statuses: Iterable[DrwStatus]) -> dict[DrwKey, DrwStatus]:
+    return {s.key: s for s in statuses}
+
+
+def drw_queries_reader(
+    client: RedcapClient, settings: Settings, schema: ProjectSchema, checks: Iterable[Any]
+) -> Callable[[list[Finding]], dict[str, list[Query]]]:
+    """For the report: the project's DRW statuses (read when called) as each record's
+    queries, with status and age from the DRW."""
+    username = settings.queries.drw_username or ""
+    places = Places(schema)
+    _, to_utc = server_time(settings)
+    describe = describer(checks)
+
+    def read(findings: list[Finding]) -> dict[str, list[Query]]:
+        statuses = DrwApi(client, schema, settings.queries.drw_prefix).export()
+        return as_queries(
+            statuses_by_key(statuses),
+            findings,
+            places=places,
+            username=username,
+            to_utc=to_utc,
+            describe=describe,
+        )
+
+    return read
