@@ -95,8 +95,11 @@ class Study:
         return [f for f in self.schema.forms if f not in skip]
 
 
-def load_study(settings: Settings, schema: ProjectSchema) -> Study:
-    """Load mapping and rules and check them against the project (drift is an error)."""
+def load_study(settings: Settings, schema: ProjectSchema, *, ignore_grace: bool = False) -> Study:
+    """Load mapping and rules and check them against the project (drift is an error).
+
+    ``ignore_grace``: judge as if every grace period of the study's schedule were 0 days
+    (``check --ignore-grace``), showing data not yet entered that the grace would hide."""
     if settings.study.mapping is None:
         raise ConfigError("study.mapping is not set: name the study's mapping file")
     mapping = load_mapping(Path(settings.study.mapping))
@@ -107,13 +110,20 @@ def load_study(settings: Settings, schema: ProjectSchema) -> Study:
         if not rules_dir.is_dir():
             raise ConfigError(f"study.rules: folder not found: {rules_dir}")
         ruleset = load_ruleset(rules_dir, schema=schema, mapping=mapping)
+        if ignore_grace:
+            ruleset = ruleset.without_grace()
     exclude = frozenset({mapping.queries.form}) if mapping.queries else frozenset()
     return Study(
         schema=schema,
         mapping=mapping,
         builder=builder,
         ruleset=ruleset,
-        generic=GenericChecker(schema, exclude_forms=exclude),
+        generic=GenericChecker(
+            schema,
+            exclude_forms=exclude,
+            event_dates=ruleset.event_dates if ruleset else None,
+            required_grace_days=ruleset.required_grace_days if ruleset else 0,
+        ),
     )
 
 
@@ -275,10 +285,11 @@ def run_check(
     as_of: date,
     records: Sequence[str] | None = None,
     on_progress: ProgressCallback | None = None,
+    ignore_grace: bool = False,
 ) -> CheckResult:
     """Pull the project's records and check them; read-only."""
     schema = client.schema(labels=False)  # the output names forms, events and fields as REDCap does
-    study = load_study(settings, schema)
+    study = load_study(settings, schema, ignore_grace=ignore_grace)
     batches = client.iter_record_batches(
         forms=study.forms_to_export,
         records=list(records) if records else None,

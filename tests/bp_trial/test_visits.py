@@ -26,7 +26,7 @@ from worker.core.visits import VisitStatus
 
 def schedule(rec, as_of=AS_OF):
     rs = ruleset()
-    return rs.schedule_fn(rec.participant(), as_of, rs.params)
+    return rs.schedule(rec.participant(), as_of)
 
 
 def statuses(rec, as_of=AS_OF) -> dict[str, VisitStatus]:

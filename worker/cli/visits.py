@@ -135,6 +135,8 @@ def note(row: VisitRow, as_of: date) -> str:
     """What a coordinator needs next to the status: how soon, or which day the sample was."""
     if row.status is VisitStatus.DUE:
         left = (row.window_end - as_of).days
+        if left < 0:  # closed, but within the schedule's grace for data entry
+            return f"closed {_days(-left)} ago, awaiting data entry"
         return "closes today" if left == 0 else f"closes in {_days(left)}"
     if row.status is VisitStatus.UPCOMING:
         return f"opens in {_days((row.window_start - as_of).days)}"

@@ -350,7 +350,7 @@ class _Reader:
         if raw is None:
             return None
         if not isinstance(raw, str) or not raw.strip():
-            self.problem(where, "'when' must be REDCap logic, e.g. \"[pg_hcg_pos] = '1'\"")
+            self.problem(where, "'when' must be REDCap logic, e.g. \"[status] = '1'\"")
             return None
         try:
             expr = parse(raw, source=f"{self.source} {where} when")
