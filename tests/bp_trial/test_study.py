@@ -41,7 +41,7 @@ def test_a_scheduled_visit_the_mapping_lacks_is_refused_at_load() -> None:
     fewer = part.model_copy(update={"events": ["week_12", "week_24"]})
     wrong = mapping().model_copy(update={"parts": {**mapping().parts, "visits": fewer}})
     with pytest.raises(
-        MappingError, match="schedule.toml visit 'week 4': event 'week_4' is not an event of part"
+        MappingError, match=r"schedule\.toml visit 'week 4': event 'week_4' is not an event of part"
     ):
         load_ruleset(RULES, schema=schema(), mapping=wrong)
 

@@ -68,8 +68,11 @@ def load_ruleset(rules_dir: Path, *, schema: ProjectSchema, mapping: MappingSpec
         logic_rules, logic_problems = load_logic_rules(rules_dir / LOGIC_FILE, schema)
         problems.extend(logic_problems)
 
+    visit_schedule = _schedule(rules_dir, schema, mapping, module, problems)
     seen: dict[str, str] = {}
     infos = [c.info for c in python_checks] + [r.info for r in logic_rules]
+    if visit_schedule is not None:
+        infos += [c.info for c in visit_schedule.checks.values()]
     for info in infos:
         if info.id in seen:
             problems.append(
@@ -90,7 +93,6 @@ def load_ruleset(rules_dir: Path, *, schema: ProjectSchema, mapping: MappingSpec
             "the checks define schedule(), which is no longer read: declare the visit "
             "schedule in schedule.toml (see the README, 'Visit schedules')"
         )
-    visit_schedule = _schedule(rules_dir, schema, mapping, module, problems)
     validate = getattr(module, "validate", None)
     if callable(validate):
         problems.extend(str(p) for p in validate(params, schema, mapping))
