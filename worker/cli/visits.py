@@ -1,10 +1,12 @@
 """``visits``: the visits of every participant with a visit schedule, soonest due first.
 Read-only.
 
-The schedule comes from the study's rules folder (the same function the visit-window checks
-use), so the command and the checks cannot disagree. Coordinators use the table to plan the
-next weeks; it shows calendar dates because that is what they plan with, and is printed to
-the terminal only (reports and emails carry day counts, never dates).
+The schedule is the one the study declares in its rules folder (``schedule.toml``), computed
+as the visit-window checks compute it, so the command and the checks cannot disagree. A
+visit whose window closed within the missed check's grace period is still "due now".
+Coordinators use the table to plan the next weeks; it shows calendar dates because that is
+what they plan with, and is printed to the terminal only (reports and emails carry day
+counts, never dates).
 """
 
 from __future__ import annotations
