@@ -28,6 +28,7 @@ from tests.bp_trial.builders import (
 )
 from worker.core.rules import load_ruleset
 from worker.core.visits import VisitStatus
+from worker.errors import MappingError
 
 
 def schedule(rec, as_of=AS_OF):
@@ -155,3 +156,13 @@ def test_arms_that_count_from_different_dates_declare_an_anchor_each(tmp_path: P
         ("week 12", "week_12_arm_2"),
         ("week 24", "week_24_arm_2"),
     ]
+
+
+def test_a_visit_declared_for_an_arm_without_its_event_is_refused(tmp_path: Path) -> None:
+    rules = tmp_path / "bp_trial"
+    shutil.copytree(RULES, rules, ignore=shutil.ignore_patterns("__pycache__"))
+    schedule_file = rules / "schedule.toml"
+    text = schedule_file.read_text(encoding="utf-8")
+    schedule_file.write_text(text.replace("arms = [1]", "arms = [1, 2]", 1), encoding="utf-8")
+    with pytest.raises(MappingError, match="visit 'week 4': arm 2 has no event for visit 'week_4'"):
+        load_ruleset(rules, schema=schema(), mapping=mapping())

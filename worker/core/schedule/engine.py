@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
-from worker.core.logic import LogicError, MappingContext, RecordContext
+from worker.core.logic import MappingContext, RecordContext
 from worker.core.records import RecordData
 from worker.core.rules.declare import Hit
 from worker.core.schedule.checks import schedule_hits
@@ -155,10 +155,9 @@ class Schedule:
             numeric=self._numeric(excuse),
             missing_codes=self.schema.missing_codes,
         )
-        try:
-            return excuse.when.is_true(context)
-        except LogicError:
-            return False
+        # References were checked at load; an error here is a run error of the schedule
+        # checks for this participant (never a silent "expected").
+        return excuse.when.is_true(context)
 
     def _numeric(self, excuse: NotExpected) -> frozenset[str]:
         assert excuse.when is not None

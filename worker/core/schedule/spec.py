@@ -321,6 +321,9 @@ class _Reader:
         if event not in events:
             self.problem(where, f"event '{event}' is not an event of part '{part}'")
             return None
+        for arm in sorted(arms or ()):
+            if self.schema.is_visit(event) and self.schema.event_in_arm(event, arm) is None:
+                self.problem(where, f"arm {arm} has no event for visit '{event}'")
         ordinal = events.index(event) + 1 if self.mapping.parts[part].events is not None else None
         return Visit(name, part, event, ordinal, str(merged["date"]), target, before, after, arms)
 
