@@ -121,12 +121,13 @@ def judged_mapping(mapping: MappingSpec, schema: ProjectSchema) -> MappingSpec:
     return mapping
 
 
-def load_study(settings: Settings, schema: ProjectSchema) -> Study:
+def load_study(settings: Settings, schema: ProjectSchema, *, ignore_grace: bool = False) -> Study:
     """Load mapping and rules and check them against the project (drift is an error).
 
     Neither set: the generic checks alone. A query form the project lacks is no drift
-    here (see :func:`query_instrument`).
-    """
+    here (see :func:`query_instrument`). ``ignore_grace``: judge as if every grace period of
+    the study's schedule were 0 days (``check --ignore-grace``), showing data not yet entered
+    that the grace would hide."""
     if settings.study.mapping is None:
         if settings.study.rules is not None:
             raise ConfigError("study.rules needs study.mapping: the checks read mapped parts")
@@ -142,9 +143,16 @@ def load_study(settings: Settings, schema: ProjectSchema) -> Study:
         if not rules_dir.is_dir():
             raise ConfigError(f"study.rules: folder not found: {rules_dir}")
         ruleset = load_ruleset(rules_dir, schema=schema, mapping=judged)
+        if ignore_grace:
+            ruleset = ruleset.without_grace()
     return Study(
         schema=schema,
-        generic=GenericChecker(schema, exclude_forms=exclude),
+        generic=GenericChecker(
+            schema,
+            exclude_forms=exclude,
+            event_dates=ruleset.event_dates if ruleset else None,
+            required_grace_days=ruleset.required_grace_days if ruleset else 0,
+        ),
         mapping=mapping,
         builder=builder,
         ruleset=ruleset,
@@ -352,10 +360,11 @@ def run_check(
     as_of: date,
     records: Sequence[str] | None = None,
     on_progress: ProgressCallback | None = None,
+    ignore_grace: bool = False,
 ) -> CheckResult:
     """Pull the project's records and check them; read-only."""
     schema = client.schema(labels=False)  # the output names forms, events and fields as REDCap does
-    study = load_study(settings, schema)
+    study = load_study(settings, schema, ignore_grace=ignore_grace)
     batches = client.iter_record_batches(
         forms=study.forms_to_export,
         records=list(records) if records else None,

@@ -590,26 +590,44 @@ def test_a_logic_rule_failing_on_a_record_is_a_check_error(tmp_path: Path) -> No
 
 
 def test_a_schedule_gets_its_events_from_the_mapping(tmp_path: Path) -> None:
-    checks = CHECKS + textwrap.dedent(
-        """
-        from datetime import timedelta
-        from worker.core.visits import VisitRow, VisitStatus
+    folder = rules_folder(tmp_path)
+    (folder / "schedule.toml").write_text(
+        textwrap.dedent(
+            """
+            [anchor]
+            part = "baseline"
+            date = "visit_date"
 
-        def schedule(p, as_of, params):
-            start = p.baseline.visit_date
-            return [
-                VisitRow(record=p.record_id, visit=f"month {k}", part="months", ordinal=k,
-                         field="visit_date", anchor=start, target=start + timedelta(30 * k),
-                         window_start=start, window_end=start, sample_date=None,
-                         status=VisitStatus.UPCOMING)
-                for k in (1, 2)
-            ]
-        """
+            [visits]
+            part = "months"
+            date = "visit_date"
+            window = 0
+
+            [[visit]]
+            name = "month 1"
+            event = "m1_arm_1"
+            target = 30
+
+            [[visit]]
+            name = "month 2"
+            event = "m2_arm_1"
+            target = 60
+            """
+        ),
+        encoding="utf-8",
     )
-    rules = load(rules_folder(tmp_path, checks=checks))
+    rules = load(folder)
     assert rules.has_schedule
     rows = rules.schedule(BUILDER.build(record("1", *CLEAN)), AS_OF)
     assert [(r.event, r.target_day) for r in rows] == [("m1_arm_1", 30), ("m2_arm_1", 60)]
+
+
+def test_a_python_schedule_hook_is_refused_with_the_file_to_use(tmp_path: Path) -> None:
+    checks = CHECKS + "\n\ndef schedule(p, as_of, params):\n    return []\n"
+    with pytest.raises(
+        MappingError, match=r"schedule\(\), which is no longer read.*schedule\.toml"
+    ):
+        load(rules_folder(tmp_path, checks=checks))
 
 
 def test_rules_without_a_schedule_say_so(tmp_path: Path) -> None:

@@ -52,6 +52,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="exit 1 only for findings at or above this severity "
         "(default: [check] fail_on, i.e. any finding)",
     )
+    parser.add_argument(
+        "--ignore-grace",
+        action="store_true",
+        help="report data not yet entered at once: judge as if every grace period of the "
+        "study's schedule.toml were 0 days (missed visits, required fields of recent "
+        "visits). sync has no such option: it never queries work in progress",
+    )
     parser.set_defaults(func=run)
 
 
@@ -63,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
             as_of=session.as_of,
             records=args.records,
             on_progress=progress_printer("downloading"),  # type: ignore[arg-type]
+            ignore_grace=args.ignore_grace,
         )
         fail_on = Severity(args.fail_on or session.settings.check.fail_on)
     sys.stdout.write(RENDERERS[args.format](result))

@@ -1,10 +1,12 @@
 """``visits``: the visits of every participant with a visit schedule, soonest due first.
 Read-only.
 
-The schedule comes from the study's rules folder (the same function the visit-window checks
-use), so the command and the checks cannot disagree. Coordinators use the table to plan the
-next weeks; it shows calendar dates because that is what they plan with, and is printed to
-the terminal only (reports and emails carry day counts, never dates).
+The schedule is the one the study declares in its rules folder (``schedule.toml``), computed
+as the visit-window checks compute it, so the command and the checks cannot disagree. A
+visit whose window closed within the missed check's grace period is still "due now".
+Coordinators use the table to plan the next weeks; it shows calendar dates because that is
+what they plan with, and is printed to the terminal only (reports and emails carry day
+counts, never dates).
 """
 
 from __future__ import annotations
@@ -135,6 +137,8 @@ def note(row: VisitRow, as_of: date) -> str:
     """What a coordinator needs next to the status: how soon, or which day the sample was."""
     if row.status is VisitStatus.DUE:
         left = (row.window_end - as_of).days
+        if left < 0:  # closed, but within the schedule's grace for data entry
+            return f"closed {_days(-left)} ago, awaiting data entry"
         return "closes today" if left == 0 else f"closes in {_days(left)}"
     if row.status is VisitStatus.UPCOMING:
         return f"opens in {_days((row.window_start - as_of).days)}"

@@ -28,6 +28,7 @@ from worker.core.rules.declare import CheckInfo, Hit, Participant, at, at_part, 
 from worker.core.rules.loader import load_ruleset
 from worker.core.rules.params import Params
 from worker.core.rules.ruleset import Ruleset, RulesRun
+from worker.core.schedule.conditions import condition
 from worker.core.visits import VisitRow, VisitStatus
 
 __all__ = [
@@ -43,5 +44,6 @@ __all__ = [
     "at_part",
     "check",
     "check_all",
+    "condition",
     "load_ruleset",
 ]

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from worker.core.findings import Kind, Severity
 
-Source = Literal["python", "logic"]
+Source = Literal["python", "logic", "schedule"]
 
 # Messages go into reports and emails, which carry day counts, never a record's calendar
 # dates; a message matching this is refused (a bug in the check, or in a rules file).

@@ -7,10 +7,12 @@ A rules folder holds:
   ``@check_all`` (see :mod:`.declare`). The folder is not on ``sys.path``: it is imported by
   file path under a unique module name, so two rules folders (or two copies of one) never
   collide. Optionally the module defines ``validate(params, schema, mapping) -> list[str]``
-  (study-specific consistency problems), ``schedule(participant, as_of, params) ->
-  list[VisitRow]`` (the visit schedule the ``visits`` command shows) and
-  ``progress(participant, as_of, params) -> dict[str, int]`` (the study's progress
-  counters, added up over participants for summaries and reports);
+  (study-specific consistency problems) and ``progress(participant, as_of, params) ->
+  dict[str, int]`` (the study's progress counters, added up over participants for
+  summaries and reports), and ``@condition`` functions ``schedule.toml`` names;
+- ``schedule.toml``: the visit schedule, its window and missed-visit checks and grace
+  periods (see :mod:`worker.core.schedule`); ``visits``, the report's timelines and the
+  emails' due visits come from it;
 - ``logic_rules.toml``: checks written as REDCap logic (see :mod:`.logic_rules`);
 - ``study.toml``: the study's own words for reports, emails and ``visits``, such as what
   the schedule's day numbers count from (see :mod:`.wording`).
@@ -29,7 +31,7 @@ import tomllib
 import traceback
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from worker.core.mapping import MappingSpec
 from worker.core.rules.declare import PythonCheck, declared_check
@@ -39,6 +41,9 @@ from worker.core.rules.ruleset import Ruleset
 from worker.core.rules.wording import STUDY_FILE, load_wording
 from worker.core.schema import ProjectSchema
 from worker.errors import MappingError
+
+if TYPE_CHECKING:
+    from worker.core.schedule import ConditionFn, Schedule
 
 PARAMS_FILE = "params.toml"
 CHECKS_MODULE = "checks"
@@ -63,8 +68,11 @@ def load_ruleset(rules_dir: Path, *, schema: ProjectSchema, mapping: MappingSpec
         logic_rules, logic_problems = load_logic_rules(rules_dir / LOGIC_FILE, schema)
         problems.extend(logic_problems)
 
+    visit_schedule = _schedule(rules_dir, schema, mapping, module, problems)
     seen: dict[str, str] = {}
     infos = [c.info for c in python_checks] + [r.info for r in logic_rules]
+    if visit_schedule is not None:
+        infos += [c.info for c in visit_schedule.checks.values()]
     for info in infos:
         if info.id in seen:
             problems.append(
@@ -79,6 +87,12 @@ def load_ruleset(rules_dir: Path, *, schema: ProjectSchema, mapping: MappingSpec
             f"the checks define SCHEDULE_ANCHOR, which is no longer read: give it as "
             f"schedule_anchor in the [wording] table of {STUDY_FILE}"
         )
+    if callable(getattr(module, "schedule", None)):
+        # Once a Python hook returning rows; a study still defining it would lose its visits.
+        problems.append(
+            "the checks define schedule(), which is no longer read: declare the visit "
+            "schedule in schedule.toml (see the README, 'Visit schedules')"
+        )
     validate = getattr(module, "validate", None)
     if callable(validate):
         problems.extend(str(p) for p in validate(params, schema, mapping))
@@ -87,7 +101,6 @@ def load_ruleset(rules_dir: Path, *, schema: ProjectSchema, mapping: MappingSpec
             f"the rules in {rules_dir} do not match the project ({len(problems)} problem(s)): "
             + "; ".join(problems)
         )
-    schedule = getattr(module, "schedule", None)
     progress = getattr(module, "progress", None)
     return Ruleset(
         path=rules_dir,
@@ -96,10 +109,53 @@ def load_ruleset(rules_dir: Path, *, schema: ProjectSchema, mapping: MappingSpec
         params=params,
         python_checks=tuple(sorted(python_checks, key=lambda c: c.info.id)),
         logic_rules=tuple(logic_rules),
-        schedule_fn=schedule if callable(schedule) else None,
+        visit_schedule=visit_schedule,
         progress_fn=progress if callable(progress) else None,
         wording=wording,
     )
+
+
+def _schedule(
+    rules_dir: Path,
+    schema: ProjectSchema,
+    mapping: MappingSpec,
+    module: ModuleType | None,
+    problems: list[str],
+) -> Schedule | None:
+    """The folder's declared schedule, bound to its ``@condition`` functions."""
+    # Imported here: the schedule package builds on this package's check declarations.
+    from worker.core.schedule import SCHEDULE_FILE, Schedule, load_schedule
+
+    spec, found = load_schedule(rules_dir, schema, mapping)
+    problems.extend(found)
+    if spec is None:
+        return None
+    conditions = _declared_conditions(module) if module is not None else {}
+    for excuse in spec.not_expected:
+        if excuse.condition is not None and excuse.condition not in conditions:
+            problems.append(
+                f"{SCHEDULE_FILE} names condition '{excuse.condition}', but no @condition "
+                "of that name is declared in the checks"
+            )
+    return Schedule(spec=spec, schema=schema, conditions=conditions)
+
+
+def _declared_conditions(module: ModuleType) -> dict[str, ConditionFn]:
+    from worker.core.schedule import declared_condition
+
+    found: dict[str, ConditionFn] = {}
+    for mod in _modules(module):
+        for value in vars(mod).values():
+            name = declared_condition(value)
+            if name is not None:
+                found[name] = value
+    return found
+
+
+def _modules(module: ModuleType) -> list[ModuleType]:
+    """The module and (for a package) its submodules."""
+    prefix = module.__name__
+    return [m for n, m in list(sys.modules.items()) if n == prefix or n.startswith(f"{prefix}.")]
 
 
 def _read_params(path: Path) -> dict[str, Any]:
@@ -146,10 +202,8 @@ def _import_checks(rules_dir: Path) -> ModuleType | None:
 
 def _declared_checks(module: ModuleType) -> list[PythonCheck]:
     """Every check declared in the module or (for a package) any of its submodules."""
-    prefix = module.__name__
-    modules = [m for n, m in list(sys.modules.items()) if n == prefix or n.startswith(f"{prefix}.")]
     found: dict[int, PythonCheck] = {}
-    for mod in modules:
+    for mod in _modules(module):
         for value in vars(mod).values():
             declared = declared_check(value)
             if declared is not None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -24,14 +24,27 @@ from worker.core.schema import ProjectSchema
 from worker.core.visits import VisitRow
 from worker.errors import ConfigError
 
+if TYPE_CHECKING:  # imported for types only: the schedule package imports this one's
+    from worker.core.schedule import Schedule
+
 log = structlog.get_logger(__name__)
 
-ScheduleFn = Callable[[Participant, date, Params], Sequence[VisitRow]]
 # The study's progress counters for one participant, e.g. {"Enrolled": 1, ...}; the
 # framework adds them up (see worker/core/rules/tally.py), so nothing per participant is kept.
 ProgressFn = Callable[[Participant, date, Params], Mapping[str, int]]
-# Sees each participant once, as the checks do (built once): summaries gather from it.
-Observer = Callable[[Participant, date], None]
+
+
+@dataclass(frozen=True)
+class ScheduledVisits:
+    """A participant's visit rows as the run computed them (once), or why it could not."""
+
+    rows: tuple[VisitRow, ...] = ()
+    error: Exception | None = None
+
+
+# Sees each participant once, as the checks do (built once, with the visit rows the schedule
+# checks judged; None without a schedule): summaries gather from it.
+Observer = Callable[[Participant, date, ScheduledVisits | None], None]
 
 
 class CheckOutputError(Exception):
@@ -48,7 +61,8 @@ class Ruleset:
     params: Params
     python_checks: tuple[PythonCheck, ...]
     logic_rules: tuple[LogicRule, ...]
-    schedule_fn: ScheduleFn | None = None
+    # The visit schedule the study declares (schedule.toml), with its checks.
+    visit_schedule: Schedule | None = None
     progress_fn: ProgressFn | None = None
     # How reports, emails and the ``visits`` command speak of this study (study.toml).
     wording: Wording = GENERIC
@@ -58,6 +72,8 @@ class Ruleset:
     def checks(self) -> list[CheckInfo]:
         """Every check, Python and logic, by ID."""
         infos = [c.info for c in self.python_checks] + [r.info for r in self.logic_rules]
+        if self.visit_schedule is not None:
+            infos += [c.info for c in self.visit_schedule.checks.values()]
         return sorted(infos, key=lambda i: i.id)
 
     def start(self, as_of: date) -> RulesRun:
@@ -70,17 +86,34 @@ class Ruleset:
 
     @property
     def has_schedule(self) -> bool:
-        return self.schedule_fn is not None
+        return self.visit_schedule is not None
 
     def schedule(self, participant: Participant, as_of: date) -> list[VisitRow]:
-        """The participant's visit schedule, as the rules folder computes it, events filled."""
-        if self.schedule_fn is None:
+        """The participant's visits, as the rules folder's schedule declares them, with
+        their events (the participant's own arm's)."""
+        if self.visit_schedule is None:
             raise ConfigError(f"the rules in {self.path} define no visit schedule")
         arm = participant_arm(self.schema, participant) if len(self.schema.arms) > 1 else None
         return [
             replace(row, event=self.part_event(row.part, row.ordinal, arm))
-            for row in self.schedule_fn(participant, as_of, self.params)
+            for row in self.visit_schedule.rows(participant, as_of, arm)
         ]
+
+    def without_grace(self) -> Ruleset:
+        """This ruleset judging as if every grace period were 0 days (``--ignore-grace``)."""
+        if self.visit_schedule is None:
+            return self
+        return replace(self, visit_schedule=self.visit_schedule.without_grace())
+
+    @property
+    def required_grace_days(self) -> int:
+        """How long DQ-REQUIRED waits after the date that dates an event."""
+        return 0 if self.visit_schedule is None else self.visit_schedule.required_grace_days
+
+    @property
+    def event_dates(self) -> Mapping[str, str]:
+        """The date field dating each event or visit (the schedule's ``[data_entry]``)."""
+        return {} if self.visit_schedule is None else self.visit_schedule.spec.event_dates
 
     @property
     def has_progress(self) -> bool:
@@ -176,9 +209,10 @@ class RulesRun:
                 self._keys[c.info.id].append((record_id, key))
         if self._valid_only is not None:
             findings.extend(self._logic(record, self._valid_only(record)))
+        visits = self._scheduled(participant, findings)
         for observe in self.ruleset.observers:
             try:
-                observe(participant, self.as_of)
+                observe(participant, self.as_of, visits)
             except Exception as exc:  # a summary's bookkeeping must never stop the checks
                 log.error(
                     "participant observer failed",
@@ -187,6 +221,29 @@ class RulesRun:
                     at=_where(exc),
                 )
         return findings
+
+    def _scheduled(
+        self, participant: Participant, findings: list[Finding]
+    ) -> ScheduledVisits | None:
+        """The participant's visits, computed once, and the schedule checks' findings on
+        them; a schedule that fails is an error finding of each schedule check."""
+        schedule = self.ruleset.visit_schedule
+        if schedule is None:
+            return None
+        record_id = participant.record_id
+        try:
+            rows = tuple(self.ruleset.schedule(participant, self.as_of))
+        except Exception as exc:
+            findings.extend(self._error(c.info, record_id, exc) for c in schedule.checks.values())
+            return ScheduledVisits(error=exc)
+        for key, declared in schedule.checks.items():
+            try:
+                hits = schedule.hits(key, rows, self.as_of)
+                findings.extend(self._finding(declared.info, hit, record_id) for hit in hits)
+            except Exception as exc:
+                findings[:] = [f for f in findings if f.rule != declared.info.id]
+                findings.append(self._error(declared.info, record_id, exc))
+        return ScheduledVisits(rows=rows)
 
     def _logic(self, raw: RecordData, clean: RecordData) -> list[Finding]:
         findings: list[Finding] = []
