@@ -7,7 +7,6 @@ import contextlib
 import signal
 import sys
 import threading
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from types import FrameType
@@ -247,11 +246,8 @@ def _print_request(entry: RequestEntry) -> None:
     print(" ".join(parts), file=sys.stderr, flush=True)
 
 
-@contextlib.contextmanager
-def _stopped_by_signal() -> Iterator[threading.Event]:
-    """An event set by Ctrl-C or SIGTERM (both end the same clean way), the handlers in
-    place for the whole block: a signal sent as soon as the banner is read still stops
-    cleanly."""
+def _wait_for_stop() -> None:
+    """Block until Ctrl-C or SIGTERM; both end the same clean way."""
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -259,7 +255,8 @@ def _stopped_by_signal() -> Iterator[threading.Event]:
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield stop
+        while not stop.wait(0.5):
+            pass
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -303,40 +300,34 @@ def run(args: argparse.Namespace) -> int:
             log_file.close()
         raise
     try:
-        with _stopped_by_signal() as stop:
-            _print_banner(sandbox, options)
-            # A Ctrl-C that lands outside the wait is still a clean stop.
-            with contextlib.suppress(KeyboardInterrupt):
-                while not stop.wait(0.5):
-                    pass
+        project = sandbox.project
+        source = (
+            f"state file {options['state_file']}"
+            if sandbox.restored
+            else options["data"] or _own_data(options["project_dir"])
+        )
+        print(
+            f"REDCap sandbox: {project.info.get('project_title', '')} "
+            f"({len(sandbox.store)} records from {source})",
+            flush=True,
+        )
+        print(f"URL:   {sandbox.url}", flush=True)
+        print(f"Token: {sandbox.token}", flush=True)
+        if options["state_file"] is not None:
+            print(f"State: {options['state_file']}", flush=True)
+        if options["latency_ms"] or options["fail_rate"]:
+            print(
+                f"Faults: latency {options['latency_ms']} ms, fail rate {options['fail_rate']} "
+                f"({','.join(options['fail_kinds'])}), seed {options['seed']}",
+                flush=True,
+            )
+        print("Serving until Ctrl-C or SIGTERM.", flush=True)
+        # A Ctrl-C that lands outside the wait is still a clean stop.
+        with contextlib.suppress(KeyboardInterrupt):
+            _wait_for_stop()
     finally:
         sandbox.stop()
         if log_file is not None:
             log_file.close()
     print("REDCap sandbox stopped.", flush=True)
     return 0
-
-
-def _print_banner(sandbox: Sandbox, options: dict[str, Any]) -> None:
-    project = sandbox.project
-    source = (
-        f"state file {options['state_file']}"
-        if sandbox.restored
-        else options["data"] or _own_data(options["project_dir"])
-    )
-    print(
-        f"REDCap sandbox: {project.info.get('project_title', '')} "
-        f"({len(sandbox.store)} records from {source})",
-        flush=True,
-    )
-    print(f"URL:   {sandbox.url}", flush=True)
-    print(f"Token: {sandbox.token}", flush=True)
-    if options["state_file"] is not None:
-        print(f"State: {options['state_file']}", flush=True)
-    if options["latency_ms"] or options["fail_rate"]:
-        print(
-            f"Faults: latency {options['latency_ms']} ms, fail rate {options['fail_rate']} "
-            f"({','.join(options['fail_kinds'])}), seed {options['seed']}",
-            flush=True,
-        )
-    print("Serving until Ctrl-C or SIGTERM.", flush=True)
