@@ -194,7 +194,7 @@ def runtime_env(image: Image, stage: Stage) -> dict[str, str]:
             value = value.replace("${PATH}", env["PATH"]).replace("$PATH", env["PATH"])
             value = image.rewrite(value)
             if key != "PATH" and value.startswith("/"):
-                # An image path (PYTHONPATH=/app, WORKER_STATE_DIR=/state): its stand-in.
+                # An image path (WORKER_STATE_DIR=/state): its stand-in.
                 value = str(image.path(value))
             env[key] = value
     return env
