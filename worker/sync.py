@@ -10,72 +10,36 @@ crash between batches is repaired by the next run without duplicates.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
 import structlog
 
 from worker.config import Settings
-from worker.core.findings import CheckResult, Finding
-from worker.core.generic_checks import GenericRule
-from worker.core.queries import Action, Change, Plan, Query, QueryBook
+from worker.core.findings import Finding
+from worker.core.queries import Action, Change, Plan, QueryBook
 from worker.core.records import RecordData
 from worker.core.rules.tally import StudyTally
-from worker.core.schema import ProjectSchema
-from worker.core.visits import VisitRow, VisitStatus
 from worker.errors import RedcapRefused
 from worker.pipeline import (
     ProgressCallback,
-    Study,
     check_batches,
     load_study,
     query_instrument,
 )
 from worker.redcap_client import RedcapClient
+from worker.sync_run import (
+    WRITE_BATCH_ROWS,
+    StopCheck,
+    SyncResult,
+    SyncStopped,
+    open_visit,
+    rules_that_ran,
+    until_stopped,
+)
 
 log = structlog.get_logger(__name__)
-
-WRITE_BATCH_ROWS = 100
-
-StopCheck = Callable[[], bool]
-
-
-class SyncStopped(Exception):
-    """A stop was requested and the sync ended at a safe point: between export batches
-    (nothing written yet) or between write batches (each written batch is whole, with
-    explicit instances, so the next run completes the rest without duplicates)."""
-
-
-@dataclass
-class SyncResult:
-    check: CheckResult
-    plan: Plan
-    dry_run: bool
-    written: int = 0
-    write_errors: list[str] = field(default_factory=list)
-    # What the run's summaries need (worker.notify), gathered on the way at no extra request:
-    # the project's structure (for links), the checks' titles, each record's queries as they
-    # stand after this run's writes (rejected rows excluded), the records' data access
-    # groups, and the study's progress and still-open visits counted while checking.
-    schema: ProjectSchema | None = None
-    titles: dict[str, str] = field(default_factory=dict)
-    queries: dict[str, list[Query]] = field(default_factory=dict)
-    groups: dict[str, str] = field(default_factory=dict)
-    tally: StudyTally | None = None
-    rejected: set[tuple[str, int]] = field(default_factory=set)  # (record, query instance)
-
-    @property
-    def complete(self) -> bool:
-        return not self.write_errors
-
-
-# Visits a summary lists: those still waiting for a sample (not taken, not excused).
-OPEN_VISITS = frozenset({VisitStatus.MISSED, VisitStatus.DUE, VisitStatus.UPCOMING})
-
-
-def _open_visit(row: VisitRow) -> bool:
-    return row.status in OPEN_VISITS
 
 
 @dataclass(frozen=True)
@@ -95,14 +59,6 @@ def _queries_only(record: RecordData, book: QueryBook) -> _KeptQueries:
         if key.repeat_instrument == form and key.event == event
     }
     return _KeptQueries(RecordData(record.record_id, rows, record.data_access_group), event)
-
-
-def rules_that_ran(study: Study, *, partial: bool) -> set[str]:
-    """Every check that ran in this run (per record, check errors are subtracted)."""
-    ran = {rule.value for rule in GenericRule}
-    if study.ruleset is not None:
-        ran |= {c.id for c in study.ruleset.checks if not (partial and c.cross_participant)}
-    return ran
 
 
 def run_sync(
@@ -144,7 +100,7 @@ def run_sync(
     partial = bool(records) or date_begin is not None
     tally = None
     if study.ruleset is not None:
-        tally = StudyTally(study.ruleset, keep_visit=_open_visit)
+        tally = StudyTally(study.ruleset, keep_visit=open_visit)
         study = replace(study, ruleset=study.ruleset.observed_by(tally.observe))
 
     kept: dict[str, _KeptQueries] = {}
@@ -163,7 +119,7 @@ def run_sync(
         on_progress=on_progress,
     )
     if should_stop is not None:
-        batches = _until_stopped(batches, should_stop)
+        batches = until_stopped(batches, should_stop)
     result = check_batches(study, batches, as_of=as_of, partial=partial, on_record=keep)
 
     by_record: dict[str, list[Finding]] = {rid: [] for rid in kept}
@@ -210,21 +166,6 @@ def _after_writes(sync: SyncResult, book: QueryBook, kept: dict[str, _KeptQuerie
             sync.queries[record_id] = queries
         if record.data_access_group:
             sync.groups[record_id] = record.data_access_group
-
-
-def _until_stopped(
-    batches: Iterable[Sequence[dict]], should_stop: StopCheck
-) -> Iterator[Sequence[dict]]:
-    """The batches, asking about a stop before each is requested."""
-    iterator = iter(batches)
-    while True:
-        if should_stop():
-            raise SyncStopped("stopped before the next export batch; nothing written")
-        try:
-            batch = next(iterator)
-        except StopIteration:
-            return
-        yield batch
 
 
 def _write(

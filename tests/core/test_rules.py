@@ -7,6 +7,7 @@ Everything here uses a small made-up project, not the dNK trial: the framework i
 from __future__ import annotations
 
 import dataclasses
+import sys
 import textwrap
 from datetime import date
 from pathlib import Path
@@ -260,6 +261,64 @@ def test_two_copies_of_a_rules_folder_load_side_by_side(tmp_path: Path) -> None:
     rec = record("1", *CLEAN, dose(2, weight_kg="150"))
     assert [f.rule for f in check_all_records(strict, rec)[1]] == ["T-HEAVY"]
     assert check_all_records(lenient, rec)[1] == []
+
+
+def private_rule_modules() -> list[str]:
+    return [name for name in sys.modules if name.startswith("_worker_rules_")]
+
+
+def test_checks_are_imported_once_per_content_and_leave_sys_modules_as_they_were(
+    tmp_path: Path,
+) -> None:
+    folder = rules_folder(tmp_path, checks=None, logic=None)
+    package = folder / "checks"
+    package.mkdir()
+    (package / "__init__.py").write_text("from . import weights\n", encoding="utf-8")
+    (package / "weights.py").write_text(textwrap.dedent(CHECKS), encoding="utf-8")
+    before = set(sys.modules)
+    first = load(folder)
+    assert set(sys.modules) == before
+    again = [load(folder) for _ in range(5)]
+    assert set(sys.modules) == before
+    assert private_rule_modules() == []
+    # Not executed again: the very same check functions.
+    heavy = {id(c.run) for r in [first, *again] for c in r.python_checks if c.info.id == "T-HEAVY"}
+    assert len(heavy) == 1
+
+
+def test_a_changed_check_file_is_imported_afresh(tmp_path: Path) -> None:
+    folder = rules_folder(tmp_path)
+    rec = record("1", *CLEAN, dose(2, weight_kg="150"))
+    assert [f.rule for f in check_all_records(load(folder), rec)[1]] == ["T-HEAVY"]
+    before = set(sys.modules)
+    checks = folder / "checks.py"
+    checks.write_text(
+        checks.read_text(encoding="utf-8").replace(
+            "dose.weight_kg > params.limits.weight_max",
+            "dose.weight_kg > 2 * params.limits.weight_max",
+        ),
+        encoding="utf-8",
+    )
+    assert check_all_records(load(folder), rec)[1] == []
+    # A new file in a package counts as a change too.
+    package = rules_folder(tmp_path, name="pkg", checks=None, logic=None) / "checks"
+    package.mkdir()
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    assert load(package.parent).checks == []
+    (package / "__init__.py").write_text("from . import weights\n", encoding="utf-8")
+    (package / "weights.py").write_text(textwrap.dedent(CHECKS), encoding="utf-8")
+    assert "T-HEAVY" in [c.id for c in load(package.parent).checks]
+    assert set(sys.modules) == before
+
+
+def test_checks_that_failed_to_import_leave_nothing_behind(tmp_path: Path) -> None:
+    folder = rules_folder(tmp_path, checks=CHECKS + "\nraise RuntimeError('half done')\n")
+    before = set(sys.modules)
+    with pytest.raises(MappingError, match="RuntimeError: half done"):
+        load(folder)
+    assert set(sys.modules) == before
+    (folder / "checks.py").write_text(textwrap.dedent(CHECKS), encoding="utf-8")
+    assert "T-HEAVY" in [c.id for c in load(folder).checks]
 
 
 def test_a_folder_without_checks_or_logic_has_no_checks(tmp_path: Path) -> None:

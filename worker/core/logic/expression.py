@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from worker.core.logic.compiled import compiled_for
 from worker.core.logic.errors import LogicError
 from worker.core.logic.evaluate import evaluate
 from worker.core.logic.nodes import FieldRef, Node, walk
 from worker.core.logic.protocol import LogicContext
 from worker.core.logic.unparser import unparse
 from worker.core.logic.values import Value, truthy
-
-# compiled.compiled_for, imported on first use (compiled.py imports this module).
-_compiled_for: Callable[[Expression, LogicContext], Callable[[LogicContext], Value] | None] | None
-_compiled_for = None
 
 
 @dataclass(frozen=True)
@@ -46,12 +42,7 @@ class Expression:
 
         For a ``RecordContext`` the tree is compiled once per project schema (see
         ``compiled.py``: the same values and errors, with the project's lookups done once)."""
-        global _compiled_for
-        if _compiled_for is None:
-            from worker.core.logic.compiled import compiled_for
-
-            _compiled_for = compiled_for
-        compiled = _compiled_for(self, ctx)
+        compiled = compiled_for(self, ctx)
         try:
             return evaluate(self.node, ctx) if compiled is None else compiled(ctx)
         except LogicError as error:

@@ -5,8 +5,9 @@ A rules folder holds:
 - ``params.toml``: every number and code the checks use (see :mod:`.params`);
 - ``checks.py`` or a ``checks/`` package: Python checks declared with ``@check`` and
   ``@check_all`` (see :mod:`.declare`). The folder is not on ``sys.path``: it is imported by
-  file path under a unique module name, so two rules folders (or two copies of one) never
-  collide. Optionally the module defines ``validate(params, schema, mapping) -> list[str]``
+  file path under a unique private module name, so two rules folders (or two copies of one)
+  never collide, and it is imported once per content (see :func:`_import_checks`).
+  Optionally the module defines ``validate(params, schema, mapping) -> list[str]``
   (study-specific consistency problems) and ``progress(participant, as_of, params) ->
   dict[str, int]`` (the study's progress counters, added up over participants for
   summaries and reports), and ``@condition`` functions ``schedule.toml`` names;
@@ -23,12 +24,16 @@ one-line :class:`MappingError`.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import itertools
 import re
 import sys
+import threading
 import tomllib
 import traceback
+from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -52,6 +57,22 @@ LOGIC_FILE = "logic_rules.toml"
 _serial = itertools.count(1)
 
 
+@dataclass(frozen=True)
+class _ImportedChecks:
+    """A rules folder's checks as imported from one content of its Python files."""
+
+    digest: str
+    module: ModuleType
+    submodules: tuple[ModuleType, ...]  # the module and, for a package, its submodules
+
+
+# Resolved rules folder -> its checks as last imported; the oldest folders make way beyond
+# _KEEP_FOLDERS (a worker has one study; tests load many folders in one process).
+_imported: OrderedDict[Path, _ImportedChecks] = OrderedDict()
+_imported_lock = threading.Lock()
+_KEEP_FOLDERS = 8
+
+
 def load_ruleset(rules_dir: Path, *, schema: ProjectSchema, mapping: MappingSpec) -> Ruleset:
     rules_dir = Path(rules_dir)
     if not rules_dir.is_dir():
@@ -61,14 +82,16 @@ def load_ruleset(rules_dir: Path, *, schema: ProjectSchema, mapping: MappingSpec
     problems = name_problems(data, schema)
     params = Params(data, label=schema_labeller(schema))
 
-    module = _import_checks(rules_dir)
-    python_checks = _declared_checks(module) if module is not None else []
+    imported = _import_checks(rules_dir)
+    module = imported.module if imported is not None else None
+    python_checks = _declared_checks(imported.submodules) if imported is not None else []
     logic_rules: list[LogicRule] = []
     if (rules_dir / LOGIC_FILE).is_file():
         logic_rules, logic_problems = load_logic_rules(rules_dir / LOGIC_FILE, schema)
         problems.extend(logic_problems)
 
-    visit_schedule = _schedule(rules_dir, schema, mapping, module, problems)
+    modules = imported.submodules if imported is not None else ()
+    visit_schedule = _schedule(rules_dir, schema, mapping, modules, problems)
     seen: dict[str, str] = {}
     infos = [c.info for c in python_checks] + [r.info for r in logic_rules]
     if visit_schedule is not None:
@@ -119,7 +142,7 @@ def _schedule(
     rules_dir: Path,
     schema: ProjectSchema,
     mapping: MappingSpec,
-    module: ModuleType | None,
+    modules: tuple[ModuleType, ...],
     problems: list[str],
 ) -> Schedule | None:
     """The folder's declared schedule, bound to its ``@condition`` functions."""
@@ -130,7 +153,7 @@ def _schedule(
     problems.extend(found)
     if spec is None:
         return None
-    conditions = _declared_conditions(module) if module is not None else {}
+    conditions = _declared_conditions(modules)
     for excuse in spec.not_expected:
         if excuse.condition is not None and excuse.condition not in conditions:
             problems.append(
@@ -140,22 +163,16 @@ def _schedule(
     return Schedule(spec=spec, schema=schema, conditions=conditions)
 
 
-def _declared_conditions(module: ModuleType) -> dict[str, ConditionFn]:
+def _declared_conditions(modules: tuple[ModuleType, ...]) -> dict[str, ConditionFn]:
     from worker.core.schedule import declared_condition
 
     found: dict[str, ConditionFn] = {}
-    for mod in _modules(module):
+    for mod in modules:
         for value in vars(mod).values():
             name = declared_condition(value)
             if name is not None:
                 found[name] = value
     return found
-
-
-def _modules(module: ModuleType) -> list[ModuleType]:
-    """The module and (for a package) its submodules."""
-    prefix = module.__name__
-    return [m for n, m in list(sys.modules.items()) if n == prefix or n.startswith(f"{prefix}.")]
 
 
 def _read_params(path: Path) -> dict[str, Any]:
@@ -167,9 +184,62 @@ def _read_params(path: Path) -> dict[str, Any]:
         raise MappingError(f"rules file {path} is not valid TOML: {exc}") from None
 
 
-def _import_checks(rules_dir: Path) -> ModuleType | None:
+def _import_checks(rules_dir: Path) -> _ImportedChecks | None:
+    """The folder's ``checks`` package or ``checks.py``, imported once per content.
+
+    A long-running worker loads its study for every sync: importing the checks each time
+    would add a set of modules to ``sys.modules`` per sync and never free them. So the
+    modules are registered there only while they execute (relative imports between them
+    resolve through it) and removed at once; the imported modules are kept here with a
+    digest of the files' content, and reused until a file changes. Loading a study leaves
+    ``sys.modules`` as it found it. Imports inside a check function that run after loading
+    cannot reach the package's own modules: import at module level."""
+    files = _checks_files(rules_dir)
+    if not files:
+        return None
+    folder = rules_dir.resolve()
+    digest = _digest(rules_dir, files)
+    with _imported_lock:
+        known = _imported.get(folder)
+        if known is not None and known.digest == digest:
+            _imported.move_to_end(folder)
+            return known
+        imported = _execute_checks(rules_dir, digest)
+        _imported[folder] = imported
+        _imported.move_to_end(folder)
+        while len(_imported) > _KEEP_FOLDERS:
+            _imported.popitem(last=False)
+        return imported
+
+
+def _checks_files(rules_dir: Path) -> list[Path]:
+    """The files the checks are made of: the whole ``checks`` package, or ``checks.py``."""
     package = rules_dir / CHECKS_MODULE
+    if (package / "__init__.py").is_file():
+        return sorted(
+            path
+            for path in package.rglob("*")
+            if path.is_file() and "__pycache__" not in path.relative_to(package).parts
+        )
     single = rules_dir / f"{CHECKS_MODULE}.py"
+    return [single] if single.is_file() else []
+
+
+def _digest(rules_dir: Path, files: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in files:
+        try:
+            content = path.read_bytes()
+        except OSError as exc:
+            raise MappingError(f"rules: cannot read {path}: {exc.strerror}") from None
+        name = path.relative_to(rules_dir).as_posix().encode("utf-8")
+        digest.update(len(name).to_bytes(8, "big") + name)
+        digest.update(len(content).to_bytes(8, "big") + content)
+    return digest.hexdigest()
+
+
+def _execute_checks(rules_dir: Path, digest: str) -> _ImportedChecks:
+    package = rules_dir / CHECKS_MODULE
     slug = re.sub(r"\W", "_", rules_dir.resolve().name)
     name = f"_worker_rules_{next(_serial)}_{slug}"
     if (package / "__init__.py").is_file():
@@ -177,33 +247,35 @@ def _import_checks(rules_dir: Path) -> ModuleType | None:
         spec = importlib.util.spec_from_file_location(
             name, location, submodule_search_locations=[str(package)]
         )
-    elif single.is_file():
-        location = single
-        spec = importlib.util.spec_from_file_location(name, single)
     else:
-        return None
+        location = rules_dir / f"{CHECKS_MODULE}.py"
+        spec = importlib.util.spec_from_file_location(name, location)
     if spec is None or spec.loader is None:
         raise MappingError(f"rules: cannot import {location}")
+    # A file added to the package since the last import must be found by the path finders.
+    importlib.invalidate_caches()
     module = importlib.util.module_from_spec(spec)
-    # Registered before running, so the package's relative imports resolve to it.
+    # Registered while it runs, so the package's relative imports resolve to it (and
+    # dataclasses find their module); removed afterwards, whatever happened.
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
     except Exception as exc:
-        for loaded in [m for m in sys.modules if m == name or m.startswith(f"{name}.")]:
-            del sys.modules[loaded]
         frames = traceback.extract_tb(exc.__traceback__)
         where = f" ({Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
         raise MappingError(
             f"rules: the checks in {location} cannot be loaded: {type(exc).__name__}: {exc}{where}"
         ) from None
-    return module
+    finally:
+        registered = [m for m in list(sys.modules) if m == name or m.startswith(f"{name}.")]
+        submodules = tuple(sys.modules.pop(m) for m in registered)
+    return _ImportedChecks(digest=digest, module=module, submodules=submodules)
 
 
-def _declared_checks(module: ModuleType) -> list[PythonCheck]:
+def _declared_checks(modules: tuple[ModuleType, ...]) -> list[PythonCheck]:
     """Every check declared in the module or (for a package) any of its submodules."""
     found: dict[int, PythonCheck] = {}
-    for mod in _modules(module):
+    for mod in modules:
         for value in vars(mod).values():
             declared = declared_check(value)
             if declared is not None:
