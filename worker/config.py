@@ -86,6 +86,9 @@ class EmailSettings(BaseModel):
     critical: list[str] = []
     major: list[str] = []
     minor: list[str] = []
+    # The data manager: told once per quarantine when a check stops running because the
+    # project no longer has a field, form or event it reads.
+    data_manager: list[str] = []
     # Per data access group (unique group name): a site's own recipients for its records.
     sites: dict[str, list[str]] = {}
     # Field values in emails are off: record IDs, events, fields, checks and day counts only.
@@ -143,6 +146,9 @@ class CheckSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     fail_on: Literal["critical", "major", "minor"] = "minor"
+    # A check that errs on more than this share of the participants it tried makes the run
+    # "degraded", not "ok" (run history, health, digest).
+    max_error_share: float = Field(0.05, ge=0, le=1)
 
 
 class Settings(BaseSettings):

@@ -98,10 +98,16 @@ def _queries_only(record: RecordData, book: QueryBook) -> _KeptQueries:
 
 
 def rules_that_ran(study: Study, *, partial: bool) -> set[str]:
-    """Every check that ran in this run (per record, check errors are subtracted)."""
+    """Every check that ran in this run (per record, check errors are subtracted). A
+    quarantined check did not: its queries are left as they are."""
     ran = {rule.value for rule in GenericRule}
     if study.ruleset is not None:
-        ran |= {c.id for c in study.ruleset.checks if not (partial and c.cross_participant)}
+        held = study.ruleset.quarantined_ids
+        ran |= {
+            c.id
+            for c in study.ruleset.checks
+            if not (partial and c.cross_participant) and c.id not in held
+        }
     return ran
 
 
@@ -150,6 +156,7 @@ def run_sync(
     if should_stop is not None:
         batches = _until_stopped(batches, should_stop)
     result = check_batches(study, batches, as_of=as_of, partial=partial, on_record=keep)
+    result.max_error_share = settings.check.max_error_share
 
     by_record: dict[str, list[Finding]] = {rid: [] for rid in kept}
     for finding in result.findings:

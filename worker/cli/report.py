@@ -67,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
             now=utc_now(),
             links=DataEntryLinks(redcap_base_url(settings), schema),
             include_values=settings.email.include_values,
+            max_error_share=settings.check.max_error_share,
         )
     page = render_report(
         data,
@@ -75,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
     )
     atomic_write_bytes(args.out, page.encode("utf-8"))
     print(f"report written to {args.out}")
+    for line in data.degraded:
+        print(f"degraded: {line}", file=sys.stderr)
     if data.failed_records:
         print(
             f"error: progress or schedule could not be computed for "

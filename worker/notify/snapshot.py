@@ -102,6 +102,7 @@ class Snapshot:
     check_errors: int = 0
     site: str | None = None  # a data access group's view
     site_progress: dict[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
+    degraded: tuple[str, ...] = ()  # why the run is not a clean bill of health
 
     @property
     def deviations(self) -> list[Item]:
@@ -148,6 +149,7 @@ def build_snapshot(
         anchor=tally.ruleset.schedule_anchor if tally else None,
         complete=not result.check.partial,
         check_errors=result.check.check_errors,
+        degraded=tuple(result.check.degraded),
         site_progress={s: tuple(tally.progress(s)) for s in sites} if tally else {},
     )
 

@@ -60,6 +60,9 @@ class Summary:
     complete: bool  # the counts are the study's (or site's) totals, not a partial run's
     resolved_before: int = 0  # raised since the last digest, resolved before it went out
     check_errors: int = 0
+    # Why the run was not a clean bill of health (quarantined or erring checks): the
+    # digest leads with it.
+    degraded: tuple[str, ...] = ()
 
     @property
     def is_critical(self) -> bool:
@@ -136,6 +139,7 @@ def compose_digest(snapshot: Snapshot, new: Sequence[Item], *, resolved_before: 
         complete=snapshot.complete,
         resolved_before=resolved_before,
         check_errors=snapshot.check_errors,
+        degraded=snapshot.degraded,
     )
 
 

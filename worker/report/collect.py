@@ -96,6 +96,9 @@ class ReportData:
     failed_records: list[str] = field(default_factory=list)  # progress/schedule failed
     has_schedule: bool = False
     has_progress: bool = False
+    # The coverage ledger: per study check, (ID, title, ran, errored, skipped by reason).
+    coverage: list[tuple[str, str, int, int, dict[str, int]]] = field(default_factory=list)
+    degraded: list[str] = field(default_factory=list)  # why this is not a clean bill of health
 
 
 def collect_report(
@@ -106,6 +109,7 @@ def collect_report(
     now: datetime,
     links: DataEntryLinks,
     include_values: bool = False,
+    max_error_share: float = 0.05,
 ) -> ReportData:
     schema = study.schema
     book = QueryBook(study.queries, schema) if study.queries else None
@@ -124,6 +128,7 @@ def collect_report(
                 existing.setdefault((record.record_id, query.query_id), query)
 
     result = check_batches(study, batches, as_of=as_of, on_record=keep)
+    result.max_error_share = max_error_share
     titles = {c.id: c.title for c in study.ruleset.checks} if study.ruleset else {}
     data = ReportData(
         title=schema.title,
@@ -132,6 +137,11 @@ def collect_report(
         generated_at=now,
         records_checked=result.records_checked,
         check_errors=result.check_errors,
+        coverage=[
+            (rule, titles.get(rule, ""), c.ran, c.errored, dict(c.skipped))
+            for rule, c in sorted(result.coverage.items())
+        ],
+        degraded=result.degraded,
     )
     for finding in result.findings:
         if finding.kind is Kind.DEVIATION and not finding.check_error:

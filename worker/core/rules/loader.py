@@ -31,9 +31,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from worker.core.mapping import MappingSpec
+from worker.core.mapping import MappingSpec, parts_drift
 from worker.core.rules.declare import PythonCheck, declared_check
-from worker.core.rules.logic_rules import LogicRule, load_logic_rules
+from worker.core.rules.inputs import Quarantine, python_quarantines
+from worker.core.rules.logic_rules import LogicRule, compile_logic_rules
 from worker.core.rules.params import Params, name_problems, schema_labeller
 from worker.core.rules.ruleset import Ruleset
 from worker.core.rules.wording import STUDY_FILE, load_wording
@@ -59,12 +60,30 @@ def load_ruleset(rules_dir: Path, *, schema: ProjectSchema, mapping: MappingSpec
     module = _import_checks(rules_dir)
     python_checks = _declared_checks(module) if module is not None else []
     logic_rules: list[LogicRule] = []
+    quarantined: list[Quarantine] = []
     if (rules_dir / LOGIC_FILE).is_file():
-        logic_rules, logic_problems = load_logic_rules(rules_dir / LOGIC_FILE, schema)
+        logic_rules, quarantined, logic_problems = compile_logic_rules(
+            rules_dir / LOGIC_FILE, schema
+        )
         problems.extend(logic_problems)
+    if module is not None:
+        quarantined.extend(
+            python_quarantines(
+                python_checks,
+                schema=schema,
+                broken_parts=parts_drift(mapping, schema),
+                module_prefix=module.__name__,
+            )
+        )
+    held = {q.check.id for q in quarantined}
+    python_checks = [c for c in python_checks if c.info.id not in held]
 
     seen: dict[str, str] = {}
-    infos = [c.info for c in python_checks] + [r.info for r in logic_rules]
+    infos = (
+        [c.info for c in python_checks]
+        + [r.info for r in logic_rules]
+        + [q.check for q in quarantined]
+    )
     for info in infos:
         if info.id in seen:
             problems.append(
@@ -96,6 +115,7 @@ def load_ruleset(rules_dir: Path, *, schema: ProjectSchema, mapping: MappingSpec
         params=params,
         python_checks=tuple(sorted(python_checks, key=lambda c: c.info.id)),
         logic_rules=tuple(logic_rules),
+        quarantined=tuple(sorted(quarantined, key=lambda q: q.check.id)),
         schedule_fn=schedule if callable(schedule) else None,
         progress_fn=progress if callable(progress) else None,
         wording=wording,
