@@ -138,13 +138,14 @@ def test_doctor_history_health_and_the_data_manager_hear_of_the_quarantine(
     assert len(notices) == 1
     text = notices[0].read_text(encoding="utf-8")
     assert "dm@example.org" in text
-    assert RULE in text and DELETED in text
+    assert RULE in text
+    assert DELETED in text
     again = run_worker("sync", "--config", str(CONFIG), "--as-of", AS_OF.isoformat(), env=env)
     assert again.returncode == 6
     assert sorted((state / "outbox" / "sent").glob("quarantine-*.eml")) == notices
 
 
-BROKEN_CHECK = '''
+BROKEN_CHECK = """
 
 from worker.core.rules import check as _check
 
@@ -154,7 +155,7 @@ def _broken(p, as_of, params):
     if p.record_id != "1":
         raise RuntimeError("a bug in the check")
     return []
-'''
+"""
 
 
 @pytest.fixture
