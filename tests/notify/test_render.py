@@ -137,3 +137,16 @@ def test_a_site_column_only_where_records_have_sites() -> None:
     rendered = render(compose_digest(snapshot(sited), [sited], resolved_before=0))
     assert "site_a" in rendered.text.split("OPEN QUERIES PER RECORD")[1]
     assert "<th>site</th>" in rendered.html
+
+
+def test_a_degraded_run_leads_the_digest_with_why() -> None:
+    a = item("8")
+    why = "check NK-PRG-02 quarantined: rule NK-PRG-02: [pg_fetal_heart]: no such field"
+    rendered = render(compose_digest(snapshot(a, degraded=(why,)), [a], resolved_before=0))
+    assert rendered.text.lstrip().startswith("NOT A CLEAN RUN")
+    assert why in rendered.text.split("COUNTS")[0]
+    body = rendered.html.split("<body>")[1]
+    assert body.index("Not a clean run") < body.index("<h1>")
+    assert why in " ".join(parse(rendered.html).text)
+    clean = render(compose_digest(snapshot(a), [a], resolved_before=0))
+    assert "NOT A CLEAN RUN" not in clean.text
