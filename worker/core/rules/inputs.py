@@ -50,16 +50,18 @@ def code_names(fn: Callable[..., object], module_prefix: str) -> frozenset[str]:
         scope = getattr(current, "__globals__", {})
         for name in found:
             value = scope.get(name)
-            if isinstance(value, types.ModuleType):
-                if value.__name__.startswith(module_prefix):
-                    pending.extend(
-                        v for v in vars(value).values() if isinstance(v, types.FunctionType)
-                    )
-            elif isinstance(value, types.FunctionType) and value.__module__.startswith(
-                module_prefix
-            ):
-                pending.append(value)
+            if isinstance(value, types.ModuleType) and value.__name__.startswith(module_prefix):
+                # ``terms.first_dose(p)``: the module's functions this code names.
+                members = (getattr(value, n, None) for n in found)
+                pending.extend(m for m in members if _ours(m, module_prefix))
+            elif _ours(value, module_prefix):
+                pending.append(value)  # type: ignore[arg-type]
     return frozenset(names)
+
+
+def _ours(value: object, module_prefix: str) -> bool:
+    """A plain function defined in the rules folder."""
+    return isinstance(value, types.FunctionType) and value.__module__.startswith(module_prefix)
 
 
 def _names_of(code: types.CodeType) -> set[str]:
