@@ -381,6 +381,33 @@ def test_a_drifted_mapping_part_is_built_empty_and_quarantines_the_checks_readin
     assert {f.rule for f in found} == set()  # baseline and month 2 are there
 
 
+def test_a_check_reading_a_drifted_part_through_a_cached_helper_is_quarantined(
+    tmp_path: Path,
+) -> None:
+    checks = CHECKS + textwrap.dedent(
+        """
+        import functools
+
+        @functools.cache
+        def _dose_count(p):
+            return len(p.doses)
+
+        @check("T-COUNT", kind="query", severity="minor", title="Counted doses")
+        def counted(p, as_of, params):
+            return [] if _dose_count(p) < 9 else [at_part("baseline", "visit_date", "Many.")]
+        """
+    )
+    drifted = MAPPING.model_copy(
+        update={
+            "parts": MAPPING.parts
+            | {"doses": MAPPING.parts["doses"].model_copy(update={"forms": ["dosing"]})}
+        }
+    )
+    rules = load_ruleset(rules_folder(tmp_path, checks=checks), schema=SCHEMA, mapping=drifted)
+    assert [q.check.id for q in rules.quarantined] == ["T-CAP", "T-COUNT", "T-HEAVY"]
+    assert rules.quarantined[1].reasons == ("part 'doses': form 'dosing' is not in the project",)
+
+
 def test_the_coverage_ledger_counts_whom_each_check_ran_on_skipped_or_errored_on(
     tmp_path: Path,
 ) -> None:

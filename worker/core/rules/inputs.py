@@ -52,16 +52,20 @@ def code_names(fn: Callable[..., object], module_prefix: str) -> frozenset[str]:
             value = scope.get(name)
             if isinstance(value, types.ModuleType) and value.__name__.startswith(module_prefix):
                 # ``terms.first_dose(p)``: the module's functions this code names.
-                members = (getattr(value, n, None) for n in found)
-                pending.extend(m for m in members if _ours(m, module_prefix))
-            elif _ours(value, module_prefix):
-                pending.append(value)  # type: ignore[arg-type]
+                members = (_ours(getattr(value, n, None), module_prefix) for n in found)
+                pending.extend(m for m in members if m is not None)
+            elif (function := _ours(value, module_prefix)) is not None:
+                pending.append(function)
     return frozenset(names)
 
 
-def _ours(value: object, module_prefix: str) -> bool:
-    """A plain function defined in the rules folder."""
-    return isinstance(value, types.FunctionType) and value.__module__.startswith(module_prefix)
+def _ours(value: object, module_prefix: str) -> types.FunctionType | None:
+    """The plain function defined in the rules folder that ``value`` is (or wraps, as a
+    ``functools.cache`` does), if any."""
+    value = getattr(value, "__wrapped__", value)
+    if isinstance(value, types.FunctionType) and value.__module__.startswith(module_prefix):
+        return value
+    return None
 
 
 def _names_of(code: types.CodeType) -> set[str]:
