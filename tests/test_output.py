@@ -10,7 +10,14 @@ import textwrap
 from datetime import date
 from itertools import groupby
 
-from worker.core.findings import CheckResult, Finding, Kind, Severity, sort_findings
+from worker.core.findings import (
+    CheckCoverage,
+    CheckResult,
+    Finding,
+    Kind,
+    Severity,
+    sort_findings,
+)
 from worker.output import (
     PUBLIC_COLUMNS,
     _public_row,
@@ -173,6 +180,7 @@ def plain_json(r: CheckResult) -> str:
         "as_of": r.as_of.isoformat(),
         "findings": [plain_public(f) for f in r.findings],
         "summary": summarise(r),
+        "coverage": {rule: c.public() for rule, c in sorted(r.coverage.items())},
     }
     return json.dumps(document, indent=2) + "\n"
 
@@ -210,6 +218,10 @@ def plain_table(r: CheckResult) -> str:
     if not r.findings:
         lines.extend(["No findings.", ""])
     lines.extend(textwrap.wrap(summary_line(r), width=80, subsequent_indent="  "))
+    for problem in r.degraded:
+        lines.extend(
+            textwrap.wrap(problem, width=80, initial_indent="  ", subsequent_indent="    ")
+        )
     lines.extend(fit(f"logic error: {problem}") for problem in r.logic_errors)
     return "\n".join(lines) + "\n"
 
@@ -223,7 +235,16 @@ def test_each_format_matches_its_plain_implementation() -> None:
         logic_errors=["x" * 100],
         partial=True,
     )
-    for r in (awkward, result(), result(finding("1", "DQ-TYPE"))):
+    degraded = CheckResult(
+        as_of=date(2026, 11, 26),
+        records_checked=3,
+        quarantined={"XX-01": "rule XX-01: field 'gone' is not in the project"},
+        coverage={
+            "XX-01": CheckCoverage(skipped={"quarantined": 3}),
+            "XX-02": CheckCoverage(ran=1, errored=2),
+        },
+    )
+    for r in (awkward, degraded, result(), result(finding("1", "DQ-TYPE"))):
         assert render_json(r) == plain_json(r)
         assert render_csv(r) == plain_csv(r)
         assert render_table(r) == plain_table(r)
@@ -246,3 +267,25 @@ def test_messages_wrap_as_textwrap_wraps_them() -> None:
     for text in texts:
         expected = textwrap.wrap(text, width=80, initial_indent="    ", subsequent_indent="    ")
         assert _wrap_message(text) == expected, text
+
+
+def test_a_run_with_a_quarantined_or_mostly_erring_check_is_degraded_not_ok() -> None:
+    clean = CheckResult(
+        as_of=date(2026, 11, 26),
+        coverage={"XX-02": CheckCoverage(ran=95, errored=5)},  # 5%: at the limit, not over
+    )
+    assert (clean.status, clean.degraded) == ("ok", [])
+    erring = CheckResult(
+        as_of=date(2026, 11, 26),
+        coverage={"XX-02": CheckCoverage(ran=94, errored=6)},
+    )
+    assert erring.status == "degraded"
+    assert erring.degraded == ["check XX-02 errored on 6 of 100 participants (6%, limit 5%)"]
+    held = CheckResult(as_of=date(2026, 11, 26), quarantined={"XX-01": "field 'gone' is gone"})
+    assert summarise(held)["status"] == "degraded"
+    assert summarise(held)["quarantined"] == {"XX-01": "field 'gone' is gone"}
+    assert summary_line(held).startswith("DEGRADED (1 problem(s), listed below): ")
+    assert "check XX-01 quarantined: field 'gone' is gone" in render_table(held)
+    assert json.loads(render_json(erring))["coverage"] == {
+        "XX-02": {"ran": 94, "errored": 6, "skipped": {}}
+    }

@@ -94,6 +94,10 @@ class EmailSettings(BaseModel):
     critical: list[str] = []
     major: list[str] = []
     minor: list[str] = []
+    # The data manager: told once per quarantine when a check stops running because the
+    # project no longer has a field, form or event it reads, and when scheduled syncs keep
+    # failing (and when they recover).
+    data_manager: list[str] = []
     # Per data access group (unique group name): a site's own recipients for its records.
     sites: dict[str, list[str]] = {}
     # Field values in emails are off: record IDs, events, fields, checks and day counts only.
@@ -108,8 +112,6 @@ class EmailSettings(BaseModel):
     max_items: int = Field(200, ge=1, le=10_000)
     # Where the study report is published, for the pointer in long summaries (optional).
     report_url: str | None = None
-    # Who hears that scheduled syncs keep failing (and when they recover).
-    data_manager: list[str] = []
     # After this many failed scheduled runs in a row, one alert to data_manager (0: never).
     alert_after_failures: int = Field(3, ge=0)
 
@@ -163,6 +165,9 @@ class CheckSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     fail_on: Literal["critical", "major", "minor"] = "minor"
+    # A check that errs on more than this share of the participants it tried makes the run
+    # "degraded", not "ok" (run history, health, digest).
+    max_error_share: float = Field(0.05, ge=0, le=1)
 
 
 class QueriesSettings(BaseModel):

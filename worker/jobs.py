@@ -43,6 +43,14 @@ class JobOutcome:
     def ok(self) -> bool:
         return self.sync.complete and self.notify.ok
 
+    @property
+    def status(self) -> str:
+        """``incomplete`` (writes or summaries failed), ``degraded`` (a check quarantined or
+        erring on too many participants: not a clean bill of health) or ``ok``."""
+        if not self.ok:
+            return "incomplete"
+        return self.sync.check.status
+
 
 def changed_since(state: StateDir, session: Session) -> datetime | None:
     """The ``dateRangeBegin`` for an incremental run, in REDCap's server time; None: full."""
@@ -196,15 +204,17 @@ def _sync_job(
                 "finished_at": utc_now().isoformat(),
                 "duration_s": round(outcome.duration_s, 3),
                 "records_checked": result.check.records_checked,
-                "status": "ok" if outcome.ok else "incomplete",
+                "status": outcome.status,
                 "summaries_failed": len(notify.failed),
+                "quarantined": dict(result.check.quarantined),
+                "degraded": result.check.degraded,
             }
         )
     log.info(
         "sync run",
         run_id=run_id,
         mode=mode,
-        status="ok" if outcome.ok else "incomplete",
+        status=outcome.status,
         duration_s=round(outcome.duration_s, 3),
         records=result.check.records_checked,
         **sync_counts(result),

@@ -42,6 +42,9 @@ def summarise(result: CheckResult) -> dict[str, Any]:
         "logic_errors": len(result.logic_errors),
         "partial": result.partial,
         "study_checks": result.study_checks,
+        "status": result.status,
+        "degraded": result.degraded,
+        "quarantined": dict(result.quarantined),
     }
 
 
@@ -62,7 +65,15 @@ def summary_line(result: CheckResult) -> str:
         line += "; partial run: cross-participant checks skipped"
     if result.study_checks == 0:
         line += f"; {NO_STUDY_RULES}"
+    if result.degraded:
+        line = f"DEGRADED ({len(result.degraded)} problem(s), listed below): " + line
     return line
+
+
+def coverage_document(result: CheckResult) -> dict[str, Any]:
+    """The coverage ledger as JSON: per study check, participants it ran on, skipped (by
+    reason) and errored on."""
+    return {rule: cover.public() for rule, cover in sorted(result.coverage.items())}
 
 
 def _plural(word: str, n: int) -> str:
@@ -74,14 +85,17 @@ def _plural(word: str, n: int) -> str:
 def render_json(result: CheckResult) -> str:
     """``json.dumps(document, indent=2)``, built faster (see ``_json_findings``).
 
-    The document is ``{"as_of": ..., "findings": [<public columns>, ...], "summary": ...}``.
+    The document is ``{"as_of": ..., "findings": [<public columns>, ...], "summary": ...,
+    "coverage": {<check>: {"ran": n, "errored": n, "skipped": {<reason>: n}}}}``.
     """
     summary = json.dumps(summarise(result), indent=2).replace("\n", "\n  ")
+    coverage = json.dumps(coverage_document(result), indent=2).replace("\n", "\n  ")
     return (
         "{\n"
         f'  "as_of": {json.dumps(result.as_of.isoformat())},\n'
         f'  "findings": {_json_findings(result.findings)},\n'
-        f'  "summary": {summary}\n'
+        f'  "summary": {summary},\n'
+        f'  "coverage": {coverage}\n'
         "}\n"
     )
 
@@ -130,6 +144,8 @@ def render_table(result: CheckResult) -> str:
         append("No findings.")
         append("")
     extend(textwrap.wrap(summary_line(result), width=WIDTH, subsequent_indent="  "))
+    for problem in result.degraded:
+        extend(textwrap.wrap(problem, width=WIDTH, initial_indent="  ", subsequent_indent="    "))
     for problem in result.logic_errors:
         append(_fit(f"logic error: {problem}"))
     return "\n".join(lines) + "\n"

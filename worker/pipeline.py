@@ -347,7 +347,11 @@ def check_batches(
         # Cross-participant checks (e.g. an enrollment cap) are meaningless on a subset.
         if not partial:
             result.findings.extend(run.finish())
+        else:
+            run.skip_cross()
         result.check_errors = run.check_errors
+        result.coverage = run.coverage
+        result.quarantined = {q.check.id: q.reason for q in run.ruleset.quarantined}
     result.logic_errors = list(study.generic.logic_errors)
     result.findings = sort_findings(result.findings)
     return result
@@ -371,6 +375,7 @@ def run_check(
         on_progress=on_progress,
     )
     result = check_batches(study, batches, as_of=as_of, partial=bool(records))
+    result.max_error_share = settings.check.max_error_share
     log.info(
         "check finished",
         records=result.records_checked,

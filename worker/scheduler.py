@@ -117,12 +117,13 @@ def full_sync_due(
     history: Iterable[Mapping[str, Any]], trigger: CronTrigger, now: datetime
 ) -> bool:
     """Whether a scheduled full sync has come round since the last successful full sync
-    started (always, if there is none): then the start-up sync is a full one."""
+    started (always, if there is none): then the start-up sync is a full one. A degraded
+    full sync (a check quarantined or erring) did its writes: it counts."""
     started = [
         when
         for entry in history
         if entry.get("mode") == "full"
-        and entry.get("status") == "ok"
+        and entry.get("status") in ("ok", "degraded")
         and (when := _aware(entry.get("started_at"))) is not None
     ]
     if not started:

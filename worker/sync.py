@@ -121,6 +121,7 @@ def run_sync(
     if should_stop is not None:
         batches = until_stopped(batches, should_stop)
     result = check_batches(study, batches, as_of=as_of, partial=partial, on_record=keep)
+    result.max_error_share = settings.check.max_error_share
 
     by_record: dict[str, list[Finding]] = {rid: [] for rid in kept}
     for finding in result.findings:

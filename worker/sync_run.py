@@ -57,10 +57,16 @@ def open_visit(row: VisitRow) -> bool:
 
 
 def rules_that_ran(study: Study, *, partial: bool) -> set[str]:
-    """Every check that ran in this run (per record, check errors are subtracted)."""
+    """Every check that ran in this run (per record, check errors are subtracted). A
+    quarantined check did not: its queries are left as they are."""
     ran = {rule.value for rule in GenericRule}
     if study.ruleset is not None:
-        ran |= {c.id for c in study.ruleset.checks if not (partial and c.cross_participant)}
+        held = study.ruleset.quarantined_ids
+        ran |= {
+            c.id
+            for c in study.ruleset.checks
+            if not (partial and c.cross_participant) and c.id not in held
+        }
     return ran
 
 

@@ -346,15 +346,12 @@ def test_a_bad_kind_in_a_declaration_is_refused_at_load(tmp_path: Path) -> None:
         load(rules_folder(tmp_path, checks=checks))
 
 
-def test_every_name_the_project_lacks_is_listed_in_one_error(tmp_path: Path) -> None:
+def test_every_mistake_in_the_rules_folder_is_listed_in_one_error(tmp_path: Path) -> None:
     params = PARAMS + '\n[codes.visit_status_v2]\ndone = "1"\n[extra]\nsource_field = "wt"\n'
     params = params.replace('done = "1"', 'done = "3"', 1)
-    logic = (
-        LOGIC.replace('field = "ae_end"', 'field = "ae_stop"').replace(
-            '"m1_arm_1"]', '"log_arm_1"]'
-        )
-        + '\n[[rule]]\nid = "T-BAD"\nkind = "query"\nseverity = "minor"\ntitle = "x"\n'
-        + ('field = "ae_end"\nlogic = "[ae_end] < [nope] and ("\nmessage = "x"\n')
+    logic = LOGIC + (
+        '\n[[rule]]\nid = "T-BAD"\nkind = "query"\nseverity = "minor"\ntitle = "x"\n'
+        'field = "ae_end"\nlogic = "[ae_end] < [ae_start] and ("\nmessage = "x"\n'
     )
     with pytest.raises(MappingError) as caught:
         load(rules_folder(tmp_path, params=params, logic=logic))
@@ -364,18 +361,145 @@ def test_every_name_the_project_lacks_is_listed_in_one_error(tmp_path: Path) -> 
         "codes.visit_status.done: '3' is not a code of field 'visit_status'",
         "codes.visit_status_v2: field 'visit_status_v2' is not in the project",
         "extra.source_field: field 'wt' is not in the project",
-        "rule T-AE-ORDER: field 'ae_stop' is not in the project",
-        "rule T-SKIPPED: form 'visit' of field 'visit_status' is not designated for event "
-        "'log_arm_1'",
         "rule T-BAD: the logic cannot be read",
     ):
         assert problem in message
 
 
-def test_a_logic_rule_naming_an_unknown_field_is_refused(tmp_path: Path) -> None:
-    logic = LOGIC.replace("[ae_end] < [ae_start]", "[ae_end] < [ae_begin]")
-    with pytest.raises(MappingError, match="ae_begin"):
-        load(rules_folder(tmp_path, logic=logic))
+# --- Quarantine: checks whose inputs the project no longer has ------------------------------
+
+
+def test_logic_rules_naming_what_the_project_lacks_are_quarantined_not_refused(
+    tmp_path: Path,
+) -> None:
+    logic = (
+        LOGIC.replace('field = "ae_end"', 'field = "ae_stop"')
+        .replace('"m1_arm_1"]', '"log_arm_1"]')
+        .replace("[ae_end] < [ae_start]", "[ae_end] < [ae_begin]")
+    )
+    rules = load(rules_folder(tmp_path, logic=logic))
+    held = {q.check.id: q.reasons for q in rules.quarantined}
+    assert held == {
+        "T-AE-ORDER": (
+            "rule T-AE-ORDER: field 'ae_stop' is not in the project",
+            "rule T-AE-ORDER: [ae_begin]: no such field in the project",
+        ),
+        "T-SKIPPED": (
+            "rule T-SKIPPED: form 'visit' of field 'visit_status' is not designated for "
+            "event 'log_arm_1'",
+        ),
+    }
+    # Listed among the checks (reports and doctor name them), but never run.
+    assert {"T-AE-ORDER", "T-SKIPPED"} <= {c.id for c in rules.checks}
+    assert rules.logic_rules == ()
+    run, found = check_all_records(rules, record("1", *CLEAN, log(1, ae_start="2026-02-02")))
+    assert {f.rule for f in found} <= {"T-HEAVY", "T-CAP", "T-M2", "T-NO-BASELINE"}
+    assert run.coverage["T-AE-ORDER"].skipped == {"quarantined": 1}
+    assert run.coverage["T-AE-ORDER"].ran == 0
+
+
+def test_a_python_check_declaring_a_field_the_project_lacks_is_quarantined(
+    tmp_path: Path,
+) -> None:
+    checks = CHECKS.replace(
+        'title="Weight above the limit")',
+        'title="Weight above the limit", reads=["weight_kg", "height_cm"])',
+    )
+    rules = load(rules_folder(tmp_path, checks=checks))
+    assert [(q.check.id, q.reasons) for q in rules.quarantined] == [
+        ("T-HEAVY", ("field 'height_cm' is not in the project",))
+    ]
+    heavy_dose = record("1", *CLEAN, dose(2, weight_kg="150"))
+    run, found = check_all_records(rules, heavy_dose)
+    assert "T-HEAVY" not in {f.rule for f in found}
+    assert run.check_errors == 0
+
+
+def test_a_drifted_mapping_part_is_built_empty_and_quarantines_the_checks_reading_it(
+    tmp_path: Path,
+) -> None:
+    drifted = MAPPING.model_copy(
+        update={
+            "parts": MAPPING.parts
+            | {"doses": MAPPING.parts["doses"].model_copy(update={"event": "dosing_arm_1"})}
+        }
+    )
+    builder = ParticipantBuilder(drifted, SCHEMA)  # no longer refuses the whole run
+    assert builder.broken_parts == {
+        "doses": ["part 'doses': event 'dosing_arm_1' is not in the project"]
+    }
+    rules = load_ruleset(rules_folder(tmp_path), schema=SCHEMA, mapping=drifted)
+    # T-HEAVY reads p.doses; T-CAP's key reads it through a helper function.
+    assert [q.check.id for q in rules.quarantined] == ["T-CAP", "T-HEAVY"]
+    rec = record("1", *CLEAN[:-1], dose(1, visit_date="2026-02-01", weight_kg="150"))
+    participant = builder.build(rec)
+    assert not participant.doses  # empty: no rows are read for a drifted part
+    run = rules.start(AS_OF)
+    found = run.check(participant, rec) + run.finish()
+    assert run.check_errors == 0
+    assert {f.rule for f in found} == set()  # baseline and month 2 are there
+
+
+def test_a_check_reading_a_drifted_part_through_a_cached_helper_is_quarantined(
+    tmp_path: Path,
+) -> None:
+    checks = CHECKS + textwrap.dedent(
+        """
+        import functools
+
+        @functools.cache
+        def _dose_count(p):
+            return len(p.doses)
+
+        @check("T-COUNT", kind="query", severity="minor", title="Counted doses")
+        def counted(p, as_of, params):
+            return [] if _dose_count(p) < 9 else [at_part("baseline", "visit_date", "Many.")]
+        """
+    )
+    drifted = MAPPING.model_copy(
+        update={
+            "parts": MAPPING.parts
+            | {"doses": MAPPING.parts["doses"].model_copy(update={"forms": ["dosing"]})}
+        }
+    )
+    rules = load_ruleset(rules_folder(tmp_path, checks=checks), schema=SCHEMA, mapping=drifted)
+    assert [q.check.id for q in rules.quarantined] == ["T-CAP", "T-COUNT", "T-HEAVY"]
+    assert rules.quarantined[1].reasons == ("part 'doses': form 'dosing' is not in the project",)
+
+
+def test_the_coverage_ledger_counts_whom_each_check_ran_on_skipped_or_errored_on(
+    tmp_path: Path,
+) -> None:
+    checks = CHECKS + textwrap.dedent(
+        """
+        @check("T-BROKEN", kind="deviation", severity="critical", title="Broken")
+        def broken(p, as_of, params):
+            if p.record_id in ("1", "2"):
+                raise ZeroDivisionError("x")
+            return []
+        """
+    )
+    rules = load(rules_folder(tmp_path, checks=checks))
+    recs = [record(str(k), *CLEAN) for k in (1, 2, 3)] + [record("4", baseline())]
+    run, _ = check_all_records(rules, *recs)
+    cover = run.coverage
+    assert (cover["T-BROKEN"].ran, cover["T-BROKEN"].errored) == (2, 2)
+    assert cover["T-BROKEN"].error_share == 0.5
+    assert (cover["T-HEAVY"].ran, cover["T-HEAVY"].errored) == (4, 0)
+    # T-CAP judged the three dosed participants; the fourth gave it nothing to judge.
+    assert (cover["T-CAP"].ran, cover["T-CAP"].skipped) == (3, {"inputs blank": 1})
+    # T-AE-ORDER's form has no rows for anyone.
+    assert (cover["T-AE-ORDER"].ran, cover["T-AE-ORDER"].skipped) == (0, {"inputs blank": 4})
+
+
+def test_a_partial_run_skips_cross_participant_checks_in_the_ledger(tmp_path: Path) -> None:
+    rules = load(rules_folder(tmp_path))
+    run = rules.start(AS_OF)
+    for rec in (record("1", *CLEAN), record("2", baseline())):
+        run.check(BUILDER.build(rec), rec)
+    run.skip_cross()
+    assert run.coverage["T-CAP"].ran == 0
+    assert run.coverage["T-CAP"].skipped == {"partial run": 1, "inputs blank": 1}
 
 
 def test_a_check_declared_both_in_python_and_as_logic_is_refused(tmp_path: Path) -> None:

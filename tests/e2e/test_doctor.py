@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -54,16 +55,32 @@ def test_doctor_lists_every_drifted_name(demo_sandbox, tmp_path: Path) -> None:
     assert "Traceback" not in run.stderr
 
 
-def test_check_refuses_to_run_on_a_drifted_mapping(demo_sandbox, tmp_path: Path) -> None:
+def test_a_drifted_mapping_part_quarantines_the_checks_reading_it_and_the_rest_run(
+    demo_sandbox, tmp_path: Path
+) -> None:
     original = (REPO / "mappings" / "nk_trial.toml").read_text(encoding="utf-8")
-    config = config_with_mapping(tmp_path, original.replace('"fu_m6_arm_1"', '"fu_m7_arm_1"'))
-    run = run_worker(
-        "check", "--config", str(config), env=worker_env(demo_sandbox.url, demo_sandbox.token)
-    )
-    assert run.returncode == 2
-    assert run.stdout == ""
-    [line] = run.stderr.strip().splitlines()
-    assert "fu_m7_arm_1" in line
+    env = worker_env(demo_sandbox.url, demo_sandbox.token)
+
+    def check(mapping_text: str, folder: Path) -> dict:
+        folder.mkdir()
+        config = config_with_mapping(folder, mapping_text)
+        run = run_worker("check", "--config", str(config), "--format", "json", env=env)
+        assert run.returncode == 1, run.stderr  # findings, not a refusal
+        return json.loads(run.stdout)
+
+    clean = check(original, tmp_path / "clean")
+    drifted = check(original.replace('"fu_m6_arm_1"', '"fu_m7_arm_1"'), tmp_path / "drifted")
+    held = drifted["summary"]["quarantined"]
+    assert "NK-WIN-03" in held  # the missed-month check reads the follow-up part
+    assert all("'fu_m7_arm_1' is not in the project" in why for why in held.values())
+    assert drifted["summary"]["status"] == "degraded"
+    assert drifted["summary"]["check_errors"] == 0
+    # Every check that does not read the drifted part finds exactly what it found before.
+    assert [f for f in drifted["findings"] if f["rule"] not in held] == [
+        f for f in clean["findings"] if f["rule"] not in held
+    ]
+    records = drifted["summary"]["records_checked"]
+    assert drifted["coverage"]["NK-WIN-03"]["skipped"] == {"quarantined": records}
 
 
 def test_doctor_with_redcap_down_exits_3() -> None:

@@ -28,9 +28,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "dictionary's generic checks, and print the findings. With no study mapping and "
             "rules configured (no config file, or an empty [study]), the generic checks run "
             "alone on every form, event, arm and instance. Read-only: nothing is written to "
-            "REDCap; the query instrument is not needed. Exit codes: 0 no finding at or "
-            "above --fail-on, 1 findings, 2 usage or configuration error, 3 REDCap "
-            "unreachable or refused."
+            "REDCap; the query instrument is not needed. A check whose inputs the project "
+            "no longer has (a field, form or event deleted) is quarantined: not run, and "
+            "listed in the summary, which then says DEGRADED; JSON output carries each "
+            "check's coverage (participants it ran on, skipped and why, errored). Exit "
+            "codes: 0 no finding at or above --fail-on, 1 findings, 2 usage or "
+            "configuration error, 3 REDCap unreachable or refused."
         ),
     )
     add_connection_options(parser)

@@ -28,7 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "field, form or event that the mapping or rules name but the live project lacks. "
             "In a project with several arms, also every event and arm the mapping does not "
             "cover and every logic rule that names one arm's event (use visit names, the "
-            "event names without '_arm_N'). "
+            "event names without '_arm_N'). Every check quarantined because the project "
+            "lacks a field, form or event it reads is listed by name. "
             'With queries.target = "drw", also that the Data Quality API module is enabled on '
             "the project, that its export works and that the project has the Data Resolution "
             "Workflow on. Exit codes: 0 all good, 2 configuration or drift problems (or the DRW "
@@ -97,9 +98,17 @@ def run(args: argparse.Namespace) -> int:
                     logic_file = rules_dir / LOGIC_FILE
                     problems = one_arm_names(logic_file, schema) if logic_file.is_file() else []
                     try:
-                        load_ruleset(rules_dir, schema=schema, mapping=judged())
+                        ruleset = load_ruleset(rules_dir, schema=schema, mapping=judged())
                     except WorkerError as exc:
                         problems.append(str(exc))
+                        return problems
+                    # Each quarantined check, by name: check and sync skip it (its queries
+                    # are left as they are) until the project or the rules are fixed.
+                    problems.extend(
+                        f"check {q.check.id} quarantined (not run, its queries left as they "
+                        f"are): {q.reason}"
+                        for q in ruleset.quarantined
+                    )
                     return problems
 
                 steps.append(("rules", rules_problems))

@@ -79,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
                 if drw
                 else None
             ),
+            max_error_share=settings.check.max_error_share,
         )
     page = render_report(
         data,
@@ -87,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
     )
     atomic_write_bytes(args.out, page.encode("utf-8"))
     print(f"report written to {args.out}")
+    for line in data.degraded:
+        print(f"degraded: {line}", file=sys.stderr)
     if data.failed_records:
         print(
             f"error: progress or schedule could not be computed for "

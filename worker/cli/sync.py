@@ -17,7 +17,7 @@ from worker.jobs import run_sync_job
 from worker.output import summary_line
 from worker.sync import SyncResult, sync_counts
 
-EXIT_OK, EXIT_INCOMPLETE = 0, 4
+EXIT_OK, EXIT_INCOMPLETE, EXIT_DEGRADED = 0, 4, 6
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,7 +34,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "touches what people wrote. Exit codes: 0 done, 2 usage or configuration "
             "error, 3 REDCap unreachable or refused, 4 incomplete (some writes rejected or a "
             "summary not sent; it is kept and sent by the next run), 5 not started because "
-            "another sync is running with the same state folder."
+            "another sync is running with the same state folder, 6 degraded (a check "
+            "quarantined because the project lacks a field, form or event it reads, its "
+            "queries left as they are; or a check erring on more than check.max_error_share "
+            "of the participants it tried)."
         ),
     )
     add_connection_options(parser)
@@ -75,7 +78,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"write error: {error}")
     for line in outcome.notify.sent + outcome.notify.written + outcome.notify.failed:
         print(line)
-    return EXIT_OK if outcome.ok else EXIT_INCOMPLETE
+    for problem in result.check.degraded:
+        print(f"degraded: {problem}")
+    if not outcome.ok:
+        return EXIT_INCOMPLETE
+    return EXIT_DEGRADED if outcome.status == "degraded" else EXIT_OK
 
 
 def render_plan(result: SyncResult) -> str:

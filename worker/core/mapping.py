@@ -133,43 +133,57 @@ def load_mapping(path: Path) -> MappingSpec:
 def mapping_drift(spec: MappingSpec, schema: ProjectSchema) -> list[str]:
     """Everything the mapping names that the project lacks or shapes differently. An event
     may be named by its visit (``screening`` for ``screening_arm_N``): see ``part_events``."""
-    problems: list[str] = []
-    for name, part in spec.parts.items():
-        for form in part.forms:
-            if form not in schema.forms:
-                problems.append(f"part '{name}': form '{form}' is not in the project")
-        for event in part.event_names:
-            if event is None:
-                if schema.is_longitudinal:
-                    problems.append(f"part '{name}': the project is longitudinal: name its event")
-                elif form_repeat_mode(schema, None, part.forms) == "mixed":
-                    problems.append(
-                        f"part '{name}': forms {part.forms} mix repeating and non-repeating "
-                        "instruments"
-                    )
-                continue
-            if not schema.is_longitudinal:
-                problems.append(f"part '{name}': names event '{event}' but the project is classic")
-                continue
-            candidates = schema.events_of_visit(event)
-            if not candidates:
-                problems.append(f"part '{name}': event '{event}' is not in the project")
-                continue
-            where = f"event '{event}'" if event in candidates else f"any event of visit '{event}'"
-            for form in part.forms:
-                if form in schema.forms and not any(
-                    form in schema.forms_of_event(e) for e in candidates
-                ):
-                    problems.append(f"part '{name}': form '{form}' is not designated for {where}")
-            for candidate in candidates if part.events is None else ():
-                designated = designated_forms(schema, candidate, part)
-                if form_repeat_mode(schema, candidate, designated) == "mixed":
-                    problems.append(
-                        f"part '{name}': forms {part.forms} mix repeating and non-repeating "
-                        f"instruments in event '{candidate}'"
-                    )
+    problems = [p for found in parts_drift(spec, schema).values() for p in found]
     if spec.queries is not None:
         problems.extend(_queries_drift(spec.queries, schema))
+    return problems
+
+
+def parts_drift(spec: MappingSpec, schema: ProjectSchema) -> dict[str, list[str]]:
+    """The mapping parts the project no longer matches, each with its problems: such a part
+    is built empty and every check reading it is quarantined (the rest of the run goes on)."""
+    drift: dict[str, list[str]] = {}
+    for name, part in spec.parts.items():
+        problems = _part_drift(name, part, schema)
+        if problems:
+            drift[name] = problems
+    return drift
+
+
+def _part_drift(name: str, part: PartSpec, schema: ProjectSchema) -> list[str]:
+    problems: list[str] = []
+    for form in part.forms:
+        if form not in schema.forms:
+            problems.append(f"part '{name}': form '{form}' is not in the project")
+    for event in part.event_names:
+        if event is None:
+            if schema.is_longitudinal:
+                problems.append(f"part '{name}': the project is longitudinal: name its event")
+            elif form_repeat_mode(schema, None, part.forms) == "mixed":
+                problems.append(
+                    f"part '{name}': forms {part.forms} mix repeating and non-repeating instruments"
+                )
+            continue
+        if not schema.is_longitudinal:
+            problems.append(f"part '{name}': names event '{event}' but the project is classic")
+            continue
+        candidates = schema.events_of_visit(event)
+        if not candidates:
+            problems.append(f"part '{name}': event '{event}' is not in the project")
+            continue
+        where = f"event '{event}'" if event in candidates else f"any event of visit '{event}'"
+        for form in part.forms:
+            if form in schema.forms and not any(
+                form in schema.forms_of_event(e) for e in candidates
+            ):
+                problems.append(f"part '{name}': form '{form}' is not designated for {where}")
+        for candidate in candidates if part.events is None else ():
+            designated = designated_forms(schema, candidate, part)
+            if form_repeat_mode(schema, candidate, designated) == "mixed":
+                problems.append(
+                    f"part '{name}': forms {part.forms} mix repeating and non-repeating "
+                    f"instruments in event '{candidate}'"
+                )
     return problems
 
 
@@ -324,7 +338,9 @@ class ParticipantBuilder:
     """
 
     def __init__(self, spec: MappingSpec, schema: ProjectSchema) -> None:
-        problems = mapping_drift(spec, schema)
+        # Only the query instrument's drift refuses the run; a drifted part is built empty
+        # and the checks reading it are quarantined (see worker.core.rules.inputs).
+        problems = _queries_drift(spec.queries, schema) if spec.queries is not None else []
         if problems:
             raise MappingError(
                 f"the mapping does not match the project ({len(problems)} problem(s)): "
@@ -332,6 +348,7 @@ class ParticipantBuilder:
             )
         self.spec = spec
         self.schema = schema
+        self.broken_parts = parts_drift(spec, schema)
 
     def _fields(self, forms: Iterable[str]) -> list[FieldDef]:
         id_field = self.schema.record_id_field
@@ -379,7 +396,13 @@ class ParticipantBuilder:
     def _plans(self) -> tuple[_PartPlan, ...]:
         return tuple(
             _PartPlan.make(
-                name, part, self.schema, self._fields(part.forms), model, self._is_list(part)
+                name,
+                part,
+                self.schema,
+                self._fields(part.forms),
+                model,
+                self._is_list(part),
+                broken=name in self.broken_parts,
             )
             for (name, part), model in zip(
                 self.spec.parts.items(), self.part_models.values(), strict=True
@@ -503,6 +526,8 @@ class _PartPlan:
         fields: list[FieldDef],
         model: type[PartEntry],
         is_list: bool,
+        *,
+        broken: bool = False,
     ) -> _PartPlan:
         plans = []
         for f in fields:
@@ -524,9 +549,10 @@ class _PartPlan:
                     exact=_EXACT_TYPES.get(expected),
                 )
             )
+        # A drifted part reads no rows: it is empty for every participant.
         events = tuple(
             (event, ordinal, form_repeat_mode(schema, event, designated_forms(schema, event, part)))
-            for event, ordinal in part_events(schema, part)
+            for event, ordinal in ([] if broken else part_events(schema, part))
         )
         return cls(
             name=name,

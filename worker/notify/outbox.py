@@ -40,6 +40,7 @@ def load_ledger(state: StateDir) -> Ledger:
         announced=[str(k) for k in data.get("announced", [])],
         pending=[str(k) for k in data.get("pending", [])],
         last_digest_at=last_at,
+        quarantines=[str(k) for k in data.get("quarantines", [])],
     )
 
 
@@ -50,6 +51,7 @@ def save_ledger(state: StateDir, ledger: Ledger) -> None:
             "announced": ledger.announced,
             "pending": ledger.pending,
             "last_digest_at": ledger.last_digest_at.isoformat() if ledger.last_digest_at else None,
+            "quarantines": ledger.quarantines,
         },
     )
 

@@ -102,6 +102,9 @@ class PythonCheck:
     info: CheckInfo
     run: Callable[..., Iterable[Hit]]  # a CheckFn, or an EvaluateFn when ``key`` is set
     key: KeyFn | None = None  # cross-participant checks: the small per-participant key
+    # Fields the check reads, as declared (``reads=``): a field the project lacks
+    # quarantines the check. The mapping parts it reads are derived (see .inputs).
+    reads: tuple[str, ...] = ()
 
 
 _MARK = "__worker_check__"
@@ -120,19 +123,32 @@ def _info(check_id: str, kind: str, severity: str, title: str, *, cross: bool = 
     )
 
 
-def check(check_id: str, *, kind: str, severity: str, title: str) -> Callable[[CheckFn], CheckFn]:
-    """Declare a per-participant check ``fn(participant, as_of, params) -> Iterable[Hit]``."""
+def check(
+    check_id: str, *, kind: str, severity: str, title: str, reads: Iterable[str] = ()
+) -> Callable[[CheckFn], CheckFn]:
+    """Declare a per-participant check ``fn(participant, as_of, params) -> Iterable[Hit]``.
+
+    ``reads`` names fields the check reads: if the live project lacks one, the check is
+    quarantined (not run, its queries left as they are) instead of failing on everyone.
+    """
     info = _info(check_id, kind, severity, title)
+    fields = tuple(reads)
 
     def mark(fn: CheckFn) -> CheckFn:
-        setattr(fn, _MARK, PythonCheck(info, fn))
+        setattr(fn, _MARK, PythonCheck(info, fn, reads=fields))
         return fn
 
     return mark
 
 
 def check_all(
-    check_id: str, *, kind: str, severity: str, title: str, key: KeyFn
+    check_id: str,
+    *,
+    kind: str,
+    severity: str,
+    title: str,
+    key: KeyFn,
+    reads: Iterable[str] = (),
 ) -> Callable[[EvaluateFn], EvaluateFn]:
     """Declare a cross-participant check.
 
@@ -142,9 +158,10 @@ def check_all(
     the end of the run; its hits must name their ``record``.
     """
     info = _info(check_id, kind, severity, title, cross=True)
+    fields = tuple(reads)
 
     def mark(fn: EvaluateFn) -> EvaluateFn:
-        setattr(fn, _MARK, PythonCheck(info, fn, key))
+        setattr(fn, _MARK, PythonCheck(info, fn, key, reads=fields))
         return fn
 
     return mark

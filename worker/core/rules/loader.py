@@ -38,9 +38,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from worker.core.mapping import MappingSpec
+from worker.core.mapping import MappingSpec, parts_drift
 from worker.core.rules.declare import PythonCheck, declared_check
-from worker.core.rules.logic_rules import LogicRule, load_logic_rules
+from worker.core.rules.inputs import Quarantine, python_quarantines
+from worker.core.rules.logic_rules import LogicRule, compile_logic_rules
 from worker.core.rules.params import Params, name_problems, schema_labeller
 from worker.core.rules.ruleset import Ruleset
 from worker.core.rules.wording import STUDY_FILE, load_wording
@@ -86,14 +87,33 @@ def load_ruleset(rules_dir: Path, *, schema: ProjectSchema, mapping: MappingSpec
     module = imported.module if imported is not None else None
     python_checks = _declared_checks(imported.submodules) if imported is not None else []
     logic_rules: list[LogicRule] = []
+    quarantined: list[Quarantine] = []
     if (rules_dir / LOGIC_FILE).is_file():
-        logic_rules, logic_problems = load_logic_rules(rules_dir / LOGIC_FILE, schema)
+        logic_rules, quarantined, logic_problems = compile_logic_rules(
+            rules_dir / LOGIC_FILE, schema
+        )
         problems.extend(logic_problems)
+    if module is not None:
+        quarantined.extend(
+            python_quarantines(
+                python_checks,
+                schema=schema,
+                broken_parts=parts_drift(mapping, schema),
+                module_prefix=module.__name__,
+            )
+        )
+    held = {q.check.id for q in quarantined}
+    python_checks = [c for c in python_checks if c.info.id not in held]
 
     modules = imported.submodules if imported is not None else ()
-    visit_schedule = _schedule(rules_dir, schema, mapping, modules, problems)
+    visit_schedule, held_schedule = _schedule(rules_dir, schema, mapping, modules, problems)
+    quarantined.extend(held_schedule)
     seen: dict[str, str] = {}
-    infos = [c.info for c in python_checks] + [r.info for r in logic_rules]
+    infos = (
+        [c.info for c in python_checks]
+        + [r.info for r in logic_rules]
+        + [q.check for q in quarantined]
+    )
     if visit_schedule is not None:
         infos += [c.info for c in visit_schedule.checks.values()]
     for info in infos:
@@ -133,6 +153,7 @@ def load_ruleset(rules_dir: Path, *, schema: ProjectSchema, mapping: MappingSpec
         python_checks=tuple(sorted(python_checks, key=lambda c: c.info.id)),
         logic_rules=tuple(logic_rules),
         visit_schedule=visit_schedule,
+        quarantined=tuple(sorted(quarantined, key=lambda q: q.check.id)),
         progress_fn=progress if callable(progress) else None,
         wording=wording,
     )
@@ -144,15 +165,29 @@ def _schedule(
     mapping: MappingSpec,
     modules: tuple[ModuleType, ...],
     problems: list[str],
-) -> Schedule | None:
-    """The folder's declared schedule, bound to its ``@condition`` functions."""
+) -> tuple[Schedule | None, list[Quarantine]]:
+    """The folder's declared schedule, bound to its ``@condition`` functions; or, when a
+    mapping part it reads has drifted from the project, no schedule and its checks
+    quarantined (the rest of the study runs)."""
     # Imported here: the schedule package builds on this package's check declarations.
     from worker.core.schedule import SCHEDULE_FILE, Schedule, load_schedule
 
     spec, found = load_schedule(rules_dir, schema, mapping)
-    problems.extend(found)
     if spec is None:
-        return None
+        problems.extend(found)
+        return None, []
+    broken = parts_drift(mapping, schema)
+    read = (
+        {a.part for a in spec.anchors}
+        | {v.part for v in spec.visits}
+        | {n.part for n in spec.not_expected if n.part}
+    )
+    drifted = sorted(read & broken.keys())
+    if drifted:
+        # What the schedule says of those parts' events follows from their drift.
+        reasons = tuple(problem for part in drifted for problem in broken[part])
+        return None, [Quarantine(check=c.info, reasons=reasons) for c in spec.checks.values()]
+    problems.extend(found)
     conditions = _declared_conditions(modules)
     for excuse in spec.not_expected:
         if excuse.condition is not None and excuse.condition not in conditions:
@@ -160,7 +195,7 @@ def _schedule(
                 f"{SCHEDULE_FILE} names condition '{excuse.condition}', but no @condition "
                 "of that name is declared in the checks"
             )
-    return Schedule(spec=spec, schema=schema, conditions=conditions)
+    return Schedule(spec=spec, schema=schema, conditions=conditions), []
 
 
 def _declared_conditions(modules: tuple[ModuleType, ...]) -> dict[str, ConditionFn]:

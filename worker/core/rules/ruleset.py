@@ -12,11 +12,18 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from worker.core.arms import participant_arm, record_arm
-from worker.core.findings import Finding
+from worker.core.findings import (
+    SKIP_BLANK,
+    SKIP_PARTIAL,
+    SKIP_QUARANTINED,
+    CheckCoverage,
+    Finding,
+)
 from worker.core.logic import RecordContext
 from worker.core.mapping import MappingSpec
 from worker.core.records import RecordData
 from worker.core.rules.declare import CALENDAR_DATE, CheckInfo, Hit, Participant, PythonCheck
+from worker.core.rules.inputs import Quarantine
 from worker.core.rules.logic_rules import LogicRule, ValidOnly, rows_of
 from worker.core.rules.params import Params
 from worker.core.rules.wording import GENERIC, Wording
@@ -67,14 +74,21 @@ class Ruleset:
     # How reports, emails and the ``visits`` command speak of this study (study.toml).
     wording: Wording = GENERIC
     observers: tuple[Observer, ...] = ()
+    # Checks whose inputs the project no longer has: not run (see .inputs).
+    quarantined: tuple[Quarantine, ...] = ()
 
     @property
     def checks(self) -> list[CheckInfo]:
-        """Every check, Python and logic, by ID."""
+        """Every check, Python and logic, quarantined or not, by ID."""
         infos = [c.info for c in self.python_checks] + [r.info for r in self.logic_rules]
         if self.visit_schedule is not None:
             infos += [c.info for c in self.visit_schedule.checks.values()]
+        infos += [q.check for q in self.quarantined]
         return sorted(infos, key=lambda i: i.id)
+
+    @property
+    def quarantined_ids(self) -> frozenset[str]:
+        return frozenset(q.check.id for q in self.quarantined)
 
     def start(self, as_of: date) -> RulesRun:
         return RulesRun(self, as_of)
@@ -182,6 +196,9 @@ class RulesRun:
         self._arms: dict[str, int | None] = {}
         rules = ruleset.logic_rules
         self._valid_only = ValidOnly.for_rules(ruleset.schema, rules) if rules else None
+        # The coverage ledger: per check, whom it judged, skipped or errored on.
+        self.coverage: dict[str, CheckCoverage] = {c.id: CheckCoverage() for c in ruleset.checks}
+        self._held = [q.check.id for q in ruleset.quarantined]
 
     # --- per participant ------------------------------------------------------------------
 
@@ -191,10 +208,13 @@ class RulesRun:
         if self._several_arms:
             self._arms[record_id] = record_arm(self.ruleset.schema, record)
         findings: list[Finding] = []
+        for held in self._held:
+            self.coverage[held].skip(SKIP_QUARANTINED)
         for c in self._per_participant:
             try:
                 hits = c.run(participant, self.as_of, params)
                 findings.extend(self._finding(c.info, hit, record_id) for hit in hits)
+                self.coverage[c.info.id].ran += 1
             except Exception as exc:  # a bug in one check must not stop the run
                 findings = [f for f in findings if f.rule != c.info.id]
                 findings.append(self._error(c.info, record_id, exc))
@@ -207,6 +227,8 @@ class RulesRun:
                 continue
             if key is not None:
                 self._keys[c.info.id].append((record_id, key))
+            else:
+                self.coverage[c.info.id].skip(SKIP_BLANK)
         if self._valid_only is not None:
             findings.extend(self._logic(record, self._valid_only(record)))
         visits = self._scheduled(participant, findings)
@@ -250,9 +272,11 @@ class RulesRun:
         schema = self.ruleset.schema
         for rule in self.ruleset.logic_rules:
             found: list[Finding] = []
+            rows = 0
             try:
                 for place in rule.places:
                     for instance, _ in rows_of(place, clean):
+                        rows += 1
                         context = RecordContext(
                             schema=schema,
                             record=clean,
@@ -271,6 +295,11 @@ class RulesRun:
                                 instance=instance,
                             )
                             found.append(self._finding(rule.info, hit, raw.record_id))
+                cover = self.coverage[rule.info.id]
+                if rows:
+                    cover.ran += 1
+                else:
+                    cover.skip(SKIP_BLANK)
             except Exception as exc:
                 found = [self._error(rule.info, raw.record_id, exc)]
             findings.extend(found)
@@ -298,12 +327,19 @@ class RulesRun:
             try:
                 hits = c.run([key for _, key in entries], self.as_of, params)
                 found = [self._finding(c.info, hit, None) for hit in hits]
+                self.coverage[c.info.id].ran += len(entries)
             except Exception as exc:
                 # The check ran on nobody: every participant it would judge gets an error
                 # finding, so their earlier findings of this check are left as they are.
                 found = [self._error(c.info, record_id, exc) for record_id, _ in entries]
             findings.extend(found)
         return findings
+
+    def skip_cross(self) -> None:
+        """A partial run: cross-participant checks judge nobody (instead of :meth:`finish`)."""
+        for c in self._cross:
+            if self._keys[c.info.id]:
+                self.coverage[c.info.id].skip(SKIP_PARTIAL, len(self._keys[c.info.id]))
 
     # --- findings -------------------------------------------------------------------------
 
@@ -336,6 +372,7 @@ class RulesRun:
 
     def _error(self, info: CheckInfo, record_id: str, exc: Exception) -> Finding:
         self.check_errors += 1
+        self.coverage[info.id].errored += 1
         self.failed.setdefault(record_id, set()).add(info.id)
         # Only the exception's type and where it happened: its text may quote a value.
         log.error(
