@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime
 import structlog
 
 from worker.config import Settings
+from worker.core.export_rights import export_rights_error, hidden_fields
 from worker.core.findings import CheckResult, Finding
 from worker.core.generic_checks import GenericRule
 from worker.core.queries import Action, Change, Plan, Query, QueryBook
@@ -24,7 +25,6 @@ from worker.core.records import RecordData
 from worker.core.rules.tally import StudyTally
 from worker.core.schema import ProjectSchema
 from worker.core.visits import VisitRow, VisitStatus
-from worker.errors import RedcapRefused
 from worker.pipeline import (
     ProgressCallback,
     Study,
@@ -33,10 +33,11 @@ from worker.pipeline import (
     query_instrument,
 )
 from worker.redcap_client import RedcapClient
+from worker.writes import BATCH_ROWS, write_rows
 
 log = structlog.get_logger(__name__)
 
-WRITE_BATCH_ROWS = 100
+WRITE_BATCH_ROWS = BATCH_ROWS
 
 StopCheck = Callable[[], bool]
 
@@ -64,6 +65,9 @@ class SyncResult:
     groups: dict[str, str] = field(default_factory=dict)
     tally: StudyTally | None = None
     rejected: set[tuple[str, int]] = field(default_factory=set)  # (record, query instance)
+    # Records deleted from REDCap since this run's export: their rows were not written (that
+    # would have created them again). Record -> rows skipped.
+    gone: dict[str, int] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -117,9 +121,15 @@ def run_sync(
     on_progress: ProgressCallback | None = None,
     on_change: Callable[[Change], None] | None = None,
     should_stop: StopCheck | None = None,
+    on_write_progress: ProgressCallback | None = None,
 ) -> SyncResult:
     """Check, reconcile, write. ``should_stop`` is asked before each export and each write
-    batch; when it says yes, ``SyncStopped`` is raised there."""
+    batch; when it says yes, ``SyncStopped`` is raised there. ``on_progress`` and
+    ``on_write_progress`` get (done, total) records exported and query rows written.
+
+    Stops with ``ExportRightsMissing`` before any write if the export lacks a query field
+    (the token's export rights), with ``WritesInterrupted`` at a ban or lost rights during
+    the writes."""
     schema = client.schema()
     study = load_study(settings, schema)
     book = QueryBook(query_instrument(study), schema)
@@ -147,6 +157,7 @@ def run_sync(
         date_begin=date_begin,
         on_progress=on_progress,
     )
+    batches = _checked_columns(batches, book)
     if should_stop is not None:
         batches = _until_stopped(batches, should_stop)
     result = check_batches(study, batches, as_of=as_of, partial=partial, on_record=keep)
@@ -176,7 +187,7 @@ def run_sync(
         if on_change is not None:
             on_change(change)
     if not dry_run:
-        _write(client, plan.changes, sync, should_stop)
+        _write(client, plan.changes, sync, should_stop, on_write_progress)
     _after_writes(sync, book, kept)
     log.info("sync finished", **sync_counts(sync))
     return sync
@@ -189,6 +200,8 @@ def _after_writes(sync: SyncResult, book: QueryBook, kept: dict[str, _KeptQuerie
         if (change.record, change.instance) not in sync.rejected:
             by_record.setdefault(change.record, []).append(change)
     for record_id, kept_queries in kept.items():
+        if record_id in sync.gone:
+            continue
         record = kept_queries.record
         queries = book.after(record, by_record.get(record_id, ()), event=kept_queries.event)
         if queries:
@@ -217,23 +230,16 @@ def _write(
     changes: list[Change],
     sync: SyncResult,
     should_stop: StopCheck | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> None:
-    """Import the planned rows in batches; a rejected batch is reported and the rest go on."""
-    for start in range(0, len(changes), WRITE_BATCH_ROWS):
+    """Import the planned rows (worker.writes: batched, refusing records isolated, never a
+    record created); what could not be written is reported in ``sync``."""
+
+    def before_batch(written: int, total: int) -> None:
         if should_stop is not None and should_stop():
-            raise SyncStopped(f"stopped after writing {sync.written} of {len(changes)} query rows")
-        batch = changes[start : start + WRITE_BATCH_ROWS]
-        try:
-            # Overwrite, so a reopen can clear the closing time and the verified mark; rows
-            # carry only the worker's own fields, so nothing else is touched.
-            client.import_records([c.row for c in batch], overwrite="overwrite", idempotent=True)
-        except RedcapRefused as exc:
-            records = sorted({c.record for c in batch})
-            message = f"REDCap rejected a batch of {len(batch)} query rows: {exc}"
-            sync.write_errors.append(message)
-            sync.rejected.update((c.record, c.instance) for c in batch)
-            log.error("query write rejected", records=records, rows=len(batch), error=str(exc))
-            continue
+            raise SyncStopped(f"stopped after writing {written} of {total} query rows")
+
+    def written(batch: Sequence[Change]) -> None:
         sync.written += len(batch)
         for change in batch:
             log.info(
@@ -243,6 +249,36 @@ def _write(
                 rule=change.rule,
                 query_id=change.query_id,
             )
+
+    report = write_rows(
+        client,
+        changes,
+        batch_rows=WRITE_BATCH_ROWS,
+        before_batch=before_batch,
+        on_progress=on_progress,
+        on_written=written,
+    )
+    for refusal in report.refused:
+        sync.write_errors.append(
+            f"record {refusal.record}: {refusal.rows} query rows not written: {refusal.message}"
+        )
+    sync.rejected.update((c.record, c.instance) for c in report.refused_rows)
+    sync.rejected.update((c.record, c.instance) for c in report.gone_rows)
+    sync.gone.update(report.gone)
+
+
+def _checked_columns(
+    batches: Iterable[Sequence[dict]], book: QueryBook
+) -> Iterator[Sequence[dict]]:
+    """The batches, stopping at the first whose rows lack a query field the worker reads
+    (the token user's export rights leave it out): before anything is written."""
+    needed = book.f.read_back
+    for batch in batches:
+        if batch:
+            missing = hidden_fields(needed, batch[0].keys())
+            if missing:
+                raise export_rights_error(book.spec.form, missing)
+        yield batch
 
 
 def sync_counts(sync: SyncResult) -> dict[str, int]:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from worker.cli.common import add_connection_options, open_session
 from worker.core.coverage import mapping_coverage
+from worker.core.export_rights import export_rights_error, hidden_fields
 from worker.core.mapping import MappingSpec, load_mapping, mapping_drift
 from worker.core.rules import load_ruleset
 from worker.core.rules.loader import LOGIC_FILE
@@ -15,6 +16,7 @@ from worker.core.rules.logic_rules import one_arm_names
 from worker.core.schema import ProjectSchema
 from worker.errors import ConfigError, RedcapError, WorkerError
 from worker.pipeline import INIT_HINT, judged_mapping, query_form_steps
+from worker.redcap_client import RedcapClient
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,7 +29,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "In a project with several arms, also every event and arm the mapping does not "
             "cover and every logic rule that names one arm's event (use visit names, the "
             "event names without '_arm_N'). "
-            "Exit codes: 0 all good, 2 configuration or drift problems, 3 REDCap unreachable."
+            "Also that an export returns every query field (the token's data export rights can "
+            "leave fields out silently; sync needs 'Full Data Set' on the query form). "
+            "Exit codes: 0 all good, 2 configuration or drift problems, 3 REDCap unreachable "
+            "or query fields not exported."
         ),
     )
     add_connection_options(parser)
@@ -112,10 +117,40 @@ def run(args: argparse.Namespace) -> int:
             else:
                 report(True, label, "matches the project")
         if settings.study.mapping is not None:
-            missing = _query_instrument_note(Path(settings.study.mapping), schema)
+            mapping_path = Path(settings.study.mapping)
+            missing = _query_instrument_note(mapping_path, schema)
             if missing:
                 note("queries", missing)
+            else:
+                try:
+                    seen = _query_fields_seen(client, mapping_path)
+                except RedcapError as exc:
+                    report(False, "export rights", str(exc))
+                    status = max(status, exc.exit_code)
+                else:
+                    if seen is not None:
+                        report(True, "export rights", seen)
     return status
+
+
+def _query_fields_seen(client: RedcapClient, mapping_path: Path) -> str | None:
+    """The check sync makes before its first write: does an export return every query
+    field? Read from one record's export (REDCap's export rights act on exports only; the
+    data dictionary lists every field whatever they are)."""
+    try:
+        queries = load_mapping(mapping_path).queries
+    except WorkerError:
+        return None
+    assert queries is not None  # _query_instrument_note said so
+    ids = client.record_ids()
+    if not ids:
+        return "not checked: the project has no records yet (sync checks before writing)"
+    # Every form: a record without queries yet has no row the query form alone would fill.
+    rows = client.export_records(ids[:1])
+    missing = hidden_fields(queries.fields.read_back, rows[0].keys() if rows else ())
+    if missing:
+        raise export_rights_error(queries.form, missing)
+    return f"every query field of '{queries.form}' is exported"
 
 
 def _query_instrument_note(mapping_path: Path, schema: ProjectSchema) -> str | None:

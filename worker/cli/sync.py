@@ -28,9 +28,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "already in REDCap, and write the difference: new queries opened, fixed ones "
             "resolved, returning ones reopened, site-verified ones closed. Only the worker's "
             "own query fields are written. Exit codes: 0 done, 2 usage or configuration "
-            "error, 3 REDCap unreachable or refused, 4 incomplete (some writes rejected or a "
-            "summary not sent; it is kept and sent by the next run), 5 not started because "
-            "another sync is running with the same state folder."
+            "error, 3 REDCap unreachable or refused (also: the token's export rights hide query "
+            "fields, checked before any write; or a ban or lost rights during the writes, "
+            "which stop at once), 4 incomplete (REDCap refused some records' writes, e.g. "
+            "locked records: each named, every other record's written; or a summary not "
+            "sent; it is kept and sent by the next run), 5 not started because another sync "
+            "is running with the same state folder. A record deleted after the export is "
+            "skipped and named, never created again."
         ),
     )
     add_connection_options(parser)
@@ -62,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
             records=args.records,
             dry_run=args.dry_run,
             on_progress=progress_printer("downloading"),
+            on_write_progress=progress_printer("writing", "query rows"),
         )
     result = outcome.sync
     if args.dry_run:
@@ -69,6 +74,11 @@ def run(args: argparse.Namespace) -> int:
     print(render_summary(result))
     for error in result.write_errors:
         print(f"write error: {error}")
+    for record, rows in sorted(result.gone.items()):
+        print(
+            f"skipped: record {record} was deleted from REDCap after this run's export; its "
+            f"{rows} query rows were not written (that would have created the record again)"
+        )
     for line in outcome.notify.sent + outcome.notify.written + outcome.notify.failed:
         print(line)
     return EXIT_OK if outcome.ok else EXIT_INCOMPLETE
