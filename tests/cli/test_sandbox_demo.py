@@ -66,3 +66,18 @@ def test_sandbox_serves_the_demo_the_config_names(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert str(tmp_path / "no_such_demo") in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("option", "expected"),
+    [
+        (("--export-right", "data_query=some"), "error: export right 'data_query=some': use"),
+        (("--export-right", "no_form=none"), "error: export right for 'no_form': the project"),
+        (("--delete-record-after", "soon:12"), "error: 'soon:12': use N:RECORD"),
+    ],
+)
+def test_a_bad_sandbox_access_option_is_one_line(option: tuple[str, str], expected: str) -> None:
+    done = run_worker("sandbox", "demo", *option, env=worker_env("", ""))
+    assert done.returncode == 2
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith(expected)
