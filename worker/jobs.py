@@ -87,6 +87,7 @@ def run_sync_job(
     dry_run: bool = False,
     on_progress=None,
     should_stop: StopCheck | None = None,
+    on_write_progress=None,
 ) -> JobOutcome:
     """One sync run. ``should_stop`` lets a scheduler end it early at a safe point
     (``SyncStopped``); a stopped or failed run is recorded and never moves the cursor.
@@ -108,6 +109,7 @@ def run_sync_job(
             dry_run=dry_run,
             on_progress=on_progress,
             should_stop=should_stop,
+            on_write_progress=on_write_progress,
         )
 
 
@@ -122,6 +124,10 @@ def _sync_reading_structure_if_refused(
     try:
         return sync()
     except RedcapRefused as exc:
+        # A design change is REDCap's 400 (an unknown field or form); a ban or lost rights
+        # refuses every request alike, so asking again would only send more.
+        if getattr(exc, "status", 400) != 400:
+            raise
         log.warning("project structure changed; reading it again", error=str(exc))
         session.client.forget_schema()
         return sync()
@@ -137,6 +143,7 @@ def _sync_job(
     dry_run: bool,
     on_progress,
     should_stop: StopCheck | None,
+    on_write_progress=None,
 ) -> JobOutcome:
     settings = session.settings
     started_at = utc_now()
@@ -160,6 +167,7 @@ def _sync_job(
             dry_run=dry_run,
             on_progress=on_progress,
             should_stop=should_stop,
+            on_write_progress=on_write_progress,
         )
 
     try:

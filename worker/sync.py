@@ -10,18 +10,18 @@ crash between batches is repaired by the next run without duplicates.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
 import structlog
 
 from worker.config import Settings
+from worker.core.export_rights import export_rights_error, hidden_fields
 from worker.core.findings import Finding
 from worker.core.queries import Action, Change, Plan, QueryBook
 from worker.core.records import RecordData
 from worker.core.rules.tally import StudyTally
-from worker.errors import RedcapRefused
 from worker.pipeline import (
     ProgressCallback,
     check_batches,
@@ -38,6 +38,7 @@ from worker.sync_run import (
     rules_that_ran,
     until_stopped,
 )
+from worker.writes import write_rows
 
 log = structlog.get_logger(__name__)
 
@@ -73,9 +74,16 @@ def run_sync(
     on_progress: ProgressCallback | None = None,
     on_change: Callable[[Change], None] | None = None,
     should_stop: StopCheck | None = None,
+    on_write_progress: ProgressCallback | None = None,
 ) -> SyncResult:
     """Check, reconcile, write. ``should_stop`` is asked before each export and each write
-    batch; when it says yes, ``SyncStopped`` is raised there."""
+    batch; when it says yes, ``SyncStopped`` is raised there. ``on_progress`` and
+    ``on_write_progress`` get (done, total) records exported and query rows written.
+
+    Stops with ``ExportRightsMissing`` before any write if the export lacks a query field
+    (the token's export rights), with ``WritesInterrupted`` at a ban or lost rights during
+    the writes."""
+
     if settings.queries.target == "drw":
         from worker.drw_sync import run_drw_sync  # the DRW target: its own module
 
@@ -118,6 +126,7 @@ def run_sync(
         date_begin=date_begin,
         on_progress=on_progress,
     )
+    batches = _checked_columns(batches, book)
     if should_stop is not None:
         batches = until_stopped(batches, should_stop)
     result = check_batches(study, batches, as_of=as_of, partial=partial, on_record=keep)
@@ -148,7 +157,7 @@ def run_sync(
         if on_change is not None:
             on_change(change)
     if not dry_run:
-        _write(client, plan.changes, sync, should_stop)
+        _write(client, plan.changes, sync, should_stop, on_write_progress)
     _after_writes(sync, book, kept)
     log.info("sync finished", **sync_counts(sync))
     return sync
@@ -161,6 +170,8 @@ def _after_writes(sync: SyncResult, book: QueryBook, kept: dict[str, _KeptQuerie
         if (change.record, change.instance) not in sync.rejected:
             by_record.setdefault(change.record, []).append(change)
     for record_id, kept_queries in kept.items():
+        if record_id in sync.gone:
+            continue
         record = kept_queries.record
         queries = book.after(record, by_record.get(record_id, ()), event=kept_queries.event)
         if queries:
@@ -174,23 +185,16 @@ def _write(
     changes: list[Change],
     sync: SyncResult,
     should_stop: StopCheck | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> None:
-    """Import the planned rows in batches; a rejected batch is reported and the rest go on."""
-    for start in range(0, len(changes), WRITE_BATCH_ROWS):
+    """Import the planned rows (worker.writes: batched, refusing records isolated, never a
+    record created); what could not be written is reported in ``sync``."""
+
+    def before_batch(written: int, total: int) -> None:
         if should_stop is not None and should_stop():
-            raise SyncStopped(f"stopped after writing {sync.written} of {len(changes)} query rows")
-        batch = changes[start : start + WRITE_BATCH_ROWS]
-        try:
-            # Overwrite, so a reopen can clear the closing time and the verified mark; rows
-            # carry only the worker's own fields, so nothing else is touched.
-            client.import_records([c.row for c in batch], overwrite="overwrite", idempotent=True)
-        except RedcapRefused as exc:
-            records = sorted({c.record for c in batch})
-            message = f"REDCap rejected a batch of {len(batch)} query rows: {exc}"
-            sync.write_errors.append(message)
-            sync.rejected.update((c.record, c.instance) for c in batch)
-            log.error("query write rejected", records=records, rows=len(batch), error=str(exc))
-            continue
+            raise SyncStopped(f"stopped after writing {written} of {total} query rows")
+
+    def written(batch: Sequence[Change]) -> None:
         sync.written += len(batch)
         for change in batch:
             log.info(
@@ -200,6 +204,36 @@ def _write(
                 rule=change.rule,
                 query_id=change.query_id,
             )
+
+    report = write_rows(
+        client,
+        changes,
+        batch_rows=WRITE_BATCH_ROWS,
+        before_batch=before_batch,
+        on_progress=on_progress,
+        on_written=written,
+    )
+    for refusal in report.refused:
+        sync.write_errors.append(
+            f"record {refusal.record}: {refusal.rows} query rows not written: {refusal.message}"
+        )
+    sync.rejected.update((c.record, c.instance) for c in report.refused_rows)
+    sync.rejected.update((c.record, c.instance) for c in report.gone_rows)
+    sync.gone.update(report.gone)
+
+
+def _checked_columns(
+    batches: Iterable[Sequence[dict]], book: QueryBook
+) -> Iterator[Sequence[dict]]:
+    """The batches, stopping at the first whose rows lack a query field the worker reads
+    (the token user's export rights leave it out): before anything is written."""
+    needed = book.f.read_back
+    for batch in batches:
+        if batch:
+            missing = hidden_fields(needed, batch[0].keys())
+            if missing:
+                raise export_rights_error(book.spec.form, missing)
+        yield batch
 
 
 def sync_counts(sync: SyncResult) -> dict[str, int]:

@@ -13,8 +13,9 @@ from worker.core.rules.tally import StudyTally
 from worker.core.schema import ProjectSchema
 from worker.core.visits import VisitRow, VisitStatus
 from worker.pipeline import Study
+from worker.writes import BATCH_ROWS
 
-WRITE_BATCH_ROWS = 100
+WRITE_BATCH_ROWS = BATCH_ROWS
 
 StopCheck = Callable[[], bool]
 
@@ -42,6 +43,9 @@ class SyncResult:
     groups: dict[str, str] = field(default_factory=dict)
     tally: StudyTally | None = None
     rejected: set[tuple[str, int]] = field(default_factory=set)  # (record, query instance)
+    # Records deleted from REDCap since this run's export: their rows were not written (that
+    # would have created them again). Record -> rows skipped.
+    gone: dict[str, int] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:

@@ -79,3 +79,18 @@ def test_a_sandbox_try_keeps_its_own_state_never_inside_the_installed_demo(
     assert common.sandbox_state_dir(tmp_path / "state") == tmp_path / "state" / "sandbox"
     monkeypatch.setattr(common, "DEMO_PACKAGE", None)
     assert common.sandbox_state_dir(package / "state") == package / "state" / "sandbox"
+
+
+@pytest.mark.parametrize(
+    ("option", "expected"),
+    [
+        (("--export-right", "data_query=some"), "error: export right 'data_query=some': use"),
+        (("--export-right", "no_form=none"), "error: export right for 'no_form': the project"),
+        (("--delete-record-after", "soon:12"), "error: 'soon:12': use N:RECORD"),
+    ],
+)
+def test_a_bad_sandbox_access_option_is_one_line(option: tuple[str, str], expected: str) -> None:
+    done = run_worker("sandbox", "demo", *option, env=worker_env("", ""))
+    assert done.returncode == 2
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith(expected)

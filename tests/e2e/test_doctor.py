@@ -93,3 +93,30 @@ def test_doctor_with_redcap_down_exits_3() -> None:
     )
     assert run.returncode == 3
     assert url in run.stdout
+
+
+def test_doctor_says_the_query_fields_are_exported(demo_sandbox) -> None:
+    run = run_worker(
+        "doctor",
+        "--config",
+        str(REPO / "config.example.toml"),
+        env=worker_env(demo_sandbox.url, demo_sandbox.token),
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "ok   export rights: every query field of 'data_query' is exported" in run.stdout
+
+
+@pytest.mark.parametrize("right", ["deidentified", "none"])
+def test_doctor_fails_when_export_rights_hide_query_fields(demo_sandbox, right: str) -> None:
+    demo_sandbox.access.set_export_right("data_query", right)
+    run = run_worker(
+        "doctor",
+        "--config",
+        str(REPO / "config.example.toml"),
+        env=worker_env(demo_sandbox.url, demo_sandbox.token),
+    )
+    assert run.returncode == 3
+    [failure] = [line for line in run.stdout.splitlines() if line.startswith("FAIL")]
+    assert failure.startswith("FAIL export rights: the API token's user cannot export")
+    assert "'Full Data Set' export rights on the form 'data_query'" in failure
+    assert not list(demo_sandbox.request_log.imports())

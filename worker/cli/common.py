@@ -173,14 +173,14 @@ def open_session(args: argparse.Namespace) -> Iterator[Session]:
             sandbox.stop()
 
 
-def progress_printer(label: str) -> object:
-    """A progress callback writing ``label: done/total`` on stderr, only on a terminal."""
+def progress_printer(label: str, unit: str = "records") -> object:
+    """A progress callback writing ``label: done/total unit`` on stderr, only on a terminal."""
     if not sys.stderr.isatty():
         return None
 
     def show(done: int, total: int) -> None:
         end = "\n" if done >= total else ""
-        print(f"\r{label}: {done}/{total} records", end=end, file=sys.stderr, flush=True)
+        print(f"\r{label}: {done}/{total} {unit}", end=end, file=sys.stderr, flush=True)
 
     return show
 

@@ -32,12 +32,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "REDCap's own Data Resolution Workflow queries instead (through the Data Quality "
             "API module): the worker appends resolutions as queries.drw_username and never "
             "touches what people wrote. Exit codes: 0 done, 2 usage or configuration "
-            "error, 3 REDCap unreachable or refused, 4 incomplete (some writes rejected or a "
-            "summary not sent; it is kept and sent by the next run), 5 not started because "
-            "another sync is running with the same state folder, 6 degraded (a check "
-            "quarantined because the project lacks a field, form or event it reads, its "
-            "queries left as they are; or a check erring on more than check.max_error_share "
-            "of the participants it tried)."
+            "error, 3 REDCap unreachable or refused (also: the token's export rights hide query "
+            "fields, checked before any write; or a ban or lost rights during the writes, "
+            "which stop at once), 4 incomplete (REDCap refused some records' writes, e.g. "
+            "locked records: each named, every other record's written; or a summary not "
+            "sent; it is kept and sent by the next run), 5 not started because another sync "
+            "is running with the same state folder, 6 degraded (a check quarantined because "
+            "the project lacks a field, form or event it reads, its queries left as they are; "
+            "or a check erring on more than check.max_error_share of the participants it "
+            "tried). A record deleted after the export is skipped and named, never created "
+            "again."
         ),
     )
     add_connection_options(parser)
@@ -69,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
             records=args.records,
             dry_run=args.dry_run,
             on_progress=progress_printer("downloading"),
+            on_write_progress=progress_printer("writing", "query rows"),
         )
     result = outcome.sync
     if args.dry_run:
@@ -76,6 +81,11 @@ def run(args: argparse.Namespace) -> int:
     print(render_summary(result))
     for error in result.write_errors:
         print(f"write error: {error}")
+    for record, rows in sorted(result.gone.items()):
+        print(
+            f"skipped: record {record} was deleted from REDCap after this run's export; its "
+            f"{rows} query rows were not written (that would have created the record again)"
+        )
     for line in outcome.notify.sent + outcome.notify.written + outcome.notify.failed:
         print(line)
     for problem in result.check.degraded:

@@ -75,6 +75,12 @@ class QueryFields(BaseModel):
     def worker_owned(self) -> list[str]:
         return [v for k, v in self.model_dump().items() if k not in ("response", "verified")]
 
+    @property
+    def read_back(self) -> list[str]:
+        """What reconciling reads from REDCap: the worker's own fields and the site's
+        verified mark (the site's response is never read)."""
+        return [*self.worker_owned, self.verified]
+
 
 class QueryCodes(BaseModel):
     """The codes of the query instrument's coded fields."""

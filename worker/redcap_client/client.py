@@ -318,9 +318,23 @@ class RedcapClient:
         in repeating instruments or events, but a status is stored with every saved form
         instance, so each record has a row. Still one request; a row per instance, not per
         record, so a larger answer."""
+        return self._ids_export(records=None, date_begin=date_begin)
+
+    def existing_records(self, records: Iterable[str]) -> set[str]:
+        """Which of ``records`` exist now: one export of their record-ID field and form
+        statuses (as ``record_ids``), so a record holding only repeating data counts too.
+        Writers ask right before importing: REDCap creates a record an import names."""
+        wanted = self._id_list(records)
+        if not wanted:
+            return set()
+        return set(self._ids_export(records=wanted, date_begin=None)) & set(wanted)
+
+    def _ids_export(self, *, records: list[str] | None, date_begin: datetime | None) -> list[str]:
         id_field = self._record_id_field()
         statuses = [f"{form}_complete" for form in self._all_forms()]
-        rows = self._project.export_records(fields=[id_field, *statuses], date_begin=date_begin)
+        rows = self._project.export_records(
+            records=records, fields=[id_field, *statuses], date_begin=date_begin
+        )
         if not all(id_field in row for row in rows):
             raise RedcapUnreachable(
                 f"REDCap at {self.url} answered the record-ID export without the record-ID "

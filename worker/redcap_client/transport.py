@@ -270,7 +270,10 @@ class Transport:
         if payload.get("content") == "record" and "data" in payload:
             shown = import_error_summary(message) or message
         return RedcapRequestRefused(
-            f"REDCap refused to {what}: {one_line(shown)}", what=what, redcap_message=message
+            f"REDCap refused to {what}: {one_line(shown)}",
+            what=what,
+            redcap_message=message,
+            status=failure.status,
         )
 
     def _gave_up(
