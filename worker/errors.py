@@ -41,3 +41,8 @@ class SyncBusy(WorkerError):
     """Another sync holds the state folder (a scheduled run, a manual one): exit 5."""
 
     exit_code = 5
+
+
+class StopRequested(Exception):
+    """A stop was asked for (SIGTERM, SIGINT) and the work ended at a safe point: nothing half
+    written, the next run completes it. Not a failure: the CLI exits 0."""

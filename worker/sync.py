@@ -24,7 +24,7 @@ from worker.core.records import RecordData
 from worker.core.rules.tally import StudyTally
 from worker.core.schema import ProjectSchema
 from worker.core.visits import VisitRow, VisitStatus
-from worker.errors import ConfigError, RedcapRefused
+from worker.errors import ConfigError, RedcapRefused, StopRequested
 from worker.pipeline import ProgressCallback, Study, check_batches, load_study
 from worker.redcap_client import RedcapClient
 
@@ -35,7 +35,7 @@ WRITE_BATCH_ROWS = 100
 StopCheck = Callable[[], bool]
 
 
-class SyncStopped(Exception):
+class SyncStopped(StopRequested):
     """A stop was requested and the sync ended at a safe point: between export batches
     (nothing written yet) or between write batches (each written batch is whole, with
     explicit instances, so the next run completes the rest without duplicates)."""

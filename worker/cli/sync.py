@@ -14,7 +14,9 @@ from worker.cli.common import (
 )
 from worker.jobs import run_sync_job
 from worker.output import summary_line
+from worker.stopping import Shutdown
 from worker.sync import SyncResult, sync_counts
+from worker.text_safety import visible
 
 EXIT_OK, EXIT_INCOMPLETE = 0, 4
 
@@ -30,7 +32,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "own query fields are written. Exit codes: 0 done, 2 usage or configuration "
             "error, 3 REDCap unreachable or refused, 4 incomplete (some writes rejected or a "
             "summary not sent; it is kept and sent by the next run), 5 not started because "
-            "another sync is running with the same state folder."
+            "another sync is running with the same state folder. SIGTERM or Ctrl-C stops the "
+            "sync at its next safe point (between batches; at most one REDCap request's "
+            "timeouts later), records the run as stopped and exits 0; a second signal exits at "
+            "once. The next sync completes what was left."
         ),
     )
     add_connection_options(parser)
@@ -55,20 +60,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    with open_session(args) as session:
+    # Before anything can fail or log. Also what lets `sync` stop on SIGTERM as PID 1 (a
+    # Kubernetes CronJob's container): the kernel gives PID 1 no default action for it.
+    shutdown = Shutdown()
+    shutdown.install()
+    with open_session(args, should_stop=shutdown) as session:
         outcome = run_sync_job(
             session,
             incremental=args.incremental,
             records=args.records,
             dry_run=args.dry_run,
             on_progress=progress_printer("downloading"),
+            should_stop=shutdown,
         )
     result = outcome.sync
     if args.dry_run:
         print(render_plan(result))
     print(render_summary(result))
     for error in result.write_errors:
-        print(f"write error: {error}")
+        print(f"write error: {visible(error)}")
     for line in outcome.notify.sent + outcome.notify.written + outcome.notify.failed:
         print(line)
     return EXIT_OK if outcome.ok else EXIT_INCOMPLETE
@@ -78,7 +88,7 @@ def render_plan(result: SyncResult) -> str:
     lines = ["Planned changes (dry run, nothing written):"]
     changes = sorted(result.plan.changes, key=lambda c: (c.record, c.instance))
     for record, group in groupby(changes, key=lambda c: c.record):
-        lines.append(f"Record {record}")
+        lines.append(f"Record {visible(record)}")
         for change in group:
             lines.append(f"  {change.action.value:<8} query #{change.instance:<4} {change.rule}")
     if not changes:

@@ -25,7 +25,6 @@ import importlib.util
 import itertools
 import re
 import sys
-import tomllib
 import traceback
 from pathlib import Path
 from types import ModuleType
@@ -39,6 +38,7 @@ from worker.core.rules.ruleset import Ruleset
 from worker.core.rules.wording import STUDY_FILE, load_wording
 from worker.core.schema import ProjectSchema
 from worker.errors import MappingError
+from worker.tomlfile import read_toml
 
 PARAMS_FILE = "params.toml"
 CHECKS_MODULE = "checks"
@@ -105,10 +105,7 @@ def load_ruleset(rules_dir: Path, *, schema: ProjectSchema, mapping: MappingSpec
 def _read_params(path: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise MappingError(f"rules file {path} is not valid TOML: {exc}") from None
+    return read_toml(path, "rules file", MappingError)
 
 
 def _import_checks(rules_dir: Path) -> ModuleType | None:

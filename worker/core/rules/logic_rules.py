@@ -22,7 +22,6 @@ File shape::
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +36,7 @@ from worker.core.rules.declare import CALENDAR_DATE, CheckInfo
 from worker.core.schema import ProjectSchema
 from worker.core.values import Parser, is_judged, value_parser
 from worker.errors import MappingError
+from worker.tomlfile import read_toml
 
 
 class LogicRuleSpec(BaseModel):
@@ -85,11 +85,9 @@ def load_logic_rules(path: Path, schema: ProjectSchema) -> tuple[list[LogicRule]
     A file that is not valid TOML or not shaped as documented raises MappingError; names the
     project lacks and unreadable logic are returned as problems (the caller lists them all).
     """
+    data = read_toml(path, "rules file", MappingError)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
         specs = _LogicFile.model_validate(data).rule
-    except tomllib.TOMLDecodeError as exc:
-        raise MappingError(f"rules file {path} is not valid TOML: {exc}") from None
     except ValidationError as exc:
         first = exc.errors(include_url=False, include_input=False)[0]
         where = ".".join(str(p) for p in first["loc"]) or "(top level)"
