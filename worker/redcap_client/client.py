@@ -299,10 +299,10 @@ class RedcapClient:
         if unsendable:
             # Text no request can carry (a lone surrogate): the record cannot be asked for
             # by its ID, so it is left out, and said so, rather than failing every run.
-            for record_id in unsendable:
+            for listed in unsendable:
                 log.warning(
                     "record ID is not valid text; the record cannot be exported or checked",
-                    record=visible(record_id),
+                    record=visible(listed),
                 )
             self.skipped_record_ids.extend(visible(i) for i in unsendable)
             ids = [i for i in ids if not has_surrogates(i)]
@@ -348,9 +348,9 @@ class RedcapClient:
     @staticmethod
     def _id_list(records: Iterable[str]) -> list[str]:
         ids = [records] if isinstance(records, str) else unique(str(r) for r in records)
-        for record_id in ids:
-            if has_surrogates(record_id):
-                raise ConfigError(f"record ID {visible(record_id)!r} is not valid text")
+        for given in ids:
+            if has_surrogates(given):
+                raise ConfigError(f"record ID {visible(given)!r} is not valid text")
         return ids
 
     def _batches(
