@@ -3,6 +3,8 @@ and the demo project's structure."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import subprocess
@@ -29,23 +31,54 @@ TWO_ARM_FINDINGS = PROJECT_FILES / "two_arm_trial.findings.json"
 CLASSIC_CSV = PROJECT_FILES / "classic_dictionary.csv"
 
 
+# A synthetic project with two arms whose visits share names (see its README.md).
+TWO_ARM_PROJECT = REPO / "tests" / "fixtures" / "projects" / "two_arm_exports"
+
+
+def project_export(folder: Path, name: str) -> Any:
+    """One of a project folder's REDCap API exports (``FOLDER/NAME.json``)."""
+    return json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
+
+
 def demo_export(name: str) -> Any:
     """One of the demo project's REDCap API exports (``demo/nk_trial/NAME.json``)."""
-    return json.loads((DEMO_PROJECT / f"{name}.json").read_text(encoding="utf-8"))
+    return project_export(DEMO_PROJECT, name)
 
 
 @cache
-def demo_schema() -> ProjectSchema:
-    """The dNK demo project's structure, as the worker reads it from REDCap (immutable, so
-    one copy serves every test)."""
+def exports_schema(folder: Path) -> ProjectSchema:
+    """A project folder's structure, as the worker reads it from REDCap (immutable, so one
+    copy serves every test)."""
     return ProjectSchema.from_exports(
-        project_info=demo_export("project"),
-        metadata=demo_export("metadata"),
-        events=demo_export("events"),
-        form_event_mapping=demo_export("form_event_mapping"),
-        repeating=demo_export("repeating_forms_events"),
-        instruments=demo_export("instruments"),
+        project_info=project_export(folder, "project"),
+        metadata=project_export(folder, "metadata"),
+        events=project_export(folder, "events"),
+        form_event_mapping=project_export(folder, "form_event_mapping"),
+        repeating=project_export(folder, "repeating_forms_events"),
+        instruments=project_export(folder, "instruments"),
     )
+
+
+def demo_schema() -> ProjectSchema:
+    """The dNK demo project's structure."""
+    return exports_schema(DEMO_PROJECT)
+
+
+def two_arm_schema() -> ProjectSchema:
+    """The two-arm test project's structure."""
+    return exports_schema(TWO_ARM_PROJECT)
+
+
+def dictionary_rows(csv_text: str) -> list[dict[str, str]]:
+    """A Data Dictionary CSV (REDCap's download: human column names) as the API's metadata
+    rows, as REDCap reads an uploaded one: columns by position."""
+    from worker.core.scaffold import DICTIONARY_COLUMNS
+
+    reader = csv.reader(io.StringIO(csv_text))
+    header = next(reader)
+    assert header == [human for _, human in DICTIONARY_COLUMNS]
+    names = [api for api, _ in DICTIONARY_COLUMNS]
+    return [dict(zip(names, row, strict=True)) for row in reader]
 
 
 @dataclass

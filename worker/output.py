@@ -26,6 +26,7 @@ PUBLIC_COLUMNS = (
     "message",
 )
 WIDTH = 80
+NO_STUDY_RULES = "no study rules configured: generic checks only"
 
 
 def summarise(result: CheckResult) -> dict[str, Any]:
@@ -41,6 +42,7 @@ def summarise(result: CheckResult) -> dict[str, Any]:
         "check_errors": result.check_errors,
         "logic_errors": len(result.logic_errors),
         "partial": result.partial,
+        "study_checks": result.study_checks,
     }
 
 
@@ -59,6 +61,8 @@ def summary_line(result: CheckResult) -> str:
     )
     if result.partial:
         line += "; partial run: cross-participant checks skipped"
+    if result.study_checks == 0:
+        line += f"; {NO_STUDY_RULES}"
     return line
 
 

@@ -25,9 +25,10 @@ import structlog
 from worker.config import Settings
 from worker.core.findings import CheckResult, Finding, sort_findings
 from worker.core.generic_checks import GenericChecker
-from worker.core.mapping import MappingSpec, ParticipantBuilder, load_mapping
+from worker.core.mapping import MappingSpec, ParticipantBuilder, QueriesSpec, load_mapping
 from worker.core.records import RecordData, group_rows
 from worker.core.rules import Ruleset, load_ruleset
+from worker.core.scaffold import QUERY_FORM, QUERY_ZIP, place_of, setup_steps, upload_step
 from worker.core.schema import ProjectSchema
 from worker.errors import ConfigError
 from worker.redcap_client import RedcapClient, RetryPolicy
@@ -84,41 +85,117 @@ class Session:
 
 @dataclass(frozen=True)
 class Study:
-    """A study's mapping and rules, bound to the live project's schema."""
+    """What the checks run with: the live project's schema and the generic checks; with a
+    mapping, the typed participant models; with rules, the study's own checks.
+
+    With no mapping (``[study]`` naming none) only the generic checks run, on every form.
+    """
 
     schema: ProjectSchema
-    mapping: MappingSpec
-    builder: ParticipantBuilder
-    ruleset: Ruleset | None
     generic: GenericChecker
+    mapping: MappingSpec | None = None
+    builder: ParticipantBuilder | None = None
+    ruleset: Ruleset | None = None
+    mapping_path: Path | None = None
+
+    @property
+    def queries(self) -> QueriesSpec | None:
+        """The mapping's query instrument, if the project has its form. Only ``sync`` needs
+        it; ``check`` and ``report`` run without it."""
+        spec = self.mapping.queries if self.mapping is not None else None
+        return spec if spec is not None and spec.form in self.schema.forms else None
+
+    @property
+    def study_checks(self) -> int:
+        """How many study checks (Python and logic rules) are configured."""
+        return len(self.ruleset.checks) if self.ruleset is not None else 0
 
     @property
     def forms_to_export(self) -> list[str]:
         """Every form the checks read: all but the query form, which only ``sync`` reads."""
-        skip = {self.mapping.queries.form} if self.mapping.queries else set()
+        skip = {self.mapping.queries.form} if self.mapping and self.mapping.queries else set()
         return [f for f in self.schema.forms if f not in skip]
 
 
+def judged_mapping(mapping: MappingSpec, schema: ProjectSchema) -> MappingSpec:
+    """The mapping as checked against the project: a query form the project lacks is no
+    drift (only sync writes queries, and it says what to add: :func:`query_instrument`)."""
+    if mapping.queries is not None and mapping.queries.form not in schema.forms:
+        return mapping.model_copy(update={"queries": None})
+    return mapping
+
+
 def load_study(settings: Settings, schema: ProjectSchema) -> Study:
-    """Load mapping and rules and check them against the project (drift is an error)."""
+    """Load mapping and rules and check them against the project (drift is an error).
+
+    Neither set: the generic checks alone. A query form the project lacks is no drift
+    here (see :func:`query_instrument`).
+    """
     if settings.study.mapping is None:
-        raise ConfigError("study.mapping is not set: name the study's mapping file")
-    mapping = load_mapping(Path(settings.study.mapping))
-    builder = ParticipantBuilder(mapping, schema)
+        if settings.study.rules is not None:
+            raise ConfigError("study.rules needs study.mapping: the checks read mapped parts")
+        return Study(schema=schema, generic=GenericChecker(schema))
+    mapping_path = Path(settings.study.mapping)
+    mapping = load_mapping(mapping_path)
+    exclude = frozenset({mapping.queries.form}) if mapping.queries else frozenset()
+    judged = judged_mapping(mapping, schema)
+    builder = ParticipantBuilder(judged, schema)
     ruleset = None
     if settings.study.rules is not None:
         rules_dir = Path(settings.study.rules)
         if not rules_dir.is_dir():
             raise ConfigError(f"study.rules: folder not found: {rules_dir}")
-        ruleset = load_ruleset(rules_dir, schema=schema, mapping=mapping)
-    exclude = frozenset({mapping.queries.form}) if mapping.queries else frozenset()
+        ruleset = load_ruleset(rules_dir, schema=schema, mapping=judged)
     return Study(
         schema=schema,
+        generic=GenericChecker(schema, exclude_forms=exclude),
         mapping=mapping,
         builder=builder,
         ruleset=ruleset,
-        generic=GenericChecker(schema, exclude_forms=exclude),
+        mapping_path=mapping_path,
     )
+
+
+INIT_HINT = (
+    "`python -m worker init DIR` writes a study folder for the project (a mapping, rules, and "
+    "the query instrument to add: DIR/query_instrument.zip)"
+)
+
+
+def query_instrument(study: Study) -> QueriesSpec:
+    """The query instrument ``sync`` writes to; if there is none, a ConfigError saying in
+    one line what to add."""
+    if study.queries is not None:
+        return study.queries
+    mapping, path = study.mapping, study.mapping_path
+    if mapping is None:
+        raise ConfigError(
+            "sync needs a query instrument to write findings into, and no study mapping is "
+            f"configured: {INIT_HINT}; then sync with --config DIR/config.toml"
+        )
+    if mapping.queries is None:
+        raise ConfigError(
+            f"sync needs a query instrument: the mapping {path} has no [queries] section; "
+            + INIT_HINT
+        )
+    form = mapping.queries.form
+    raise ConfigError(
+        f"sync needs the query instrument '{form}', which the project does not have: "
+        + query_form_steps(study.schema, mapping.queries, path)
+    )
+
+
+def query_form_steps(schema: ProjectSchema, queries: QueriesSpec, mapping_path: Path | None) -> str:
+    """How to add the mapping's query form to the project, in one line: the instrument ZIP
+    ``init`` wrote next to the mapping, if that is the form."""
+    zip_path = mapping_path.parent / QUERY_ZIP if mapping_path is not None else None
+    if queries.form != QUERY_FORM:
+        first = f"add a form '{queries.form}' with the fields the mapping's [queries.fields] names"
+    elif zip_path is not None and zip_path.is_file():
+        first = upload_step(str(zip_path))
+    else:
+        first = upload_step("the query_instrument.zip `python -m worker init DIR` writes")
+    return setup_steps(place_of(schema, queries.event), queries.form, first)
 
 
 RecordCallback = Callable[[RecordData, list[Finding]], None]
@@ -251,13 +328,13 @@ def check_batches(
     ``on_record`` sees each record with its own findings as it is checked (cross-participant
     findings come only at the end, in the result).
     """
-    result = CheckResult(as_of=as_of, partial=partial)
+    result = CheckResult(as_of=as_of, partial=partial, study_checks=study.study_checks)
     run = study.ruleset.start(as_of) if study.ruleset else None
     for batch in read_ahead(batches):
         for record in group_rows(study.schema, batch).values():
             result.records_checked += 1
             found = study.generic.check(record, as_of)
-            if run is not None:
+            if run is not None and study.builder is not None:
                 found.extend(run.check(study.builder.build(record), record))
             if on_record is not None:
                 on_record(record, found)

@@ -24,8 +24,14 @@ from worker.core.records import RecordData
 from worker.core.rules.tally import StudyTally
 from worker.core.schema import ProjectSchema
 from worker.core.visits import VisitRow, VisitStatus
-from worker.errors import ConfigError, RedcapRefused, StopRequested
-from worker.pipeline import ProgressCallback, Study, check_batches, load_study
+from worker.errors import RedcapRefused, StopRequested
+from worker.pipeline import (
+    ProgressCallback,
+    Study,
+    check_batches,
+    load_study,
+    query_instrument,
+)
 from worker.redcap_client import RedcapClient
 
 log = structlog.get_logger(__name__)
@@ -72,15 +78,23 @@ def _open_visit(row: VisitRow) -> bool:
     return row.status in OPEN_VISITS
 
 
-def _queries_only(record: RecordData, book: QueryBook) -> RecordData:
-    """The record's query rows alone: all the second pass needs, and small."""
-    form, event = book.spec.form, book.spec.event
+@dataclass(frozen=True)
+class _KeptQueries:
+    """A record's query rows alone (all the second pass needs, and small), and the query
+    event of the record's own arm, resolved while its other rows were at hand."""
+
+    record: RecordData
+    event: str | None
+
+
+def _queries_only(record: RecordData, book: QueryBook) -> _KeptQueries:
+    form, event = book.spec.form, book.event_of(record)
     rows = {
         key: values
         for key, values in record.rows.items()
         if key.repeat_instrument == form and key.event == event
     }
-    return RecordData(record.record_id, rows, record.data_access_group)
+    return _KeptQueries(RecordData(record.record_id, rows, record.data_access_group), event)
 
 
 def rules_that_ran(study: Study, *, partial: bool) -> set[str]:
@@ -108,9 +122,7 @@ def run_sync(
     batch; when it says yes, ``SyncStopped`` is raised there."""
     schema = client.schema()
     study = load_study(settings, schema)
-    if study.mapping.queries is None:
-        raise ConfigError("the mapping has no [queries] section: nowhere to write queries")
-    book = QueryBook(study.mapping.queries, schema)
+    book = QueryBook(query_instrument(study), schema)
     now = now or datetime.now(UTC)
     # Some records only (named, or changed since a time): other records and cross-participant
     # checks are not judged, so their queries are left alone.
@@ -120,7 +132,7 @@ def run_sync(
         tally = StudyTally(study.ruleset, keep_visit=_open_visit)
         study = replace(study, ruleset=study.ruleset.observed_by(tally.observe))
 
-    kept: dict[str, RecordData] = {}
+    kept: dict[str, _KeptQueries] = {}
     check_failed: dict[str, set[str]] = {}
 
     def keep(record: RecordData, found: list[Finding]) -> None:
@@ -146,14 +158,15 @@ def run_sync(
             by_record[finding.record].append(finding)
     ran = rules_that_ran(study, partial=partial)
     plan = Plan()
-    for record_id, record in kept.items():
+    for record_id, queries in kept.items():
         failed = check_failed.get(record_id, set())
         plan.extend(
             book.reconcile(
-                record,
+                queries.record,
                 by_record[record_id],
                 ran=lambda rule, failed=failed: rule in ran and rule not in failed,
                 now=now,
+                event=queries.event,
             )
         )
     sync = SyncResult(check=result, plan=plan, dry_run=dry_run, schema=schema, tally=tally)
@@ -169,14 +182,15 @@ def run_sync(
     return sync
 
 
-def _after_writes(sync: SyncResult, book: QueryBook, kept: dict[str, RecordData]) -> None:
+def _after_writes(sync: SyncResult, book: QueryBook, kept: dict[str, _KeptQueries]) -> None:
     """Each record's queries as REDCap now holds them (a dry run: as it would)."""
     by_record: dict[str, list[Change]] = {}
     for change in sync.plan.changes:
         if (change.record, change.instance) not in sync.rejected:
             by_record.setdefault(change.record, []).append(change)
-    for record_id, record in kept.items():
-        queries = book.after(record, by_record.get(record_id, ()))
+    for record_id, kept_queries in kept.items():
+        record = kept_queries.record
+        queries = book.after(record, by_record.get(record_id, ()), event=kept_queries.event)
         if queries:
             sync.queries[record_id] = queries
         if record.data_access_group:

@@ -38,7 +38,7 @@ def test_other_ids_are_sorted_naturally() -> None:
     assert sort_record_ids(ids) == ["site1-100", "Site2-9", "site2-9", "site2-10", "site10-1"]
 
 
-def test_record_ids_exports_only_the_record_id_field(
+def test_record_ids_exports_the_record_id_and_every_forms_status(
     api: responses.RequestsMock, make_client: Callable[..., RedcapClient]
 ) -> None:
     reply(api, "metadata", CLASSIC_METADATA)
@@ -47,7 +47,9 @@ def test_record_ids_exports_only_the_record_id_field(
 
     assert ids == ["1", "2", "3"]
     form = sent(api.calls[1])
-    assert numbered(form, "fields") == ["study_id"]
+    # A status is stored with every saved instance: a record with only repeating data,
+    # which REDCap may leave out of a record-ID-only export, still has a row.
+    assert numbered(form, "fields") == ["study_id", "demographics_complete", "visit_complete"]
     assert numbered(form, "records") == []
     assert numbered(form, "forms") == []
     assert form["dateRangeBegin"] == "2026-03-01 08:30:00"
@@ -78,7 +80,7 @@ def test_batches_of_whole_records_after_one_id_call(
     assert contents(api) == ["metadata"] + ["record"] * (1 + math.ceil(n / batch_size))
     id_call, *batch_calls = [sent(c) for c in api.calls[1:]]
     assert numbered(id_call, "records") == []
-    assert numbered(id_call, "fields") == ["study_id"]
+    assert numbered(id_call, "fields") == ["study_id", "demographics_complete", "visit_complete"]
     for form, batch in zip(batch_calls, expected, strict=True):
         assert numbered(form, "records") == batch
         assert numbered(form, "forms") == ["visit"]

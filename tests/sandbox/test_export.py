@@ -245,7 +245,9 @@ def test_records_fields_forms_events_filters(nk: Sandbox) -> None:
     project = pycap(nk)
     ids = project.export_records(fields=["record_id"])
     assert {r["record_id"] for r in ids} == {"1", "2", "3"}
-    assert len(ids) == len(project.export_records())  # the ID alone still lists every row
+    # The ID alone lists every row outside repeating instruments and events.
+    every = project.export_records()
+    assert len(ids) == sum(r["redcap_repeat_instance"] == "" for r in every)
     assert list(ids[0]) == [
         "record_id",
         "redcap_event_name",
@@ -455,3 +457,22 @@ def test_xml_is_the_default_format(nk: Sandbox) -> None:
     )
     assert answer.text.startswith('<?xml version="1.0" encoding="UTF-8" ?><records><item>')
     assert "<record_id><![CDATA[1]]></record_id>" in answer.text
+
+
+def test_a_record_with_only_repeating_data_is_missing_from_an_id_only_export(nk: Sandbox) -> None:
+    # REDCap may return no row for it; the sandbox takes that conservative answer.
+    nk.import_rows(
+        [
+            {
+                "record_id": "99",
+                "redcap_event_name": "safety_arm_1",
+                "redcap_repeat_instrument": "adverse_event",
+                "redcap_repeat_instance": "1",
+                "ae_onset": "2026-05-10",
+            }
+        ]
+    )
+    project = pycap(nk)
+    assert "99" not in {r["record_id"] for r in project.export_records(fields=["record_id"])}
+    with_status = project.export_records(fields=["record_id", "adverse_event_complete"])
+    assert [(r["record_id"], r["redcap_repeat_instance"]) for r in with_status] == [("99", 1)]

@@ -534,3 +534,19 @@ def test_a_malformed_xml_on_the_command_line_is_one_line(tmp_path: Path) -> None
     assert proc.returncode == 2
     assert err.decode().startswith(f"error: {path} is not well-formed XML")
     assert len(err.decode().strip().splitlines()) == 1
+
+
+def test_every_checkbox_gets_a_column_per_missing_data_code(two_arm: redcap.Project) -> None:
+    rows = two_arm.export_records(format_type="json", forms=["vitals"])
+    columns = [c for c in rows[0] if c.startswith("symptoms___")]
+    assert columns == [
+        "symptoms___1",
+        "symptoms___2",
+        "symptoms___3",
+        "symptoms___99",
+        "symptoms___unk",
+        "symptoms___na",
+        "symptoms___nask",
+    ]
+    names = {r["export_field_name"] for r in two_arm.export_field_names()}
+    assert {"symptoms___unk", "symptoms___na", "symptoms___nask"} <= names

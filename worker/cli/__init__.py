@@ -17,7 +17,17 @@ from worker.errors import StopRequested, WorkerError
 from worker.text_safety import visible
 
 # Command modules, in the order `--help` lists them.
-COMMAND_MODULES = ("check", "sync", "run", "health", "visits", "report", "doctor", "sandbox")
+COMMAND_MODULES = (
+    "check",
+    "sync",
+    "run",
+    "health",
+    "visits",
+    "report",
+    "doctor",
+    "init",
+    "sandbox",
+)
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -46,7 +56,7 @@ def build_parser(commands: Sequence[str] = COMMAND_MODULES) -> argparse.Argument
 
 def _named_command(argv: Sequence[str]) -> tuple[str, ...]:
     """The command ``argv`` names, alone; every command if it names none (``--help``, a
-    typo): then all are listed. Loading one command's module, not all eight, saves each run
+    typo): then all are listed. Loading one command's module, not all nine, saves each run
     the import of the scheduler, the sandbox and the report templates it does not use."""
     first = next(iter(argv), None)
     return (first,) if first in COMMAND_MODULES else COMMAND_MODULES

@@ -13,7 +13,7 @@ from worker.cli.common import (
     progress_printer,
 )
 from worker.core.findings import Severity
-from worker.output import RENDERERS
+from worker.output import NO_STUDY_RULES, RENDERERS
 from worker.pipeline import run_check
 
 EXIT_OK, EXIT_FINDINGS = 0, 1
@@ -25,9 +25,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="check the study's records and print the findings (read-only)",
         description=(
             "Pull the study's records from REDCap, run the protocol's checks and the data "
-            "dictionary's generic checks, and print the findings. Read-only: nothing is "
-            "written to REDCap. Exit codes: 0 no finding at or above --fail-on, 1 findings, "
-            "2 usage or configuration error, 3 REDCap unreachable or refused."
+            "dictionary's generic checks, and print the findings. With no study mapping and "
+            "rules configured (no config file, or an empty [study]), the generic checks run "
+            "alone on every form, event, arm and instance. Read-only: nothing is written to "
+            "REDCap; the query instrument is not needed. Exit codes: 0 no finding at or "
+            "above --fail-on, 1 findings, 2 usage or configuration error, 3 REDCap "
+            "unreachable or refused."
         ),
     )
     add_connection_options(parser)
@@ -63,5 +66,8 @@ def run(args: argparse.Namespace) -> int:
         )
         fail_on = Severity(args.fail_on or session.settings.check.fail_on)
     sys.stdout.write(RENDERERS[args.format](result))
+    if args.format == "csv" and result.study_checks == 0:
+        # A CSV has no summary: the one fact it cannot carry goes to stderr.
+        print(f"note: {NO_STUDY_RULES}", file=sys.stderr)
     failing = [f for f in result.findings if f.severity.rank >= fail_on.rank]
     return EXIT_FINDINGS if failing else EXIT_OK

@@ -59,8 +59,8 @@ def run(args: argparse.Namespace) -> int:
         schema = client.schema()
         study = load_study(settings, schema)
         forms = list(study.forms_to_export)
-        if study.mapping.queries is not None:
-            forms.append(study.mapping.queries.form)
+        if study.queries is not None:
+            forms.append(study.queries.form)
         batches = client.iter_record_batches(
             forms=forms,
             on_progress=progress_printer("downloading"),  # type: ignore[arg-type]
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         )
     page = render_report(
         data,
-        has_queries=study.mapping.queries is not None,
+        has_queries=study.queries is not None,
         values=settings.email.include_values,
     )
     try:

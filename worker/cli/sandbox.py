@@ -7,6 +7,7 @@ import contextlib
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from types import FrameType
@@ -246,8 +247,10 @@ def _print_request(entry: RequestEntry) -> None:
     print(" ".join(parts), file=sys.stderr, flush=True)
 
 
-def _wait_for_stop() -> None:
-    """Block until Ctrl-C or SIGTERM; both end the same clean way."""
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[threading.Event]:
+    """An event that Ctrl-C or SIGTERM sets; both end the same clean way. The handlers are
+    in place before the banner says so, so a signal sent on reading it is never fatal."""
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -255,8 +258,7 @@ def _wait_for_stop() -> None:
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        while not stop.wait(0.5):
-            pass
+        yield stop
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -300,31 +302,31 @@ def run(args: argparse.Namespace) -> int:
             log_file.close()
         raise
     try:
-        project = sandbox.project
-        source = (
-            f"state file {options['state_file']}"
-            if sandbox.restored
-            else options["data"] or _own_data(options["project_dir"])
-        )
-        print(
-            f"REDCap sandbox: {project.info.get('project_title', '')} "
-            f"({len(sandbox.store)} records from {source})",
-            flush=True,
-        )
-        print(f"URL:   {sandbox.url}", flush=True)
-        print(f"Token: {sandbox.token}", flush=True)
-        if options["state_file"] is not None:
-            print(f"State: {options['state_file']}", flush=True)
-        if options["latency_ms"] or options["fail_rate"]:
+        with _stop_on_signals() as stop:
+            project = sandbox.project
+            source = (
+                f"state file {options['state_file']}"
+                if sandbox.restored
+                else options["data"] or _own_data(options["project_dir"])
+            )
             print(
-                f"Faults: latency {options['latency_ms']} ms, fail rate {options['fail_rate']} "
-                f"({','.join(options['fail_kinds'])}), seed {options['seed']}",
+                f"REDCap sandbox: {project.info.get('project_title', '')} "
+                f"({len(sandbox.store)} records from {source})",
                 flush=True,
             )
-        print("Serving until Ctrl-C or SIGTERM.", flush=True)
-        # A Ctrl-C that lands outside the wait is still a clean stop.
-        with contextlib.suppress(KeyboardInterrupt):
-            _wait_for_stop()
+            print(f"URL:   {sandbox.url}", flush=True)
+            print(f"Token: {sandbox.token}", flush=True)
+            if options["state_file"] is not None:
+                print(f"State: {options['state_file']}", flush=True)
+            if options["latency_ms"] or options["fail_rate"]:
+                print(
+                    f"Faults: latency {options['latency_ms']} ms, fail rate {options['fail_rate']} "
+                    f"({','.join(options['fail_kinds'])}), seed {options['seed']}",
+                    flush=True,
+                )
+            print("Serving until Ctrl-C or SIGTERM.", flush=True)
+            while not stop.wait(0.5):
+                pass
     finally:
         sandbox.stop()
         if log_file is not None:

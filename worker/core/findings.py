@@ -93,3 +93,5 @@ class CheckResult:
     logic_errors: list[str] = field(default_factory=list)
     # A run over some records only: cross-participant checks did not run.
     partial: bool = False
+    # The study's own checks configured (0: the generic checks alone); None: not known.
+    study_checks: int | None = None

@@ -126,7 +126,8 @@ def load_mapping(path: Path) -> MappingSpec:
 
 
 def mapping_drift(spec: MappingSpec, schema: ProjectSchema) -> list[str]:
-    """Everything the mapping names that the project lacks or shapes differently."""
+    """Everything the mapping names that the project lacks or shapes differently. An event
+    may be named by its visit (``screening`` for ``screening_arm_N``): see ``part_events``."""
     problems: list[str] = []
     for name, part in spec.parts.items():
         for form in part.forms:
@@ -145,42 +146,95 @@ def mapping_drift(spec: MappingSpec, schema: ProjectSchema) -> list[str]:
             if not schema.is_longitudinal:
                 problems.append(f"part '{name}': names event '{event}' but the project is classic")
                 continue
-            designated = schema.forms_of_event(event)
-            if event not in schema.form_events:
+            candidates = schema.events_of_visit(event)
+            if not candidates:
                 problems.append(f"part '{name}': event '{event}' is not in the project")
                 continue
+            where = f"event '{event}'" if event in candidates else f"any event of visit '{event}'"
             for form in part.forms:
-                if form in schema.forms and form not in designated:
+                if form in schema.forms and not any(
+                    form in schema.forms_of_event(e) for e in candidates
+                ):
+                    problems.append(f"part '{name}': form '{form}' is not designated for {where}")
+            for candidate in candidates if part.events is None else ():
+                designated = designated_forms(schema, candidate, part)
+                if form_repeat_mode(schema, candidate, designated) == "mixed":
                     problems.append(
-                        f"part '{name}': form '{form}' is not designated for event '{event}'"
+                        f"part '{name}': forms {part.forms} mix repeating and non-repeating "
+                        f"instruments in event '{candidate}'"
                     )
-            if part.events is None and form_repeat_mode(schema, event, part.forms) == "mixed":
-                problems.append(
-                    f"part '{name}': forms {part.forms} mix repeating and non-repeating "
-                    f"instruments in event '{event}'"
-                )
     if spec.queries is not None:
-        q = spec.queries
-        if q.form not in schema.forms:
-            problems.append(f"queries: form '{q.form}' is not in the project")
-        elif not schema.is_repeating_form(q.event, q.form):
-            problems.append(f"queries: form '{q.form}' is not a repeating instrument in {q.event}")
-        else:
-            for role, name in q.fields.model_dump().items():
-                field = schema.fields.get(name)
-                if field is None or field.form != q.form:
-                    problems.append(f"queries: field '{name}' ({role}) is not on form '{q.form}'")
-            for role in ("kind", "severity", "status"):
-                field = schema.fields.get(getattr(q.fields, role))
-                codes = getattr(q.codes, role)
-                if field is not None and field.choices:
-                    for label, code in codes.items():
-                        if code not in field.choices:
-                            problems.append(
-                                f"queries: code '{code}' ({role} {label}) is not a choice of "
-                                f"field '{field.name}'"
-                            )
+        problems.extend(_queries_drift(spec.queries, schema))
     return problems
+
+
+def _queries_drift(q: QueriesSpec, schema: ProjectSchema) -> list[str]:
+    problems: list[str] = []
+    if q.form not in schema.forms:
+        return [f"queries: form '{q.form}' is not in the project"]
+    events: list[str | None] = [None]
+    if not schema.is_longitudinal and q.event is not None:
+        return [f"queries: names event '{q.event}' but the project is classic"]
+    if schema.is_longitudinal:
+        if q.event is None:
+            return ["queries: the project is longitudinal: name the query event"]
+        events = list(schema.events_of_visit(q.event))
+        if not events:
+            return [f"queries: event '{q.event}' is not in the project"]
+        # Sync writes a record's queries in its own arm, never another: every arm needs one.
+        lacking = [arm for arm in schema.arms if schema.event_in_arm(q.event, arm) is None]
+        if lacking:
+            arms = ", ".join(str(a) for a in lacking)
+            hint = (
+                f": name the visit '{schema.visit_of(q.event)}'"
+                if not schema.is_visit(q.event)
+                and all(schema.event_in_arm(schema.visit_of(q.event), a) for a in schema.arms)
+                else ""
+            )
+            problems.append(
+                f"queries: event '{q.event}' is not in arm {arms}, whose records' queries "
+                f"would have nowhere to go{hint}"
+            )
+    not_repeating = [e for e in events if not schema.is_repeating_form(e, q.form)]
+    if not_repeating:
+        where = ", ".join(e or "the project" for e in not_repeating)
+        return [*problems, f"queries: form '{q.form}' is not a repeating instrument in {where}"]
+    for role, name in q.fields.model_dump().items():
+        field = schema.fields.get(name)
+        if field is None or field.form != q.form:
+            problems.append(f"queries: field '{name}' ({role}) is not on form '{q.form}'")
+    for role in ("kind", "severity", "status"):
+        field = schema.fields.get(getattr(q.fields, role))
+        codes = getattr(q.codes, role)
+        if field is not None and field.choices:
+            for label, code in codes.items():
+                if code not in field.choices:
+                    problems.append(
+                        f"queries: code '{code}' ({role} {label}) is not a choice of "
+                        f"field '{field.name}'"
+                    )
+    return problems
+
+
+def part_events(schema: ProjectSchema, part: PartSpec) -> list[tuple[str | None, int | None]]:
+    """The unique events a part reads, each with its ordinal (its name's 1-based position in
+    ``events``; None for a one-event part). A visit name stands for its event in every arm:
+    a record has rows in its own arm's only, so the part takes whichever holds data."""
+    found: list[tuple[str | None, int | None]] = []
+    for ordinal, name in enumerate(part.event_names, start=1):
+        position = ordinal if part.events is not None else None
+        if name is None or not schema.is_longitudinal:
+            found.append((name, position))
+        else:
+            found.extend((event, position) for event in schema.events_of_visit(name))
+    return found
+
+
+def designated_forms(schema: ProjectSchema, event: str | None, part: PartSpec) -> list[str]:
+    """The part's forms designated for ``event`` (all of them if none is: drift says so).
+    Arms may differ in which of a visit's forms they hold."""
+    designated = schema.forms_of_event(event)
+    return [f for f in part.forms if f in designated] or list(part.forms)
 
 
 def form_repeat_mode(schema: ProjectSchema, event: str | None, forms: Iterable[str]) -> str:
@@ -310,7 +364,11 @@ class ParticipantBuilder:
     def _is_list(self, part: PartSpec) -> bool:
         if part.events is not None:
             return True
-        return form_repeat_mode(self.schema, part.event, part.forms) != "none"
+        return any(
+            form_repeat_mode(self.schema, event, designated_forms(self.schema, event, part))
+            != "none"
+            for event, _ in part_events(self.schema, part)
+        )
 
     @cached_property
     def _plans(self) -> tuple[_PartPlan, ...]:
@@ -462,12 +520,8 @@ class _PartPlan:
                 )
             )
         events = tuple(
-            (
-                event,
-                ordinal if part.events is not None else None,
-                form_repeat_mode(schema, event, part.forms),
-            )
-            for ordinal, event in enumerate(part.event_names, start=1)
+            (event, ordinal, form_repeat_mode(schema, event, designated_forms(schema, event, part)))
+            for event, ordinal in part_events(schema, part)
         )
         return cls(
             name=name,

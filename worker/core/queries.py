@@ -25,11 +25,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import partial
 
+from worker.core.arms import own_event
 from worker.core.findings import Finding, Kind, Severity
 from worker.core.mapping import QueriesSpec
 from worker.core.records import PSEUDO_FIELDS, RecordData, RowKey
 from worker.core.schema import ProjectSchema
+from worker.errors import MappingError
 
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"  # REDCap's datetime_seconds_ymd
 
@@ -154,11 +157,35 @@ class QueryBook:
             code: Severity(label) for label, code in spec.codes.severity.items()
         }
 
-    def read(self, record: RecordData) -> list[Query]:
-        """The record's queries, by instance; rows without a query ID are not ours."""
+    def event_of(self, record: RecordData) -> str | None:
+        """The query event of the record's own arm (``queries.event`` may name a visit): the
+        one already holding its queries, else the one in the arm its rows are in. Never
+        another arm's: writing there would put the record into that arm."""
+        name = self.spec.event
+        if name is None or not self.schema.is_longitudinal:
+            return None
+        candidates = self.schema.events_of_visit(name)
+        if len(candidates) == 1:
+            return candidates[0]
+        for event in candidates:
+            if record.instances(event, self.spec.form):
+                return event
+        event = own_event(self.schema, name, record)
+        if event is None:
+            who = record.record_id
+            raise MappingError(f"record {who}: none of its arms has the query event '{name}'")
+        return event
+
+    def _at(self, record: RecordData, event: str | None) -> str | None:
+        return event if event is not None else self.event_of(record)
+
+    def read(self, record: RecordData, *, event: str | None = None) -> list[Query]:
+        """The record's queries, by instance; rows without a query ID are not ours.
+        ``event``: the record's query event when the caller knows it (``event_of``)."""
+        event = self._at(record, event)
         queries = []
-        for k in record.instances(self.spec.event, self.spec.form):
-            row = record.row(self.spec.event, k, self.spec.form) or {}
+        for k in record.instances(event, self.spec.form):
+            row = record.row(event, k, self.spec.form) or {}
             qid = row.get(self.f.id, "")
             if not qid:
                 continue
@@ -185,21 +212,25 @@ class QueryBook:
             )
         return queries
 
-    def after(self, record: RecordData, changes: Iterable[Change]) -> list[Query]:
+    def after(
+        self, record: RecordData, changes: Iterable[Change], *, event: str | None = None
+    ) -> list[Query]:
         """The record's queries as they stand once ``changes`` (this record's) are written:
         what a summary of the run reports, without reading REDCap again."""
+        event = self._at(record, event)
         rows = {key: dict(values) for key, values in record.rows.items()}
         for change in changes:
-            row = rows.setdefault(RowKey(self.spec.event, self.spec.form, change.instance), {})
+            row = rows.setdefault(RowKey(event, self.spec.form, change.instance), {})
             row.update(
                 (name, str(value))
                 for name, value in change.row.items()
                 if name not in PSEUDO_FIELDS and name != self.schema.record_id_field
             )
-        return self.read(RecordData(record.record_id, rows, record.data_access_group))
+        return self.read(RecordData(record.record_id, rows, record.data_access_group), event=event)
 
-    def next_instance(self, record: RecordData) -> int:
-        return max(record.instances(self.spec.event, self.spec.form), default=0) + 1
+    def next_instance(self, record: RecordData, *, event: str | None = None) -> int:
+        event = self._at(record, event)
+        return max(record.instances(event, self.spec.form), default=0) + 1
 
     def reconcile(
         self,
@@ -208,15 +239,19 @@ class QueryBook:
         *,
         ran: Callable[[str], bool],
         now: datetime,
+        event: str | None = None,
     ) -> Plan:
         """Plan the writes for one record. ``ran(rule)`` says whether a check ran for this
-        record in this run; queries of checks that did not run are left alone."""
+        record in this run; queries of checks that did not run are left alone. ``event``:
+        the record's query event when the caller knows it (``event_of``)."""
+        event = self._at(record, event)
         plan = Plan()
         existing: dict[str, Query] = {}
-        for query in self.read(record):
+        for query in self.read(record, event=event):
             existing.setdefault(query.query_id, query)  # a duplicate ID: the first one rules
         stamp = now.strftime(TIMESTAMP_FORMAT)
-        next_instance = self.next_instance(record)
+        next_instance = self.next_instance(record, event=event)
+        change = partial(self._change, record=record, event=event)
         seen: set[str] = set()
         for finding in findings:
             qid = query_id(finding)
@@ -232,7 +267,7 @@ class QueryBook:
                     self.f.opened_at: stamp,
                     self.f.reopen_count: "0",
                 }
-                plan.changes.append(self._change(Action.CREATE, record, next_instance, qid, row))
+                plan.changes.append(change(Action.CREATE, next_instance, qid, row))
                 next_instance += 1
             elif query.status is Status.OPEN and query.verified:
                 row = {
@@ -240,13 +275,13 @@ class QueryBook:
                     self.f.closed_at: stamp,
                     self.f.fingerprint: fp,
                 }
-                plan.changes.append(self._change(Action.VERIFY, record, query.instance, qid, row))
+                plan.changes.append(change(Action.VERIFY, query.instance, qid, row))
             elif query.status is Status.OPEN:
                 if query.fingerprint == fp and query.message == finding.message:
                     plan.unchanged += 1
                     continue
                 row = {self.f.fingerprint: fp, self.f.message: finding.message}
-                plan.changes.append(self._change(Action.UPDATE, record, query.instance, qid, row))
+                plan.changes.append(change(Action.UPDATE, query.instance, qid, row))
             elif query.status is Status.VERIFIED and query.fingerprint == fp:
                 plan.unchanged += 1
             else:  # resolved and back, or verified but on changed values
@@ -257,7 +292,7 @@ class QueryBook:
                 }
                 if query.verified:
                     row[self.f.verified] = ""
-                plan.changes.append(self._change(Action.REOPEN, record, query.instance, qid, row))
+                plan.changes.append(change(Action.REOPEN, query.instance, qid, row))
         for qid, query in existing.items():
             if qid in seen:
                 continue
@@ -265,7 +300,7 @@ class QueryBook:
                 plan.not_run += 1
             elif query.status is Status.OPEN:
                 row = {self.f.status: self._code(Status.RESOLVED), self.f.closed_at: stamp}
-                plan.changes.append(self._change(Action.RESOLVE, record, query.instance, qid, row))
+                plan.changes.append(change(Action.RESOLVE, query.instance, qid, row))
             else:
                 plan.unchanged += 1
         return plan
@@ -289,17 +324,24 @@ class QueryBook:
         return self.spec.codes.status[status.value]
 
     def _change(
-        self, action: Action, record: RecordData, instance: int, qid: str, fields: dict
+        self,
+        action: Action,
+        instance: int,
+        qid: str,
+        fields: dict,
+        *,
+        record: RecordData,
+        event: str | None,
     ) -> Change:
         row: dict[str, str | int] = {self.schema.record_id_field: record.record_id}
         if self.schema.is_longitudinal:
-            row["redcap_event_name"] = self.spec.event or ""
+            row["redcap_event_name"] = event or ""
         # An explicit instance number makes a retried write land on the same instance.
         row |= {"redcap_repeat_instrument": self.spec.form, "redcap_repeat_instance": instance}
         row |= fields
-        rule = str(fields.get(self.f.rule, "")) or self._rule_of(record, instance)
+        rule = str(fields.get(self.f.rule, "")) or self._rule_of(record, event, instance)
         return Change(action, record.record_id, instance, qid, rule, row)
 
-    def _rule_of(self, record: RecordData, instance: int) -> str:
-        row = record.row(self.spec.event, instance, self.spec.form) or {}
+    def _rule_of(self, record: RecordData, event: str | None, instance: int) -> str:
+        row = record.row(event, instance, self.spec.form) or {}
         return row.get(self.f.rule, "")

@@ -20,6 +20,8 @@ YESNO_CODES = {"1": "Yes", "0": "No"}
 TRUEFALSE_CODES = {"1": "True", "0": "False"}
 # Field types that hold no data of their own.
 DATALESS_TYPES = frozenset({"descriptive"})
+# REDCap's unique event name is the event's name, then ``_arm_N``.
+_ARM_SUFFIX = re.compile(r"_arm_[0-9]+$")
 
 
 def parse_choices(text: str) -> dict[str, str]:
@@ -278,6 +280,49 @@ class ProjectSchema(BaseModel):
 
     def event(self, unique_name: str) -> EventDef | None:
         return next((e for e in self.events if e.unique_name == unique_name), None)
+
+    # --- arms and visits (a visit: a unique event name without its ``_arm_N``) ------------
+
+    @cached_property
+    def arms(self) -> list[int]:
+        """The arm numbers that have events, ascending (``[]`` in a classic project)."""
+        return sorted({e.arm for e in self.events})
+
+    @staticmethod
+    def visit_of(event: str) -> str:
+        """The visit an event is in every arm: ``baseline_arm_2`` -> ``baseline``."""
+        return _ARM_SUFFIX.sub("", event)
+
+    @cached_property
+    def _visits(self) -> dict[str, list[str]]:
+        visits: dict[str, list[str]] = {}
+        for e in self.events:
+            visits.setdefault(self.visit_of(e.unique_name), []).append(e.unique_name)
+        return visits
+
+    @cached_property
+    def _arm_by_event(self) -> dict[str, int]:
+        return {e.unique_name: e.arm for e in self.events}
+
+    def events_of_visit(self, name: str) -> list[str]:
+        """The unique events a mapping or rule name stands for: a unique event name itself;
+        a visit name, the visit's event in every arm that has it, in event order; nothing
+        for a name that is neither."""
+        if name in self._arm_by_event:
+            return [name]
+        return list(self._visits.get(name, ()))
+
+    def is_visit(self, name: str) -> bool:
+        """Whether ``name`` is a visit name (not itself a unique event name)."""
+        return name not in self._arm_by_event and name in self._visits
+
+    def arm_of(self, event: str | None) -> int | None:
+        """The arm an event is in; None for a classic project's ``None`` or an unknown name."""
+        return self._arm_by_event.get(event) if event else None
+
+    def event_in_arm(self, name: str, arm: int | None) -> str | None:
+        """The event ``name`` (an event or a visit) stands for in ``arm``, if it has one."""
+        return next((e for e in self.events_of_visit(name) if self.arm_of(e) == arm), None)
 
     def event_label(self, event: str | None) -> str:
         """What people call an event ("Month 2 follow-up"); its unique name if unknown."""

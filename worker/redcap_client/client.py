@@ -286,9 +286,16 @@ class RedcapClient:
 
     def record_ids(self, *, date_begin: datetime | None = None) -> list[str]:
         """Every record ID (only those created or changed since ``date_begin``, in REDCap
-        server time, if given): one export of the record-ID field, deduplicated, sorted."""
+        server time, if given): one export, deduplicated, sorted.
+
+        The export asks for the record-ID field and every form's ``{form}_complete`` status:
+        REDCap may return no row for a record-ID-only export of a record whose data are all
+        in repeating instruments or events, but a status is stored with every saved form
+        instance, so each record has a row. Still one request; a row per instance, not per
+        record, so a larger answer."""
         id_field = self._record_id_field()
-        rows = self._project.export_records(fields=[id_field], date_begin=date_begin)
+        statuses = [f"{form}_complete" for form in self._all_forms()]
+        rows = self._project.export_records(fields=[id_field, *statuses], date_begin=date_begin)
         if not all(id_field in row for row in rows):
             raise RedcapUnreachable(
                 f"REDCap at {self.url} answered the record-ID export without the record-ID "

@@ -108,7 +108,7 @@ def collect_report(
     include_values: bool = False,
 ) -> ReportData:
     schema = study.schema
-    book = QueryBook(study.mapping.queries, schema) if study.mapping.queries else None
+    book = QueryBook(study.queries, schema) if study.queries else None
     tally = None
     if study.ruleset is not None:
         tally = StudyTally(study.ruleset)

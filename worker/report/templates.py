@@ -137,8 +137,8 @@ checked · generated {{ d.generated_at.strftime("%Y-%m-%d %H:%M UTC") }}</p>
 {% endfor %}
 </table>
 {% else %}
-<p class="muted">No open query in the project's query form{% if not has_queries %} (the \
-study's mapping names none){% endif %}.</p>
+<p class="muted">No open query in the project's query form{% if not has_queries %} (there is \
+none: the study's mapping names none, or the project lacks it){% endif %}.</p>
 {% endif %}
 </section>
 

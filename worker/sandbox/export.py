@@ -8,6 +8,11 @@ stored slot. A cell is ``""`` when its form cannot hold data in that row (not de
 event, another form's repeating row, a repeating form on a base row); otherwise the stored
 value, or the default for a form never saved there: ``"0"`` for checkboxes and form status
 (``""`` with exportBlankForGrayFormStatus), ``""`` for the rest.
+
+An export of the record-ID field alone (``fields=[record_id]``, no forms) returns only rows
+outside repeating instruments and events: whether REDCap returns a row for a record whose
+only data are repeating is not settled, so the sandbox takes the conservative answer, and a
+record holding nothing else is missing from such an export.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from worker.sandbox.errors import bad_request
-from worker.sandbox.project import STATUS_CHOICES, ProjectDef
+from worker.sandbox.project import STATUS_CHOICES, Column, ProjectDef, parse_choices
 from worker.sandbox.store import SlotKey, Store, natural_key
 
 EVENT, RI, INSTANCE, DAG = (
@@ -124,7 +129,9 @@ class _Layout:
             status_default = "" if self.options.blank_for_gray else "0"
             defaults = {"value": "", "checkbox": "0", "status": status_default}
             out: list[tuple[str, str | None]] = []
-            live = not self.filtered or not self.data
+            # Only the record ID asked for: REDCap may leave out rows whose data are all in
+            # repeating instruments or events; modelled as the conservative case, never them.
+            live = not self.filtered or (not self.data and inst is None)
             for name in self.data:
                 column = self.project.columns[name]
                 if self._applies(event, ri, repeat_event, column.form):
@@ -148,7 +155,7 @@ def _label_maps(project: ProjectDef, checkbox_labels: bool) -> dict[str, dict[st
         if column.kind == "status":
             maps[name] = STATUS_CHOICES
         elif column.kind == "checkbox" and column.field is not None:
-            label = column.field.choices[column.code]
+            label = option_label(project, column)
             maps[name] = (
                 {"1": label, "0": ""}
                 if checkbox_labels
@@ -264,11 +271,22 @@ def header_labels(project: ProjectDef, columns: Sequence[str]) -> list[str]:
         elif column.kind == "status":
             out.append("Complete?")
         elif column.kind == "checkbox" and column.field is not None:
-            out.append(f"{column.field.label} (choice={column.field.choices[column.code]})")
+            out.append(f"{column.field.label} (choice={option_label(project, column)})")
         else:
             assert column.field is not None
             out.append(column.field.label)
     return out
+
+
+def option_label(project: ProjectDef, column: Column) -> str:
+    """A checkbox column's option label; a missing-data-code column's code label."""
+    assert column.field is not None
+    label = column.field.choices.get(column.code)
+    if label is None:
+        label = parse_choices(str(project.info.get("missing_data_codes", "") or "")).get(
+            column.code, column.code
+        )
+    return label
 
 
 def returned_records(rows: Sequence[dict[str, Any]], project: ProjectDef) -> list[str]:

@@ -226,7 +226,10 @@ class ProjectDef:
                 if f.name == self.record_id_field:
                     out[f.name] = Column(f.name, form, "id", f)
                 elif f.type == "checkbox":
-                    for code in f.choices:
+                    # REDCap gives every checkbox one more column per missing data code,
+                    # unless the field opts out with @NOMISSING.
+                    extra = [] if "@NOMISSING" in f.annotation.upper() else self.missing_order
+                    for code in [*f.choices, *(c for c in extra if c not in f.choices)]:
                         name = checkbox_column(f.name, code)
                         out[name] = Column(name, form, "checkbox", f, code)
                 else:
@@ -234,6 +237,11 @@ class ProjectDef:
             status = f"{form}_complete"
             out[status] = Column(status, form, "status")
         return out
+
+    @cached_property
+    def missing_order(self) -> list[str]:
+        """The project's missing data codes in the order the project declares them."""
+        return list(parse_choices(str(self.info.get("missing_data_codes", "") or "")))
 
     @cached_property
     def missing_codes(self) -> frozenset[str]:

@@ -6,8 +6,8 @@ definition, its export column, whether REDCap treats it as a number and which ev
 names. Branching logic is evaluated for most filled fields of most rows, so a compiled
 expression resolves those once (per reference, per project) and keeps only the per-row
 work: picking the row and reading the value. Anything that is not a plain reference to
-the row's own event or a named event (relative events, references the project cannot
-resolve, another kind of context) takes the general path, ``evaluate``, unchanged.
+the row's own event or a named event (relative events, visit names, references the project
+cannot resolve, another kind of context) takes the general path, ``evaluate``, unchanged.
 """
 
 from __future__ import annotations
@@ -145,8 +145,8 @@ def _field(ref: FieldRef, schema: ProjectSchema) -> Compiled:
     """``RecordContext.lookup`` then ``evaluate``'s ``chk_null`` for one reference, with the
     field's column, number-ness and event resolved once."""
     if ref.event is not None and ref.event != "event-name":
-        if ref.event in _RELATIVE_EVENTS:
-            return _general(ref)
+        if ref.event in _RELATIVE_EVENTS or schema.is_visit(ref.event):
+            return _general(ref)  # the event depends on the row (its arm, its position)
         try:
             _check_event(schema, ref.event)
         except LogicError:

@@ -1,6 +1,11 @@
 """Contexts that give logic its values: ``RecordContext`` reads one record's export rows the
 way REDCap does; ``MappingContext`` is a dict-backed stand-in for tests.
 
+In a project with several arms a reference may name a visit (``[baseline][x]``, an event's
+name without ``_arm_N``, the worker's extension to REDCap's logic): it reads that visit's
+event in the arm of the row being checked. ``[baseline_arm_1][x]`` reads arm 1's event,
+whatever the row's arm, as REDCap does.
+
 How ``RecordContext`` picks the row a reference reads (docs/redcap-api-behaviour.md §4.1,
 §4.4): ``[field]`` reads the context's own event, ``[event][field]`` the named one. If the
 field's form repeats in that event, or the event itself repeats, the row is an instance:
@@ -20,6 +25,7 @@ from datetime import date, datetime, time
 from enum import Enum
 from typing import Literal
 
+from worker.core.arms import own_event
 from worker.core.logic.errors import LogicReferenceError
 from worker.core.logic.expression import Expression
 from worker.core.logic.nodes import EVENT_SMART_VARIABLES, FieldRef
@@ -174,7 +180,20 @@ class RecordContext:
             }[spec]
             return arm_events[target] if 0 <= target < len(arm_events) else _Absent.EVENT
         _check_event(self.schema, spec)
+        if self.schema.is_visit(spec):
+            return self._own_event(spec)
         return spec
+
+    def _own_event(self, visit: str) -> _EventSlot:
+        """A visit name's event in the arm of the row being checked (the record's own arm
+        when that row has no event); absent where that arm lacks the visit."""
+        arm = self.schema.arm_of(self.event)
+        event = (
+            self.schema.event_in_arm(visit, arm)
+            if arm is not None
+            else own_event(self.schema, visit, self.record)
+        )
+        return _Absent.EVENT if event is None else event
 
     def _arm_events(self) -> list[str]:
         current = self.schema.event(self.event) if self.event else None
@@ -259,7 +278,7 @@ def _column(schema: ProjectSchema, ref: FieldRef) -> tuple[str, str]:
 def _check_event(schema: ProjectSchema, event: str) -> None:
     if not schema.is_longitudinal:
         raise LogicReferenceError(f"[{event}]: a classic project has no events")
-    if schema.event(event) is None:
+    if schema.event(event) is None and not schema.is_visit(event):
         raise LogicReferenceError(f"[{event}]: the project has no event {event}")
 
 

@@ -6,6 +6,12 @@ each instance of that form, and a true result is a finding attached to that even
 and field. The study checks read valid values only, so the logic sees a value that fails its
 field's validation or choices as blank (the generic checks report it).
 
+In a project with several arms, ``events`` and ``[event][field]`` references may name a
+visit (the unique event name without ``_arm_N``): in ``events`` it stands for the visit in
+every arm; in a reference, for the visit in the arm of the row being checked. A reference
+to one arm's event (``[baseline_arm_1][x]``) is read as written, as REDCap does, and
+``doctor`` flags it: in another arm's rows it reads an event the participant has no data in.
+
 File shape::
 
     [[rule]]
@@ -16,7 +22,7 @@ File shape::
     field = "end_date"         # where the finding is attached
     logic = "[end_date] < [start_date]"
     message = "What the site is told (no record values: the message is fixed text)."
-    events = ["visit_arm_1"]   # optional: limit to these events
+    events = ["visit"]         # optional: limit to these events (or visits, see below)
     protocol = "Section 7.2"   # optional: where the rule comes from
 """
 
@@ -85,20 +91,53 @@ def load_logic_rules(path: Path, schema: ProjectSchema) -> tuple[list[LogicRule]
     A file that is not valid TOML or not shaped as documented raises MappingError; names the
     project lacks and unreadable logic are returned as problems (the caller lists them all).
     """
-    data = read_toml(path, "rules file", MappingError)
-    try:
-        specs = _LogicFile.model_validate(data).rule
-    except ValidationError as exc:
-        first = exc.errors(include_url=False, include_input=False)[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise MappingError(f"rules file {path}: {where}: {first['msg']}") from None
     rules: list[LogicRule] = []
     problems: list[str] = []
-    for spec in specs:
+    for spec in read_logic_specs(path):
         rule = _compile(spec, schema, problems)
         if rule is not None:
             rules.append(rule)
     return rules, [f"{path.name}: {p}" for p in problems]
+
+
+def read_logic_specs(path: Path) -> list[LogicRuleSpec]:
+    """The rules a ``logic_rules.toml`` declares; MappingError if it is not shaped as documented."""
+    data = read_toml(path, "rules file", MappingError)
+    try:
+        return _LogicFile.model_validate(data).rule
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise MappingError(f"rules file {path}: {where}: {first['msg']}") from None
+
+
+def one_arm_names(path: Path, schema: ProjectSchema) -> list[str]:
+    """In a project with several arms, each rule naming one arm's event of a visit that other
+    arms have too (``events = ["x_arm_1"]``, ``[x_arm_1][field]``): read as written, it
+    judges the other arms' participants on an event they have no data in. One line each."""
+    if len(schema.arms) < 2:
+        return []
+    found: list[str] = []
+    for spec in read_logic_specs(path):
+        named: dict[str, str] = {}
+        for event in spec.events or ():
+            named.setdefault(event, f"events = [..., '{event}']")
+        try:
+            expression = parse(spec.logic, source=f"logic of rule {spec.id}")
+        except LogicSyntaxError:
+            expression = None  # the rules check reports it
+        for event, name in sorted(expression.references if expression else (), key=str):
+            if event is not None:
+                named.setdefault(event, f"[{event}][{name}]")
+        for event, where in named.items():
+            visit = schema.visit_of(event)
+            if schema.event(event) is not None and len(schema.events_of_visit(visit)) > 1:
+                found.append(
+                    f"{path.name}: rule {spec.id} names arm {schema.arm_of(event)}'s event "
+                    f"'{event}' ({where}) in a project with {len(schema.arms)} arms; use the "
+                    f"visit name '{visit}' to mean each participant's own arm"
+                )
+    return found
 
 
 def _compile(spec: LogicRuleSpec, schema: ProjectSchema, problems: list[str]) -> LogicRule | None:
@@ -122,16 +161,21 @@ def _compile(spec: LogicRuleSpec, schema: ProjectSchema, problems: list[str]) ->
     places: list[Place] = []
     if field is not None:
         designated = [e for e in schema.event_names if field.form in schema.forms_of_event(e)]
-        for event in spec.events if spec.events is not None else designated:
-            if event not in schema.form_events:
-                problems.append(f"{where}: event '{event}' is not in the project")
-            elif event not in designated:
+        for name in spec.events if spec.events is not None else designated:
+            if name is None:
+                places.append(_place(schema, name, field.form))
+                continue
+            # A visit name: its event in every arm that has it and holds the form.
+            events = schema.events_of_visit(name) if schema.is_longitudinal else []
+            held = [e for e in events if e in designated]
+            if not events:
+                problems.append(f"{where}: event '{name}' is not in the project")
+            elif not held:
                 problems.append(
                     f"{where}: form '{field.form}' of field '{spec.field}' is not designated "
-                    f"for event '{event}'"
+                    f"for event '{name}'"
                 )
-            else:
-                places.append(_place(schema, event, field.form))
+            places.extend(_place(schema, event, field.form) for event in held)
     if len(problems) > before or field is None:
         return None
     info = CheckInfo(
@@ -180,9 +224,14 @@ class ValidOnly:
         for rule in rules:
             events.update(place.event for place in rule.places)
             for event, _ in rule.expression.references:
-                if event is not None and event not in schema.form_events:
+                if event is None:
+                    events.add(event)
+                elif schema.is_visit(event):
+                    events.update(schema.events_of_visit(event))
+                elif event not in schema.form_events:
                     return cls(schema)
-                events.add(event)
+                else:
+                    events.add(event)
         return cls(schema, frozenset(events))
 
     def __init__(self, schema: ProjectSchema, events: frozenset[str | None] | None = None) -> None:

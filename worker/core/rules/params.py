@@ -132,7 +132,7 @@ def _exists(kind: str, name: str, schema: ProjectSchema) -> bool:
         return name in schema.fields
     if kind == "form":
         return name in schema.forms
-    return name in schema.form_events
+    return bool(schema.events_of_visit(name))  # an event, or a visit (one in every arm)
 
 
 def _code_problems(codes: Mapping[str, Any], schema: ProjectSchema) -> list[str]:

@@ -11,6 +11,7 @@ from typing import Any
 
 import structlog
 
+from worker.core.arms import participant_arm, record_arm
 from worker.core.findings import Finding
 from worker.core.logic import RecordContext
 from worker.core.mapping import MappingSpec
@@ -75,8 +76,9 @@ class Ruleset:
         """The participant's visit schedule, as the rules folder computes it, events filled."""
         if self.schedule_fn is None:
             raise ConfigError(f"the rules in {self.path} define no visit schedule")
+        arm = participant_arm(self.schema, participant) if len(self.schema.arms) > 1 else None
         return [
-            replace(row, event=self.part_event(row.part, row.ordinal))
+            replace(row, event=self.part_event(row.part, row.ordinal, arm))
             for row in self.schedule_fn(participant, as_of, self.params)
         ]
 
@@ -98,17 +100,29 @@ class Ruleset:
         """This ruleset, with ``observer`` shown every participant a run checks."""
         return replace(self, observers=(*self.observers, observer))
 
-    def part_event(self, part: str, ordinal: int | None) -> str | None:
-        """The event of a mapping part (its ``ordinal``-th event, for a multi-event part)."""
+    def part_event(self, part: str, ordinal: int | None, arm: int | None = None) -> str | None:
+        """The event of a mapping part (its ``ordinal``-th event, for a multi-event part);
+        where the mapping names a visit, the visit's event in ``arm`` (the participant's)."""
         spec = self.mapping.parts.get(part)
         if spec is None:
             raise CheckOutputError(f"the mapping has no part '{part}'")
         if spec.event is not None:
-            return spec.event
-        events = spec.event_names
-        if ordinal is None or not 1 <= ordinal <= len(events):
-            raise CheckOutputError(f"part '{part}' has no event number {ordinal}")
-        return events[ordinal - 1]
+            name: str | None = spec.event
+        else:
+            events = spec.event_names
+            if ordinal is None or not 1 <= ordinal <= len(events):
+                raise CheckOutputError(f"part '{part}' has no event number {ordinal}")
+            name = events[ordinal - 1]
+        if name is None or not self.schema.is_visit(name):
+            return name
+        candidates = self.schema.events_of_visit(name)
+        if arm is None and len(candidates) == 1:
+            return candidates[0]
+        event = self.schema.event_in_arm(name, arm) if arm is not None else None
+        if event is None:
+            where = f"arm {arm}" if arm is not None else "an arm the participant is in"
+            raise CheckOutputError(f"part '{part}': visit '{name}' has no event in {where}")
+        return event
 
 
 class RulesRun:
@@ -130,6 +144,9 @@ class RulesRun:
         # Cross-participant checks keep only (record, key) per participant until finish(),
         # so memory is bounded by the keys, not by the records streamed through.
         self._keys: dict[str, list[tuple[str, Any]]] = {c.info.id: [] for c in self._cross}
+        # Each participant's arm, for the events of parts that name visits (several arms only).
+        self._several_arms = len(ruleset.schema.arms) > 1
+        self._arms: dict[str, int | None] = {}
         rules = ruleset.logic_rules
         self._valid_only = ValidOnly.for_rules(ruleset.schema, rules) if rules else None
 
@@ -138,6 +155,8 @@ class RulesRun:
     def check(self, participant: Participant, record: RecordData) -> list[Finding]:
         record_id = participant.record_id
         params = self.ruleset.params
+        if self._several_arms:
+            self._arms[record_id] = record_arm(self.ruleset.schema, record)
         findings: list[Finding] = []
         for c in self._per_participant:
             try:
@@ -244,7 +263,7 @@ class RulesRun:
             raise CheckOutputError(f"cross-participant check {info.id} gave a hit with no record")
         event = hit.event
         if hit.part is not None:
-            event = self.ruleset.part_event(hit.part, hit.ordinal)
+            event = self.ruleset.part_event(hit.part, hit.ordinal, self._arms.get(record))
         return Finding(
             rule=info.id,
             kind=info.kind,
