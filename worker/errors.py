@@ -50,3 +50,8 @@ class ExportRightsMissing(RedcapError):
 class WritesInterrupted(RedcapError):
     """REDCap refused a write for a reason no other request escapes (a ban, lost rights):
     the run stopped there, exit 3. Not a ``RedcapRefused``: nothing retries it."""
+
+
+class StopRequested(Exception):
+    """A stop was asked for (SIGTERM, SIGINT) and the work ended at a safe point: nothing half
+    written, the next run completes it. Not a failure: the CLI exits 0."""

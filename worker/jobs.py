@@ -20,11 +20,12 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from worker.core.schema import ProjectSchema
-from worker.errors import RedcapRefused
+from worker.errors import RedcapRefused, StopRequested
 from worker.notify import NotifyOutcome, after_sync
+from worker.notify.smtp import check_transport
 from worker.pipeline import Session
 from worker.state import StateDir, utc_now
-from worker.sync import StopCheck, SyncResult, SyncStopped, run_sync, sync_counts
+from worker.sync import StopCheck, SyncResult, run_sync, sync_counts
 
 log = structlog.get_logger(__name__)
 
@@ -92,7 +93,10 @@ def run_sync_job(
     """One sync run. ``should_stop`` lets a scheduler end it early at a safe point
     (``SyncStopped``); a stopped or failed run is recorded and never moves the cursor.
     ``SyncBusy`` if another sync holds the state folder (a dry run writes nothing and
-    needs no lock)."""
+    needs no lock). Email settings that cannot work (a username with no password, plain
+    SMTP to a remote relay) are a ``ConfigError`` before anything is read or written: found
+    only after the query writes, they would cost the run's summaries."""
+    check_transport(session.settings.email)
     run_id = uuid.uuid4().hex[:12]
     state = StateDir(session.settings.state_dir)
     # Every line of the run (client, sync, notify) carries its run_id.
@@ -178,7 +182,7 @@ def _sync_job(
             settings, state, result, as_of=session.as_of, now=started_at, dry_run=dry_run
         )
     except BaseException as exc:
-        status = "stopped" if isinstance(exc, SyncStopped) else "failed"
+        status = "stopped" if isinstance(exc, StopRequested) else "failed"
         duration_s = round(time.monotonic() - clock, 3)
         if not dry_run:
             state.record_run(

@@ -32,6 +32,7 @@ from worker.core.scaffold import QUERY_FORM, QUERY_ZIP, place_of, setup_steps, u
 from worker.core.schema import ProjectSchema
 from worker.errors import ConfigError
 from worker.redcap_client import RedcapClient, RetryPolicy
+from worker.stopping import StopCheck
 
 log = structlog.get_logger(__name__)
 
@@ -44,8 +45,9 @@ def today_in(timezone: str) -> date:
     return datetime.now(ZoneInfo(timezone)).date()
 
 
-def make_client(settings: Settings) -> RedcapClient:
-    """A client from the ``[redcap]`` settings; URL and token must be set."""
+def make_client(settings: Settings, *, should_stop: StopCheck | None = None) -> RedcapClient:
+    """A client from the ``[redcap]`` settings; URL and token must be set. With
+    ``should_stop``, no request attempt starts after a stop and retry waits end at one."""
     cfg = settings.redcap
     if not cfg.url:
         raise ConfigError(
@@ -67,6 +69,8 @@ def make_client(settings: Settings) -> RedcapClient:
         ),
         max_requests_per_second=cfg.max_requests_per_second,
         batch_size=cfg.batch_size,
+        allow_insecure_http=cfg.allow_insecure_http,
+        should_stop=should_stop,
     )
 
 

@@ -12,6 +12,7 @@ from worker.core.queries import Plan, Query
 from worker.core.rules.tally import StudyTally
 from worker.core.schema import ProjectSchema
 from worker.core.visits import VisitRow, VisitStatus
+from worker.errors import StopRequested
 from worker.pipeline import Study
 from worker.writes import BATCH_ROWS
 
@@ -20,7 +21,7 @@ WRITE_BATCH_ROWS = BATCH_ROWS
 StopCheck = Callable[[], bool]
 
 
-class SyncStopped(Exception):
+class SyncStopped(StopRequested):
     """A stop was requested and the sync ended at a safe point: between export batches
     (nothing written yet) or between write batches (each written batch is whole, with
     explicit instances, so the next run completes the rest without duplicates)."""

@@ -46,7 +46,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--format",
         choices=sorted(RENDERERS),
         default="table",
-        help="table for people (default), json or csv for programs",
+        help="table for people (default), json or csv for programs; control characters in "
+        "record IDs and values are shown as escapes (\\x1b), and a csv cell a spreadsheet "
+        "would run as a formula (=, +, -, @) starts with a ' (a plain negative number does "
+        "not)",
     )
     parser.add_argument(
         "--fail-on",

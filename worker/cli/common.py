@@ -16,6 +16,7 @@ from worker.config import DEFAULT_CONFIG_PATH, Settings, load_settings
 from worker.errors import ConfigError
 from worker.logs import REDACTOR, configure_logging
 from worker.pipeline import Session, make_client, today_in
+from worker.stopping import StopCheck
 
 # The example config of the demo study that ships beside the worker (the ``worker_demo``
 # package: in the installed package, or the repository's own in a source checkout). Without
@@ -138,8 +139,11 @@ def sandbox_state_dir(state_dir: Path) -> Path:
 
 
 @contextmanager
-def open_session(args: argparse.Namespace) -> Iterator[Session]:
-    """Settings, logging, the (optional) sandbox and a REDCap client, for one command run."""
+def open_session(
+    args: argparse.Namespace, *, should_stop: StopCheck | None = None
+) -> Iterator[Session]:
+    """Settings, logging, the (optional) sandbox and a REDCap client, for one command run;
+    with ``should_stop``, the client starts no request attempt after a stop."""
     configure_logging(level=args.log_level)
     settings = load_settings(sandbox_config(args))
     as_of = getattr(args, "as_of", None) or today_in(settings.study.timezone)
@@ -167,7 +171,8 @@ def open_session(args: argparse.Namespace) -> Iterator[Session]:
         token = settings.redcap.resolved_token()
         if token is not None:
             REDACTOR.add(token.get_secret_value())
-        yield Session(settings=settings, client=make_client(settings), as_of=as_of)
+        client = make_client(settings, should_stop=should_stop)
+        yield Session(settings=settings, client=client, as_of=as_of)
     finally:
         if sandbox is not None:
             sandbox.stop()

@@ -32,6 +32,7 @@ from worker.core.rules.wording import GENERIC, Wording
 from worker.core.visits import VisitRow, VisitStatus, sort_visits
 from worker.errors import ConfigError
 from worker.pipeline import Study, load_study
+from worker.text_safety import visible
 
 log = structlog.get_logger(__name__)
 
@@ -119,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
     if report.errors:
         print(
             f"error: the visit schedule could not be computed for {len(report.errors)} "
-            f"record(s): {', '.join(report.errors)}",
+            f"record(s): {', '.join(map(visible, report.errors))}",
             file=sys.stderr,
         )
         return EXIT_SCHEDULE_ERRORS
@@ -187,7 +188,7 @@ def render_table(report: VisitReport) -> str:
         return f"{headline}\n\nNo {words.visits} to show.\n"
     cells = [
         (
-            row.record,
+            visible(row.record),
             row.visit,
             row.target.isoformat(),
             f"{row.window_start.isoformat()} – {row.window_end.isoformat()}",

@@ -7,7 +7,6 @@ so a field's name lives only in the mapping and the checks that read it.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -21,6 +20,7 @@ from worker.core.records import RecordData, RowKey
 from worker.core.schema import FieldDef, ProjectSchema
 from worker.core.values import Parser, Status, is_blank, validation_type, value_parser
 from worker.errors import MappingError
+from worker.tomlfile import read_toml
 
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -122,12 +122,7 @@ class MappingSpec(BaseModel):
 
 def load_mapping(path: Path) -> MappingSpec:
     """Read and validate a mapping file; any problem is one line naming the file and key."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise MappingError(f"mapping file not found: {path}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise MappingError(f"mapping file {path} is not valid TOML: {exc}") from None
+    data = read_toml(path, "mapping file", MappingError)
     try:
         return MappingSpec.model_validate(data)
     except ValidationError as exc:

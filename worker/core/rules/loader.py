@@ -30,7 +30,6 @@ import itertools
 import re
 import sys
 import threading
-import tomllib
 import traceback
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -47,6 +46,7 @@ from worker.core.rules.ruleset import Ruleset
 from worker.core.rules.wording import STUDY_FILE, load_wording
 from worker.core.schema import ProjectSchema
 from worker.errors import MappingError
+from worker.tomlfile import read_toml
 
 if TYPE_CHECKING:
     from worker.core.schedule import ConditionFn, Schedule
@@ -213,10 +213,7 @@ def _declared_conditions(modules: tuple[ModuleType, ...]) -> dict[str, Condition
 def _read_params(path: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise MappingError(f"rules file {path} is not valid TOML: {exc}") from None
+    return read_toml(path, "rules file", MappingError)
 
 
 def _import_checks(rules_dir: Path) -> _ImportedChecks | None:

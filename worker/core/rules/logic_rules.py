@@ -28,7 +28,6 @@ File shape::
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +43,7 @@ from worker.core.rules.inputs import Quarantine
 from worker.core.schema import ProjectSchema
 from worker.core.values import Parser, is_judged, value_parser
 from worker.errors import MappingError
+from worker.tomlfile import read_toml
 
 
 class LogicRuleSpec(BaseModel):
@@ -126,11 +126,9 @@ def compile_logic_rules(
 
 def read_logic_specs(path: Path) -> list[LogicRuleSpec]:
     """The rules a ``logic_rules.toml`` declares; MappingError if it is not shaped as documented."""
+    data = read_toml(path, "rules file", MappingError)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
         return _LogicFile.model_validate(data).rule
-    except tomllib.TOMLDecodeError as exc:
-        raise MappingError(f"rules file {path} is not valid TOML: {exc}") from None
     except ValidationError as exc:
         first = exc.errors(include_url=False, include_input=False)[0]
         where = ".".join(str(p) for p in first["loc"]) or "(top level)"
