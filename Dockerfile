@@ -4,25 +4,33 @@
 # See README.md, "Running in a container". deploy/install_check.py runs this file's pip
 # steps in a fresh virtual environment in CI, where no Docker engine is available.
 
-# --- build: a virtual environment holding the locked dependencies -----------------------
+# --- build: the worker's wheel, installed over the locked dependencies -----------------
 FROM python:3.11-slim-bookworm AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /build
-COPY requirements.lock ./
+COPY requirements.lock pyproject.toml setup.py MANIFEST.in README.md config.example.toml ./
+COPY worker/ worker/
+COPY worker_demo/ worker_demo/
+COPY mappings/ mappings/
+COPY rules/ rules/
+COPY demo/ demo/
 # Exact versions from the lock; wheels only, so no compiler is ever needed; --no-deps so
-# nothing unpinned slips in, and `pip check` proves the lock complete.
+# nothing unpinned slips in. Then the worker's own wheel (it carries the demo study, for
+# --sandbox), installed with the lock as constraints and over it, and `pip check` proves
+# the lock complete.
 RUN python -m venv /opt/venv \
  && /opt/venv/bin/pip install --no-cache-dir --only-binary=:all: --no-deps -r requirements.lock \
+ && /opt/venv/bin/pip wheel --no-cache-dir --no-deps --wheel-dir dist . \
+ && /opt/venv/bin/pip install --no-cache-dir --no-deps --constraint requirements.lock dist/*.whl \
  && /opt/venv/bin/pip check
 
 # --- runtime: the venv and the application, no build tools, no caches -------------------
 FROM python:3.11-slim-bookworm
 # Unbuffered: log lines reach `docker logs` at once. No .pyc: the code is read-only.
-# The application runs from /app (its demo project lives beside it, for --sandbox).
+# The worker is the package installed in /opt/venv; /app holds the study it runs.
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PATH=/opt/venv/bin:$PATH \
-    PYTHONPATH=/app \
     WORKER_STATE_DIR=/state
 # A fixed non-root UID/GID, so volume and secret permissions can be set for it.
 RUN groupadd --system --gid 10001 worker \
@@ -31,8 +39,8 @@ RUN groupadd --system --gid 10001 worker \
  && chown 10001:10001 /state
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
-# Owned by root, so the worker cannot change its own code or study rules.
-COPY worker/ worker/
+# The study: its mapping, rules and demo project, named by config.toml. Owned by root, so
+# the worker cannot change its own rules.
 COPY mappings/ mappings/
 COPY rules/ rules/
 COPY demo/ demo/

@@ -9,10 +9,13 @@ the image's filesystem:
 2. the runtime stage: its COPYs from the context (into the stand-in for WORKDIR) and its
    ENV, then the commands a container runs: ``--help``, ``health --help``, ``health`` before
    any sync (exit 1), a ``sync`` against the bundled sandbox, and the HEALTHCHECK command
-   exactly as written (exit 0).
+   exactly as written (exit 0); and, from an empty folder with no config, ``check
+   --sandbox`` (exit 1: the demo's findings), which only the demo study inside the
+   installed wheel can serve.
 
-So a lock missing a dependency, a COPY missing a file the worker needs at run time, or a
-broken entry point fails CI as it would fail the image build or the container.
+So a lock missing a dependency, a COPY missing a file the worker needs at build or run
+time, a wheel without the demo study, or a broken entry point fails CI as it would fail
+the image build or the container.
 
     python deploy/install_check.py [--keep]
 """
@@ -191,7 +194,7 @@ def runtime_env(image: Image, stage: Stage) -> dict[str, str]:
             value = value.replace("${PATH}", env["PATH"]).replace("$PATH", env["PATH"])
             value = image.rewrite(value)
             if key != "PATH" and value.startswith("/"):
-                # An image path (PYTHONPATH=/app, WORKER_STATE_DIR=/state): its stand-in.
+                # An image path (WORKER_STATE_DIR=/state): its stand-in.
                 value = str(image.path(value))
             env[key] = value
     return env
@@ -217,11 +220,16 @@ def run_stage(image: Image, stage: Stage) -> None:
         raise SystemExit("ENTRYPOINT and HEALTHCHECK CMD must be in exec form")
     cwd = image.path(workdir)
 
-    def container(argv: list[str], expect: int, extra_env: dict[str, str] | None = None) -> None:
+    def container(
+        argv: list[str],
+        expect: int,
+        extra_env: dict[str, str] | None = None,
+        where: Path = cwd,
+    ) -> None:
         argv = [str(image.venv / "bin" / "python") if a == "python" else a for a in argv]
         step(f"{shlex.join(['python', *argv[1:]])} (expect exit {expect})")
         done = subprocess.run(
-            argv, cwd=cwd, env={**env, **(extra_env or {})}, capture_output=True, text=True
+            argv, cwd=where, env={**env, **(extra_env or {})}, capture_output=True, text=True
         )
         if done.returncode != expect:
             sys.stdout.write(done.stdout[-3000:])
@@ -236,6 +244,11 @@ def run_stage(image: Image, stage: Stage) -> None:
     # heartbeat is read from there.
     sandbox_state = str(Path(env["WORKER_STATE_DIR"]) / "sandbox")
     container(health_cmd, 0, {"WORKER_STATE_DIR": sandbox_state})
+    # The worker is the installed package, not files beside it: from an empty folder, with
+    # no config, --sandbox serves the demo study the wheel carries (exit 1: its findings).
+    empty = image.path("/tmp/empty")
+    empty.mkdir(parents=True)
+    container([*entrypoint, "check", "--sandbox", "--as-of", DEMO_AS_OF], 1, where=empty)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -126,3 +126,28 @@ def run_worker(*args: str, env: dict[str, str], cwd: Path = REPO) -> WorkerRun:
         timeout=300,
     )
     return WorkerRun(done.returncode, done.stdout, done.stderr)
+
+
+# --- Visit schedules ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _FailingSchedule:
+    """A declared schedule that raises for one record: how a participant's bad data (or a
+    broken ``@condition``) looks to the commands that list visits."""
+
+    inner: Any
+    record: str
+
+    def rows(self, participant: Any, as_of: date, arm: int | None) -> list[Any]:
+        if participant.record_id == self.record:
+            raise ValueError("bad data")
+        return self.inner.rows(participant, as_of, arm)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def schedule_failing_for(ruleset: Any, record: str) -> Any:
+    """``ruleset`` with a schedule that cannot be computed for ``record``."""
+    return replace(ruleset, visit_schedule=_FailingSchedule(ruleset.visit_schedule, record))

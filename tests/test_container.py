@@ -67,6 +67,17 @@ def test_a_slim_python_base_and_a_separate_build_stage() -> None:
     assert check.copy_sources(FINAL.all("COPY")[0])[2] == {"from": "build"}
 
 
+def test_the_image_runs_the_installed_wheel_not_the_source() -> None:
+    [install] = [i.args for i in BUILD.all("RUN")]
+    assert "pip wheel" in install
+    # The wheel over the locked dependencies, the lock as constraints, as ./run installs.
+    assert re.search(r"pip install [^&]*--constraint requirements\.lock [^&]*\.whl", install)
+    assert "--constraint requirements.lock" in (REPO / "run").read_text()
+    assert "PYTHONPATH" not in env_of(FINAL)
+    copied = {s.rstrip("/") for i in FINAL.all("COPY") for s in check.copy_sources(i)[0]}
+    assert not copied & {"worker", "worker_demo", "setup.py", "pyproject.toml"}
+
+
 def test_the_worker_runs_as_a_fixed_non_root_user() -> None:
     [user] = [i.args for i in FINAL.all("USER")]
     uid = user.split(":")[0]
@@ -105,7 +116,7 @@ def test_no_secret_is_baked_into_the_image() -> None:
     let_in = {line[1:].rstrip("/") for line in ignored if line.startswith("!")}
     assert not let_in & {"config.toml", "state", ".env", "secrets"}
     copied = {source.rstrip("/") for i in FINAL.all("COPY") for source in check.copy_sources(i)[0]}
-    copied |= {s for i in BUILD.all("COPY") for s in check.copy_sources(i)[0]}
+    copied |= {s.rstrip("/") for i in BUILD.all("COPY") for s in check.copy_sources(i)[0]}
     assert copied - {"/opt/venv"} <= let_in
 
 

@@ -47,6 +47,17 @@ def test_no_success_yet_is_unhealthy_the_start_period_covers_a_new_worker() -> N
     assert not evaluate(failed_only, max_age=DAY, now=NOW).healthy
 
 
+def test_a_degraded_last_run_is_unhealthy_however_recent_the_last_success() -> None:
+    degraded = beat(NOW - timedelta(hours=3), last=NOW - timedelta(minutes=5), status="degraded")
+    health = evaluate(degraded, max_age=DAY, now=NOW)
+    assert not health.healthy
+    assert (
+        health.reason == "last run at 2026-11-26T11:55:00+00:00 was degraded (see the run history)"
+    )
+    # The next clean run makes it healthy again.
+    assert evaluate(beat(NOW - timedelta(minutes=1)), max_age=DAY, now=NOW).healthy
+
+
 @pytest.mark.parametrize("value", ["yesterday", "2026-11-26T10:00:00", 17, None])
 def test_an_unreadable_or_naive_timestamp_is_not_trusted(value: object) -> None:
     assert not evaluate({"last_success_at": value}, max_age=DAY, now=NOW).healthy

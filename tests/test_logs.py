@@ -136,3 +136,20 @@ def test_a_terminal_gets_readable_lines_not_json() -> None:
     assert "sync run" in text
     assert "created" in text
     assert not text.startswith("{")
+
+
+def test_a_terminal_sees_control_characters_in_values_escaped_not_obeyed() -> None:
+    out = io.StringIO()
+    configure_logging(level="info", stream=out, json=False)
+    structlog.get_logger("worker.pipeline").warning("schedule failed", record="7\x1b[2J\u202e")
+    assert "\x1b" not in out.getvalue()
+    assert "\u202e" not in out.getvalue()
+    assert "7\\x1b[2J\\u202e" in out.getvalue()
+
+
+def test_json_lines_escape_control_characters_themselves() -> None:
+    out = io.StringIO()
+    configure_logging(level="info", stream=out)
+    structlog.get_logger("worker.pipeline").warning("schedule failed", record="7\x1b\ud800")
+    assert out.getvalue().isascii()
+    assert lines(out)[0]["record"] == "7\x1b\ud800"  # lossless

@@ -10,7 +10,14 @@ import textwrap
 from datetime import date
 from itertools import groupby
 
-from worker.core.findings import CheckResult, Finding, Kind, Severity, sort_findings
+from worker.core.findings import (
+    CheckCoverage,
+    CheckResult,
+    Finding,
+    Kind,
+    Severity,
+    sort_findings,
+)
 from worker.output import (
     PUBLIC_COLUMNS,
     _public_row,
@@ -21,6 +28,7 @@ from worker.output import (
     summarise,
     summary_line,
 )
+from worker.text_safety import csv_cell, visible, visible_text
 
 
 def finding(record: str, rule: str, *, instance: int | None = None, **kw: object) -> Finding:
@@ -173,6 +181,7 @@ def plain_json(r: CheckResult) -> str:
         "as_of": r.as_of.isoformat(),
         "findings": [plain_public(f) for f in r.findings],
         "summary": summarise(r),
+        "coverage": {rule: c.public() for rule, c in sorted(r.coverage.items())},
     }
     return json.dumps(document, indent=2) + "\n"
 
@@ -183,7 +192,12 @@ def plain_csv(r: CheckResult) -> str:
     writer.writeheader()
     for f in r.findings:
         row = plain_public(f)
-        writer.writerow({k: "" if row[k] is None else row[k] for k in PUBLIC_COLUMNS})
+        writer.writerow(
+            {
+                k: "" if row[k] is None else csv_cell(v) if isinstance(v := row[k], str) else v
+                for k in PUBLIC_COLUMNS
+            }
+        )
     return buffer.getvalue()
 
 
@@ -194,23 +208,34 @@ def plain_table(r: CheckResult) -> str:
     lines = [f"Findings as of {r.as_of.isoformat()}", ""]
     for record, group in groupby(r.findings, key=lambda f: f.record):
         items = list(group)
-        lines.append(f"Record {record} ({len(items)} finding{'s' if len(items) != 1 else ''})")
+        lines.append(
+            f"Record {visible(record)} ({len(items)} finding{'s' if len(items) != 1 else ''})"
+        )
         for f in items:
-            where = f.event or ""
+            where = visible(f.event or "")
             if f.instance is not None:
                 where += f" #{f.instance}"
             if f.field:
-                where += f" · {f.field}"
-            head = f"  {f.severity.value:<8} {f.kind.value:<9} {f.rule:<12} "
+                where += f" · {visible(f.field)}"
+            head = f"  {f.severity.value:<8} {f.kind.value:<9} {visible(f.rule):<12} "
             lines.append(fit(head + where.strip()))
             lines.extend(
-                textwrap.wrap(f.message, width=80, initial_indent="    ", subsequent_indent="    ")
+                textwrap.wrap(
+                    visible_text(f.message),
+                    width=80,
+                    initial_indent="    ",
+                    subsequent_indent="    ",
+                )
             )
         lines.append("")
     if not r.findings:
         lines.extend(["No findings.", ""])
     lines.extend(textwrap.wrap(summary_line(r), width=80, subsequent_indent="  "))
-    lines.extend(fit(f"logic error: {problem}") for problem in r.logic_errors)
+    for problem in r.degraded:
+        lines.extend(
+            textwrap.wrap(problem, width=80, initial_indent="  ", subsequent_indent="    ")
+        )
+    lines.extend(fit(f"logic error: {visible(problem)}") for problem in r.logic_errors)
     return "\n".join(lines) + "\n"
 
 
@@ -223,7 +248,16 @@ def test_each_format_matches_its_plain_implementation() -> None:
         logic_errors=["x" * 100],
         partial=True,
     )
-    for r in (awkward, result(), result(finding("1", "DQ-TYPE"))):
+    degraded = CheckResult(
+        as_of=date(2026, 11, 26),
+        records_checked=3,
+        quarantined={"XX-01": "rule XX-01: field 'gone' is not in the project"},
+        coverage={
+            "XX-01": CheckCoverage(skipped={"quarantined": 3}),
+            "XX-02": CheckCoverage(ran=1, errored=2),
+        },
+    )
+    for r in (awkward, degraded, result(), result(finding("1", "DQ-TYPE"))):
         assert render_json(r) == plain_json(r)
         assert render_csv(r) == plain_csv(r)
         assert render_table(r) == plain_table(r)
@@ -246,3 +280,107 @@ def test_messages_wrap_as_textwrap_wraps_them() -> None:
     for text in texts:
         expected = textwrap.wrap(text, width=80, initial_indent="    ", subsequent_indent="    ")
         assert _wrap_message(text) == expected, text
+
+
+def test_a_run_with_a_quarantined_or_mostly_erring_check_is_degraded_not_ok() -> None:
+    clean = CheckResult(
+        as_of=date(2026, 11, 26),
+        coverage={"XX-02": CheckCoverage(ran=95, errored=5)},  # 5%: at the limit, not over
+    )
+    assert (clean.status, clean.degraded) == ("ok", [])
+    erring = CheckResult(
+        as_of=date(2026, 11, 26),
+        coverage={"XX-02": CheckCoverage(ran=94, errored=6)},
+    )
+    assert erring.status == "degraded"
+    assert erring.degraded == ["check XX-02 errored on 6 of 100 participants (6%, limit 5%)"]
+    held = CheckResult(as_of=date(2026, 11, 26), quarantined={"XX-01": "field 'gone' is gone"})
+    assert summarise(held)["status"] == "degraded"
+    assert summarise(held)["quarantined"] == {"XX-01": "field 'gone' is gone"}
+    assert summary_line(held).startswith("DEGRADED (1 problem(s), listed below): ")
+    assert "check XX-01 quarantined: field 'gone' is gone" in render_table(held)
+    assert json.loads(render_json(erring))["coverage"] == {
+        "XX-02": {"ran": 94, "errored": 6, "skipped": {}}
+    }
+
+
+# -- text a project supplies, shown and not obeyed --------------------------------------------
+
+HOSTILE_ID = "7\x1b[2J\u202eevil"  # clears a terminal; reverses what follows
+
+
+def hostile_result() -> CheckResult:
+    return result(
+        finding('=HYPERLINK("http://x")', "DQ-TYPE", message="+cmd|' /C calc'!A0"),
+        finding("@SUM(A1)", "DQ-TYPE", field="-2+3", message="-12"),
+        finding(HOSTILE_ID, "DQ-TYPE", event="ev\x00\u2066", message="a\x07b\u202ec"),
+    )
+
+
+def csv_rows(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_csv_cells_a_spreadsheet_would_run_as_formulas_start_with_a_quote() -> None:
+    rows = csv_rows(render_csv(hostile_result()))
+    records = [r["record"] for r in rows]
+    assert '\'=HYPERLINK("http://x")' in records
+    assert "'@SUM(A1)" in records
+    assert "'+cmd|' /C calc'!A0" in [r["message"] for r in rows]
+    assert "'-2+3" in [r["field"] for r in rows]
+    # A plain negative number is a number, not a formula: it stays readable as one.
+    assert "-12" in [r["message"] for r in rows]
+    for row in rows:
+        for value in row.values():
+            assert not value.startswith(("=", "+", "@", "\t", "\r")), value
+
+
+def test_every_formula_leader_is_neutralised_but_plain_negative_numbers_are_not() -> None:
+    for leader in ("=", "+", "-", "@", "\t", "\r"):
+        assert csv_cell(f"{leader}1+1") == f"'{leader}1+1"
+    for number in ("-1", "-12.5", "-0,5"):
+        assert csv_cell(number) == number
+    for text in ("1-2", "a=b", "", "plain"):
+        assert csv_cell(text) == text
+
+
+def test_control_and_bidi_characters_are_escaped_in_the_table_and_csv() -> None:
+    r = hostile_result()
+    table, csv_text = render_table(r), render_csv(r)
+    for text in (table, csv_text):
+        for raw in ("\x1b", "\x00", "\x07", "\u202e", "\u2066"):
+            assert raw not in text
+    assert "Record 7\\x1b[2J\\u202eevil (1 finding)" in table
+    assert "ev\\x00\\u2066" in table
+    assert "a\\x07b\\u202ec" in table
+    [row] = [row for row in csv_rows(csv_text) if row["record"].startswith("7")]
+    assert row["record"] == "7\\x1b[2J\\u202eevil"
+    assert row["message"] == "a\\x07b\\u202ec"
+
+
+def test_json_output_is_valid_and_keeps_control_characters_as_json_escapes() -> None:
+    text = render_json(hostile_result())
+    assert text.isascii()
+    assert "\x1b" not in text
+    records = [f["record"] for f in json.loads(text)["findings"]]
+    assert HOSTILE_ID in records  # JSON escapes controls itself, losslessly
+
+
+def test_a_lone_surrogate_never_breaks_an_output() -> None:
+    r = result(finding("9\ud800", "DQ-TYPE", message="bad \udfff value"))
+    for text in (render_table(r), render_csv(r), render_json(r)):
+        text.encode("utf-8")  # would raise on a lone surrogate
+        assert "\\ud800" in text
+    document = json.loads(render_json(r))
+    assert document["findings"][0]["record"] == "9\\ud800"
+    # A real (paired) character outside the BMP stays itself.
+    emoji = result(finding("10", "DQ-TYPE", message="ok \U0001f600"))
+    assert json.loads(render_json(emoji))["findings"][0]["message"] == "ok \U0001f600"
+
+
+def test_visible_escapes_only_what_harms() -> None:
+    assert visible("Ünïcødé ok · – «»") == "Ünïcødé ok · – «»"
+    assert visible("a\nb\tc") == "a\\x0ab\\x09c"
+    assert visible_text("a\nb\tc\x1b") == "a\nb\tc\\x1b"
+    assert visible("\u200bzero\ufeff\u2028") == "\\u200bzero\\ufeff\\u2028"
+    assert visible("\u200djoiner\xa0nbsp") == "\u200djoiner\xa0nbsp"

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from structlog.testing import capture_logs
 
 from worker.errors import SyncBusy
 from worker.state import StateDir, atomic_write_bytes
@@ -105,3 +106,111 @@ def test_the_sync_lock_is_released_when_its_holder_fails(tmp_path: Path) -> None
         raise RuntimeError("the sync failed")
     with StateDir(tmp_path).sync_lock():
         pass
+
+
+# -- damaged files: set aside with a warning, and the worker goes on -------------------------
+
+# Ways a state file gets damaged: by hand, by a full disk, by a bad volume mount.
+DAMAGE = {
+    "wrong JSON type": lambda path: path.write_text('"a string"'),
+    "wrong JSON type (number)": lambda path: path.write_text("42"),
+    "not JSON": lambda path: path.write_text("{half"),
+    "not UTF-8": lambda path: path.write_bytes(b'{"x": "\xe9"}'),
+    "a folder in place of the file": lambda path: path.mkdir(),
+}
+
+
+def use_cursor(state: StateDir) -> None:
+    assert state.cursor() is None
+    state.set_cursor(T0)
+    assert state.cursor() == T0
+
+
+def use_structure(state: StateDir) -> None:
+    from tests.conftest import demo_schema
+
+    assert state.structure("u", read_since=T0) is None
+    state.save_structure("u", demo_schema(), T0)
+    assert state.structure("u", read_since=T0) is not None
+
+
+def use_sent(state: StateDir) -> None:
+    assert state.sent_keys() == set()
+    state.mark_sent("k")
+    assert state.sent_keys() == {"k"}
+
+
+def use_history(state: StateDir) -> None:
+    assert state.history() == []
+    state.record_run({"run_id": "r", "status": "ok", "finished_at": T0.isoformat()})
+    assert [e["run_id"] for e in state.history()] == ["r"]
+
+
+def use_heartbeat(state: StateDir) -> None:
+    assert state.heartbeat() == {}
+    state.record_run({"run_id": "r", "status": "ok", "finished_at": T0.isoformat()})
+    assert state.heartbeat()["last_success_at"] == T0.isoformat()
+
+
+def use_ledger(state: StateDir) -> None:
+    from worker.notify.outbox import load_ledger, save_ledger
+    from worker.notify.plan import Ledger
+
+    assert load_ledger(state) == Ledger()
+    save_ledger(state, Ledger(announced=["a"]))
+    assert load_ledger(state).announced == ["a"]
+
+
+USES = {
+    "cursor.json": use_cursor,
+    "structure.json": use_structure,
+    "sent.json": use_sent,
+    "history.json": use_history,
+    "heartbeat.json": use_heartbeat,
+    "notify.json": use_ledger,
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
+@pytest.mark.parametrize("name", list(USES))
+def test_a_damaged_state_file_is_set_aside_with_a_warning_and_work_goes_on(
+    tmp_path: Path, name: str, damage: str
+) -> None:
+    DAMAGE[damage](tmp_path / name)
+    state = StateDir(tmp_path)
+    with capture_logs() as logs:
+        USES[name](state)
+    [warning] = [e for e in logs if e["log_level"] == "warning"]
+    assert warning["event"] == "damaged state file set aside; going on without it"
+    assert warning["file"].endswith(name)
+    [kept] = list(tmp_path.glob(f"{name}.damaged-*"))  # kept for someone to look at
+    assert kept.name == warning["moved_to"]
+    assert (tmp_path / name).is_file()
+
+
+def test_entries_of_the_wrong_shape_inside_a_list_are_skipped(tmp_path: Path) -> None:
+    (tmp_path / "history.json").write_text('[1, "x", {"run_id": "r", "mode": "full"}]')
+    (tmp_path / "sent.json").write_text('[["nested"], "k", 3]')
+    (tmp_path / "cursor.json").write_text('{"last_success_started_at": 12}')
+    state = StateDir(tmp_path)
+    assert state.history() == [{"run_id": "r", "mode": "full"}]
+    assert state.sent_keys() == {"k"}
+    assert state.cursor() is None
+
+
+def test_a_folder_in_place_of_the_lock_file_is_set_aside(tmp_path: Path) -> None:
+    (tmp_path / "sync.lock").mkdir()
+    state = StateDir(tmp_path)
+    with capture_logs() as logs, state.sync_lock():
+        pass
+    assert (tmp_path / "sync.lock").is_file()
+    assert [e["event"] for e in logs] == ["damaged state file set aside; going on without it"]
+
+
+def test_a_file_in_place_of_the_outbox_folder_is_set_aside(tmp_path: Path) -> None:
+    (tmp_path / "outbox").write_text("not a folder")
+    state = StateDir(tmp_path)
+    with capture_logs() as logs:
+        assert state.outbox.is_dir()
+    assert [e["event"] for e in logs] == ["damaged state file set aside; going on without it"]
+    assert len(list(tmp_path.glob("outbox.damaged-*"))) == 1

@@ -8,10 +8,10 @@ the defaults below. Relative paths in the file resolve against the file's folder
 
 from __future__ import annotations
 
+import json
 import os
-import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -23,9 +23,15 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 from worker.errors import ConfigError
+from worker.tomlfile import read_toml
 
 DEFAULT_CONFIG_PATH = Path("config.toml")
 ENV_PREFIX = "WORKER_"
@@ -46,6 +52,9 @@ class RedcapSettings(BaseModel):
     token: SecretStr | None = Field(None, description="API token (use REDCAP_API_TOKEN instead)")
     token_file: Path | None = Field(None, description="file holding the token (Docker secret)")
     verify_ssl: bool = True
+    # Plain http:// to a host other than loopback is refused (the token would travel in
+    # clear) unless this is set: for test servers only.
+    allow_insecure_http: bool = False
     connect_timeout_s: float = Field(5.0, gt=0)
     timeout_s: float = Field(120.0, gt=0)
     batch_size: int = Field(200, ge=1, le=10_000)
@@ -94,6 +103,10 @@ class EmailSettings(BaseModel):
     critical: list[str] = []
     major: list[str] = []
     minor: list[str] = []
+    # The data manager: told once per quarantine when a check stops running because the
+    # project no longer has a field, form or event it reads, and when scheduled syncs keep
+    # failing (and when they recover).
+    data_manager: list[str] = []
     # Per data access group (unique group name): a site's own recipients for its records.
     sites: dict[str, list[str]] = {}
     # Field values in emails are off: record IDs, events, fields, checks and day counts only.
@@ -108,8 +121,6 @@ class EmailSettings(BaseModel):
     max_items: int = Field(200, ge=1, le=10_000)
     # Where the study report is published, for the pointer in long summaries (optional).
     report_url: str | None = None
-    # Who hears that scheduled syncs keep failing (and when they recover).
-    data_manager: list[str] = []
     # After this many failed scheduled runs in a row, one alert to data_manager (0: never).
     alert_after_failures: int = Field(3, ge=0)
 
@@ -163,6 +174,9 @@ class CheckSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     fail_on: Literal["critical", "major", "minor"] = "minor"
+    # A check that errs on more than this share of the participants it tried makes the run
+    # "degraded", not "ok" (run history, health, digest).
+    max_error_share: float = Field(0.05, ge=0, le=1)
 
 
 class QueriesSettings(BaseModel):
@@ -268,12 +282,7 @@ def load_settings(path: Path | None = None) -> Settings:
     path = path if path is not None else DEFAULT_CONFIG_PATH
     data: dict[str, Any] = {}
     if path.exists():
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
-        except OSError as exc:
-            raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+        data = read_toml(path, "config file", ConfigError)
         _resolve_paths(data, path.resolve().parent)
     elif explicit:
         raise ConfigError(f"config file not found: {path}")
@@ -281,6 +290,42 @@ def load_settings(path: Path | None = None) -> Settings:
         return Settings(**data)
     except ValidationError as exc:
         raise ConfigError(_one_line(exc, path)) from None
+    except SettingsError:
+        # pydantic-settings reads a list or table from the environment as JSON only.
+        raise ConfigError(_bad_environment_value()) from None
+
+
+def _bad_environment_value() -> str:
+    """Which ``WORKER_`` variable holds a list or table that is not JSON, in one line."""
+    for name, value in sorted(os.environ.items()):
+        if not name.startswith(ENV_PREFIX):
+            continue
+        kind = _collection_kind(name[len(ENV_PREFIX) :].lower().split("__"))
+        if kind is None:
+            continue
+        try:
+            json.loads(value)
+        except ValueError:
+            example = '["a@example.org"]' if kind is list else '{"site_a": ["a@example.org"]}'
+            return (
+                f"environment variable {name}: a {'list' if kind is list else 'table'} is "
+                f"written as JSON, e.g. {name}='{example}'"
+            )
+    return "a WORKER_ environment variable holding a list or table is not JSON"
+
+
+def _collection_kind(keys: list[str]) -> type | None:
+    """``list`` or ``dict`` if the setting these keys name (``["email", "critical"]``) is a
+    list or a table, else None."""
+    model: Any = Settings
+    annotation: Any = None
+    for key in keys:
+        fields = getattr(model, "model_fields", None)
+        if fields is None or key not in fields:
+            return None
+        annotation = model = fields[key].annotation
+    kind = get_origin(annotation) or annotation
+    return kind if kind in (list, dict) else None
 
 
 def _one_line(exc: ValidationError, path: Path) -> str:

@@ -43,14 +43,14 @@ from worker.pipeline import ProgressCallback, check_batches, load_study
 from worker.redcap_client import RedcapClient
 from worker.redcap_client.drw import DrwApi
 from worker.state import StateDir
-from worker.sync import (
+from worker.sync_run import (
     WRITE_BATCH_ROWS,
     StopCheck,
     SyncResult,
     SyncStopped,
-    _open_visit,
-    _until_stopped,
+    open_visit,
     rules_that_ran,
+    until_stopped,
 )
 
 log = structlog.get_logger(__name__)
@@ -169,7 +169,7 @@ def run_drw_sync(
     partial = bool(records) or date_begin is not None
     tally = None
     if study.ruleset is not None:
-        tally = StudyTally(study.ruleset, keep_visit=_open_visit)
+        tally = StudyTally(study.ruleset, keep_visit=open_visit)
         study = replace(study, ruleset=study.ruleset.observed_by(tally.observe))
 
     judged: dict[str, str] = {}  # record -> data access group
@@ -188,7 +188,7 @@ def run_drw_sync(
         on_progress=on_progress,
     )
     if should_stop is not None:
-        batches = _until_stopped(batches, should_stop)
+        batches = until_stopped(batches, should_stop)
     result = check_batches(study, batches, as_of=as_of, partial=partial, on_record=keep)
     if should_stop is not None and should_stop():
         raise SyncStopped("stopped before reading the DRW; nothing written")

@@ -41,3 +41,17 @@ class SyncBusy(WorkerError):
     """Another sync holds the state folder (a scheduled run, a manual one): exit 5."""
 
     exit_code = 5
+
+
+class ExportRightsMissing(RedcapError):
+    """The API token's user cannot export fields the worker must read back: exit 3."""
+
+
+class WritesInterrupted(RedcapError):
+    """REDCap refused a write for a reason no other request escapes (a ban, lost rights):
+    the run stopped there, exit 3. Not a ``RedcapRefused``: nothing retries it."""
+
+
+class StopRequested(Exception):
+    """A stop was asked for (SIGTERM, SIGINT) and the work ended at a safe point: nothing half
+    written, the next run completes it. Not a failure: the CLI exits 0."""

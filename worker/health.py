@@ -2,8 +2,10 @@
 REDCap's reachability as a scheduler sees it across runs.
 
 Health is judged from the state folder's heartbeat, which every finished run refreshes:
-healthy while the last *successful* run is younger than ``schedule.max_age_hours``. A
-worker that runs but keeps failing is unhealthy on purpose: someone should look.
+healthy while the last *successful* run is younger than ``schedule.max_age_hours`` and the
+last run was not ``degraded`` (a check quarantined, or erring on more than
+``check.max_error_share`` of its participants). A worker that runs but keeps failing is
+unhealthy on purpose: someone should look.
 """
 
 from __future__ import annotations
@@ -59,6 +61,10 @@ def evaluate(heartbeat: Mapping[str, Any], *, max_age: timedelta, now: datetime)
         # (and a probe's initialDelaySeconds) must cover the first full sync.
         return Health(False, f"no successful run yet{latest}")
     age = now - last_success
+    if last_status == "degraded":
+        # A run that skipped or failed a check on many participants is no clean bill of
+        # health, however recent: `history` says which checks and why.
+        return Health(False, f"last run at {last_run} was degraded (see the run history)")
     if age > max_age:
         return Health(
             False,

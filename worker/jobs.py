@@ -20,11 +20,12 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from worker.core.schema import ProjectSchema
-from worker.errors import RedcapRefused
+from worker.errors import RedcapRefused, StopRequested
 from worker.notify import NotifyOutcome, after_sync
+from worker.notify.smtp import check_transport
 from worker.pipeline import Session
 from worker.state import StateDir, utc_now
-from worker.sync import StopCheck, SyncResult, SyncStopped, run_sync, sync_counts
+from worker.sync import StopCheck, SyncResult, run_sync, sync_counts
 
 log = structlog.get_logger(__name__)
 
@@ -42,6 +43,14 @@ class JobOutcome:
     @property
     def ok(self) -> bool:
         return self.sync.complete and self.notify.ok
+
+    @property
+    def status(self) -> str:
+        """``incomplete`` (writes or summaries failed), ``degraded`` (a check quarantined or
+        erring on too many participants: not a clean bill of health) or ``ok``."""
+        if not self.ok:
+            return "incomplete"
+        return self.sync.check.status
 
 
 def changed_since(state: StateDir, session: Session) -> datetime | None:
@@ -79,11 +88,15 @@ def run_sync_job(
     dry_run: bool = False,
     on_progress=None,
     should_stop: StopCheck | None = None,
+    on_write_progress=None,
 ) -> JobOutcome:
     """One sync run. ``should_stop`` lets a scheduler end it early at a safe point
     (``SyncStopped``); a stopped or failed run is recorded and never moves the cursor.
     ``SyncBusy`` if another sync holds the state folder (a dry run writes nothing and
-    needs no lock)."""
+    needs no lock). Email settings that cannot work (a username with no password, plain
+    SMTP to a remote relay) are a ``ConfigError`` before anything is read or written: found
+    only after the query writes, they would cost the run's summaries."""
+    check_transport(session.settings.email)
     run_id = uuid.uuid4().hex[:12]
     state = StateDir(session.settings.state_dir)
     # Every line of the run (client, sync, notify) carries its run_id.
@@ -100,6 +113,7 @@ def run_sync_job(
             dry_run=dry_run,
             on_progress=on_progress,
             should_stop=should_stop,
+            on_write_progress=on_write_progress,
         )
 
 
@@ -114,6 +128,10 @@ def _sync_reading_structure_if_refused(
     try:
         return sync()
     except RedcapRefused as exc:
+        # A design change is REDCap's 400 (an unknown field or form); a ban or lost rights
+        # refuses every request alike, so asking again would only send more.
+        if getattr(exc, "status", 400) != 400:
+            raise
         log.warning("project structure changed; reading it again", error=str(exc))
         session.client.forget_schema()
         return sync()
@@ -129,6 +147,7 @@ def _sync_job(
     dry_run: bool,
     on_progress,
     should_stop: StopCheck | None,
+    on_write_progress=None,
 ) -> JobOutcome:
     settings = session.settings
     started_at = utc_now()
@@ -152,6 +171,7 @@ def _sync_job(
             dry_run=dry_run,
             on_progress=on_progress,
             should_stop=should_stop,
+            on_write_progress=on_write_progress,
         )
 
     try:
@@ -162,7 +182,7 @@ def _sync_job(
             settings, state, result, as_of=session.as_of, now=started_at, dry_run=dry_run
         )
     except BaseException as exc:
-        status = "stopped" if isinstance(exc, SyncStopped) else "failed"
+        status = "stopped" if isinstance(exc, StopRequested) else "failed"
         duration_s = round(time.monotonic() - clock, 3)
         if not dry_run:
             state.record_run(
@@ -196,15 +216,17 @@ def _sync_job(
                 "finished_at": utc_now().isoformat(),
                 "duration_s": round(outcome.duration_s, 3),
                 "records_checked": result.check.records_checked,
-                "status": "ok" if outcome.ok else "incomplete",
+                "status": outcome.status,
                 "summaries_failed": len(notify.failed),
+                "quarantined": dict(result.check.quarantined),
+                "degraded": result.check.degraded,
             }
         )
     log.info(
         "sync run",
         run_id=run_id,
         mode=mode,
-        status="ok" if outcome.ok else "incomplete",
+        status=outcome.status,
         duration_s=round(outcome.duration_s, 3),
         records=result.check.records_checked,
         **sync_counts(result),

@@ -12,6 +12,8 @@ from typing import Any, Literal, TextIO
 
 import structlog
 
+from worker.text_safety import visible
+
 REDACTED = "[REDACTED]"
 _SECRET_KEYS = frozenset({"token", "password", "authorization", "smtp_password", "api_token"})
 # REDCap tokens are 32 (project) or 64 (super) hex-like characters.
@@ -52,6 +54,19 @@ class Redactor:
 
 
 REDACTOR = Redactor()
+
+
+def _visible_values(
+    logger: Any, method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """For a terminal: text values with their control characters escaped (a record ID with
+    an escape sequence must not drive the terminal). JSON lines escape them already; a
+    traceback keeps its line breaks."""
+    return {
+        key: visible(value) if isinstance(value, str) and key != "exception" else value
+        for key, value in event_dict.items()
+    }
+
 
 StreamName = Literal["stdout", "stderr"]
 
@@ -129,6 +144,7 @@ def configure_logging(
                 structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
             ),
             REDACTOR,
+            *([] if json else [_visible_values]),
             renderer,
         ],
     )

@@ -12,6 +12,7 @@ from operator import attrgetter
 from typing import Any
 
 from worker.core.findings import CheckResult, Finding, Kind, Severity
+from worker.text_safety import csv_cell, json_text, visible, visible_text
 
 PUBLIC_COLUMNS = (
     "rule",
@@ -42,6 +43,9 @@ def summarise(result: CheckResult) -> dict[str, Any]:
         "logic_errors": len(result.logic_errors),
         "partial": result.partial,
         "study_checks": result.study_checks,
+        "status": result.status,
+        "degraded": result.degraded,
+        "quarantined": dict(result.quarantined),
     }
 
 
@@ -62,7 +66,15 @@ def summary_line(result: CheckResult) -> str:
         line += "; partial run: cross-participant checks skipped"
     if result.study_checks == 0:
         line += f"; {NO_STUDY_RULES}"
+    if result.degraded:
+        line = f"DEGRADED ({len(result.degraded)} problem(s), listed below): " + line
     return line
+
+
+def coverage_document(result: CheckResult) -> dict[str, Any]:
+    """The coverage ledger as JSON: per study check, participants it ran on, skipped (by
+    reason) and errored on."""
+    return {rule: cover.public() for rule, cover in sorted(result.coverage.items())}
 
 
 def _plural(word: str, n: int) -> str:
@@ -74,14 +86,17 @@ def _plural(word: str, n: int) -> str:
 def render_json(result: CheckResult) -> str:
     """``json.dumps(document, indent=2)``, built faster (see ``_json_findings``).
 
-    The document is ``{"as_of": ..., "findings": [<public columns>, ...], "summary": ...}``.
+    The document is ``{"as_of": ..., "findings": [<public columns>, ...], "summary": ...,
+    "coverage": {<check>: {"ran": n, "errored": n, "skipped": {<reason>: n}}}}``.
     """
     summary = json.dumps(summarise(result), indent=2).replace("\n", "\n  ")
+    coverage = json.dumps(coverage_document(result), indent=2).replace("\n", "\n  ")
     return (
         "{\n"
         f'  "as_of": {json.dumps(result.as_of.isoformat())},\n'
         f'  "findings": {_json_findings(result.findings)},\n'
-        f'  "summary": {summary}\n'
+        f'  "summary": {summary},\n'
+        f'  "coverage": {coverage}\n'
         "}\n"
     )
 
@@ -97,17 +112,27 @@ def _json_findings(findings: list[Finding]) -> str:
     if not findings:
         return "[]"
     values = list(chain.from_iterable(map(_public_row, findings)))
-    encoded = json.dumps(values, separators=("\n", ":"))[1:-1].split("\n")
+    encoded_all = json.dumps(values, separators=("\n", ":"))
+    if "\\ud" in encoded_all:  # a surrogate, paired or lone: rare, so checked only then
+        values = [json_text(v) if isinstance(v, str) else v for v in values]
+        encoded_all = json.dumps(values, separators=("\n", ":"))
+    encoded = encoded_all[1:-1].split("\n")
     return "[\n" + ",\n".join([_JSON_FINDING] * len(findings)) % tuple(encoded) + "\n  ]"
 
 
 def render_csv(result: CheckResult) -> str:
+    """One row per finding; text cells pass through ``csv_cell`` (no formula runs in a
+    spreadsheet, no control character reaches it)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(PUBLIC_COLUMNS)
     # csv writes None as an empty field and a StrEnum as its value.
-    writer.writerows(map(_public_row, result.findings))
+    writer.writerows(map(_csv_row, result.findings))
     return buffer.getvalue()
+
+
+def _csv_row(finding: Finding) -> list[Any]:
+    return [csv_cell(value) if isinstance(value, str) else value for value in _public_row(finding)]
 
 
 def render_table(result: CheckResult) -> str:
@@ -119,7 +144,7 @@ def render_table(result: CheckResult) -> str:
     laid_out: dict[tuple[Any, ...], list[str]] = {}
     for record, group in groupby(result.findings, key=_RECORD):
         items = list(group)
-        append(f"Record {record} ({len(items)} finding{'s' if len(items) != 1 else ''})")
+        append(f"Record {visible(record)} ({len(items)} finding{'s' if len(items) != 1 else ''})")
         for key in map(_TABLE_KEY, items):
             finding_lines = laid_out.get(key)
             if finding_lines is None:
@@ -130,8 +155,10 @@ def render_table(result: CheckResult) -> str:
         append("No findings.")
         append("")
     extend(textwrap.wrap(summary_line(result), width=WIDTH, subsequent_indent="  "))
+    for problem in result.degraded:
+        extend(textwrap.wrap(problem, width=WIDTH, initial_indent="  ", subsequent_indent="    "))
     for problem in result.logic_errors:
-        append(_fit(f"logic error: {problem}"))
+        append(_fit(f"logic error: {visible(problem)}"))
     return "\n".join(lines) + "\n"
 
 
@@ -148,6 +175,14 @@ def _table_lines(
     field: str | None,
     message: str,
 ) -> list[str]:
+    # Values a project supplies (record, event and field names, messages quoting them) are
+    # shown with their control characters escaped: a terminal must not obey them.
+    event, field, rule, message = (
+        visible(event) if event else event,
+        visible(field) if field else field,
+        visible(rule),
+        visible_text(message),  # its whitespace is textwrap's
+    )
     where = event or ""
     if instance is not None:
         where += f" #{instance}"

@@ -32,6 +32,7 @@ from worker.core.scaffold import QUERY_FORM, QUERY_ZIP, place_of, setup_steps, u
 from worker.core.schema import ProjectSchema
 from worker.errors import ConfigError
 from worker.redcap_client import RedcapClient, RetryPolicy
+from worker.stopping import StopCheck
 
 log = structlog.get_logger(__name__)
 
@@ -44,8 +45,9 @@ def today_in(timezone: str) -> date:
     return datetime.now(ZoneInfo(timezone)).date()
 
 
-def make_client(settings: Settings) -> RedcapClient:
-    """A client from the ``[redcap]`` settings; URL and token must be set."""
+def make_client(settings: Settings, *, should_stop: StopCheck | None = None) -> RedcapClient:
+    """A client from the ``[redcap]`` settings; URL and token must be set. With
+    ``should_stop``, no request attempt starts after a stop and retry waits end at one."""
     cfg = settings.redcap
     if not cfg.url:
         raise ConfigError(
@@ -67,6 +69,8 @@ def make_client(settings: Settings) -> RedcapClient:
         ),
         max_requests_per_second=cfg.max_requests_per_second,
         batch_size=cfg.batch_size,
+        allow_insecure_http=cfg.allow_insecure_http,
+        should_stop=should_stop,
     )
 
 
@@ -121,12 +125,13 @@ def judged_mapping(mapping: MappingSpec, schema: ProjectSchema) -> MappingSpec:
     return mapping
 
 
-def load_study(settings: Settings, schema: ProjectSchema) -> Study:
+def load_study(settings: Settings, schema: ProjectSchema, *, ignore_grace: bool = False) -> Study:
     """Load mapping and rules and check them against the project (drift is an error).
 
     Neither set: the generic checks alone. A query form the project lacks is no drift
-    here (see :func:`query_instrument`).
-    """
+    here (see :func:`query_instrument`). ``ignore_grace``: judge as if every grace period of
+    the study's schedule were 0 days (``check --ignore-grace``), showing data not yet entered
+    that the grace would hide."""
     if settings.study.mapping is None:
         if settings.study.rules is not None:
             raise ConfigError("study.rules needs study.mapping: the checks read mapped parts")
@@ -145,9 +150,16 @@ def load_study(settings: Settings, schema: ProjectSchema) -> Study:
         if ruleset.participant_model is not None:
             # The checks' own participant class (checked against the project at load).
             builder = ParticipantBuilder(judged, schema, model=ruleset.participant_model)
+        if ignore_grace:
+            ruleset = ruleset.without_grace()
     return Study(
         schema=schema,
-        generic=GenericChecker(schema, exclude_forms=exclude),
+        generic=GenericChecker(
+            schema,
+            exclude_forms=exclude,
+            event_dates=ruleset.event_dates if ruleset else None,
+            required_grace_days=ruleset.required_grace_days if ruleset else 0,
+        ),
         mapping=mapping,
         builder=builder,
         ruleset=ruleset,
@@ -342,7 +354,11 @@ def check_batches(
         # Cross-participant checks (e.g. an enrollment cap) are meaningless on a subset.
         if not partial:
             result.findings.extend(run.finish())
+        else:
+            run.skip_cross()
         result.check_errors = run.check_errors
+        result.coverage = run.coverage
+        result.quarantined = {q.check.id: q.reason for q in run.ruleset.quarantined}
     result.logic_errors = list(study.generic.logic_errors)
     result.findings = sort_findings(result.findings)
     return result
@@ -355,16 +371,18 @@ def run_check(
     as_of: date,
     records: Sequence[str] | None = None,
     on_progress: ProgressCallback | None = None,
+    ignore_grace: bool = False,
 ) -> CheckResult:
     """Pull the project's records and check them; read-only."""
     schema = client.schema(labels=False)  # the output names forms, events and fields as REDCap does
-    study = load_study(settings, schema)
+    study = load_study(settings, schema, ignore_grace=ignore_grace)
     batches = client.iter_record_batches(
         forms=study.forms_to_export,
         records=list(records) if records else None,
         on_progress=on_progress,
     )
     result = check_batches(study, batches, as_of=as_of, partial=bool(records))
+    result.max_error_share = settings.check.max_error_share
     log.info(
         "check finished",
         records=result.records_checked,

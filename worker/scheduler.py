@@ -12,21 +12,18 @@
   ``email.alert_after_failures`` of them the data manager gets one alert, and one message
   when a run succeeds again (``worker.notify.failures``).
 - The first SIGTERM or SIGINT is a warm shutdown: the running sync stops at its next safe
-  point (between batches), the scheduler finishes, the process exits 0. A second signal is
-  a cold shutdown: exit at once (safe too: writes are idempotent batches).
+  point (between batches, or before the REDCap client's next attempt), the scheduler
+  finishes, the process exits 0. A second signal is a cold shutdown: exit at once (safe
+  too: writes are idempotent batches). ``worker.stopping`` holds the handlers.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import signal
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext, suppress
 from datetime import date, datetime, timedelta
 from threading import TIMEOUT_MAX
-from types import FrameType
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -46,7 +43,14 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from worker.config import ScheduleSettings, Settings
-from worker.errors import ConfigError, RedcapError, RedcapUnreachable, SyncBusy, WorkerError
+from worker.errors import (
+    ConfigError,
+    RedcapError,
+    RedcapUnreachable,
+    StopRequested,
+    SyncBusy,
+    WorkerError,
+)
 from worker.health import OutageTracker
 from worker.jobs import JobOutcome, run_sync_job
 from worker.logs import REDACTOR
@@ -54,7 +58,7 @@ from worker.notify.failures import record_scheduled_run
 from worker.pipeline import Session, make_client, today_in
 from worker.redcap_client import retry_log_level
 from worker.state import StateDir, utc_now
-from worker.sync import SyncStopped
+from worker.stopping import STOP_POLL_S, Shutdown
 
 log = structlog.get_logger(__name__)
 
@@ -117,12 +121,13 @@ def full_sync_due(
     history: Iterable[Mapping[str, Any]], trigger: CronTrigger, now: datetime
 ) -> bool:
     """Whether a scheduled full sync has come round since the last successful full sync
-    started (always, if there is none): then the start-up sync is a full one."""
+    started (always, if there is none): then the start-up sync is a full one. A degraded
+    full sync (a check quarantined or erring) did its writes: it counts."""
     started = [
         when
         for entry in history
         if entry.get("mode") == "full"
-        and entry.get("status") == "ok"
+        and entry.get("status") in ("ok", "degraded")
         and (when := _aware(entry.get("started_at"))) is not None
     ]
     if not started:
@@ -185,7 +190,7 @@ class SyncRunner:
                 )
         except SyncBusy as exc:
             log.warning("scheduled sync skipped", reason=str(exc))
-        except SyncStopped:
+        except StopRequested:
             pass  # the run's own line says "stopped"; the shutdown is logged by serve()
         except RedcapUnreachable as exc:
             self.outage.unreachable(exc)
@@ -229,7 +234,8 @@ class SyncRunner:
         if token is not None:
             REDACTOR.add(token.get_secret_value())
         as_of = self.as_of or today_in(settings.study.timezone)
-        with make_client(settings) as client:
+        # The client asks about a stop before each attempt and during its retry waits.
+        with make_client(settings, should_stop=self.should_stop) as client:
             yield Session(settings=settings, client=client, as_of=as_of)
 
 
@@ -267,10 +273,6 @@ def scheduler_options(schedule: ScheduleSettings) -> dict[str, Any]:
             "max_instances": 1,
         },
     }
-
-
-# How often the scheduler's loop looks for a stop request between its own wake-ups.
-STOP_POLL_S = 0.5
 
 
 class StoppableScheduler(BlockingScheduler):
@@ -349,57 +351,6 @@ def on_scheduler_event(scheduler: BlockingScheduler, event: SchedulerEvent) -> N
     elif event.code == EVENT_JOB_ERROR and isinstance(event, JobExecutionEvent):
         # SyncRunner catches everything, so this is a bug in the runner itself.
         log.error("scheduled job crashed", job=event.job_id, error=repr(event.exception))
-
-
-# -- signals ---------------------------------------------------------------------------------
-
-
-class Shutdown:
-    """Warm, then cold, like rq's worker.
-
-    First SIGTERM/SIGINT: only record the request. The scheduler's loop sees it within
-    ``STOP_POLL_S`` and returns, ``serve`` shuts the scheduler down, and the running sync
-    (which asks ``shutdown()`` between batches) stops at its next safe point. The handler
-    raises nothing and takes no lock: a SystemExit raised wherever the main thread happens
-    to be can land in one of APScheduler's ``except BaseException`` blocks (submitting a
-    job, notifying a listener) and be swallowed, leaving the scheduler running (seen with a
-    short interval); ``scheduler.shutdown()`` inside a handler can deadlock on the
-    executor's lock. Second signal: exit at once.
-    """
-
-    SIGNALS = (signal.SIGTERM, signal.SIGINT)
-
-    def __init__(self) -> None:
-        self.requested = False
-        self.signal_name: str | None = None
-
-    def __call__(self) -> bool:
-        """Has a stop been asked for? (Read by the scheduler's loop and the sync.)"""
-        return self.requested
-
-    def install(self) -> None:
-        # Also what makes SIGTERM work at all when Python is PID 1 in a container: without
-        # a handler, PID 1 ignores it.
-        for sig in self.SIGNALS:
-            signal.signal(sig, self._warm)
-
-    def _warm(self, signum: int, frame: FrameType | None) -> None:
-        self.signal_name = signal.Signals(signum).name
-        self.requested = True
-        for sig in self.SIGNALS:
-            signal.signal(sig, self._cold)
-
-    def _cold(self, signum: int, frame: FrameType | None) -> None:
-        # Not through logging: the interrupted main thread may be inside its stream's write.
-        line = {
-            "event": "second signal: exiting without waiting for the running sync",
-            "signal": signal.Signals(signum).name,
-            "level": "warning",
-            "logger": __name__,
-            "timestamp": utc_now().isoformat().replace("+00:00", "Z"),
-        }
-        os.write(1, (json.dumps(line) + "\n").encode())
-        os._exit(128 + signum)
 
 
 def serve(scheduler: BlockingScheduler, shutdown: Shutdown) -> int:

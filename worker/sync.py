@@ -11,72 +11,37 @@ crash between batches is repaired by the next run without duplicates.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
 import structlog
 
 from worker.config import Settings
-from worker.core.findings import CheckResult, Finding
-from worker.core.generic_checks import GenericRule
-from worker.core.queries import Action, Change, Plan, Query, QueryBook
+from worker.core.export_rights import export_rights_error, hidden_fields
+from worker.core.findings import Finding
+from worker.core.queries import Action, Change, Plan, QueryBook
 from worker.core.records import RecordData
 from worker.core.rules.tally import StudyTally
-from worker.core.schema import ProjectSchema
-from worker.core.visits import VisitRow, VisitStatus
-from worker.errors import RedcapRefused
 from worker.pipeline import (
     ProgressCallback,
-    Study,
     check_batches,
     load_study,
     query_instrument,
 )
 from worker.redcap_client import RedcapClient
+from worker.sync_run import (
+    WRITE_BATCH_ROWS,
+    StopCheck,
+    SyncResult,
+    SyncStopped,
+    open_visit,
+    rules_that_ran,
+    until_stopped,
+)
+from worker.writes import write_rows
 
 log = structlog.get_logger(__name__)
-
-WRITE_BATCH_ROWS = 100
-
-StopCheck = Callable[[], bool]
-
-
-class SyncStopped(Exception):
-    """A stop was requested and the sync ended at a safe point: between export batches
-    (nothing written yet) or between write batches (each written batch is whole, with
-    explicit instances, so the next run completes the rest without duplicates)."""
-
-
-@dataclass
-class SyncResult:
-    check: CheckResult
-    plan: Plan
-    dry_run: bool
-    written: int = 0
-    write_errors: list[str] = field(default_factory=list)
-    # What the run's summaries need (worker.notify), gathered on the way at no extra request:
-    # the project's structure (for links), the checks' titles, each record's queries as they
-    # stand after this run's writes (rejected rows excluded), the records' data access
-    # groups, and the study's progress and still-open visits counted while checking.
-    schema: ProjectSchema | None = None
-    titles: dict[str, str] = field(default_factory=dict)
-    queries: dict[str, list[Query]] = field(default_factory=dict)
-    groups: dict[str, str] = field(default_factory=dict)
-    tally: StudyTally | None = None
-    rejected: set[tuple[str, int]] = field(default_factory=set)  # (record, query instance)
-
-    @property
-    def complete(self) -> bool:
-        return not self.write_errors
-
-
-# Visits a summary lists: those still waiting for a sample (not taken, not excused).
-OPEN_VISITS = frozenset({VisitStatus.MISSED, VisitStatus.DUE, VisitStatus.UPCOMING})
-
-
-def _open_visit(row: VisitRow) -> bool:
-    return row.status in OPEN_VISITS
 
 
 @dataclass(frozen=True)
@@ -98,14 +63,6 @@ def _queries_only(record: RecordData, book: QueryBook) -> _KeptQueries:
     return _KeptQueries(RecordData(record.record_id, rows, record.data_access_group), event)
 
 
-def rules_that_ran(study: Study, *, partial: bool) -> set[str]:
-    """Every check that ran in this run (per record, check errors are subtracted)."""
-    ran = {rule.value for rule in GenericRule}
-    if study.ruleset is not None:
-        ran |= {c.id for c in study.ruleset.checks if not (partial and c.cross_participant)}
-    return ran
-
-
 def run_sync(
     client: RedcapClient,
     settings: Settings,
@@ -118,9 +75,16 @@ def run_sync(
     on_progress: ProgressCallback | None = None,
     on_change: Callable[[Change], None] | None = None,
     should_stop: StopCheck | None = None,
+    on_write_progress: ProgressCallback | None = None,
 ) -> SyncResult:
     """Check, reconcile, write. ``should_stop`` is asked before each export and each write
-    batch; when it says yes, ``SyncStopped`` is raised there."""
+    batch; when it says yes, ``SyncStopped`` is raised there. ``on_progress`` and
+    ``on_write_progress`` get (done, total) records exported and query rows written.
+
+    Stops with ``ExportRightsMissing`` before any write if the export lacks a query field
+    (the token's export rights), with ``WritesInterrupted`` at a ban or lost rights during
+    the writes."""
+
     if settings.queries.target == "drw":
         from worker.drw_sync import run_drw_sync  # the DRW target: its own module
 
@@ -145,7 +109,7 @@ def run_sync(
     partial = bool(records) or date_begin is not None
     tally = None
     if study.ruleset is not None:
-        tally = StudyTally(study.ruleset, keep_visit=_open_visit)
+        tally = StudyTally(study.ruleset, keep_visit=open_visit)
         study = replace(study, ruleset=study.ruleset.observed_by(tally.observe))
 
     kept: dict[str, _KeptQueries] = {}
@@ -163,9 +127,11 @@ def run_sync(
         date_begin=date_begin,
         on_progress=on_progress,
     )
+    batches = _checked_columns(batches, book)
     if should_stop is not None:
-        batches = _until_stopped(batches, should_stop)
+        batches = until_stopped(batches, should_stop)
     result = check_batches(study, batches, as_of=as_of, partial=partial, on_record=keep)
+    result.max_error_share = settings.check.max_error_share
 
     by_record: dict[str, list[Finding]] = {rid: [] for rid in kept}
     for finding in result.findings:
@@ -192,7 +158,7 @@ def run_sync(
         if on_change is not None:
             on_change(change)
     if not dry_run:
-        _write(client, plan.changes, sync, should_stop)
+        _write(client, plan.changes, sync, should_stop, on_write_progress)
     _after_writes(sync, book, kept)
     log.info("sync finished", **sync_counts(sync))
     return sync
@@ -205,6 +171,8 @@ def _after_writes(sync: SyncResult, book: QueryBook, kept: dict[str, _KeptQuerie
         if (change.record, change.instance) not in sync.rejected:
             by_record.setdefault(change.record, []).append(change)
     for record_id, kept_queries in kept.items():
+        if record_id in sync.gone:
+            continue
         record = kept_queries.record
         queries = book.after(record, by_record.get(record_id, ()), event=kept_queries.event)
         if queries:
@@ -213,43 +181,21 @@ def _after_writes(sync: SyncResult, book: QueryBook, kept: dict[str, _KeptQuerie
             sync.groups[record_id] = record.data_access_group
 
 
-def _until_stopped(
-    batches: Iterable[Sequence[dict[str, Any]]], should_stop: StopCheck
-) -> Iterator[Sequence[dict[str, Any]]]:
-    """The batches, asking about a stop before each is requested."""
-    iterator = iter(batches)
-    while True:
-        if should_stop():
-            raise SyncStopped("stopped before the next export batch; nothing written")
-        try:
-            batch = next(iterator)
-        except StopIteration:
-            return
-        yield batch
-
-
 def _write(
     client: RedcapClient,
     changes: list[Change],
     sync: SyncResult,
     should_stop: StopCheck | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> None:
-    """Import the planned rows in batches; a rejected batch is reported and the rest go on."""
-    for start in range(0, len(changes), WRITE_BATCH_ROWS):
+    """Import the planned rows (worker.writes: batched, refusing records isolated, never a
+    record created); what could not be written is reported in ``sync``."""
+
+    def before_batch(written: int, total: int) -> None:
         if should_stop is not None and should_stop():
-            raise SyncStopped(f"stopped after writing {sync.written} of {len(changes)} query rows")
-        batch = changes[start : start + WRITE_BATCH_ROWS]
-        try:
-            # Overwrite, so a reopen can clear the closing time and the verified mark; rows
-            # carry only the worker's own fields, so nothing else is touched.
-            client.import_records([c.row for c in batch], overwrite="overwrite", idempotent=True)
-        except RedcapRefused as exc:
-            records = sorted({c.record for c in batch})
-            message = f"REDCap rejected a batch of {len(batch)} query rows: {exc}"
-            sync.write_errors.append(message)
-            sync.rejected.update((c.record, c.instance) for c in batch)
-            log.error("query write rejected", records=records, rows=len(batch), error=str(exc))
-            continue
+            raise SyncStopped(f"stopped after writing {written} of {total} query rows")
+
+    def written(batch: Sequence[Change]) -> None:
         sync.written += len(batch)
         for change in batch:
             log.info(
@@ -259,6 +205,36 @@ def _write(
                 rule=change.rule,
                 query_id=change.query_id,
             )
+
+    report = write_rows(
+        client,
+        changes,
+        batch_rows=WRITE_BATCH_ROWS,
+        before_batch=before_batch,
+        on_progress=on_progress,
+        on_written=written,
+    )
+    for refusal in report.refused:
+        sync.write_errors.append(
+            f"record {refusal.record}: {refusal.rows} query rows not written: {refusal.message}"
+        )
+    sync.rejected.update((c.record, c.instance) for c in report.refused_rows)
+    sync.rejected.update((c.record, c.instance) for c in report.gone_rows)
+    sync.gone.update(report.gone)
+
+
+def _checked_columns(
+    batches: Iterable[Sequence[dict]], book: QueryBook
+) -> Iterator[Sequence[dict]]:
+    """The batches, stopping at the first whose rows lack a query field the worker reads
+    (the token user's export rights leave it out): before anything is written."""
+    needed = book.f.read_back
+    for batch in batches:
+        if batch:
+            missing = hidden_fields(needed, batch[0].keys())
+            if missing:
+                raise export_rights_error(book.spec.form, missing)
+        yield batch
 
 
 def sync_counts(sync: SyncResult) -> dict[str, int]:

@@ -62,7 +62,7 @@ def test_every_visit_status_occurs_in_the_demo() -> None:
     rs = ruleset()
     seen = set()
     for record in group_rows(schema(), demo_data().generate(as_of)).values():
-        seen |= {r.status_text for r in rs.schedule_fn(builder().build(record), as_of, rs.params)}
+        seen |= {r.status_text for r in rs.schedule(builder().build(record), as_of)}
     assert seen == {
         "in window",
         "out of window",

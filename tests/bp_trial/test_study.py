@@ -22,7 +22,7 @@ from worker.errors import MappingError
 
 
 def test_the_rules_load_with_every_check_of_the_protocol() -> None:
-    ids = {c.info.id for c in ruleset().python_checks} | {r.info.id for r in ruleset().logic_rules}
+    ids = {c.id for c in ruleset().checks}
     assert ids == {
         "BP-RND-01",
         "BP-RND-02",
@@ -36,12 +36,20 @@ def test_the_rules_load_with_every_check_of_the_protocol() -> None:
     assert ruleset().wording.schedule_anchor == "randomisation"
 
 
-def test_a_mapping_whose_visits_disagree_with_params_is_refused_at_load() -> None:
+def test_a_scheduled_visit_the_mapping_lacks_is_refused_at_load() -> None:
     part = mapping().parts["visits"]
-    swapped = part.model_copy(update={"events": ["week_12", "week_4", "week_24"]})
-    wrong = mapping().model_copy(update={"parts": {**mapping().parts, "visits": swapped}})
-    with pytest.raises(MappingError, match="params \\[visits\\] names week_4, week_12, week_24"):
+    fewer = part.model_copy(update={"events": ["week_12", "week_24"]})
+    wrong = mapping().model_copy(update={"parts": {**mapping().parts, "visits": fewer}})
+    with pytest.raises(
+        MappingError, match=r"schedule\.toml visit 'week 4': event 'week_4' is not an event of part"
+    ):
         load_ruleset(RULES, schema=schema(), mapping=wrong)
+
+
+def test_the_schedule_checks_are_declared_in_the_schedule() -> None:
+    declared = {c.id: (c.source, c.kind.value, c.severity.value) for c in ruleset().checks}
+    assert declared["BP-WIN-01"] == ("schedule", "deviation", "major")
+    assert declared["BP-WIN-02"] == ("schedule", "deviation", "major")
 
 
 def progress(*recs) -> dict[str, int]:

@@ -1,9 +1,11 @@
-"""Visit windows relative to the randomisation date (protocol: Visits): schedule(),
+"""Visit windows relative to the randomisation date (protocol: Visits): schedule.toml,
 BP-WIN-01, BP-WIN-02 and BP-BAS-01; week 4 belongs to the intervention arm only."""
 
 from __future__ import annotations
 
+import shutil
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -11,22 +13,27 @@ from tests.bp_trial.builders import (
     AS_OF,
     CONTROL,
     INTERVENTION,
+    RULES,
     R,
     day,
     findings,
     followed,
+    mapping,
     randomised,
     ruleset,
+    schema,
     screened,
     vitals,
     where,
 )
+from worker.core.rules import load_ruleset
 from worker.core.visits import VisitStatus
+from worker.errors import MappingError
 
 
 def schedule(rec, as_of=AS_OF):
     rs = ruleset()
-    return rs.schedule_fn(rec.participant(), as_of, rs.params)
+    return rs.schedule(rec.participant(), as_of)
 
 
 def statuses(rec, as_of=AS_OF) -> dict[str, VisitStatus]:
@@ -122,3 +129,40 @@ def test_baseline_after_randomisation_is_a_deviation_and_on_the_day_is_not(arm: 
 def test_a_baseline_before_any_randomisation_is_not_judged_late() -> None:
     rec = screened().baseline(**vitals(5))
     assert findings(rec, rule="BP-BAS-01") == []
+
+
+# --- The schedule is data: an anchor per arm -------------------------------------------------
+
+
+def test_arms_that_count_from_different_dates_declare_an_anchor_each(tmp_path: Path) -> None:
+    # Were the control arm's visits counted from consent (enr_icf_date, 14 days before R):
+    rules = tmp_path / "bp_trial"
+    shutil.copytree(RULES, rules, ignore=shutil.ignore_patterns("__pycache__"))
+    schedule_file = rules / "schedule.toml"
+    text = schedule_file.read_text(encoding="utf-8")
+    one = '[anchor]\npart = "randomisation"\ndate = "rand_date"\n'
+    assert one in text
+    per_arm = (
+        '[[anchor]]\npart = "randomisation"\ndate = "rand_date"\narms = [1]\n\n'
+        '[[anchor]]\npart = "screening"\ndate = "enr_icf_date"\narms = [2]\n'
+    )
+    schedule_file.write_text(text.replace(one, per_arm), encoding="utf-8")
+    rs = load_ruleset(rules, schema=schema(), mapping=mapping())
+    control = rs.schedule(followed(arm=CONTROL).participant(), AS_OF)
+    intervention = rs.schedule(followed(arm=INTERVENTION).participant(), AS_OF)
+    assert {r.anchor for r in control} == {R - timedelta(days=14)}
+    assert {r.anchor for r in intervention} == {R}
+    assert [(r.visit, r.event) for r in control] == [
+        ("week 12", "week_12_arm_2"),
+        ("week 24", "week_24_arm_2"),
+    ]
+
+
+def test_a_visit_declared_for_an_arm_without_its_event_is_refused(tmp_path: Path) -> None:
+    rules = tmp_path / "bp_trial"
+    shutil.copytree(RULES, rules, ignore=shutil.ignore_patterns("__pycache__"))
+    schedule_file = rules / "schedule.toml"
+    text = schedule_file.read_text(encoding="utf-8")
+    schedule_file.write_text(text.replace("arms = [1]", "arms = [1, 2]", 1), encoding="utf-8")
+    with pytest.raises(MappingError, match="visit 'week 4': arm 2 has no event for visit 'week_4'"):
+        load_ruleset(rules, schema=schema(), mapping=mapping())

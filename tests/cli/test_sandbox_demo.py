@@ -66,3 +66,31 @@ def test_sandbox_serves_the_demo_the_config_names(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert str(tmp_path / "no_such_demo") in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_sandbox_try_keeps_its_own_state_never_inside_the_installed_demo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Installed from a wheel, the bundled example config sits in the package, and its
+    # relative state_dir would put the state there: it goes to the working folder instead.
+    package = tmp_path / "site-packages" / "worker_demo"
+    monkeypatch.setattr(common, "DEMO_PACKAGE", package)
+    assert common.sandbox_state_dir(package / "state") == Path("state") / "sandbox"
+    assert common.sandbox_state_dir(tmp_path / "state") == tmp_path / "state" / "sandbox"
+    monkeypatch.setattr(common, "DEMO_PACKAGE", None)
+    assert common.sandbox_state_dir(package / "state") == package / "state" / "sandbox"
+
+
+@pytest.mark.parametrize(
+    ("option", "expected"),
+    [
+        (("--export-right", "data_query=some"), "error: export right 'data_query=some': use"),
+        (("--export-right", "no_form=none"), "error: export right for 'no_form': the project"),
+        (("--delete-record-after", "soon:12"), "error: 'soon:12': use N:RECORD"),
+    ],
+)
+def test_a_bad_sandbox_access_option_is_one_line(option: tuple[str, str], expected: str) -> None:
+    done = run_worker("sandbox", "demo", *option, env=worker_env("", ""))
+    assert done.returncode == 2
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith(expected)

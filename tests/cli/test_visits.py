@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import AS_OF, REPO, run_worker, worker_env
+from tests.conftest import AS_OF, REPO, run_worker, schedule_failing_for, worker_env
 from tests.rules.builders import builder, mapping, ruleset, schema, screened, treated
 from tests.rules.test_demo import demo_data
 from worker.cli import visits as cli
@@ -105,16 +105,7 @@ def test_the_command_agrees_with_nk_win01_and_nk_win02_on_the_demo() -> None:
 
 
 def test_a_participant_whose_schedule_fails_is_reported_and_the_others_listed() -> None:
-    def fragile(p: Any, as_of: date, params: Any) -> list[VisitRow]:
-        if p.record_id == "2":
-            raise ValueError("bad data")
-        return original(p, as_of, params)
-
-    original = ruleset().schedule_fn
-    assert original is not None
-    broken = dataclasses.replace(
-        study(), ruleset=dataclasses.replace(ruleset(), schedule_fn=fragile)
-    )
+    broken = dataclasses.replace(study(), ruleset=schedule_failing_for(ruleset(), "2"))
     batches = [[*treated("1").rows.values(), *treated("2").rows.values()]]
     report = cli.collect_visits(broken, batches, as_of=AS_OF)
     assert report.errors == ["2"]
@@ -239,17 +230,7 @@ def test_run_passes_records_to_the_export_and_prints_json(
 def test_run_exits_1_when_a_schedule_cannot_be_computed(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    original = ruleset().schedule_fn
-    assert original is not None
-
-    def fragile(p: Any, as_of: date, params: Any) -> list[VisitRow]:
-        if p.record_id == "5":
-            raise ValueError("bad")
-        return list(original(p, as_of, params))
-
-    fragile_study = dataclasses.replace(
-        study(), ruleset=dataclasses.replace(ruleset(), schedule_fn=fragile)
-    )
+    fragile_study = dataclasses.replace(study(), ruleset=schedule_failing_for(ruleset(), "5"))
     monkeypatch.setattr(cli, "load_study", lambda settings, schema: fragile_study)
     client = FakeClient([[*treated("4").rows.values(), *treated("5").rows.values()]])
     code = run_command(monkeypatch, client)

@@ -8,7 +8,7 @@ repeating instrument). Each test builds the record it needs.
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -908,3 +908,74 @@ def test_smoke_on_the_nk_trial_definition() -> None:
     assert all(f.instrument != "data_query" for f in findings)
     assert all(f.record == "2" for f in findings)
     assert not any("Cramps" in f.message for f in findings)
+
+
+# --- DQ-REQUIRED's grace for data entry -----------------------------------------------------
+# The study names the field that dates an event (schedule.toml, [data_entry]); DQ-REQUIRED
+# then waits grace_days after that date before calling a required field of the event blank.
+
+GRACE = {"event_dates": {"visit_arm_1": "v_date", "fu_arm_1": "v_date"}, "required_grace_days": 3}
+
+
+def visit_dated(days_ago: int, **values: str) -> RecordData:
+    dated = (TODAY - timedelta(days=days_ago)).isoformat()
+    return record({RowKey("visit_arm_1", "", 1): {**CLEAN_VISIT, "v_date": dated, **values}})
+
+
+def test_a_required_field_of_a_visit_is_not_flagged_on_the_last_day_of_its_grace() -> None:
+    assert check(visit_dated(2, v_weight=""), **GRACE) == []  # day 3 - 1 after the visit
+
+
+def test_a_required_field_of_a_visit_is_flagged_once_its_grace_has_passed() -> None:
+    found = only(check(visit_dated(3, v_weight=""), **GRACE))  # day 3 after the visit
+    assert (found.rule, found.event, found.instance, found.field) == (
+        "DQ-REQUIRED",
+        "visit_arm_1",
+        1,
+        "v_weight",
+    )
+
+
+def test_without_grace_a_visit_of_today_is_flagged_at_once() -> None:
+    assert summary(check(visit_dated(0, v_weight=""))) == [
+        ("DQ-REQUIRED", "visit_arm_1", 1, "v_weight")
+    ]
+    no_grace = {**GRACE, "required_grace_days": 0}
+    assert len(check(visit_dated(0, v_weight=""), **no_grace)) == 1
+
+
+def test_a_visit_with_no_valid_date_is_judged_at_once() -> None:
+    # Nothing says the visit is recent: its blank required fields are flagged, date included.
+    blank = summary(check(visit_dated(0, v_date="", v_weight=""), **GRACE))
+    assert blank == [
+        ("DQ-REQUIRED", "visit_arm_1", 1, "v_date"),
+        ("DQ-REQUIRED", "visit_arm_1", 1, "v_weight"),
+    ]
+    invalid = [f.rule for f in check(visit_dated(0, v_date="2026-02-30", v_weight=""), **GRACE)]
+    assert sorted(invalid) == ["DQ-REQUIRED", "DQ-TYPE"]
+
+
+def test_grace_holds_back_only_blanks_never_wrong_values() -> None:
+    found = only(check(visit_dated(0, v_weight="heavy"), **GRACE))
+    assert (found.rule, found.field) == ("DQ-TYPE", "v_weight")
+
+
+def test_a_repeating_form_waits_on_the_date_of_its_events_base_row() -> None:
+    recent = (TODAY - timedelta(days=1)).isoformat()
+    old = (TODAY - timedelta(days=30)).isoformat()
+
+    def fu(visit_date: str) -> RecordData:
+        return record(
+            {
+                RowKey("fu_arm_1", "", None): {**CLEAN_VISIT, "v_date": visit_date},
+                RowKey("fu_arm_1", "ae", 1): {"ae_term": "Headache", "ae_grade": ""},
+            }
+        )
+
+    assert check(fu(recent), **GRACE) == []
+    assert summary(check(fu(old), **GRACE)) == [("DQ-REQUIRED", "fu_arm_1", 1, "ae_grade")]
+
+
+def test_events_the_study_does_not_date_never_wait() -> None:
+    found = only(check(record({base(): {**CLEAN_DEMO, "dob": ""}}), **GRACE))
+    assert (found.rule, found.field) == ("DQ-REQUIRED", "dob")

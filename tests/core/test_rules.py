@@ -7,6 +7,7 @@ Everything here uses a small made-up project, not the dNK trial: the framework i
 from __future__ import annotations
 
 import dataclasses
+import sys
 import textwrap
 from datetime import date
 from pathlib import Path
@@ -262,6 +263,64 @@ def test_two_copies_of_a_rules_folder_load_side_by_side(tmp_path: Path) -> None:
     assert check_all_records(lenient, rec)[1] == []
 
 
+def private_rule_modules() -> list[str]:
+    return [name for name in sys.modules if name.startswith("_worker_rules_")]
+
+
+def test_checks_are_imported_once_per_content_and_leave_sys_modules_as_they_were(
+    tmp_path: Path,
+) -> None:
+    folder = rules_folder(tmp_path, checks=None, logic=None)
+    package = folder / "checks"
+    package.mkdir()
+    (package / "__init__.py").write_text("from . import weights\n", encoding="utf-8")
+    (package / "weights.py").write_text(textwrap.dedent(CHECKS), encoding="utf-8")
+    before = set(sys.modules)
+    first = load(folder)
+    assert set(sys.modules) == before
+    again = [load(folder) for _ in range(5)]
+    assert set(sys.modules) == before
+    assert private_rule_modules() == []
+    # Not executed again: the very same check functions.
+    heavy = {id(c.run) for r in [first, *again] for c in r.python_checks if c.info.id == "T-HEAVY"}
+    assert len(heavy) == 1
+
+
+def test_a_changed_check_file_is_imported_afresh(tmp_path: Path) -> None:
+    folder = rules_folder(tmp_path)
+    rec = record("1", *CLEAN, dose(2, weight_kg="150"))
+    assert [f.rule for f in check_all_records(load(folder), rec)[1]] == ["T-HEAVY"]
+    before = set(sys.modules)
+    checks = folder / "checks.py"
+    checks.write_text(
+        checks.read_text(encoding="utf-8").replace(
+            "dose.weight_kg > params.limits.weight_max",
+            "dose.weight_kg > 2 * params.limits.weight_max",
+        ),
+        encoding="utf-8",
+    )
+    assert check_all_records(load(folder), rec)[1] == []
+    # A new file in a package counts as a change too.
+    package = rules_folder(tmp_path, name="pkg", checks=None, logic=None) / "checks"
+    package.mkdir()
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    assert load(package.parent).checks == []
+    (package / "__init__.py").write_text("from . import weights\n", encoding="utf-8")
+    (package / "weights.py").write_text(textwrap.dedent(CHECKS), encoding="utf-8")
+    assert "T-HEAVY" in [c.id for c in load(package.parent).checks]
+    assert set(sys.modules) == before
+
+
+def test_checks_that_failed_to_import_leave_nothing_behind(tmp_path: Path) -> None:
+    folder = rules_folder(tmp_path, checks=CHECKS + "\nraise RuntimeError('half done')\n")
+    before = set(sys.modules)
+    with pytest.raises(MappingError, match="RuntimeError: half done"):
+        load(folder)
+    assert set(sys.modules) == before
+    (folder / "checks.py").write_text(textwrap.dedent(CHECKS), encoding="utf-8")
+    assert "T-HEAVY" in [c.id for c in load(folder).checks]
+
+
 def test_a_folder_without_checks_or_logic_has_no_checks(tmp_path: Path) -> None:
     assert load(rules_folder(tmp_path, checks=None, logic=None)).checks == []
 
@@ -287,15 +346,12 @@ def test_a_bad_kind_in_a_declaration_is_refused_at_load(tmp_path: Path) -> None:
         load(rules_folder(tmp_path, checks=checks))
 
 
-def test_every_name_the_project_lacks_is_listed_in_one_error(tmp_path: Path) -> None:
+def test_every_mistake_in_the_rules_folder_is_listed_in_one_error(tmp_path: Path) -> None:
     params = PARAMS + '\n[codes.visit_status_v2]\ndone = "1"\n[extra]\nsource_field = "wt"\n'
     params = params.replace('done = "1"', 'done = "3"', 1)
-    logic = (
-        LOGIC.replace('field = "ae_end"', 'field = "ae_stop"').replace(
-            '"m1_arm_1"]', '"log_arm_1"]'
-        )
-        + '\n[[rule]]\nid = "T-BAD"\nkind = "query"\nseverity = "minor"\ntitle = "x"\n'
-        + ('field = "ae_end"\nlogic = "[ae_end] < [nope] and ("\nmessage = "x"\n')
+    logic = LOGIC + (
+        '\n[[rule]]\nid = "T-BAD"\nkind = "query"\nseverity = "minor"\ntitle = "x"\n'
+        'field = "ae_end"\nlogic = "[ae_end] < [ae_start] and ("\nmessage = "x"\n'
     )
     with pytest.raises(MappingError) as caught:
         load(rules_folder(tmp_path, params=params, logic=logic))
@@ -305,18 +361,145 @@ def test_every_name_the_project_lacks_is_listed_in_one_error(tmp_path: Path) -> 
         "codes.visit_status.done: '3' is not a code of field 'visit_status'",
         "codes.visit_status_v2: field 'visit_status_v2' is not in the project",
         "extra.source_field: field 'wt' is not in the project",
-        "rule T-AE-ORDER: field 'ae_stop' is not in the project",
-        "rule T-SKIPPED: form 'visit' of field 'visit_status' is not designated for event "
-        "'log_arm_1'",
         "rule T-BAD: the logic cannot be read",
     ):
         assert problem in message
 
 
-def test_a_logic_rule_naming_an_unknown_field_is_refused(tmp_path: Path) -> None:
-    logic = LOGIC.replace("[ae_end] < [ae_start]", "[ae_end] < [ae_begin]")
-    with pytest.raises(MappingError, match="ae_begin"):
-        load(rules_folder(tmp_path, logic=logic))
+# --- Quarantine: checks whose inputs the project no longer has ------------------------------
+
+
+def test_logic_rules_naming_what_the_project_lacks_are_quarantined_not_refused(
+    tmp_path: Path,
+) -> None:
+    logic = (
+        LOGIC.replace('field = "ae_end"', 'field = "ae_stop"')
+        .replace('"m1_arm_1"]', '"log_arm_1"]')
+        .replace("[ae_end] < [ae_start]", "[ae_end] < [ae_begin]")
+    )
+    rules = load(rules_folder(tmp_path, logic=logic))
+    held = {q.check.id: q.reasons for q in rules.quarantined}
+    assert held == {
+        "T-AE-ORDER": (
+            "rule T-AE-ORDER: field 'ae_stop' is not in the project",
+            "rule T-AE-ORDER: [ae_begin]: no such field in the project",
+        ),
+        "T-SKIPPED": (
+            "rule T-SKIPPED: form 'visit' of field 'visit_status' is not designated for "
+            "event 'log_arm_1'",
+        ),
+    }
+    # Listed among the checks (reports and doctor name them), but never run.
+    assert {"T-AE-ORDER", "T-SKIPPED"} <= {c.id for c in rules.checks}
+    assert rules.logic_rules == ()
+    run, found = check_all_records(rules, record("1", *CLEAN, log(1, ae_start="2026-02-02")))
+    assert {f.rule for f in found} <= {"T-HEAVY", "T-CAP", "T-M2", "T-NO-BASELINE"}
+    assert run.coverage["T-AE-ORDER"].skipped == {"quarantined": 1}
+    assert run.coverage["T-AE-ORDER"].ran == 0
+
+
+def test_a_python_check_declaring_a_field_the_project_lacks_is_quarantined(
+    tmp_path: Path,
+) -> None:
+    checks = CHECKS.replace(
+        'title="Weight above the limit")',
+        'title="Weight above the limit", reads=["weight_kg", "height_cm"])',
+    )
+    rules = load(rules_folder(tmp_path, checks=checks))
+    assert [(q.check.id, q.reasons) for q in rules.quarantined] == [
+        ("T-HEAVY", ("field 'height_cm' is not in the project",))
+    ]
+    heavy_dose = record("1", *CLEAN, dose(2, weight_kg="150"))
+    run, found = check_all_records(rules, heavy_dose)
+    assert "T-HEAVY" not in {f.rule for f in found}
+    assert run.check_errors == 0
+
+
+def test_a_drifted_mapping_part_is_built_empty_and_quarantines_the_checks_reading_it(
+    tmp_path: Path,
+) -> None:
+    drifted = MAPPING.model_copy(
+        update={
+            "parts": MAPPING.parts
+            | {"doses": MAPPING.parts["doses"].model_copy(update={"event": "dosing_arm_1"})}
+        }
+    )
+    builder = ParticipantBuilder(drifted, SCHEMA)  # no longer refuses the whole run
+    assert builder.broken_parts == {
+        "doses": ["part 'doses': event 'dosing_arm_1' is not in the project"]
+    }
+    rules = load_ruleset(rules_folder(tmp_path), schema=SCHEMA, mapping=drifted)
+    # T-HEAVY reads p.doses; T-CAP's key reads it through a helper function.
+    assert [q.check.id for q in rules.quarantined] == ["T-CAP", "T-HEAVY"]
+    rec = record("1", *CLEAN[:-1], dose(1, visit_date="2026-02-01", weight_kg="150"))
+    participant = builder.build(rec)
+    assert not participant.doses  # empty: no rows are read for a drifted part
+    run = rules.start(AS_OF)
+    found = run.check(participant, rec) + run.finish()
+    assert run.check_errors == 0
+    assert {f.rule for f in found} == set()  # baseline and month 2 are there
+
+
+def test_a_check_reading_a_drifted_part_through_a_cached_helper_is_quarantined(
+    tmp_path: Path,
+) -> None:
+    checks = CHECKS + textwrap.dedent(
+        """
+        import functools
+
+        @functools.cache
+        def _dose_count(p):
+            return len(p.doses)
+
+        @check("T-COUNT", kind="query", severity="minor", title="Counted doses")
+        def counted(p, as_of, params):
+            return [] if _dose_count(p) < 9 else [at_part("baseline", "visit_date", "Many.")]
+        """
+    )
+    drifted = MAPPING.model_copy(
+        update={
+            "parts": MAPPING.parts
+            | {"doses": MAPPING.parts["doses"].model_copy(update={"forms": ["dosing"]})}
+        }
+    )
+    rules = load_ruleset(rules_folder(tmp_path, checks=checks), schema=SCHEMA, mapping=drifted)
+    assert [q.check.id for q in rules.quarantined] == ["T-CAP", "T-COUNT", "T-HEAVY"]
+    assert rules.quarantined[1].reasons == ("part 'doses': form 'dosing' is not in the project",)
+
+
+def test_the_coverage_ledger_counts_whom_each_check_ran_on_skipped_or_errored_on(
+    tmp_path: Path,
+) -> None:
+    checks = CHECKS + textwrap.dedent(
+        """
+        @check("T-BROKEN", kind="deviation", severity="critical", title="Broken")
+        def broken(p, as_of, params):
+            if p.record_id in ("1", "2"):
+                raise ZeroDivisionError("x")
+            return []
+        """
+    )
+    rules = load(rules_folder(tmp_path, checks=checks))
+    recs = [record(str(k), *CLEAN) for k in (1, 2, 3)] + [record("4", baseline())]
+    run, _ = check_all_records(rules, *recs)
+    cover = run.coverage
+    assert (cover["T-BROKEN"].ran, cover["T-BROKEN"].errored) == (2, 2)
+    assert cover["T-BROKEN"].error_share == 0.5
+    assert (cover["T-HEAVY"].ran, cover["T-HEAVY"].errored) == (4, 0)
+    # T-CAP judged the three dosed participants; the fourth gave it nothing to judge.
+    assert (cover["T-CAP"].ran, cover["T-CAP"].skipped) == (3, {"inputs blank": 1})
+    # T-AE-ORDER's form has no rows for anyone.
+    assert (cover["T-AE-ORDER"].ran, cover["T-AE-ORDER"].skipped) == (0, {"inputs blank": 4})
+
+
+def test_a_partial_run_skips_cross_participant_checks_in_the_ledger(tmp_path: Path) -> None:
+    rules = load(rules_folder(tmp_path))
+    run = rules.start(AS_OF)
+    for rec in (record("1", *CLEAN), record("2", baseline())):
+        run.check(BUILDER.build(rec), rec)
+    run.skip_cross()
+    assert run.coverage["T-CAP"].ran == 0
+    assert run.coverage["T-CAP"].skipped == {"partial run": 1, "inputs blank": 1}
 
 
 def test_a_check_declared_both_in_python_and_as_logic_is_refused(tmp_path: Path) -> None:
@@ -590,26 +773,44 @@ def test_a_logic_rule_failing_on_a_record_is_a_check_error(tmp_path: Path) -> No
 
 
 def test_a_schedule_gets_its_events_from_the_mapping(tmp_path: Path) -> None:
-    checks = CHECKS + textwrap.dedent(
-        """
-        from datetime import timedelta
-        from worker.core.visits import VisitRow, VisitStatus
+    folder = rules_folder(tmp_path)
+    (folder / "schedule.toml").write_text(
+        textwrap.dedent(
+            """
+            [anchor]
+            part = "baseline"
+            date = "visit_date"
 
-        def schedule(p, as_of, params):
-            start = p.baseline.visit_date
-            return [
-                VisitRow(record=p.record_id, visit=f"month {k}", part="months", ordinal=k,
-                         field="visit_date", anchor=start, target=start + timedelta(30 * k),
-                         window_start=start, window_end=start, sample_date=None,
-                         status=VisitStatus.UPCOMING)
-                for k in (1, 2)
-            ]
-        """
+            [visits]
+            part = "months"
+            date = "visit_date"
+            window = 0
+
+            [[visit]]
+            name = "month 1"
+            event = "m1_arm_1"
+            target = 30
+
+            [[visit]]
+            name = "month 2"
+            event = "m2_arm_1"
+            target = 60
+            """
+        ),
+        encoding="utf-8",
     )
-    rules = load(rules_folder(tmp_path, checks=checks))
+    rules = load(folder)
     assert rules.has_schedule
     rows = rules.schedule(BUILDER.build(record("1", *CLEAN)), AS_OF)
     assert [(r.event, r.target_day) for r in rows] == [("m1_arm_1", 30), ("m2_arm_1", 60)]
+
+
+def test_a_python_schedule_hook_is_refused_with_the_file_to_use(tmp_path: Path) -> None:
+    checks = CHECKS + "\n\ndef schedule(p, as_of, params):\n    return []\n"
+    with pytest.raises(
+        MappingError, match=r"schedule\(\), which is no longer read.*schedule\.toml"
+    ):
+        load(rules_folder(tmp_path, checks=checks))
 
 
 def test_rules_without_a_schedule_say_so(tmp_path: Path) -> None:

@@ -56,9 +56,11 @@ def test_a_failing_hook_is_isolated_to_its_participant() -> None:
 
 def test_the_run_shows_each_participant_to_its_observers_and_survives_their_failure() -> None:
     seen: list[str] = []
+    shown: list[list[str]] = []
 
-    def observer(p, as_of) -> None:
+    def observer(p, as_of, visits) -> None:
         seen.append(p.record_id)
+        shown.append([row.visit for row in visits.rows])  # the rows the checks judged
         raise RuntimeError("an observer's bug")
 
     rules = ruleset().observed_by(observer)
@@ -66,5 +68,6 @@ def test_the_run_shows_each_participant_to_its_observers_and_survives_their_fail
     for rec in (treated("1"), treated("2")):
         assert run.check(rec.participant(), rec.record()) == []
     assert seen == ["1", "2"]
+    assert shown == [[f"month {k}" for k in range(1, 7)]] * 2
     assert run.check_errors == 0
     assert ruleset().observers == ()  # observed_by returns a new ruleset

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -86,16 +87,32 @@ def test_doctor_lists_every_drifted_name(demo_sandbox, tmp_path: Path) -> None:
     assert "Traceback" not in run.stderr
 
 
-def test_check_refuses_to_run_on_a_drifted_mapping(demo_sandbox, tmp_path: Path) -> None:
+def test_a_drifted_mapping_part_quarantines_the_checks_reading_it_and_the_rest_run(
+    demo_sandbox, tmp_path: Path
+) -> None:
     original = (REPO / "mappings" / "nk_trial.toml").read_text(encoding="utf-8")
-    config = config_with_mapping(tmp_path, original.replace('"fu_m6_arm_1"', '"fu_m7_arm_1"'))
-    run = run_worker(
-        "check", "--config", str(config), env=worker_env(demo_sandbox.url, demo_sandbox.token)
-    )
-    assert run.returncode == 2
-    assert run.stdout == ""
-    [line] = run.stderr.strip().splitlines()
-    assert "fu_m7_arm_1" in line
+    env = worker_env(demo_sandbox.url, demo_sandbox.token)
+
+    def check(mapping_text: str, folder: Path) -> dict:
+        folder.mkdir()
+        config = config_with_mapping(folder, mapping_text)
+        run = run_worker("check", "--config", str(config), "--format", "json", env=env)
+        assert run.returncode == 1, run.stderr  # findings, not a refusal
+        return json.loads(run.stdout)
+
+    clean = check(original, tmp_path / "clean")
+    drifted = check(original.replace('"fu_m6_arm_1"', '"fu_m7_arm_1"'), tmp_path / "drifted")
+    held = drifted["summary"]["quarantined"]
+    assert "NK-WIN-03" in held  # the missed-month check reads the follow-up part
+    assert all("'fu_m7_arm_1' is not in the project" in why for why in held.values())
+    assert drifted["summary"]["status"] == "degraded"
+    assert drifted["summary"]["check_errors"] == 0
+    # Every check that does not read the drifted part finds exactly what it found before.
+    assert [f for f in drifted["findings"] if f["rule"] not in held] == [
+        f for f in clean["findings"] if f["rule"] not in held
+    ]
+    records = drifted["summary"]["records_checked"]
+    assert drifted["coverage"]["NK-WIN-03"]["skipped"] == {"quarantined": records}
 
 
 def test_doctor_with_redcap_down_exits_3() -> None:
@@ -108,3 +125,30 @@ def test_doctor_with_redcap_down_exits_3() -> None:
     )
     assert run.returncode == 3
     assert url in run.stdout
+
+
+def test_doctor_says_the_query_fields_are_exported(demo_sandbox) -> None:
+    run = run_worker(
+        "doctor",
+        "--config",
+        str(REPO / "config.example.toml"),
+        env=worker_env(demo_sandbox.url, demo_sandbox.token),
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "ok   export rights: every query field of 'data_query' is exported" in run.stdout
+
+
+@pytest.mark.parametrize("right", ["deidentified", "none"])
+def test_doctor_fails_when_export_rights_hide_query_fields(demo_sandbox, right: str) -> None:
+    demo_sandbox.access.set_export_right("data_query", right)
+    run = run_worker(
+        "doctor",
+        "--config",
+        str(REPO / "config.example.toml"),
+        env=worker_env(demo_sandbox.url, demo_sandbox.token),
+    )
+    assert run.returncode == 3
+    [failure] = [line for line in run.stdout.splitlines() if line.startswith("FAIL")]
+    assert failure.startswith("FAIL export rights: the API token's user cannot export")
+    assert "'Full Data Set' export rights on the form 'data_query'" in failure
+    assert not list(demo_sandbox.request_log.imports())

@@ -243,9 +243,10 @@ def test_a_deviation_whose_query_write_was_rejected_is_announced_once_it_lands(
         monkeypatch.setenv(key, value)
     settings = load_settings(Path(CONFIG))
     monkeypatch.setattr(sync_module, "WRITE_BATCH_ROWS", 10)
-    demo_sandbox.faults.plan_imports("ok", "refuse")  # REDCap refuses the second write
+    demo_sandbox.access.lock_record("12")  # REDCap refuses every write touching it
     first = job(settings)
     assert not first.complete
+    demo_sandbox.access.unlock_record("12")
     assert job(settings).complete
     announced = [int(re.search(r"(\d+) new", m.subject).group(1)) for m in smtpd.messages]
     assert sum(announced) == len(seeded())  # each deviation once: none lost, none twice

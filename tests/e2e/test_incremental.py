@@ -183,8 +183,9 @@ def test_an_incremental_run_reuses_the_structure_a_recent_sync_read(
     fix_cycle_day(sandbox, clock)
     mark = sandbox.request_log.mark()
     second = sync()
-    # The changed records' IDs, their rows, the query write: no structure read.
-    assert sandbox.request_log.since(mark).contents() == ["record", "record", "record"]
+    # The changed records' IDs, their rows, the check that they still exist right before
+    # the write, the query write: no structure read.
+    assert sandbox.request_log.since(mark).contents() == ["record"] * 4
     assert second.ok
     assert range_query(sandbox)["dq_status"] == "2"
 
@@ -234,3 +235,20 @@ def test_a_design_change_since_the_structure_was_saved_makes_the_run_read_it_aga
     fresh = state.structure(url, read_since=utc_now() - timedelta(hours=1))
     assert fresh is not None
     assert "old" not in fresh.forms
+
+
+@pytest.mark.usefixtures("env")
+def test_a_ban_while_a_saved_structure_is_in_use_is_not_asked_again(
+    sandbox: Sandbox, clock: FakeClock
+) -> None:
+    """Only a design change (REDCap's 400) makes the run read the structure again; a ban
+    refuses every request alike, so the run stops at the first."""
+    from worker.errors import RedcapRefused
+
+    sync()
+    fix_cycle_day(sandbox, clock)
+    sandbox.faults.plan("429", "429", "429")
+    mark = sandbox.request_log.mark()
+    with pytest.raises(RedcapRefused, match="banned"):
+        sync()
+    assert [e.status for e in sandbox.request_log.since(mark)] == [429]

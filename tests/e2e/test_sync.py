@@ -169,19 +169,146 @@ def test_a_partial_run_leaves_other_records_and_cross_participant_queries_alone(
     assert queries(demo_sandbox) == before
 
 
-def test_a_rejected_batch_is_reported_and_the_other_batches_are_written(
+def _worker_sync(sandbox, *extra: str):
+    return run_worker(
+        "sync",
+        "--config",
+        str(CONFIG),
+        "--as-of",
+        AS_OF.isoformat(),
+        *extra,
+        env=worker_env(sandbox.url, sandbox.token),
+    )
+
+
+def _seeded_rows(record: str) -> int:
+    return sum(1 for f in SEEDED if f["record"] == record)
+
+
+def test_a_locked_record_fails_alone_and_every_other_records_queries_are_written(
+    demo_sandbox,
+) -> None:
+    """REDCap refuses a whole import that touches a locked record; the worker splits the
+    batch until the locked record is alone, so only its rows fail."""
+    demo_sandbox.access.lock_record("12")
+    run = _worker_sync(demo_sandbox)
+    assert run.returncode == 4, run.stderr
+    [error] = [line for line in run.stdout.splitlines() if line.startswith("write error:")]
+    assert error.startswith(f"write error: record 12: {_seeded_rows('12')} query rows not written")
+    assert "locked" in error
+    written = queries(demo_sandbox)
+    assert {r["record_id"] for r in written} == {f["record"] for f in SEEDED} - {"12"}
+    assert len(written) == len(SEEDED) - _seeded_rows("12")
+    # Once unlocked, the next run writes what is missing, and nothing twice.
+    demo_sandbox.access.unlock_record("12")
+    assert _worker_sync(demo_sandbox).returncode == 0
+    assert len(queries(demo_sandbox)) == len(SEEDED)
+
+
+def test_isolating_a_refusing_record_splits_batches_by_record(
     demo_sandbox, settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sync_module, "WRITE_BATCH_ROWS", 10)
-    demo_sandbox.faults.plan_imports("ok", "refuse")  # REDCap refuses the second write
+    demo_sandbox.access.lock_record("12")
+    demo_sandbox.access.lock_record("18")
+    mark = demo_sandbox.request_log.mark()
     result = sync(settings)
-    assert len(result.write_errors) == 1
-    assert "REDCap rejected a batch of 10 query rows" in result.write_errors[0]
+    assert [e.split(":")[0] for e in result.write_errors] == ["record 12", "record 18"]
     assert not result.complete
-    assert len(queries(demo_sandbox)) == len(SEEDED) - 10
-    # The next run writes what is missing, and nothing twice.
+    assert result.written == len(SEEDED) - _seeded_rows("12") - _seeded_rows("18")
+    imports = list(demo_sandbox.request_log.since(mark).imports())
+    refused = [e.records_written for e in imports if e.status == 400]
+    # Each locked record ends up sent alone, and refused alone; every other record's rows
+    # are written.
+    assert ("12",) in refused
+    assert ("18",) in refused
+    assert all(len(records) > 1 or records in (("12",), ("18",)) for records in refused)
+    written = {r for e in imports if e.status == 200 for r in e.records_written}
+    assert written == {f["record"] for f in SEEDED} - {"12", "18"}
+
+
+def test_a_record_deleted_after_the_export_is_skipped_and_never_created_again(
+    demo_sandbox, settings
+) -> None:
+    # The requests a sync makes before writing: a dry run makes the same ones.
+    mark = demo_sandbox.request_log.mark()
+    sync(settings, dry_run=True)
+    before_writes = len(demo_sandbox.request_log.since(mark))
+    demo_sandbox.delete_record_after(before_writes, "12")
+    result = sync(settings)
+    assert "12" not in demo_sandbox.store
+    assert result.gone == {"12": _seeded_rows("12")}
+    assert result.complete  # nothing left to write: the record is gone
+    assert "12" not in result.queries
+    assert len(queries(demo_sandbox)) == len(SEEDED) - _seeded_rows("12")
+    for entry in demo_sandbox.request_log.since(mark).imports():
+        assert "12" not in entry.records_written
+
+
+@pytest.mark.parametrize("fault", ["429", "403"])
+def test_a_ban_during_the_writes_stops_the_run_at_once(demo_sandbox, fault: str) -> None:
+    """REDCap bans with 429; a proxy in front of it may answer 403. Either way, every
+    further request would only prolong the ban: none is sent."""
+    demo_sandbox.faults.plan_imports(fault, fault, fault)
+    mark = demo_sandbox.request_log.mark()
+    run = _worker_sync(demo_sandbox)
+    assert run.returncode == 3, run.stdout + run.stderr
+    [line] = run.stderr.strip().splitlines()
+    assert line.startswith("error: ")
+    assert "Traceback" not in run.stderr
+    entries = list(demo_sandbox.request_log.since(mark))
+    first_fault = next(i for i, e in enumerate(entries) if e.fault == fault)
+    assert entries[first_fault:] == [entries[first_fault]]  # the last request of the run
+    assert queries(demo_sandbox) == []
+
+
+def test_a_ban_between_write_batches_keeps_what_was_written(
+    demo_sandbox, settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from worker.errors import WritesInterrupted
+
+    monkeypatch.setattr(sync_module, "WRITE_BATCH_ROWS", 10)
+    demo_sandbox.faults.plan_imports("ok", "429")
+    mark = demo_sandbox.request_log.mark()
+    with pytest.raises(WritesInterrupted, match="banned") as raised:
+        sync(settings)
+    assert "10 of 51 rows written" in str(raised.value)
+    assert list(demo_sandbox.request_log.since(mark))[-1].fault == "429"
+    assert len(queries(demo_sandbox)) == 10
     assert sync(settings).complete
     assert len(queries(demo_sandbox)) == len(SEEDED)
+
+
+@pytest.mark.parametrize("right", ["deidentified", "none"])
+def test_export_rights_hiding_query_fields_stop_sync_before_any_write(
+    demo_sandbox, right: str
+) -> None:
+    demo_sandbox.access.set_export_right(QUERY_FORM, right)
+    mark = demo_sandbox.request_log.mark()
+    run = _worker_sync(demo_sandbox)
+    assert run.returncode == 3
+    [line] = run.stderr.strip().splitlines()
+    assert line.startswith("error: the API token's user cannot export the query fields dq_id")
+    assert f"'Full Data Set' export rights on the form '{QUERY_FORM}'" in line
+    assert "dq_message" in line
+    assert "dq_opened_at" in line
+    assert not list(demo_sandbox.request_log.since(mark).imports())
+    assert queries(demo_sandbox) == []
+
+
+def test_export_rights_that_leave_the_query_fields_alone_do_not_stop_sync(demo_sandbox) -> None:
+    """ "Remove identifiers" hides only fields tagged as identifiers; the query form has
+    none, and de-identified rights on a clinical form leave the query form whole."""
+    demo_sandbox.access.set_export_right(QUERY_FORM, "remove_identifiers")
+    assert _worker_sync(demo_sandbox).returncode == 0
+    assert len(queries(demo_sandbox)) == len(SEEDED)
+
+
+def test_write_progress_counts_query_rows(demo_sandbox, settings) -> None:
+    seen: list[tuple[int, int]] = []
+    sync(settings, on_write_progress=lambda done, total: seen.append((done, total)))
+    assert seen[0] == (0, len(SEEDED))
+    assert seen[-1] == (len(SEEDED), len(SEEDED))
 
 
 class Crash(Exception):

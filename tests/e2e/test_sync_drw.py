@@ -19,7 +19,8 @@ import redcap
 from tests.conftest import AS_OF, DEMO_PROJECT, REPO, run_worker, worker_env
 from worker.config import load_settings
 from worker.pipeline import make_client
-from worker.sandbox import DEMO_TOKEN, Sandbox
+from worker.sandbox import DEMO_TOKEN, FakeClock, Sandbox
+from worker.state import utc_now
 from worker.sync import run_sync
 
 pytestmark = pytest.mark.e2e
@@ -385,11 +386,21 @@ def test_the_email_digest_counts_the_drw_queries_as_the_instrument_target_does(
     assert "open queries" in counts
 
 
-def test_an_incremental_sync_judges_and_exports_only_the_changed_records(drw_sandbox, tmp_path):
-    # No overlap margin: the demo's own records were written just before the first sync.
+def test_an_incremental_sync_judges_and_exports_only_the_changed_records(tmp_path):
+    # REDCap's clock (UTC here) is set, not waited for: the demo data and the first sync's
+    # own writes are stamped a day ago, the coordinator's fix a minute from now.
+    clock = FakeClock(utc_now().replace(tzinfo=None) - timedelta(days=1))
+    with Sandbox.from_folder(
+        project_dir=DEMO_PROJECT, data="demo", as_of=AS_OF, token=DEMO_TOKEN, clock=clock
+    ) as sandbox:
+        _incremental_judges_only_the_changed_records(sandbox.drw_module(True), clock, tmp_path)
+
+
+def _incremental_judges_only_the_changed_records(drw_sandbox, clock, tmp_path) -> None:
     env = drw_env(drw_sandbox, tmp_path / "state", WORKER_SCHEDULE__INCREMENTAL_OVERLAP_MINUTES="0")
     first = run_worker("sync", "--config", str(CONFIG), "--as-of", str(AS_OF), env=env)
     assert first.returncode == 0, first.stderr
+    clock.set(utc_now().replace(tzinfo=None) + timedelta(minutes=1))
     set_cycle_day(drw_sandbox, "4")
     mark = drw_sandbox.request_log.mark()
 

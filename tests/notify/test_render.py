@@ -166,3 +166,16 @@ def test_a_short_digest_has_no_counts_per_check() -> None:
     assert "COUNTS PER CHECK" not in rendered.text
     assert "more" not in rendered.text
     assert "Counts per check" not in rendered.html
+
+
+def test_a_degraded_run_leads_the_digest_with_why() -> None:
+    a = item("8")
+    why = "check NK-PRG-02 quarantined: rule NK-PRG-02: [pg_fetal_heart]: no such field"
+    rendered = render(compose_digest(snapshot(a, degraded=(why,)), [a], resolved_before=0))
+    assert rendered.text.lstrip().startswith("NOT A CLEAN RUN")
+    assert why in rendered.text.split("COUNTS")[0]
+    body = rendered.html.split("<body>")[1]
+    assert body.index("Not a clean run") < body.index("<h1>")
+    assert why in " ".join(parse(rendered.html).text)
+    clean = render(compose_digest(snapshot(a), [a], resolved_before=0))
+    assert "NOT A CLEAN RUN" not in clean.text

@@ -124,11 +124,33 @@ def test_other_settings_are_checked(kwargs: dict[str, object], says: str) -> Non
         RedcapClient(URL, TOKEN, **kwargs)  # type: ignore[arg-type]
 
 
-def test_plain_http_to_another_host_is_warned_about() -> None:
+@pytest.mark.parametrize(
+    "url",
+    ["http://redcap.example.org/api/", "http://10.0.0.5/api/", "http://[2001:db8::1]:8080/api/"],
+)
+def test_plain_http_to_another_host_is_refused_in_one_line(url: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        RedcapClient(url, TOKEN)
+    message = str(caught.value)
+    assert "plain http" in message
+    assert "https://" in message
+    assert "allow_insecure_http" in message
+    assert "\n" not in message
+    assert caught.value.exit_code == 2
+    assert TOKEN not in message
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8080/api/", "http://localhost/api/", "http://[::1]:9/api/"]
+)
+def test_plain_http_to_loopback_is_allowed_without_a_warning(url: str) -> None:
     with capture_logs() as logs:
-        RedcapClient("http://127.0.0.1:8080/api/", TOKEN)
+        RedcapClient(url, TOKEN)
     assert logs == []
+
+
+def test_allow_insecure_http_lets_a_test_server_through_with_a_warning() -> None:
     with capture_logs() as logs:
-        RedcapClient("http://redcap.example.org/api/", TOKEN)
+        RedcapClient("http://redcap.example.org/api/", TOKEN, allow_insecure_http=True)
     assert [e["event"] for e in logs] == ["redcap URL is plain http: the token travels unencrypted"]
     assert TOKEN not in repr(logs)

@@ -23,13 +23,14 @@ from tests.redcap_client.support import (
     project_info,
     reply,
 )
-from worker.errors import RedcapRefused, RedcapUnreachable
+from worker.errors import RedcapRefused, RedcapUnreachable, StopRequested
 from worker.redcap_client import (
     RedcapClient,
     RedcapRequestFailed,
     RedcapRequestRefused,
     RetryPolicy,
 )
+from worker.stopping import STOP_POLL_S
 
 INFO = project_info(longitudinal=False, repeating=False)
 PHP_FATAL = (
@@ -372,3 +373,48 @@ def test_retries_go_through_the_rate_limiter_too(
     # Backoff (0.375 s) is shorter than the window (1.05 s): the limiter adds the rest.
     make_client(max_requests_per_second=1.0).project_info()
     assert fake_time.sleeps == pytest.approx([0.375, 0.675])
+
+
+# -- a stop request: no new attempt, and retry waits end at once --------------------------
+
+
+def test_a_stop_during_a_retry_wait_ends_the_wait_and_starts_no_new_attempt(
+    api: responses.RequestsMock,
+    make_client: Callable[..., RedcapClient],
+    fake_time: FakeTime,
+) -> None:
+    # A long Retry-After (60 s): without a stop the client would wait it out, then retry.
+    reply(api, "project", raw="busy", status=503, headers={"Retry-After": "60"})
+    stop = {"requested": False}
+
+    def sleep(seconds: float) -> None:
+        fake_time.sleep(seconds)
+        stop["requested"] = True  # SIGTERM arrives during the first slice of the wait
+
+    client = make_client(sleep=sleep, should_stop=lambda: stop["requested"])
+    with pytest.raises(StopRequested, match="stopped before the request to export project"):
+        client.project_info()
+    assert client.requests_made == 1  # the 503; no second attempt
+    assert fake_time.sleeps == [STOP_POLL_S]  # one slice of the 60 s wait, not all of it
+
+
+def test_after_a_stop_no_request_starts(
+    api: responses.RequestsMock, make_client: Callable[..., RedcapClient]
+) -> None:
+    client = make_client(should_stop=lambda: True)
+    with pytest.raises(StopRequested):
+        client.project_info()
+    assert client.requests_made == 0
+
+
+def test_without_a_stop_the_wait_is_whole_in_slices(
+    api: responses.RequestsMock,
+    make_client: Callable[..., RedcapClient],
+    fake_time: FakeTime,
+) -> None:
+    reply(api, "project", raw="busy", status=503)
+    reply_ok(api)
+    client = make_client(should_stop=lambda: False)
+    assert client.project_info() == INFO
+    assert sum(fake_time.sleeps) == pytest.approx(BACKOFF[0])
+    assert max(fake_time.sleeps) <= STOP_POLL_S

@@ -108,3 +108,26 @@ def test_the_studys_words_head_the_timelines(demo_rows) -> None:
     visible = " ".join(page(render_report(data)).text)
     assert f"Visit windows per dosed patient ({len(data.timelines)})" in visible
     assert "Days after the first dose on the axis" in visible
+
+
+def test_the_page_shows_each_checks_coverage(demo_rows) -> None:
+    data = collect(demo_rows)
+    coverage = {rule: (ran, errored, skipped) for rule, _, ran, errored, skipped in data.coverage}
+    assert coverage["NK-SAE-03"][1] == 0
+    assert coverage["NK-SAE-03"][0] + sum(coverage["NK-SAE-03"][2].values()) == (
+        data.records_checked
+    )
+    parsed = page(render_report(data))
+    assert parsed.all("section", id="coverage")
+    visible = " ".join(parsed.text)
+    assert "Check coverage" in visible
+    assert "NK-SAE-03" in visible
+    assert "Not a clean run" not in visible
+
+
+def test_a_degraded_report_says_why_among_its_problems(demo_rows) -> None:
+    data = collect(demo_rows)
+    data.degraded = ["check NK-PRG-02 quarantined: field 'pg_fetal_heart' is not in the project"]
+    visible = " ".join(page(render_report(data)).text)
+    assert "Not a clean run" in visible
+    assert "pg_fetal_heart" in visible

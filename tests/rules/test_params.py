@@ -37,12 +37,8 @@ def test_every_protocol_number_is_a_parameter() -> None:
     assert p["treatment"]["second_infusion_max_days"] == 183
     assert p["treatment"]["screening_to_first_infusion_max_days"] == 90
     assert p["release"] == {"viability_min": 80, "phenotype_min": 60, "endotoxin_below": 0.5}
-    assert p["follow_up"] == {
-        "months": 6,
-        "days_per_month": 28,
-        "window_days": 7,
-        "min_days_between_samples": 14,
-    }
+    # The months and their windows are the schedule's (schedule.toml), not parameters.
+    assert p["follow_up"] == {"min_days_between_samples": 14}
     assert p["laboratory"] == {"cd56bright_min": 50, "cd49a_min": 30}
     assert p["pregnancy"] == {
         "ongoing_min_days": 84,
@@ -95,10 +91,13 @@ def test_the_check_code_holds_no_protocol_number() -> None:
 # --- Changing a parameter in a copy of the rules ------------------------------------------
 
 
-def copy_rules(tmp_path: Path, *replacements: tuple[str, str]) -> Ruleset:
+def copy_rules(
+    tmp_path: Path, *replacements: tuple[str, str], file: str = "params.toml"
+) -> Ruleset:
+    """The dNK rules, with ``replacements`` made in ``file`` of a copy of the folder."""
     target = tmp_path / "nk_trial"
     shutil.copytree(RULES, target, ignore=shutil.ignore_patterns("__pycache__"))
-    params = target / "params.toml"
+    params = target / file
     text = params.read_text(encoding="utf-8")
     for old, new in replacements:
         assert old in text
@@ -125,9 +124,11 @@ def test_a_longer_culture_limit_in_params_changes_nk_trt04(tmp_path: Path) -> No
     assert rules_fired(relaxed, rec, rule="NK-TRT-04") == []
 
 
-def test_a_wider_window_in_params_changes_nk_win01(tmp_path: Path) -> None:
+def test_a_wider_window_in_the_schedule_changes_nk_win01(tmp_path: Path) -> None:
     rec = treated().fu(2, mba_date=day(56 + 8))
-    wider = copy_rules(tmp_path, ("window_days = 7", "window_days = 8"))
+    original = load_ruleset(RULES, schema=schema(), mapping=mapping())
+    assert rules_fired(original, rec, rule="NK-WIN-01") == ["1"]
+    wider = copy_rules(tmp_path, ('window = "7 days"', 'window = "8 days"'), file="schedule.toml")
     assert rules_fired(wider, rec, rule="NK-WIN-01") == []
 
 
@@ -156,6 +157,6 @@ def test_a_code_table_for_a_field_the_project_lacks_is_refused(tmp_path: Path) -
         copy_rules(tmp_path, ("[codes.ae_outcome]", "[codes.ae_outcome_v2]"))
 
 
-def test_more_follow_up_months_than_the_mapping_has_events_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(MappingError, match=r"follow_up\.months is 7"):
-        copy_rules(tmp_path, ("months = 6", "months = 7"))
+def test_a_follow_up_month_the_mapping_lacks_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(MappingError, match="'fu_m7_arm_1' is not an event of part 'follow_up'"):
+        copy_rules(tmp_path, ('"fu_m6_arm_1"', '"fu_m7_arm_1"'), file="schedule.toml")

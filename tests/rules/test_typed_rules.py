@@ -6,12 +6,13 @@ and which name it missed."""
 from __future__ import annotations
 
 import shutil
+import sys
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from tests.rules.builders import AS_OF, RULES, Rec, mapping, ruleset, schema, treated
+from tests.rules.builders import AS_OF, RULES, Rec, day, mapping, ruleset, schema, treated
 from worker.core.mapping import ParticipantBuilder
 from worker.core.rules import load_ruleset
 from worker.core.rules.params import StudyParams
@@ -82,7 +83,7 @@ def test_params_are_the_studys_declared_class_with_labels_from_the_project() -> 
     params = ruleset().params
     assert isinstance(params, StudyParams)
     assert type(params).__name__ == "Params"
-    assert params.follow_up.months == 6  # type: ignore[union-attr]
+    assert params.follow_up.min_days_between_samples == 14  # type: ignore[union-attr]
     assert params.label("mba_unk_status", "1") == "Normal"
 
 
@@ -144,10 +145,16 @@ def test_a_part_missing_from_the_participant_or_of_the_wrong_shape_is_a_load_err
 
 
 def test_params_toml_must_match_the_declared_params(tmp_path: Path) -> None:
-    rules = study_copy(tmp_path, "params.toml", "months = 6 ", "monts = 6 ")
+    rules = study_copy(
+        tmp_path, "params.toml", "min_days_between_samples = 14", "min_days_between_sample = 14"
+    )
     problems = load_problems(rules)
-    assert f"params.toml follow_up.months: Field required (class Params in {MODELS})" in problems
-    assert "params.toml follow_up.monts: Extra inputs are not permitted" in problems
+    assert (
+        f"params.toml follow_up.min_days_between_samples: Field required (class Params in {MODELS})"
+    ) in problems
+    assert "params.toml follow_up.min_days_between_sample: Extra inputs are not permitted" in (
+        problems
+    )
 
 
 # --- a check that raises names the study's file, line and the name it missed ---------------
@@ -212,3 +219,31 @@ def test_a_check_error_in_a_shared_term_names_that_file(tmp_path: Path) -> None:
     assert all(
         f"'inf_dat' at nk_trial/checks/terms.py:{line})" in error.message for error in errors
     )
+
+
+# --- with drift quarantine and the loader's private imports ---------------------------------
+
+
+def test_a_drifted_part_is_built_empty_as_the_declared_class_and_its_checks_quarantined() -> None:
+    spec = mapping()
+    drifted = spec.model_copy(
+        update={
+            "parts": spec.parts
+            | {"pregnancies": spec.parts["pregnancies"].model_copy(update={"event": "gone_arm_1"})}
+        }
+    )
+    before = set(sys.modules)
+    rules = load_ruleset(RULES, schema=schema(), mapping=drifted)  # not refused
+    assert set(sys.modules) == before  # models.py too was imported under a private name
+    assert rules.participant_model is not None
+    held = {q.check.id for q in rules.quarantined}
+    assert {"NK-PRG-01", "NK-WIN-01", "NK-WIN-02"} <= held  # they read p.pregnancies
+    assert "NK-WIN-03" not in held
+    rec = treated().pregnancy(1, pg_hcg_pos="1", pg_hcg_date=day(40))
+    p = ParticipantBuilder(drifted, schema(), model=rules.participant_model).build(rec.record())
+    assert type(p) is rules.participant_model
+    assert p.pregnancies == []  # no rows are read for a drifted part
+    run = rules.start(AS_OF)
+    run.check(p, rec.record())
+    run.finish()
+    assert run.check_errors == 0

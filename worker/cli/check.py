@@ -28,9 +28,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "dictionary's generic checks, and print the findings. With no study mapping and "
             "rules configured (no config file, or an empty [study]), the generic checks run "
             "alone on every form, event, arm and instance. Read-only: nothing is written to "
-            "REDCap; the query instrument is not needed. Exit codes: 0 no finding at or "
-            "above --fail-on, 1 findings, 2 usage or configuration error, 3 REDCap "
-            "unreachable or refused."
+            "REDCap; the query instrument is not needed. A check whose inputs the project "
+            "no longer has (a field, form or event deleted) is quarantined: not run, and "
+            "listed in the summary, which then says DEGRADED; JSON output carries each "
+            "check's coverage (participants it ran on, skipped and why, errored). Exit "
+            "codes: 0 no finding at or above --fail-on, 1 findings, 2 usage or "
+            "configuration error, 3 REDCap unreachable or refused."
         ),
     )
     add_connection_options(parser)
@@ -43,7 +46,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--format",
         choices=sorted(RENDERERS),
         default="table",
-        help="table for people (default), json or csv for programs",
+        help="table for people (default), json or csv for programs; control characters in "
+        "record IDs and values are shown as escapes (\\x1b), and a csv cell a spreadsheet "
+        "would run as a formula (=, +, -, @) starts with a ' (a plain negative number does "
+        "not)",
     )
     parser.add_argument(
         "--fail-on",
@@ -51,6 +57,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="exit 1 only for findings at or above this severity "
         "(default: [check] fail_on, i.e. any finding)",
+    )
+    parser.add_argument(
+        "--ignore-grace",
+        action="store_true",
+        help="report data not yet entered at once: judge as if every grace period of the "
+        "study's schedule.toml were 0 days (missed visits, required fields of recent "
+        "visits). sync has no such option: it never queries work in progress",
     )
     parser.set_defaults(func=run)
 
@@ -63,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
             as_of=session.as_of,
             records=args.records,
             on_progress=progress_printer("downloading"),  # type: ignore[arg-type]
+            ignore_grace=args.ignore_grace,
         )
         fail_on = Severity(args.fail_on or session.settings.check.fail_on)
     sys.stdout.write(RENDERERS[args.format](result))

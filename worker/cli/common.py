@@ -16,11 +16,19 @@ from worker.config import DEFAULT_CONFIG_PATH, Settings, load_settings
 from worker.errors import ConfigError
 from worker.logs import REDACTOR, configure_logging
 from worker.pipeline import Session, make_client, today_in
+from worker.stopping import StopCheck
 
-# The repository's example config. Without a config.toml in the working directory, a sandbox
-# try uses it: it names the study and the demo project the sandbox serves (study.demo), so
-# the worker itself names no study.
-EXAMPLE_CONFIG = Path(__file__).resolve().parents[2] / "config.example.toml"
+# The example config of the demo study that ships beside the worker (the ``worker_demo``
+# package: in the installed package, or the repository's own in a source checkout). Without
+# a config.toml in the working directory, a sandbox try uses it: it names the study and the
+# demo project the sandbox serves (study.demo), so the worker itself names no study.
+EXAMPLE_CONFIG: Path | None
+DEMO_PACKAGE: Path | None  # the installed demo study's folder, never written to
+try:
+    from worker_demo import EXAMPLE_CONFIG
+    from worker_demo import PACKAGE as DEMO_PACKAGE
+except ImportError:  # installed without the demo study
+    EXAMPLE_CONFIG = DEMO_PACKAGE = None
 
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
@@ -90,7 +98,11 @@ def sandbox_config(args: argparse.Namespace) -> Path | None:
         return args.config
     if DEFAULT_CONFIG_PATH.exists():
         return None
-    return EXAMPLE_CONFIG if EXAMPLE_CONFIG.exists() else None
+    return _example_config()
+
+
+def _example_config() -> Path | None:
+    return EXAMPLE_CONFIG if EXAMPLE_CONFIG is not None and EXAMPLE_CONFIG.is_file() else None
 
 
 def demo_folder(settings: Settings) -> Path:
@@ -98,8 +110,9 @@ def demo_folder(settings: Settings) -> Path:
     else the one the bundled example config names (as before the setting existed)."""
     if settings.study.demo is not None:
         return settings.study.demo
-    if EXAMPLE_CONFIG.exists():
-        demo = load_settings(EXAMPLE_CONFIG).study.demo
+    example = _example_config()
+    if example is not None:
+        demo = load_settings(example).study.demo
         if demo is not None:
             return demo
     raise ConfigError("no demo project for the sandbox to serve: set study.demo in the config")
@@ -112,12 +125,25 @@ def default_demo_folder() -> Path:
     here = load_settings(DEFAULT_CONFIG_PATH) if DEFAULT_CONFIG_PATH.exists() else None
     if here is not None and here.study.demo is not None:
         return here.study.demo
-    return demo_folder(load_settings(EXAMPLE_CONFIG) if EXAMPLE_CONFIG.exists() else Settings())
+    example = _example_config()
+    return demo_folder(load_settings(example) if example is not None else Settings())
+
+
+def sandbox_state_dir(state_dir: Path) -> Path:
+    """Where a sandbox try keeps its state: a folder of its own (it must never move the real
+    project's cursor or mark its summaries sent), and never inside the installed package,
+    where the bundled example config's relative ``state_dir`` would put it."""
+    if DEMO_PACKAGE is not None and state_dir.resolve().is_relative_to(DEMO_PACKAGE):
+        state_dir = Settings().state_dir  # the default: in the working directory
+    return state_dir / "sandbox"
 
 
 @contextmanager
-def open_session(args: argparse.Namespace) -> Iterator[Session]:
-    """Settings, logging, the (optional) sandbox and a REDCap client, for one command run."""
+def open_session(
+    args: argparse.Namespace, *, should_stop: StopCheck | None = None
+) -> Iterator[Session]:
+    """Settings, logging, the (optional) sandbox and a REDCap client, for one command run;
+    with ``should_stop``, the client starts no request attempt after a stop."""
     configure_logging(level=args.log_level)
     settings = load_settings(sandbox_config(args))
     as_of = getattr(args, "as_of", None) or today_in(settings.study.timezone)
@@ -138,29 +164,28 @@ def open_session(args: argparse.Namespace) -> Iterator[Session]:
                 "redcap": settings.redcap.model_copy(
                     update={"url": sandbox.url, "token": SecretStr(DEMO_TOKEN), "token_file": None}
                 ),
-                # A try on the sandbox must never move the real project's cursor or mark
-                # its summaries sent: it keeps a state folder of its own.
-                "state_dir": settings.state_dir / "sandbox",
+                "state_dir": sandbox_state_dir(settings.state_dir),
             }
         )
     try:
         token = settings.redcap.resolved_token()
         if token is not None:
             REDACTOR.add(token.get_secret_value())
-        yield Session(settings=settings, client=make_client(settings), as_of=as_of)
+        client = make_client(settings, should_stop=should_stop)
+        yield Session(settings=settings, client=client, as_of=as_of)
     finally:
         if sandbox is not None:
             sandbox.stop()
 
 
-def progress_printer(label: str) -> object:
-    """A progress callback writing ``label: done/total`` on stderr, only on a terminal."""
+def progress_printer(label: str, unit: str = "records") -> object:
+    """A progress callback writing ``label: done/total unit`` on stderr, only on a terminal."""
     if not sys.stderr.isatty():
         return None
 
     def show(done: int, total: int) -> None:
         end = "\n" if done >= total else ""
-        print(f"\r{label}: {done}/{total} records", end=end, file=sys.stderr, flush=True)
+        print(f"\r{label}: {done}/{total} {unit}", end=end, file=sys.stderr, flush=True)
 
     return show
 

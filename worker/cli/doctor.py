@@ -11,6 +11,7 @@ from pathlib import Path
 from worker.cli.common import add_connection_options, open_session
 from worker.config import Settings
 from worker.core.coverage import mapping_coverage
+from worker.core.export_rights import export_rights_error, hidden_fields
 from worker.core.mapping import MappingSpec, load_mapping, mapping_drift
 from worker.core.records import group_rows
 from worker.core.rules import load_ruleset
@@ -33,14 +34,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "field, form or event that the mapping or rules name but the live project lacks. "
             "In a project with several arms, also every event and arm the mapping does not "
             "cover and every logic rule that names one arm's event (use visit names, the "
-            "event names without '_arm_N'). Then it runs every study check (and the rules' "
-            "visit schedule and progress counters) once on the project's records, read-only, "
-            "and lists each that raised an error, with the study file and line and the name "
-            "it missed. "
+            "event names without '_arm_N'). Every check quarantined because the project "
+            "lacks a field, form or event it reads is listed by name. "
+            "Also that an export returns every query field (the token's data export rights can "
+            "leave fields out silently; sync needs 'Full Data Set' on the query form). "
+            "Then it runs every study check (and the rules' visit schedule and progress "
+            "counters) once on the project's records, read-only, and lists each that raised an "
+            "error, with the study file and line and the name it missed. "
             'With queries.target = "drw", also that the Data Quality API module is enabled on '
             "the project, that its export works and that the project has the Data Resolution "
             "Workflow on. Exit codes: 0 all good, 2 configuration, drift or check errors (or "
-            "the DRW not usable), 3 REDCap unreachable."
+            "the DRW not usable), 3 REDCap unreachable or query fields not exported."
         ),
     )
     add_connection_options(parser)
@@ -105,9 +109,17 @@ def run(args: argparse.Namespace) -> int:
                     logic_file = rules_dir / LOGIC_FILE
                     problems = one_arm_names(logic_file, schema) if logic_file.is_file() else []
                     try:
-                        load_ruleset(rules_dir, schema=schema, mapping=judged())
+                        ruleset = load_ruleset(rules_dir, schema=schema, mapping=judged())
                     except WorkerError as exc:
                         problems.append(str(exc))
+                        return problems
+                    # Each quarantined check, by name: check and sync skip it (its queries
+                    # are left as they are) until the project or the rules are fixed.
+                    problems.extend(
+                        f"check {q.check.id} quarantined (not run, its queries left as they "
+                        f"are): {q.reason}"
+                        for q in ruleset.quarantined
+                    )
                     return problems
 
                 steps.append(("rules", rules_problems))
@@ -143,9 +155,19 @@ def run(args: argparse.Namespace) -> int:
         if settings.queries.target == "drw":
             status = max(status, _drw_checks(client, schema, settings.queries.drw_prefix, report))
         elif settings.study.mapping is not None:
-            missing = _query_instrument_note(Path(settings.study.mapping), schema)
+            mapping_path = Path(settings.study.mapping)
+            missing = _query_instrument_note(mapping_path, schema)
             if missing:
                 note("queries", missing)
+            else:
+                try:
+                    seen = _query_fields_seen(client, mapping_path)
+                except RedcapError as exc:
+                    report(False, "export rights", str(exc))
+                    status = max(status, exc.exit_code)
+                else:
+                    if seen is not None:
+                        report(True, "export rights", seen)
     return status
 
 
@@ -177,6 +199,26 @@ def check_run_problems(
     ]
     checks = len(study.ruleset.checks)
     return problems, f"{checks} checks ran on {records} record(s) as of {as_of} without an error"
+
+
+def _query_fields_seen(client: RedcapClient, mapping_path: Path) -> str | None:
+    """The check sync makes before its first write: does an export return every query
+    field? Read from one record's export (REDCap's export rights act on exports only; the
+    data dictionary lists every field whatever they are)."""
+    try:
+        queries = load_mapping(mapping_path).queries
+    except WorkerError:
+        return None
+    assert queries is not None  # _query_instrument_note said so
+    ids = client.record_ids()
+    if not ids:
+        return "not checked: the project has no records yet (sync checks before writing)"
+    # Every form: a record without queries yet has no row the query form alone would fill.
+    rows = client.export_records(ids[:1])
+    missing = hidden_fields(queries.fields.read_back, rows[0].keys() if rows else ())
+    if missing:
+        raise export_rights_error(queries.form, missing)
+    return f"every query field of '{queries.form}' is exported"
 
 
 def _query_instrument_note(mapping_path: Path, schema: ProjectSchema) -> str | None:

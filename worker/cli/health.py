@@ -23,8 +23,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="exit 0 if the last successful sync is recent enough, 1 if not (HEALTHCHECK)",
         description=(
             "Read the heartbeat in the state folder and exit 0 when the last successful sync "
-            "finished less than schedule.max_age_hours ago, 1 otherwise (also when there has "
-            "been none yet, or the configuration cannot be read). Prints one line saying why. "
+            "finished less than schedule.max_age_hours ago and the last run was not degraded "
+            "(a check quarantined, or erring on more than check.max_error_share of its "
+            "participants), 1 otherwise (also when there has been none yet, or the "
+            "configuration cannot be read). Prints one line saying why. "
             "Contacts nothing: it is cheap enough for Docker's HEALTHCHECK or a Kubernetes "
             "exec probe. Give a new container a start period covering its first full sync."
         ),

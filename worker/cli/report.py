@@ -11,12 +11,15 @@ from worker.cli.common import (
     add_connection_options,
     open_session,
     progress_printer,
+    require,
 )
 from worker.drw_sync import drw_queries_reader
+from worker.errors import ConfigError
 from worker.notify.links import DataEntryLinks, redcap_base_url
 from worker.pipeline import load_study
 from worker.report import collect_report, render_report
 from worker.state import atomic_write_bytes, utc_now
+from worker.text_safety import visible
 
 EXIT_OK, EXIT_PARTIAL = 0, 1
 
@@ -53,6 +56,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Known before any REDCap request: a folder cannot be replaced by the report.
+    require(not args.out.is_dir(), f"--out {args.out} is a folder: name the report's file")
     with open_session(args) as session:
         settings, client = session.settings, session.client
         schema = client.schema()
@@ -79,18 +84,25 @@ def run(args: argparse.Namespace) -> int:
                 if drw
                 else None
             ),
+            max_error_share=settings.check.max_error_share,
         )
     page = render_report(
         data,
         has_queries=drw or study.queries is not None,
         values=settings.email.include_values,
     )
-    atomic_write_bytes(args.out, page.encode("utf-8"))
+    try:
+        atomic_write_bytes(args.out, page.encode("utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot write the report to {args.out}: {exc.strerror}") from None
     print(f"report written to {args.out}")
+    for line in data.degraded:
+        print(f"degraded: {line}", file=sys.stderr)
     if data.failed_records:
         print(
             f"error: progress or schedule could not be computed for "
-            f"{len(data.failed_records)} record(s): {', '.join(data.failed_records)}",
+            f"{len(data.failed_records)} record(s): "
+            f"{', '.join(map(visible, data.failed_records))}",
             file=sys.stderr,
         )
         return EXIT_PARTIAL

@@ -6,7 +6,9 @@ import argparse
 
 from worker.cli.common import add_connection_options, open_session, parse_date, positive_number
 from worker.logs import set_default_stream
-from worker.scheduler import Shutdown, SyncRunner, build_scheduler, serve
+from worker.notify.smtp import check_transport
+from worker.scheduler import SyncRunner, build_scheduler, serve
+from worker.stopping import Shutdown
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -67,8 +69,10 @@ def run(args: argparse.Namespace) -> int:
     shutdown.install()
     # A container's log is its stdout; open_session configures logging to the default.
     set_default_stream("stdout")
-    with open_session(args) as session:
+    with open_session(args, should_stop=shutdown) as session:
         settings = session.settings
+        # Email settings that cannot work fail the start, not every run after its writes.
+        check_transport(settings.email)
         overrides = {
             key: value
             for key, value in (

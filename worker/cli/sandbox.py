@@ -16,6 +16,7 @@ from typing import Any
 from worker.cli.common import default_demo_folder
 from worker.errors import ConfigError
 from worker.sandbox import DEMO_TOKEN, RequestEntry, Sandbox
+from worker.sandbox.access import parse_delete_after, parse_export_right
 from worker.sandbox.faults import DEFAULT_FAIL_KINDS, parse_fault
 from worker.sandbox.reqlog import entry_json
 from worker.sandbox.source import is_project_file
@@ -134,6 +135,32 @@ def register(subparsers: Any) -> None:
         help="seed for the random faults, for a repeatable demo",
     )
     parser.add_argument(
+        "--export-right",
+        action="append",
+        default=[],
+        metavar="FORM=RIGHT",
+        help="the token user's data export right on FORM (repeatable): full, "
+        "remove_identifiers (identifier fields left out), deidentified (identifiers, free "
+        "text, notes and dates left out) or none (the form left out), as REDCap 15 leaves "
+        "columns out of record exports; default full",
+    )
+    parser.add_argument(
+        "--locked-record",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="a locked record (repeatable): an import touching it is refused as a whole with "
+        "REDCap's locking message",
+    )
+    parser.add_argument(
+        "--delete-record-after",
+        action="append",
+        default=[],
+        metavar="N:ID",
+        help="delete record ID after the Nth request (repeatable): a record deleted between "
+        "a client's export and its write",
+    )
+    parser.add_argument(
         "--quiet",
         action="store_true",
         help="do not print a line per request",
@@ -220,7 +247,15 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
             parse_fault(kind)
         except ValueError as exc:
             raise ConfigError(f"--fail-kinds: {exc}") from None
+    try:
+        rights = dict(parse_export_right(spec) for spec in args.export_right)
+        delete_after = [parse_delete_after(spec) for spec in args.delete_record_after]
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     return {
+        "export_rights": rights,
+        "locked_records": list(args.locked_record),
+        "delete_after": delete_after,
         "project_dir": project,
         "data": data,
         "as_of": as_of,

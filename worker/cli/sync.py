@@ -15,9 +15,11 @@ from worker.cli.common import (
 from worker.drw_sync import DrwSyncResult, render_drw_plan
 from worker.jobs import run_sync_job
 from worker.output import summary_line
+from worker.stopping import Shutdown
 from worker.sync import SyncResult, sync_counts
+from worker.text_safety import visible
 
-EXIT_OK, EXIT_INCOMPLETE = 0, 4
+EXIT_OK, EXIT_INCOMPLETE, EXIT_DEGRADED = 0, 4, 6
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -32,9 +34,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "REDCap's own Data Resolution Workflow queries instead (through the Data Quality "
             "API module): the worker appends resolutions as queries.drw_username and never "
             "touches what people wrote. Exit codes: 0 done, 2 usage or configuration "
-            "error, 3 REDCap unreachable or refused, 4 incomplete (some writes rejected or a "
-            "summary not sent; it is kept and sent by the next run), 5 not started because "
-            "another sync is running with the same state folder."
+            "error, 3 REDCap unreachable or refused (also: the token's export rights hide query "
+            "fields, checked before any write; or a ban or lost rights during the writes, "
+            "which stop at once), 4 incomplete (REDCap refused some records' writes, e.g. "
+            "locked records: each named, every other record's written; or a summary not "
+            "sent; it is kept and sent by the next run), 5 not started because another sync "
+            "is running with the same state folder, 6 degraded (a check quarantined because "
+            "the project lacks a field, form or event it reads, its queries left as they are; "
+            "or a check erring on more than check.max_error_share of the participants it "
+            "tried). A record deleted after the export is skipped and named, never created "
+            "again. SIGTERM or Ctrl-C stops the sync at its next safe point (between "
+            "batches; at most one REDCap request's timeouts later), records the run as "
+            "stopped and exits 0; a second signal exits at once. The next sync completes what "
+            "was left."
         ),
     )
     add_connection_options(parser)
@@ -59,23 +71,39 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    with open_session(args) as session:
+    # Before anything can fail or log. Also what lets `sync` stop on SIGTERM as PID 1 (a
+    # Kubernetes CronJob's container): the kernel gives PID 1 no default action for it.
+    shutdown = Shutdown()
+    shutdown.install()
+    with open_session(args, should_stop=shutdown) as session:
         outcome = run_sync_job(
             session,
             incremental=args.incremental,
             records=args.records,
             dry_run=args.dry_run,
             on_progress=progress_printer("downloading"),
+            on_write_progress=progress_printer("writing", "query rows"),
+            should_stop=shutdown,
         )
     result = outcome.sync
     if args.dry_run:
         print(render_plan(result))
     print(render_summary(result))
     for error in result.write_errors:
-        print(f"write error: {error}")
+        print(f"write error: {visible(error)}")
+    for record, rows in sorted(result.gone.items()):
+        print(
+            f"skipped: record {visible(record)} was deleted from REDCap after this run's "
+            f"export; its {rows} query rows were not written (that would have created the "
+            "record again)"
+        )
     for line in outcome.notify.sent + outcome.notify.written + outcome.notify.failed:
         print(line)
-    return EXIT_OK if outcome.ok else EXIT_INCOMPLETE
+    for problem in result.check.degraded:
+        print(f"degraded: {problem}")
+    if not outcome.ok:
+        return EXIT_INCOMPLETE
+    return EXIT_DEGRADED if outcome.status == "degraded" else EXIT_OK
 
 
 def render_plan(result: SyncResult) -> str:
@@ -84,7 +112,7 @@ def render_plan(result: SyncResult) -> str:
     lines = ["Planned changes (dry run, nothing written):"]
     changes = sorted(result.plan.changes, key=lambda c: (c.record, c.instance))
     for record, group in groupby(changes, key=lambda c: c.record):
-        lines.append(f"Record {record}")
+        lines.append(f"Record {visible(record)}")
         for change in group:
             lines.append(f"  {change.action.value:<8} query #{change.instance:<4} {change.rule}")
     if not changes:

@@ -1,10 +1,12 @@
 """``visits``: the visits of every participant with a visit schedule, soonest due first.
 Read-only.
 
-The schedule comes from the study's rules folder (the same function the visit-window checks
-use), so the command and the checks cannot disagree. Coordinators use the table to plan the
-next weeks; it shows calendar dates because that is what they plan with, and is printed to
-the terminal only (reports and emails carry day counts, never dates).
+The schedule is the one the study declares in its rules folder (``schedule.toml``), computed
+as the visit-window checks compute it, so the command and the checks cannot disagree. A
+visit whose window closed within the missed check's grace period is still "due now".
+Coordinators use the table to plan the next weeks; it shows calendar dates because that is
+what they plan with, and is printed to the terminal only (reports and emails carry day
+counts, never dates).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from worker.core.rules.wording import GENERIC, Wording
 from worker.core.visits import VisitRow, VisitStatus, sort_visits
 from worker.errors import ConfigError
 from worker.pipeline import Study, load_study
+from worker.text_safety import visible
 
 log = structlog.get_logger(__name__)
 
@@ -117,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
     if report.errors:
         print(
             f"error: the visit schedule could not be computed for {len(report.errors)} "
-            f"record(s): {', '.join(report.errors)}",
+            f"record(s): {', '.join(map(visible, report.errors))}",
             file=sys.stderr,
         )
         return EXIT_SCHEDULE_ERRORS
@@ -135,6 +138,8 @@ def note(row: VisitRow, as_of: date) -> str:
     """What a coordinator needs next to the status: how soon, or which day the sample was."""
     if row.status is VisitStatus.DUE:
         left = (row.window_end - as_of).days
+        if left < 0:  # closed, but within the schedule's grace for data entry
+            return f"closed {_days(-left)} ago, awaiting data entry"
         return "closes today" if left == 0 else f"closes in {_days(left)}"
     if row.status is VisitStatus.UPCOMING:
         return f"opens in {_days((row.window_start - as_of).days)}"
@@ -183,7 +188,7 @@ def render_table(report: VisitReport) -> str:
         return f"{headline}\n\nNo {words.visits} to show.\n"
     cells = [
         (
-            row.record,
+            visible(row.record),
             row.visit,
             row.target.isoformat(),
             f"{row.window_start.isoformat()} – {row.window_end.isoformat()}",

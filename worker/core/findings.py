@@ -82,6 +82,34 @@ def sort_findings(findings: list[Finding]) -> list[Finding]:
     return sorted(findings, key=Finding.sort_key)
 
 
+# Why a check did not judge a participant (the coverage ledger's reasons).
+SKIP_QUARANTINED = "quarantined"
+SKIP_PARTIAL = "partial run"
+SKIP_BLANK = "inputs blank"
+
+
+@dataclass
+class CheckCoverage:
+    """What one check judged in a run: participants it ran on, skipped (by reason) or
+    errored on."""
+
+    ran: int = 0
+    errored: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    def skip(self, reason: str, n: int = 1) -> None:
+        self.skipped[reason] = self.skipped.get(reason, 0) + n
+
+    @property
+    def error_share(self) -> float:
+        """The share of the participants it tried that it errored on (0 when it tried none)."""
+        tried = self.ran + self.errored
+        return self.errored / tried if tried else 0.0
+
+    def public(self) -> dict[str, Any]:
+        return {"ran": self.ran, "errored": self.errored, "skipped": dict(self.skipped)}
+
+
 @dataclass
 class CheckResult:
     """The outcome of one check run."""
@@ -95,3 +123,28 @@ class CheckResult:
     partial: bool = False
     # The study's own checks configured (0: the generic checks alone); None: not known.
     study_checks: int | None = None
+    # Checks not run because the project no longer has what they read: ID -> why.
+    quarantined: dict[str, str] = field(default_factory=dict)
+    # Per study check: whom it judged (the coverage ledger).
+    coverage: dict[str, CheckCoverage] = field(default_factory=dict)
+    # A check erring on more than this share of the participants it tried degrades the run
+    # (``[check] max_error_share``).
+    max_error_share: float = 0.05
+
+    @property
+    def degraded(self) -> list[str]:
+        """Why this run is not a clean bill of health, one line each (empty: it is)."""
+        lines = [f"check {rule} quarantined: {why}" for rule, why in self.quarantined.items()]
+        limit = self.max_error_share
+        for rule, cover in sorted(self.coverage.items()):
+            if cover.errored and cover.error_share > limit:
+                lines.append(
+                    f"check {rule} errored on {cover.errored} of {cover.ran + cover.errored} "
+                    f"participants ({cover.error_share:.0%}, limit {limit:.0%})"
+                )
+        return lines
+
+    @property
+    def status(self) -> str:
+        """``ok``, or ``degraded`` when a check was quarantined or erred too often."""
+        return "degraded" if self.degraded else "ok"

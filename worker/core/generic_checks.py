@@ -27,6 +27,13 @@ Decisions beyond that summary:
 - Calc and slider values are typed as numbers (values.py) but never reported by DQ-TYPE:
   neither has a validation type, and a calc value is REDCap's to compute.
 
+- Grace for data entry: where the study names the date field that dates an event
+  (``event_dates``, from its ``schedule.toml``), DQ-REQUIRED waits ``required_grace_days``
+  after that date before reporting a blank required field in that event's rows: sites
+  enter a visit's data days after it. A row whose dating field is blank or invalid is
+  judged at once (nothing says the visit is recent). The other checks judge values that
+  are there, so they never wait.
+
 Messages name the field by its dictionary label and never quote a record value; the raw
 values go to ``Finding.evidence`` only (for query fingerprints).
 """
@@ -131,6 +138,8 @@ class _Row:
     values: Mapping[str, str]
     today: date
     context: RecordContext | None = None
+    # Whether DQ-REQUIRED waits on this row (its event's date is within the grace period).
+    waiting: bool | None = None
 
 
 class GenericChecker:
@@ -146,8 +155,18 @@ class GenericChecker:
         *,
         exclude_forms: Iterable[str] = frozenset(),
         missing_codes: Iterable[str] | None = None,
+        event_dates: Mapping[str, str] | None = None,
+        required_grace_days: int = 0,
     ) -> None:
         self.schema = schema
+        # DQ-REQUIRED's grace: each event's dating date field (names given by visit stand
+        # for the visit's event in every arm), and how many days after that date it waits.
+        self.required_grace_days = required_grace_days
+        self._event_dates = {
+            event: name
+            for given, name in (event_dates or {}).items()
+            for event in (schema.events_of_visit(given) or [given])
+        }
         self.exclude_forms = frozenset(exclude_forms)
         # The project's missing-data codes (project info ``missing_data_codes``, e.g. "UNK"):
         # REDCap accepts them in any field, so they fill a field and are never invalid.
@@ -174,6 +193,12 @@ class GenericChecker:
             )
             for event in schema.event_names
         )
+
+        self._date_parsers: dict[str, Parser] = {
+            name: value_parser(schema.fields[name], self.missing_codes)
+            for name in set(self._event_dates.values())
+            if name in schema.fields
+        }
 
     # --- preparation ----------------------------------------------------------------------
 
@@ -329,6 +354,8 @@ class GenericChecker:
                     continue
                 if plan.logic is not None and self._shown(plan, row) is not True:
                     continue
+                if self.required_grace_days and self._waiting(row):
+                    continue
                 rule = GenericRule.REQUIRED
                 blank = "no option is checked" if plan.is_checkbox else "blank"
                 message = f"{plan.label} is required but {blank}."
@@ -352,6 +379,23 @@ class GenericChecker:
             message = f"{plan.label} {reason}."
             out.append(self._finding(GenericRule.CHOICE, form, plan, row, message, bad))
         return checked
+
+    def _waiting(self, row: _Row) -> bool:
+        """Whether the row's event was dated less than the grace period ago."""
+        if row.waiting is None:
+            row.waiting = False
+            name = self._event_dates.get(row.event or "")
+            if name is not None:
+                raw = row.values.get(name, "")
+                if not raw and row.repeat_instrument:  # the date may be on the event's base row
+                    base = row.record.rows.get(RowKey(row.event, "", None)) or {}
+                    raw = base.get(name, "")
+                parsed = self._date_parsers[name](raw) if raw else None
+                if parsed is not None and parsed.status is Status.VALID:
+                    dated = parsed.value
+                    assert isinstance(dated, date)
+                    row.waiting = (row.today - dated).days < self.required_grace_days
+        return row.waiting
 
     def _shown(self, plan: _FieldPlan, row: _Row) -> bool | None:
         """Branching logic on the stored values, as REDCap evaluates it (invalid values are

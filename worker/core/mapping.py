@@ -15,10 +15,9 @@ dictionary.
 from __future__ import annotations
 
 import inspect
-import tomllib
 import types
 import typing
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cached_property
@@ -31,6 +30,7 @@ from worker.core.records import RecordData, RowKey
 from worker.core.schema import FieldDef, ProjectSchema
 from worker.core.values import Parser, Status, is_blank, validation_type, value_parser
 from worker.errors import MappingError
+from worker.tomlfile import read_toml
 
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -85,6 +85,12 @@ class QueryFields(BaseModel):
     def worker_owned(self) -> list[str]:
         return [v for k, v in self.model_dump().items() if k not in ("response", "verified")]
 
+    @property
+    def read_back(self) -> list[str]:
+        """What reconciling reads from REDCap: the worker's own fields and the site's
+        verified mark (the site's response is never read)."""
+        return [*self.worker_owned, self.verified]
+
 
 class QueryCodes(BaseModel):
     """The codes of the query instrument's coded fields."""
@@ -126,12 +132,7 @@ class MappingSpec(BaseModel):
 
 def load_mapping(path: Path) -> MappingSpec:
     """Read and validate a mapping file; any problem is one line naming the file and key."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise MappingError(f"mapping file not found: {path}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise MappingError(f"mapping file {path} is not valid TOML: {exc}") from None
+    data = read_toml(path, "mapping file", MappingError)
     try:
         return MappingSpec.model_validate(data)
     except ValidationError as exc:
@@ -143,43 +144,57 @@ def load_mapping(path: Path) -> MappingSpec:
 def mapping_drift(spec: MappingSpec, schema: ProjectSchema) -> list[str]:
     """Everything the mapping names that the project lacks or shapes differently. An event
     may be named by its visit (``screening`` for ``screening_arm_N``): see ``part_events``."""
-    problems: list[str] = []
-    for name, part in spec.parts.items():
-        for form in part.forms:
-            if form not in schema.forms:
-                problems.append(f"part '{name}': form '{form}' is not in the project")
-        for event in part.event_names:
-            if event is None:
-                if schema.is_longitudinal:
-                    problems.append(f"part '{name}': the project is longitudinal: name its event")
-                elif form_repeat_mode(schema, None, part.forms) == "mixed":
-                    problems.append(
-                        f"part '{name}': forms {part.forms} mix repeating and non-repeating "
-                        "instruments"
-                    )
-                continue
-            if not schema.is_longitudinal:
-                problems.append(f"part '{name}': names event '{event}' but the project is classic")
-                continue
-            candidates = schema.events_of_visit(event)
-            if not candidates:
-                problems.append(f"part '{name}': event '{event}' is not in the project")
-                continue
-            where = f"event '{event}'" if event in candidates else f"any event of visit '{event}'"
-            for form in part.forms:
-                if form in schema.forms and not any(
-                    form in schema.forms_of_event(e) for e in candidates
-                ):
-                    problems.append(f"part '{name}': form '{form}' is not designated for {where}")
-            for candidate in candidates if part.events is None else ():
-                designated = designated_forms(schema, candidate, part)
-                if form_repeat_mode(schema, candidate, designated) == "mixed":
-                    problems.append(
-                        f"part '{name}': forms {part.forms} mix repeating and non-repeating "
-                        f"instruments in event '{candidate}'"
-                    )
+    problems = [p for found in parts_drift(spec, schema).values() for p in found]
     if spec.queries is not None:
         problems.extend(_queries_drift(spec.queries, schema))
+    return problems
+
+
+def parts_drift(spec: MappingSpec, schema: ProjectSchema) -> dict[str, list[str]]:
+    """The mapping parts the project no longer matches, each with its problems: such a part
+    is built empty and every check reading it is quarantined (the rest of the run goes on)."""
+    drift: dict[str, list[str]] = {}
+    for name, part in spec.parts.items():
+        problems = _part_drift(name, part, schema)
+        if problems:
+            drift[name] = problems
+    return drift
+
+
+def _part_drift(name: str, part: PartSpec, schema: ProjectSchema) -> list[str]:
+    problems: list[str] = []
+    for form in part.forms:
+        if form not in schema.forms:
+            problems.append(f"part '{name}': form '{form}' is not in the project")
+    for event in part.event_names:
+        if event is None:
+            if schema.is_longitudinal:
+                problems.append(f"part '{name}': the project is longitudinal: name its event")
+            elif form_repeat_mode(schema, None, part.forms) == "mixed":
+                problems.append(
+                    f"part '{name}': forms {part.forms} mix repeating and non-repeating instruments"
+                )
+            continue
+        if not schema.is_longitudinal:
+            problems.append(f"part '{name}': names event '{event}' but the project is classic")
+            continue
+        candidates = schema.events_of_visit(event)
+        if not candidates:
+            problems.append(f"part '{name}': event '{event}' is not in the project")
+            continue
+        where = f"event '{event}'" if event in candidates else f"any event of visit '{event}'"
+        for form in part.forms:
+            if form in schema.forms and not any(
+                form in schema.forms_of_event(e) for e in candidates
+            ):
+                problems.append(f"part '{name}': form '{form}' is not designated for {where}")
+        for candidate in candidates if part.events is None else ():
+            designated = designated_forms(schema, candidate, part)
+            if form_repeat_mode(schema, candidate, designated) == "mixed":
+                problems.append(
+                    f"part '{name}': forms {part.forms} mix repeating and non-repeating "
+                    f"instruments in event '{candidate}'"
+                )
     return problems
 
 
@@ -348,15 +363,23 @@ def part_is_list(schema: ProjectSchema, part: PartSpec) -> bool:
 
 
 def model_problems(
-    model: type[Participant], spec: MappingSpec, schema: ProjectSchema, *, root: Path | None = None
+    model: type[Participant],
+    spec: MappingSpec,
+    schema: ProjectSchema,
+    *,
+    root: Path | None = None,
+    files: Mapping[str, str] | None = None,
 ) -> list[str]:
     """Everything a study's declared participant class gets wrong about the mapping and the
     data dictionary: a part it lacks or the mapping lacks, a part declared as a list that is
     a single entry (or the reverse), a field its part's forms lack, a field declared with
     another type than its REDCap type maps to (:func:`python_type`). Each problem names the
-    file (relative to ``root``), the class and the attribute."""
+    file (relative to ``root``), the class and the attribute. A part the project no longer
+    matches (:func:`parts_drift`) is only named here: it is built empty and the checks
+    reading it are quarantined, so its declaration is not judged against the project."""
     problems: list[str] = []
-    where = declared_at(model, root)
+    where = declared_at(model, root, files)
+    broken = parts_drift(spec, schema)
     declared = {n: f for n, f in model.model_fields.items() if n not in Participant.model_fields}
     for name in spec.parts:
         if name not in declared:
@@ -373,6 +396,14 @@ def model_problems(
             )
             continue
         entry, is_list = _part_annotation(info.annotation)
+        if name in broken:
+            if entry is None:
+                problems.append(
+                    f"{where}: {model.__name__}.{name} is declared "
+                    f"{_type_name(info.annotation)}: declare it a PartEntry class (or a list "
+                    "of one)"
+                )
+            continue
         wanted = part_is_list(schema, part)
         if entry is None or is_list != wanted:
             kind = "a list of entries" if wanted else "one entry or None"
@@ -382,15 +413,20 @@ def model_problems(
                 f"but part '{name}' is {kind}: declare it {shape}"
             )
             continue
-        problems.extend(_entry_problems(entry, name, part, schema, root))
+        problems.extend(_entry_problems(entry, name, part, schema, root, files))
     return problems
 
 
 def _entry_problems(
-    entry: type[PartEntry], part_name: str, part: PartSpec, schema: ProjectSchema, root: Path | None
+    entry: type[PartEntry],
+    part_name: str,
+    part: PartSpec,
+    schema: ProjectSchema,
+    root: Path | None,
+    files: Mapping[str, str] | None,
 ) -> list[str]:
     problems: list[str] = []
-    where = declared_at(entry, root)
+    where = declared_at(entry, root, files)
     fields = {f.name: f for f in part_fields(schema, part)}
     for name, info in entry.model_fields.items():
         what = f"{where}: {entry.__name__}.{name}"
@@ -419,9 +455,15 @@ def _entry_problems(
     return problems
 
 
-def declared_at(cls: type, root: Path | None) -> str:
-    """The file declaring ``cls`` (relative to ``root`` when under it)."""
-    path = Path(inspect.getfile(cls))
+def declared_at(cls: type, root: Path | None, files: Mapping[str, str] | None = None) -> str:
+    """The file declaring ``cls`` (relative to ``root`` when under it). ``files``: the file of
+    each module by name, for modules no longer in ``sys.modules`` (the rules loader imports a
+    study's checks under a private name and removes them there)."""
+    known = (files or {}).get(cls.__module__)
+    try:
+        path = Path(known if known is not None else inspect.getfile(cls))
+    except TypeError:  # neither registered nor in sys.modules
+        return cls.__module__
     if root is not None:
         try:
             return str(path.resolve().relative_to(root.resolve()))
@@ -484,7 +526,9 @@ class ParticipantBuilder:
     def __init__(
         self, spec: MappingSpec, schema: ProjectSchema, model: type[Participant] | None = None
     ) -> None:
-        problems = mapping_drift(spec, schema)
+        # Only the query instrument's drift refuses the run; a drifted part is built empty
+        # and the checks reading it are quarantined (see worker.core.rules.inputs).
+        problems = _queries_drift(spec.queries, schema) if spec.queries is not None else []
         if problems:
             raise MappingError(
                 f"the mapping does not match the project ({len(problems)} problem(s)): "
@@ -498,6 +542,7 @@ class ParticipantBuilder:
         self.spec = spec
         self.schema = schema
         self.declared = model
+        self.broken_parts = parts_drift(spec, schema)
 
     @cached_property
     def part_models(self) -> dict[str, type[PartEntry]]:
@@ -531,6 +576,14 @@ class ParticipantBuilder:
                 definitions[name] = (model | None, None)
         return create_model("StudyParticipant", __base__=Participant, **definitions)
 
+    def _is_list(self, name: str, part: PartSpec) -> bool:
+        """As the declared class has it (model_problems() checked it against the project,
+        and a drifted part, which has no events to tell, stays the shape the checks read),
+        else as the project has it."""
+        if self.declared is not None:
+            return _part_annotation(self.declared.model_fields[name].annotation)[1]
+        return part_is_list(self.schema, part)
+
     @cached_property
     def _plans(self) -> tuple[_PartPlan, ...]:
         """One plan per part, in the participant model's field order (the order
@@ -545,7 +598,8 @@ class ParticipantBuilder:
                         self.schema,
                         part_fields(self.schema, part),
                         self.part_models[name],
-                        part_is_list(self.schema, part),
+                        self._is_list(name, part),
+                        broken=name in self.broken_parts,
                     )
                     for name, part in self.spec.parts.items()
                 ),
@@ -673,6 +727,8 @@ class _PartPlan:
         fields: list[FieldDef],
         model: type[PartEntry],
         is_list: bool,
+        *,
+        broken: bool = False,
     ) -> _PartPlan:
         plans = []
         declared = list(model.model_fields)
@@ -699,9 +755,10 @@ class _PartPlan:
                     kept=kept,
                 )
             )
+        # A drifted part reads no rows: it is empty for every participant.
         events = tuple(
             (event, ordinal, form_repeat_mode(schema, event, designated_forms(schema, event, part)))
-            for event, ordinal in part_events(schema, part)
+            for event, ordinal in ([] if broken else part_events(schema, part))
         )
         return cls(
             name=name,

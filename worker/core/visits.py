@@ -1,11 +1,11 @@
 """Visit schedules: the rows a study's rules compute and the ``visits`` command shows.
 
-The study's rules own the schedule (which visits, their windows, when a visit is not
-expected and why); this module only names the shape of a row, its statuses and the order
-coordinators read them in. Statuses are generic; a visit that is not expected carries the
-study's own reason in words (``VisitRow.reason``). A schedule is computed by one function in
-the rules folder, which the visit window checks use too, so the command and the checks
-cannot disagree.
+The study declares its schedule (which visits, their windows, when a visit is not expected
+and why) in ``rules/<study>/schedule.toml``; :mod:`worker.core.schedule` computes the rows.
+This module only names the shape of a row, its statuses and the order coordinators read
+them in. Statuses are generic; a visit that is not expected carries the study's own reason
+in words (``VisitRow.reason``). The visit window checks judge the same rows, so the
+command and the checks cannot disagree.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from worker.core.findings import record_sort_key
 
 
 class VisitStatus(StrEnum):
-    DUE = "due now"  # the window is open today and there is no sample yet
+    DUE = "due now"  # the window is open today (or closed within the grace) and no sample yet
     UPCOMING = "upcoming"  # the window opens later
     MISSED = "missed"  # the window has closed with no sample
     OUT_OF_WINDOW = "out of window"  # a sample, dated outside the window

@@ -25,6 +25,8 @@ from worker.notify.delivery import deliver
 from worker.notify.message import build_message
 from worker.notify.outbox import Outbox, load_ledger, save_ledger
 from worker.notify.plan import plan_summaries, recipients_for
+from worker.notify.quarantine import AUDIENCE as DATA_MANAGER
+from worker.notify.quarantine import quarantine_notice
 from worker.notify.render import render as render_summary
 from worker.notify.snapshot import build_snapshot
 from worker.state import StateDir
@@ -78,6 +80,26 @@ def after_sync(
         else:
             outbox.queue(out.key, msg)
             log.info("summary queued", key=out.key, new=len(out.summary.new))
+    notice, told = quarantine_notice(
+        result.check.quarantined, result.titles, planned.ledger.quarantines
+    )
+    if notice is not None:
+        msg = build_message(
+            key=notice.key,
+            audience=DATA_MANAGER,
+            subject=notice.subject,
+            rendered=notice.rendered,
+            sender=email.sender,
+            recipients=recipients_for(DATA_MANAGER, email),
+            now=now,
+        )
+        if dry_run:
+            path = outbox.write_dry_run(notice.key, msg)
+            outcome.written.append(f"quarantine notice written to {path} (dry run: not sent)")
+        else:
+            outbox.queue(notice.key, msg)
+            log.info("quarantine notice queued", key=notice.key)
+    planned.ledger.quarantines = told
     if dry_run:
         return outcome
     save_ledger(state, planned.ledger)

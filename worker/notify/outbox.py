@@ -37,10 +37,16 @@ def load_ledger(state: StateDir) -> Ledger:
     except ValueError:
         last_at = None
     return Ledger(
-        announced=[str(k) for k in data.get("announced", [])],
-        pending=[str(k) for k in data.get("pending", [])],
+        announced=_keys(data.get("announced")),
+        pending=_keys(data.get("pending")),
         last_digest_at=last_at,
+        quarantines=[str(k) for k in data.get("quarantines", [])],
     )
+
+
+def _keys(value: object) -> list[str]:
+    """A ledger's list of keys; anything else (a damaged file's) as none."""
+    return [str(k) for k in value] if isinstance(value, list) else []
 
 
 def save_ledger(state: StateDir, ledger: Ledger) -> None:
@@ -50,6 +56,7 @@ def save_ledger(state: StateDir, ledger: Ledger) -> None:
             "announced": ledger.announced,
             "pending": ledger.pending,
             "last_digest_at": ledger.last_digest_at.isoformat() if ledger.last_digest_at else None,
+            "quarantines": ledger.quarantines,
         },
     )
 

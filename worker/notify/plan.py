@@ -35,6 +35,8 @@ class Ledger:
     announced: list[str] = field(default_factory=list)  # occurrences in a queued summary
     pending: list[str] = field(default_factory=list)  # occurrences waiting for the digest
     last_digest_at: datetime | None = None
+    # Quarantines the data manager was told of and still current (see notify/quarantine.py).
+    quarantines: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,10 @@ def plan_summaries(
         # Only what is still open needs remembering: a deviation that comes back is a new
         # occurrence (a new reopen count), so the ledger stays as small as the open list.
         announced = [k for k in announced if k in open_deviations]
-    return Planned(outgoing, Ledger(_unique(announced), _unique(pending), last_digest_at))
+    ledger_out = Ledger(
+        _unique(announced), _unique(pending), last_digest_at, list(ledger.quarantines)
+    )
+    return Planned(outgoing, ledger_out)
 
 
 def _for_audiences(
@@ -128,6 +133,8 @@ def recipients_for(audience: str, email: EmailSettings) -> tuple[str, ...]:
         return _unique_tuple(email.data_manager)
     if kind == "site":
         return _unique_tuple(email.sites.get(rest, []))
+    if kind == "data_manager":
+        return _unique_tuple(email.data_manager)
     lists = {
         Severity.CRITICAL.value: email.critical,
         Severity.MAJOR.value: email.major,

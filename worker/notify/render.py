@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from functools import cache
 
 from jinja2 import DictLoader, Environment, StrictUndefined
+from markupsafe import Markup
 
 from worker.core.rules.wording import GENERIC
 from worker.notify.snapshot import DUE_SOON, Item, Visit
 from worker.notify.summary import Summary
 from worker.notify.templates import HTML, TEXT
+from worker.text_safety import visible, visible_text
 
 FOOTER = (
     "Sent by the REDCap worker after a sync. It names records, events, forms, fields and "
@@ -30,11 +32,21 @@ class Rendered:
     html: str
 
 
+def _shown(value: object) -> object:
+    """What a message prints of a value: text with its control characters made visible, the
+    line breaks of the several-line texts built below kept. Markup (a block the template
+    rendered itself) is made of values shown already."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return visible_text(value)
+    return value
+
+
 @cache
 def _environment(autoescape: bool) -> Environment:
     return Environment(
         loader=DictLoader({"summary.txt": TEXT, "summary.html": HTML}),
         autoescape=autoescape,
+        finalize=_shown,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -98,7 +110,8 @@ def place(item: Item) -> str:
     if item.site:
         parts.append(f"site {item.site}")
     parts += [p for p in (item.event_label, form, item.field) if p]
-    return " · ".join(parts)
+    # Escaped part by part: a line break inside a record ID must not start a line of its own.
+    return " · ".join(map(visible, parts))
 
 
 def item_text(item: Item) -> str:
@@ -109,7 +122,7 @@ def item_text(item: Item) -> str:
         f"    {age(item)}",
     ]
     if item.message:
-        lines.append(f"    {item.message}")
+        lines.append(f"    {visible(item.message)}")
     if item.link:
         lines.append(f"    {item.link}")
     return "\n".join(lines)
@@ -119,4 +132,6 @@ def visit_text(visit: Visit) -> str:
     site = f", site {visit.site}" if visit.site else ""
     event = f" ({visit.event_label})" if visit.event_label else ""
     first, last = visit.window
-    return f"record {visit.record}{site}, {visit.visit}{event}: {visit.note} (days {first}–{last})"
+    return visible(
+        f"record {visit.record}{site}, {visit.visit}{event}: {visit.note} (days {first}–{last})"
+    )

@@ -8,7 +8,6 @@ run's summaries, not hang the scheduled job.
 
 from __future__ import annotations
 
-import ipaddress
 import smtplib
 import ssl
 from email.message import EmailMessage
@@ -16,22 +15,11 @@ from types import TracebackType
 
 from worker.config import EmailSettings
 from worker.errors import ConfigError
-
-LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
+from worker.loopback import is_loopback
 
 
 class SendError(Exception):
     """The relay could not be reached, refused us, or refused a message (one line)."""
-
-
-def is_loopback(host: str) -> bool:
-    """By name or literal address only: a name resolved by DNS could point anywhere."""
-    if host.lower() in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def check_transport(email: EmailSettings) -> None:

@@ -104,6 +104,7 @@ class Snapshot:
     site: str | None = None  # a data access group's view
     study: str = ""  # the study's name for subjects (header-safe; see naming.py)
     site_progress: dict[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
+    degraded: tuple[str, ...] = ()  # why the run is not a clean bill of health
 
     @property
     def deviations(self) -> list[Item]:
@@ -151,6 +152,7 @@ def build_snapshot(
         complete=not result.check.partial,
         check_errors=result.check.check_errors,
         study=study_name(settings.email.study_name, schema.title if schema else ""),
+        degraded=tuple(result.check.degraded),
         site_progress={s: tuple(tally.progress(s)) for s in sites} if tally else {},
     )
 

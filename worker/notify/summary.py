@@ -81,6 +81,9 @@ class Summary:
     study: str = ""  # the study's name, header-safe
     limit: int | None = None  # most rows a list shows (None: all)
     by_check: tuple[CheckRow, ...] = ()
+    # Why the run was not a clean bill of health (quarantined or erring checks): the
+    # digest leads with it.
+    degraded: tuple[str, ...] = ()
 
     @property
     def is_critical(self) -> bool:
@@ -179,6 +182,7 @@ def compose_digest(
         study=snapshot.study,
         limit=limit,
         by_check=_by_check(new, snapshot.items),
+        degraded=snapshot.degraded,
     )
 
 

@@ -9,6 +9,14 @@ from __future__ import annotations
 
 TEXT = """\
 {% set s = summary %}
+{% if s.degraded %}
+NOT A CLEAN RUN: some checks did not judge every participant, so the counts and progress \
+below may be incomplete.
+{% for line in s.degraded %}
+  - {{ line }}
+{% endfor %}
+
+{% endif %}
 {% if s.is_critical %}
 {{ s.new|length }} new critical protocol deviation{{ plural(s.new|length) }}{{ for_site }}: \
 they need attention now. The next digest lists everything still open.
@@ -187,6 +195,11 @@ td.nw { white-space: nowrap; }
 </style>
 </head>
 <body>
+{% if s.degraded %}
+<div class="alert"><strong>Not a clean run:</strong> some checks did not judge every
+participant, so the counts and progress below may be incomplete.
+<ul>{% for line in s.degraded %}<li>{{ line }}</li>{% endfor %}</ul></div>
+{% endif %}
 {% if s.is_critical %}
 <h1 class="alert">{{ s.new|length }} new critical protocol deviation{{ plural(s.new|length) }}\
 {{ for_site }}</h1>

@@ -7,7 +7,6 @@ timeouts, a request-rate ceiling and bounded retries to every call PyCap makes.
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import random
 import threading
@@ -22,6 +21,7 @@ from pydantic import SecretStr
 
 from worker.core.schema import ProjectSchema, form_labels_of
 from worker.errors import ConfigError, RedcapUnreachable
+from worker.loopback import is_loopback
 from worker.redcap_client.credentials import check_token, check_url
 from worker.redcap_client.failures import RedcapRequestRefused
 from worker.redcap_client.policy import RetryPolicy
@@ -29,6 +29,7 @@ from worker.redcap_client.ratelimit import RateLimiter
 from worker.redcap_client.record_ids import batched, sort_record_ids, unique
 from worker.redcap_client.redact import Redactor
 from worker.redcap_client.transport import RetryingProject, Timeout, Transport
+from worker.text_safety import has_surrogates, visible
 
 log = structlog.get_logger(__name__)
 
@@ -61,16 +62,6 @@ def _flag(info: dict[str, Any], key: str) -> bool | None:
         return None
 
 
-def _is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 class RedcapClient:
     """A REDCap project's API, with the worker's robustness rules built in.
 
@@ -100,8 +91,10 @@ class RedcapClient:
         sleep: Callable[[float], None] = time.sleep,
         rng: Callable[[], float] = random.random,
         rate_limiter: RateLimiter | None = None,
+        allow_insecure_http: bool = False,
+        should_stop: Callable[[], bool] | None = None,
     ) -> None:
-        url = check_url(url)
+        url = check_url(url, allow_insecure_http=allow_insecure_http)
         plain_token = check_token(token)
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ConfigError(f"batch size must be a positive integer, not {batch_size!r}")
@@ -116,6 +109,7 @@ class RedcapClient:
             limiter=rate_limiter or RateLimiter(max_requests_per_second, clock=clock, sleep=sleep),
             sleep=sleep,
             rng=rng,
+            should_stop=should_stop,
         )
         self._project = self._make_project(url, plain_token, verify_ssl)
         self._lock = threading.Lock()
@@ -124,9 +118,12 @@ class RedcapClient:
         self._version: str | None = None
         # Things schema() had to guess, said once in the log and kept here for reports.
         self.schema_warnings: list[str] = []
+        # Record IDs REDCap listed that no request can name (escaped for display).
+        self.skipped_record_ids: list[str] = []
         if verify_ssl is False:
             log.warning("redcap TLS certificate verification is off", url=self.url)
-        if urlsplit(url).scheme == "http" and not _is_loopback(url):
+        if urlsplit(url).scheme == "http" and not is_loopback(urlsplit(url).hostname or ""):
+            # Only with allow_insecure_http (check_url refuses it otherwise).
             log.warning("redcap URL is plain http: the token travels unencrypted", url=self.url)
 
     def _make_project(self, url: str, token: str, verify_ssl: bool | str) -> RetryingProject:
@@ -318,15 +315,41 @@ class RedcapClient:
         in repeating instruments or events, but a status is stored with every saved form
         instance, so each record has a row. Still one request; a row per instance, not per
         record, so a larger answer."""
+        return self._ids_export(records=None, date_begin=date_begin)
+
+    def existing_records(self, records: Iterable[str]) -> set[str]:
+        """Which of ``records`` exist now: one export of their record-ID field and form
+        statuses (as ``record_ids``), so a record holding only repeating data counts too.
+        Writers ask right before importing: REDCap creates a record an import names."""
+        wanted = self._id_list(records)
+        if not wanted:
+            return set()
+        return set(self._ids_export(records=wanted, date_begin=None)) & set(wanted)
+
+    def _ids_export(self, *, records: list[str] | None, date_begin: datetime | None) -> list[str]:
         id_field = self._record_id_field()
         statuses = [f"{form}_complete" for form in self._all_forms()]
-        rows = self._project.export_records(fields=[id_field, *statuses], date_begin=date_begin)
+        rows = self._project.export_records(
+            records=records, fields=[id_field, *statuses], date_begin=date_begin
+        )
         if not all(id_field in row for row in rows):
             raise RedcapUnreachable(
                 f"REDCap at {self.url} answered the record-ID export without the record-ID "
                 f"field {id_field!r}"
             )
-        return sort_record_ids(unique(str(row[id_field]) for row in rows))
+        ids = unique(str(row[id_field]) for row in rows)
+        unsendable = [i for i in ids if has_surrogates(i)]
+        if unsendable:
+            # Text no request can carry (a lone surrogate): the record cannot be asked for
+            # by its ID, so it is left out, and said so, rather than failing every run.
+            for listed in unsendable:
+                log.warning(
+                    "record ID is not valid text; the record cannot be exported or checked",
+                    record=visible(listed),
+                )
+            self.skipped_record_ids.extend(visible(i) for i in unsendable)
+            ids = [i for i in ids if not has_surrogates(i)]
+        return sort_record_ids(ids)
 
     def iter_record_batches(
         self,
@@ -367,9 +390,11 @@ class RedcapClient:
 
     @staticmethod
     def _id_list(records: Iterable[str]) -> list[str]:
-        if isinstance(records, str):
-            return [records]
-        return unique(str(r) for r in records)
+        ids = [records] if isinstance(records, str) else unique(str(r) for r in records)
+        for given in ids:
+            if has_surrogates(given):
+                raise ConfigError(f"record ID {visible(given)!r} is not valid text")
+        return ids
 
     def _batches(
         self,

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from pydantic import SecretStr
 
 from worker.errors import ConfigError
+from worker.loopback import is_loopback
 from worker.redcap_client.redact import display_url
 
 TOKEN_LENGTH = 32
@@ -20,8 +21,13 @@ SUPER_TOKEN_LENGTH = 64
 _ALPHANUMERIC = re.compile(r"[A-Za-z0-9]+")
 
 
-def check_url(url: str) -> str:
-    """Return ``url`` if it is an http(s) URL of a REDCap API endpoint (ends with ``/api/``)."""
+def check_url(url: str, *, allow_insecure_http: bool = False) -> str:
+    """Return ``url`` if it is an http(s) URL of a REDCap API endpoint (ends with ``/api/``).
+
+    Plain ``http://`` is refused unless the host is this machine's loopback: every request
+    carries the token, which would cross the network readable by anyone on the way.
+    ``allow_insecure_http`` lifts that, for test servers only.
+    """
     if not isinstance(url, str) or not url.strip():
         raise ConfigError("REDCap URL is missing")
     url = url.strip()
@@ -33,6 +39,12 @@ def check_url(url: str) -> str:
         raise ConfigError(
             f"REDCap URL {shown!r} must be the API endpoint, ending with '/api/' "
             "(e.g. https://redcap.example.org/api/)"
+        )
+    if parts.scheme == "http" and not allow_insecure_http and not is_loopback(parts.hostname):
+        raise ConfigError(
+            f"REDCap URL {shown!r} is plain http to a host that is not this machine: the API "
+            "token would travel unencrypted; use https:// (redcap.allow_insecure_http = true "
+            "allows it, for test servers only)"
         )
     return url
 

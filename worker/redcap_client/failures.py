@@ -45,6 +45,7 @@ class Failure:
     retry_after: float | None = None
     # The request surely never reached the server, so even a non-idempotent write may retry.
     surely_not_sent: bool = False
+    status: int | None = None  # the HTTP status, when an answer came
 
 
 class HTTPStatusFailure(Exception):
@@ -155,7 +156,7 @@ def _status_failure(exc: HTTPStatusFailure) -> Failure:
     status, name = exc.status, type(exc).__name__
     phrase = _status_phrase(status)
     if exc.banned:
-        return Failure(Kind.REFUSED, phrase, name, detail=BAN_MESSAGE)
+        return Failure(Kind.REFUSED, phrase, name, detail=BAN_MESSAGE, status=status)
     if 300 <= status < 400:
         where = f" to {exc.location}" if exc.location else ""
         return Failure(
@@ -176,7 +177,7 @@ def _status_failure(exc: HTTPStatusFailure) -> Failure:
             retry_after=exc.retry_after,
         )
     if exc.redcap_message is not None:
-        return Failure(Kind.REFUSED, phrase, name, detail=exc.redcap_message)
+        return Failure(Kind.REFUSED, phrase, name, detail=exc.redcap_message, status=status)
     return Failure(Kind.FATAL, f"{phrase} without a REDCap answer (is the URL REDCap's API?)", name)
 
 
@@ -231,12 +232,23 @@ def import_error_summary(message: str) -> str | None:
 
 class RedcapRequestRefused(RedcapRefused):
     """REDCap answered with its own error message. ``redcap_message`` keeps it verbatim
-    (line breaks included); ``str()`` is one line, and for record imports leaves out values."""
+    (line breaks included); ``str()`` is one line, and for record imports leaves out values.
+    ``status`` is the HTTP status of the answer (None: an error body with status 200)."""
 
-    def __init__(self, message: str, *, what: str, redcap_message: str) -> None:
+    def __init__(
+        self, message: str, *, what: str, redcap_message: str, status: int | None = None
+    ) -> None:
         super().__init__(message)
         self.what = what
         self.redcap_message = redcap_message
+        self.status = status
+
+    @property
+    def about_the_request(self) -> bool:
+        """REDCap's 400: something in this request (a value, a locked record, a name) is
+        wrong, and another request may well pass. Anything else (403 rights, a 429 ban)
+        refuses every request alike."""
+        return self.status == 400
 
 
 class RedcapRequestFailed(RedcapUnreachable):

@@ -27,6 +27,7 @@ from redcap.request import _ContentConfig, _RCRequest
 from requests.adapters import HTTPAdapter
 
 from worker import __version__
+from worker.errors import StopRequested
 from worker.redcap_client.failures import (
     Failure,
     HTTPStatusFailure,
@@ -41,6 +42,7 @@ from worker.redcap_client.policy import RetryPolicy, parse_retry_after
 from worker.redcap_client.ratelimit import RateLimiter
 from worker.redcap_client.redact import Redactor, display_url, one_line
 from worker.redcap_client.shapes import check_shape
+from worker.stopping import wait_unless_stopped
 
 log = structlog.get_logger(__name__)
 
@@ -158,6 +160,7 @@ class Transport:
         sleep: Callable[[float], None] = time.sleep,
         rng: Callable[[], float] = random.random,
         session: requests.Session | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> None:
         self.url = url
         self.shown_url = display_url(url)
@@ -168,6 +171,7 @@ class Transport:
         self._redactor = Redactor(token)
         self._sleep = sleep
         self._rng = rng
+        self._should_stop = should_stop
         self._count_lock = threading.Lock()
         self._requests = 0
         self._http = _CheckedHTTP(self.session, limiter, self._count)
@@ -208,6 +212,7 @@ class Transport:
         )
         attempts = self.policy.attempts
         for attempt in range(1, attempts + 1):
+            self._raise_if_stopped(what)
             failure: Failure | None = None
             unknown: BaseException | None = None
             try:
@@ -259,8 +264,18 @@ class Transport:
                 retry_in_s=round(delay, 3),
                 url=self.shown_url,
             )
-            self._sleep(delay)
+            if self._should_stop is None:
+                self._sleep(delay)
+            else:  # cut short by a stop: the next attempt's check raises
+                wait_unless_stopped(delay, self._should_stop, self._sleep)
         raise AssertionError("unreachable")  # pragma: no cover - the loop always returns/raises
+
+    def _raise_if_stopped(self, what: str) -> None:
+        """No attempt starts once a stop was asked for: the caller's safe point is the end of
+        the request in flight, not of every retry after it (a stop waits at most for one
+        request's timeouts)."""
+        if self._should_stop is not None and self._should_stop():
+            raise StopRequested(f"stopped before the request to {what}")
 
     def _refused(
         self, what: str, payload: dict[str, Any], failure: Failure
@@ -270,7 +285,10 @@ class Transport:
         if payload.get("content") == "record" and "data" in payload:
             shown = import_error_summary(message) or message
         return RedcapRequestRefused(
-            f"REDCap refused to {what}: {one_line(shown)}", what=what, redcap_message=message
+            f"REDCap refused to {what}: {one_line(shown)}",
+            what=what,
+            redcap_message=message,
+            status=failure.status,
         )
 
     def _gave_up(

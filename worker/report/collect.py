@@ -97,6 +97,9 @@ class ReportData:
     has_schedule: bool = False
     has_progress: bool = False
     titles: dict[str, str] = field(default_factory=dict)  # the study's checks' titles
+    # The coverage ledger: per study check, (ID, title, ran, errored, skipped by reason).
+    coverage: list[tuple[str, str, int, int, dict[str, int]]] = field(default_factory=list)
+    degraded: list[str] = field(default_factory=list)  # why this is not a clean bill of health
 
 
 def collect_report(
@@ -108,6 +111,7 @@ def collect_report(
     links: DataEntryLinks,
     include_values: bool = False,
     drw_queries: Callable[[list[Finding]], dict[str, list[Query]]] | None = None,
+    max_error_share: float = 0.05,
 ) -> ReportData:
     """``drw_queries(findings)``: each record's queries read from REDCap's Data Resolution
     Workflow (``queries.target = "drw"``) instead of the query instrument."""
@@ -132,6 +136,7 @@ def collect_report(
         for record, queries in drw_queries(result.findings).items():
             for drw_query in queries:
                 existing.setdefault((record, drw_query.query_id), drw_query)
+    result.max_error_share = max_error_share
     titles = {c.id: c.title for c in study.ruleset.checks} if study.ruleset else {}
     data = ReportData(
         title=schema.title,
@@ -141,6 +146,11 @@ def collect_report(
         records_checked=result.records_checked,
         check_errors=result.check_errors,
         titles=titles,
+        coverage=[
+            (rule, titles.get(rule, ""), c.ran, c.errored, dict(c.skipped))
+            for rule, c in sorted(result.coverage.items())
+        ],
+        degraded=result.degraded,
     )
     for finding in result.findings:
         if finding.kind is Kind.DEVIATION and not finding.check_error:

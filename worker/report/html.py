@@ -6,6 +6,7 @@ from collections import Counter
 from functools import cache
 
 from jinja2 import DictLoader, Environment, StrictUndefined
+from markupsafe import Markup
 
 from worker.core.findings import Severity
 from worker.report.collect import RecordQueries, ReportData
@@ -18,6 +19,7 @@ from worker.report.sections import (
 )
 from worker.report.templates import CSS, REPORT
 from worker.report.timeline import Scale, legend, render_timeline
+from worker.text_safety import visible
 
 # Age groups of open queries, in days: (upper bound inclusive, label); the last is open-ended.
 AGE_BUCKETS: tuple[tuple[int | None, str], ...] = (
@@ -28,12 +30,21 @@ AGE_BUCKETS: tuple[tuple[int | None, str], ...] = (
 )
 
 
+def _shown(value: object) -> object:
+    """What the page prints of a value: text with its control characters made visible (the
+    SVG timelines, already markup, make their own text visible)."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return visible(value)
+    return value
+
+
 @cache
 def _environment() -> Environment:
     # Autoescape on for the whole page (the template's name decides nothing).
     return Environment(
         loader=DictLoader({"report.html": REPORT}),
         autoescape=True,
+        finalize=_shown,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

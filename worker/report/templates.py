@@ -203,9 +203,27 @@ participant's visits.</p>
 {% endif %}
 </section>
 
-{% if d.failed_records or d.check_errors %}
+{% if d.coverage %}
+<section id="coverage">
+<h2>Check coverage</h2>
+<p class="muted">Participants each study check judged in this report, skipped (and why) or
+could not evaluate.</p>
+<table>
+<tr><th>check</th><th>title</th><th>ran</th><th>errored</th><th>skipped</th></tr>
+{% for rule, title, ran, errored, skipped in d.coverage %}
+<tr><td>{{ rule }}</td><td>{{ title }}</td><td>{{ ran }}</td><td>{{ errored }}</td>
+<td>{% for why, n in skipped.items() %}{{ n }} {{ why }}{% if not loop.last %}, {% endif %}\
+{% else %}none{% endfor %}</td></tr>
+{% endfor %}
+</table>
+</section>
+{% endif %}
+
+{% if d.failed_records or d.check_errors or d.degraded %}
 <section id="problems">
 <h2>Problems</h2>
+{% if d.degraded %}<p><strong>Not a clean run:</strong></p><ul>{% for line in d.degraded %}\
+<li>{{ line }}</li>{% endfor %}</ul>{% endif %}
 {% if d.failed_records %}<p>Progress or schedule could not be computed for \
 {{ d.failed_records|length }} record{{ plural(d.failed_records|length) }}: \
 {{ d.failed_records|join(", ") }}. The worker's log names the error.</p>{% endif %}

@@ -14,6 +14,7 @@ from markupsafe import Markup, escape
 
 from worker.core.visits import VisitRow, VisitStatus
 from worker.report.collect import Timeline
+from worker.text_safety import visible
 
 WIDTH = 960
 HEIGHT = 86
@@ -67,6 +68,12 @@ def tick_step(span: int) -> int:
     return max(span // 10, 1)
 
 
+def _text(value: str) -> Markup:
+    """Text from the project (record IDs, site names) for the SVG: escaped as markup, its
+    control characters made visible."""
+    return escape(visible(value))
+
+
 def _f(value: float) -> str:
     return f"{value:.1f}"
 
@@ -75,10 +82,10 @@ def render_timeline(timeline: Timeline, scale: Scale, anchor: str) -> Markup:
     label = f"Record {timeline.record}" + (f" ({timeline.site})" if timeline.site else "")
     parts = [
         f'<svg class="timeline" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} '
-        f'{HEIGHT}" width="100%" role="img" aria-label="{escape(label)}: visit windows, '
-        f'days after {escape(anchor)}">',
-        f"<title>{escape(label)}</title>",
-        f'<text x="0" y="{BAND_TOP + 15}" class="who">{escape(label)}</text>',
+        f'{HEIGHT}" width="100%" role="img" aria-label="{_text(label)}: visit windows, '
+        f'days after {_text(anchor)}">',
+        f"<title>{_text(label)}</title>",
+        f'<text x="0" y="{BAND_TOP + 15}" class="who">{_text(label)}</text>',
     ]
     parts += _axis(scale)
     for row in timeline.rows:
@@ -134,9 +141,9 @@ def _band(row: VisitRow, scale: Scale) -> list[str]:
     return [
         f'<rect x="{_f(x0)}" y="{BAND_TOP}" width="{_f(max(x1 - x0, 1))}" '
         f'height="{BAND_HEIGHT}" rx="3" fill="{colour}" fill-opacity="0.22" stroke="{colour}"'
-        f"{dashed}><title>{escape(tip)}</title></rect>",
+        f"{dashed}><title>{_text(tip)}</title></rect>",
         f'<text x="{_f((x0 + x1) / 2)}" y="{BAND_TOP - 4}" class="band" '
-        f'text-anchor="middle">{escape(_short(row))}</text>',
+        f'text-anchor="middle">{_text(_short(row))}</text>',
     ]
 
 
@@ -158,7 +165,7 @@ def _sample(row: VisitRow, scale: Scale) -> list[str]:
     return [
         *parts,
         f'<circle cx="{_f(x)}" cy="{_f(y)}" r="5.5" '
-        f'fill="{colour}" stroke="#ffffff" stroke-width="1.5"><title>{escape(tip)}</title>'
+        f'fill="{colour}" stroke="#ffffff" stroke-width="1.5"><title>{_text(tip)}</title>'
         "</circle>",
     ]
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from worker.sandbox import drw as module_drw
 from worker.sandbox import handlers
+from worker.sandbox.access import Access
 from worker.sandbox.context import Context
 from worker.sandbox.errors import NO_PERMISSION, ApiError
 from worker.sandbox.importing import decode_json_rows
@@ -52,9 +53,12 @@ class Hold:
 
 
 class Api:
-    def __init__(self, project: ProjectDef, store: Store, token: str) -> None:
+    def __init__(
+        self, project: ProjectDef, store: Store, token: str, access: Access | None = None
+    ) -> None:
         self.project = project
         self.store = store
+        self.access = access or Access(project)
         self._token = token
         self.holds: list[Hold] = []  # shared with the Sandbox: one per coming module import
 
@@ -112,7 +116,7 @@ class Api:
     def handle(self, body: bytes) -> tuple[Response, dict[str, Any]]:
         params = Params.parse(body)
         facts = describe(params)
-        ctx = Context(self.project, self.store, params, facts=facts)
+        ctx = Context(self.project, self.store, params, self.access, facts=facts)
         try:
             if not self._token_ok(params.get("token")):
                 raise ApiError(403, NO_PERMISSION)

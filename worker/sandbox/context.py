@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from worker.sandbox.access import Access
 from worker.sandbox.params import Params
 from worker.sandbox.project import ProjectDef
 from worker.sandbox.responses import Response
@@ -18,6 +19,7 @@ class Context:
     project: ProjectDef
     store: Store
     params: Params
+    access: Access
     rows: list[dict[str, str]] | None = None  # a JSON import payload, decoded once up front
     facts: dict[str, Any] = field(default_factory=dict)
 

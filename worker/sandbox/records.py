@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from worker.sandbox.access import LOCKED_RECORD
 from worker.sandbox.context import Context
 from worker.sandbox.errors import bad_request
 from worker.sandbox.export import (
@@ -86,6 +87,10 @@ def export_records(ctx: Context) -> Response:
         raise bad_request("The REDCap sandbox does not evaluate filterLogic.")
     validate_filters(ctx.project, options)
     columns, rows = build_rows(ctx.project, ctx.store, options)
+    hidden = ctx.access.hidden
+    if hidden:  # the user's export rights: REDCap leaves these columns out, silently
+        columns = [c for c in columns if c not in hidden]
+        rows = [{k: v for k, v in row.items() if k not in hidden} for row in rows]
     ctx.facts["records_returned"] = tuple(returned_records(rows, ctx.project))
     ctx.facts["rows_returned"] = len(rows)
     header = header_labels(ctx.project, columns) if p.get("rawOrLabelHeaders") == "label" else None
@@ -134,6 +139,10 @@ def import_records(ctx: Context) -> Response:
     store = ctx.store
     with store.lock:  # validate and write as one step: "new" instances depend on the data
         result = plan_import(ctx.project, store, rows, options)
+        if ctx.access.locked_among(result.plan.records):
+            ctx.facts["records_written"] = tuple(result.plan.records)
+            # REDCap validates the whole request first: nothing of it is written.
+            raise bad_request(LOCKED_RECORD)
         changed = store.apply(result.plan, overwrite=options.overwrite)
     ctx.facts["records_written"] = tuple(result.plan.records)
     ctx.facts["records_changed"] = tuple(changed)

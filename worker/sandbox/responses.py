@@ -49,7 +49,13 @@ def text_response(text: str, kind: str = "text") -> Response:
 
 def json_response(value: Any) -> Response:
     body = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return Response(200, body.encode("utf-8"), CONTENT_TYPES["json"])
+    try:
+        data = body.encode("utf-8")
+    except UnicodeEncodeError:
+        # Text UTF-8 cannot carry (a lone surrogate, which a \ud800 escape in imported JSON
+        # leaves): the answer escapes it, as PHP's json_encode escapes all but ASCII.
+        data = json.dumps(value, separators=(",", ":")).encode("ascii")
+    return Response(200, data, CONTENT_TYPES["json"])
 
 
 def _csv_cell(value: Any, delimiter: str) -> str:

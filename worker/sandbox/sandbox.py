@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Any
 
 from worker.errors import ConfigError
+from worker.sandbox.access import Access
 from worker.sandbox.api import Api, Hold
 from worker.sandbox.clock import Clock, SystemClock
 from worker.sandbox.export import ExportOptions, build_rows
@@ -55,6 +56,7 @@ class Sandbox:
         port: int = 0,
         faults: Faults | None = None,
         on_request: Callable[[RequestEntry], None] | None = None,
+        access: Access | None = None,
     ) -> None:
         if not 0 <= port <= 65535:
             raise ConfigError(f"port {port} is not between 0 and 65535")
@@ -62,6 +64,9 @@ class Sandbox:
         self.store = store
         self.token = check_token(token)
         self.faults = faults or Faults()
+        # The token user's export rights, locked records, and changes planned between
+        # requests (worker.sandbox.access).
+        self.access = access or Access(project)
         self.request_log = RequestLog()
         self.restored = False  # True when the data came from an existing state file
         self._port = port
@@ -88,6 +93,9 @@ class Sandbox:
         seed: int | None = None,
         username: str = "sandbox_api",
         on_request: Callable[[RequestEntry], None] | None = None,
+        export_rights: Mapping[str, str] | None = None,
+        locked_records: Iterable[str] = (),
+        delete_after: Iterable[tuple[int, str]] = (),
     ) -> Sandbox:
         """Load the project and its starting data (not yet serving: call :meth:`start`).
 
@@ -96,6 +104,10 @@ class Sandbox:
         XML file's ClinicalData, none for a dictionary. With a ``state_file`` that exists (and
         no ``reset``), the data come from it and ``data`` is ignored, so a restarted demo keeps
         every change made through the API.
+
+        ``export_rights`` maps forms to the token user's data export right (``full``,
+        ``remove_identifiers``, ``deidentified``, ``none``); ``locked_records`` are refused on
+        import; ``delete_after`` pairs (N, record) delete the record after the Nth request.
         """
         check_token(token)
         if participants is not None and participants < 0:
@@ -109,7 +121,21 @@ class Sandbox:
             )
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc
-        sandbox = cls(project, store, token=token, port=port, faults=faults, on_request=on_request)
+        try:
+            access = Access(project, export_rights=export_rights, locked=locked_records)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
+        sandbox = cls(
+            project,
+            store,
+            token=token,
+            port=port,
+            faults=faults,
+            on_request=on_request,
+            access=access,
+        )
+        for count, record in delete_after:
+            sandbox.delete_record_after(count, record)
         if store.state_file is not None and store.state_file.exists() and not reset:
             store.load()
             sandbox.restored = True
@@ -133,7 +159,7 @@ class Sandbox:
         if self._server is not None:
             return self
         try:
-            api = Api(self.project, self.store, self.token)
+            api = Api(self.project, self.store, self.token, self.access)
             api.holds = self._holds
             server = SandboxHTTPServer(
                 self._port,
@@ -209,6 +235,17 @@ class Sandbox:
         with self.store.lock:
             result = plan_import(self.project, self.store, text_rows, options)
             return self.store.apply(result.plan, overwrite=overwrite)
+
+    def delete_record_after(self, requests: int, record: str) -> None:
+        """Delete ``record`` (as REDCap's UI would) once ``requests`` more requests have been
+        answered: the record deleted between a client's export and its write."""
+
+        def delete() -> None:
+            with self.store.lock:
+                if record in self.store:
+                    self.store.delete([record])
+
+        self.access.after_requests(requests, delete)
 
     def load_rows(self, rows: Sequence[Mapping[str, Any]]) -> list[str]:
         """Bulk-load rows like seed data: layout checked, values not validated."""

@@ -122,6 +122,7 @@ class SandboxHTTPServer(ThreadingHTTPServer):
         entry = self.request_log.append(entry)
         if self.on_request is not None:
             self.on_request(entry)
+        self.api.access.request_done()
 
 
 class _Handler(BaseHTTPRequestHandler):

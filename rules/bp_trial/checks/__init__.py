@@ -5,23 +5,21 @@ checks that fit REDCap logic (BP-RND-02, BP-BAS-01, BP-VS-01) live in ``../logic
 instead, so each check has one source of truth.
 
 The worker loads this package by file path and collects every ``@check`` in these modules;
-it also uses :func:`schedule` (the ``visits`` command, the report's
-timelines, the summaries' due visits), :func:`progress` and :func:`validate` (at load), and
-builds participants of class ``Participant`` and reads ``../params.toml`` into ``Params``
-(``models.py``: what the checks read, typed; both checked against the project at load).
+it also uses :func:`progress` and :func:`validate` (at load), and builds participants of
+class ``Participant`` and reads ``../params.toml`` into ``Params`` (``models.py``: what the
+checks read, typed; both checked against the project at load). The visit schedule (the
+``visits`` command, the report's timelines, the summaries' due visits, BP-WIN-01 and
+BP-WIN-02) is data: ``../schedule.toml``.
 """
 
 from __future__ import annotations
 
-import re
-
 from worker.core.mapping import MappingSpec
 from worker.core.schema import ProjectSchema
 
-from . import outcomes, randomisation, safety, visits
+from . import outcomes, randomisation, safety
 from .models import Params, Participant
 from .outcomes import progress
-from .visits import schedule
 
 __all__ = [
     "Params",
@@ -30,30 +28,14 @@ __all__ = [
     "progress",
     "randomisation",
     "safety",
-    "schedule",
     "validate",
-    "visits",
 ]
-
-_ARM_SUFFIX = re.compile(r"_arm_\d+$")
-
-
-def visit_of(event: str) -> str:
-    """The visit an event name stands for (``week_4_arm_1`` -> ``week_4``)."""
-    return _ARM_SUFFIX.sub("", event)
 
 
 def validate(params: Params, schema: ProjectSchema, mapping: MappingSpec) -> list[str]:
-    """What the checks assume of the mapping and the design, checked once at load. (Which
-    parts there are, and their fields, ``Participant`` declares: checked by the worker.)"""
+    """What the checks assume of the design, checked once at load. (Which parts there are,
+    and their fields, ``Participant`` declares: checked by the worker.)"""
     problems: list[str] = []
-    part = mapping.parts.get(visits.PART)
-    if part is not None and [visit_of(str(e)) for e in part.event_names] != list(params.visits):
-        problems.append(
-            f"params [visits] names {', '.join(params.visits)}, but the mapping's part "
-            f"'{visits.PART}' has events {', '.join(str(e) for e in part.event_names)} "
-            "(the same visits, in the same order)"
-        )
     for name in params.arms:
         if name not in params.codes.rand_group:
             problems.append(f"params arms.{name} has no code in [codes.rand_group]")

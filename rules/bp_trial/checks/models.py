@@ -55,20 +55,13 @@ class Participant(ParticipantBase):
     screening: Screening | None
     baseline: VitalSigns | None
     randomisation: Randomisation | None
-    visits: list[VitalSigns]  # ``ordinal``: the visit's position in params [visits]
+    visits: list[VitalSigns]  # ``ordinal``: the visit's position in the mapping's events
+    # (the schedule itself is ``../schedule.toml``'s)
     adverse_events: list[AdverseEvent]
     end_of_study: EndOfStudy | None
 
 
 # --- the parameters (../params.toml; each table names the protocol section) ---------------
-
-
-class Visit(ParamsTable):
-    """A follow-up visit: target day after randomisation, window half-width, its arms."""
-
-    day: int
-    window_days: int
-    arms: tuple[int, ...]
 
 
 class Safety(ParamsTable):
@@ -88,6 +81,5 @@ class Codes(ParamsTable):
 
 class Params(StudyParams):
     arms: dict[str, int]  # the REDCap arm of each allocated treatment
-    visits: dict[str, Visit]  # by visit name, in the mapping part `visits`' event order
     safety: Safety
     codes: Codes

@@ -1,4 +1,5 @@
-"""The protocol's terms shared by the BP-LOWER checks: the arm, day 0, visit windows, ended.
+"""The protocol's terms shared by the BP-LOWER checks: the arm and day 0 (the visit windows
+are declared in ``../schedule.toml``).
 
 Participants are the models built from ``mappings/bp_trial.toml``: ``screening``,
 ``baseline``, ``randomisation`` and ``end_of_study`` (an entry or None), ``visits``
@@ -9,8 +10,7 @@ Values are typed and an invalid value is None, so "blank" below includes invalid
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from worker.core.rules import PartEntry
 
@@ -55,41 +55,3 @@ def days(later: date, earlier: date) -> int:
 
 def day_word(n: int) -> str:
     return "1 day" if abs(n) == 1 else f"{abs(n)} days"
-
-
-@dataclass(frozen=True, slots=True)
-class Window:
-    """A visit's window (protocol: Visits): target day +/- the visit's window_days."""
-
-    visit: str  # the visit's name in params and the mapping (``week_4``)
-    ordinal: int  # its position in the mapping part's event list
-    target: date
-    start: date
-    end: date
-
-    def contains(self, day: date) -> bool:
-        return self.start <= day <= self.end
-
-    @property
-    def label(self) -> str:
-        """``week 4``: how messages and the visits command name it."""
-        return self.visit.replace("_", " ")
-
-
-def windows(start: date, arm: int, params: Params) -> list[Window]:
-    """The windows of the visits of ``arm``, in protocol order, from day 0 ``start``."""
-    found = []
-    for ordinal, visit in enumerate(params.visits, start=1):
-        spec = params.visits[visit]
-        if arm not in spec.arms:
-            continue
-        target = start + timedelta(days=spec.day)
-        half = timedelta(days=spec.window_days)
-        found.append(Window(visit, ordinal, target, target - half, target + half))
-    return found
-
-
-def ended_by(p: Participant, day: date) -> bool:
-    """She had ended (``eos_date`` filled) on or before ``day``."""
-    eos = p.end_of_study
-    return eos is not None and eos.eos_date is not None and eos.eos_date <= day

@@ -7,11 +7,12 @@ One module per section of ``SPEC.md`` §4 ("protocol: <section>" in docstrings a
 
 The worker loads this package by file path (see ``worker/core/rules/loader.py``) and
 collects every function declared with ``@check``/``@check_all`` in these modules; it also
-uses :func:`schedule` (the ``visits`` command, the report's timelines and the summaries'
-due visits; their wording is in ``../study.toml``), :func:`progress` (the study progress of
-summaries and reports) and :func:`validate` (at load). ``Participant`` and ``Params``
-(``models.py``) are what the checks read, typed; the worker builds participants of that
-class and reads ``../params.toml`` into that one, both checked against the project at load.
+uses :func:`progress` (the study progress of summaries and reports) and :func:`validate` (at
+load). ``Participant`` and ``Params`` (``models.py``) are what the checks read, typed; the
+worker builds participants of that class and reads ``../params.toml`` into that one, both
+checked against the project at load. The follow-up schedule (the ``visits`` command, the
+report's timelines, the summaries' due visits, NK-WIN-01 and NK-WIN-02) is data:
+``../schedule.toml``.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from . import (
     safety,
     treatment,
 )
-from .follow_up import schedule
 from .models import Params, Participant
 from .outcomes import progress
 
@@ -44,7 +44,6 @@ __all__ = [
     "pregnancy",
     "progress",
     "safety",
-    "schedule",
     "treatment",
     "validate",
 ]
@@ -54,11 +53,4 @@ def validate(params: Params, schema: ProjectSchema, mapping: MappingSpec) -> lis
     """What the checks assume of the mapping, checked once at load instead of per record.
     (Which parts there are, and their fields, ``Participant`` declares: checked by the
     worker.)"""
-    problems: list[str] = []
-    fu = mapping.parts.get(follow_up.PART)
-    if fu is not None and len(fu.event_names) < params.follow_up.months:
-        problems.append(
-            f"params follow_up.months is {params.follow_up.months}, but the mapping's part "
-            f"'{follow_up.PART}' has only {len(fu.event_names)} events"
-        )
-    return problems
+    return []

@@ -126,9 +126,8 @@ class Release(ParamsTable):
 
 
 class FollowUpParams(ParamsTable):
-    months: int
-    days_per_month: int
-    window_days: int
+    """The months and their windows are ``../schedule.toml``'s; only NK-WIN-03's gap is here."""
+
     min_days_between_samples: int
 
 

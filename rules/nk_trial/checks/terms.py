@@ -8,11 +8,10 @@ None, so "blank" below includes invalid (protocol: the study checks read valid v
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
-from .models import FollowUp, MenstrualBloodAnalysis, Params, Participant, Pregnancy, Treatment
+from .models import FollowUp, MenstrualBloodAnalysis, Params, Participant, Treatment
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,27 +68,7 @@ def relative(later: date, earlier: date) -> str:
     return f"{day_word(n)} {'after' if n > 0 else 'before'}"
 
 
-# --- Follow-up ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Window:
-    """The window of follow-up month k (protocol: window of month k)."""
-
-    month: int
-    target: date
-    start: date
-    end: date
-
-    def contains(self, day: date) -> bool:
-        return self.start <= day <= self.end
-
-
-def window(start: date, month: int, params: Params) -> Window:
-    fu = params.follow_up
-    target = start + timedelta(days=fu.days_per_month * month)
-    half = timedelta(days=fu.window_days)
-    return Window(month, target, target - half, target + half)
+# --- Follow-up (the months' windows are declared in ../schedule.toml) -------------------
 
 
 def samples(p: Participant) -> list[FollowUp]:
@@ -106,34 +85,6 @@ def sample_date(sample: FollowUp) -> date:
 
 def is_improved(sample: MenstrualBloodAnalysis, params: Params) -> bool:
     return sample.mba_unk_status == params.codes.mba_unk_status.normal
-
-
-def ended_by(p: Participant, day: date) -> bool:
-    """She had ended (``eos_date`` filled) on or before ``day``."""
-    eos = p.end_of_study
-    return eos is not None and eos.eos_date is not None and eos.eos_date <= day
-
-
-def dating_date(pregnancy: Pregnancy) -> date | None:
-    """``pg_lmp_date``, or ``pg_hcg_date`` where that is blank."""
-    return pregnancy.pg_lmp_date if pregnancy.pg_lmp_date is not None else pregnancy.pg_hcg_date
-
-
-def pregnancies_during(p: Participant, start: date, end: date) -> Iterator[Pregnancy]:
-    """Pregnancies that make her "pregnant during" the period ``start``..``end``."""
-    for pg in p.pregnancies:
-        dated = dating_date(pg)
-        if (
-            pg.pg_hcg_pos is True
-            and dated is not None
-            and dated <= end
-            and (pg.pg_end_date is None or pg.pg_end_date >= start)
-        ):
-            yield pg
-
-
-def pregnant_during(p: Participant, w: Window) -> bool:
-    return next(pregnancies_during(p, w.start, w.end), None) is not None
 
 
 def month_name(sample: FollowUp) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from worker.core.logic.context import (
     _RELATIVE_EVENTS,
@@ -25,7 +26,6 @@ from worker.core.logic.context import (
 )
 from worker.core.logic.errors import LogicError
 from worker.core.logic.evaluate import evaluate
-from worker.core.logic.expression import Expression
 from worker.core.logic.functions import call
 from worker.core.logic.nodes import (
     COMPARISON_OPERATORS,
@@ -44,6 +44,9 @@ from worker.core.logic.protocol import LogicContext
 from worker.core.logic.values import NAN, Value, arithmetic, as_number, chk_null, compare, truthy
 from worker.core.records import RowKey
 from worker.core.schema import ProjectSchema
+
+if TYPE_CHECKING:
+    from worker.core.logic.expression import Expression
 
 Compiled = Callable[[RecordContext], Value]
 

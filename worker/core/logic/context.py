@@ -23,16 +23,18 @@ import re
 from collections.abc import Collection, Mapping
 from datetime import date, datetime, time
 from enum import Enum
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from worker.core.arms import own_event
 from worker.core.logic.errors import LogicReferenceError
-from worker.core.logic.expression import Expression
 from worker.core.logic.nodes import EVENT_SMART_VARIABLES, FieldRef
 from worker.core.logic.unparser import reference_text
 from worker.core.records import RecordData, RowKey
 from worker.core.schema import CHOICE_TYPES, DATALESS_TYPES, ProjectSchema, checkbox_export_name
 from worker.core.values import is_free_text
+
+if TYPE_CHECKING:
+    from worker.core.logic.expression import Expression
 
 # Field types REDCap wraps in chkNull (blank -> NaN, otherwise a number).
 _NUMERIC_TYPES = frozenset({"calc", "slider", "yesno", "truefalse"})

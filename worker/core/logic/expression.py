@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
 
+from worker.core.logic.compiled import compiled_for
 from worker.core.logic.errors import LogicError
 from worker.core.logic.evaluate import evaluate
 from worker.core.logic.nodes import FieldRef, Node, walk
 from worker.core.logic.protocol import LogicContext
 from worker.core.logic.unparser import unparse
 from worker.core.logic.values import Value, truthy
-
-# compiled.compiled_for, imported on first use (compiled.py imports this module). What it
-# returns takes the very context it was compiled for (a RecordContext), hence ``Any``.
-CompileFor = Callable[["Expression", LogicContext], Callable[[Any], Value] | None]
-_compiled_for: CompileFor | None = None
-
-
-def _compiler() -> CompileFor:
-    global _compiled_for
-    from worker.core.logic.compiled import compiled_for
-
-    _compiled_for = compiled_for
-    return compiled_for
 
 
 @dataclass(frozen=True)
@@ -56,9 +42,10 @@ class Expression:
 
         For a ``RecordContext`` the tree is compiled once per project schema (see
         ``compiled.py``: the same values and errors, with the project's lookups done once)."""
-        compiled = (_compiled_for or _compiler())(self, ctx)
+        compiled = compiled_for(self, ctx)
         try:
-            return evaluate(self.node, ctx) if compiled is None else compiled(ctx)
+            # A compiled function exists only for a RecordContext, the one it takes.
+            return evaluate(self.node, ctx) if compiled is None else compiled(ctx)  # type: ignore[arg-type]
         except LogicError as error:
             if error.source is None and self.source is not None:
                 raise error.with_source(self.source) from None

@@ -50,10 +50,9 @@ _NON_ASSOCIATIVE = frozenset({3, 4})
 
 def unparse(expr: Expression | Node) -> str:
     """Canonical logic text for an expression or a bare tree."""
-    # Imported here because expression.py imports this module.
-    from worker.core.logic.expression import Expression
-
-    return _text(expr.node if isinstance(expr, Expression) else expr)
+    # A tree is one of the node classes; anything else is an Expression holding one (not
+    # imported for the test: expression.py imports this module).
+    return _text(expr if isinstance(expr, Node) else expr.node)
 
 
 def _precedence(node: Node) -> int:

@@ -48,6 +48,7 @@ from worker.core.rules.declare import CheckInfo, Hit, at, at_part, check, check_
 from worker.core.rules.loader import load_ruleset
 from worker.core.rules.params import Params, ParamsTable, StudyParams
 from worker.core.rules.ruleset import Ruleset, RulesRun
+from worker.core.schedule.conditions import condition
 from worker.core.visits import VisitRow, VisitStatus
 
 # What a study's own ``Participant`` class derives from (``Participant`` here is the same
@@ -71,5 +72,6 @@ __all__ = [
     "at_part",
     "check",
     "check_all",
+    "condition",
     "load_ruleset",
 ]

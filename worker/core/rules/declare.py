@@ -20,7 +20,7 @@ from typing import Any, Literal, TypeVar
 from worker.core.findings import Kind, Severity
 from worker.core.mapping import PartEntry, Participant
 
-Source = Literal["python", "logic"]
+Source = Literal["python", "logic", "schedule"]
 
 # Messages go into reports and emails, which carry day counts, never a record's calendar
 # dates; a message matching this is refused (a bug in the check, or in a rules file).
@@ -109,6 +109,9 @@ class PythonCheck:
     info: CheckInfo
     run: Callable[..., Iterable[Hit]]  # a CheckFn, or an EvaluateFn when ``key`` is set
     key: Callable[..., Any] | None = None  # cross-participant checks: the per-participant key
+    # Fields the check reads, as declared (``reads=``): a field the project lacks
+    # quarantines the check. The mapping parts it reads are derived (see .inputs).
+    reads: tuple[str, ...] = ()
 
 
 _MARK = "__worker_check__"
@@ -128,20 +131,31 @@ def _info(check_id: str, kind: str, severity: str, title: str, *, cross: bool = 
 
 
 def check(
-    check_id: str, *, kind: str, severity: str, title: str
+    check_id: str, *, kind: str, severity: str, title: str, reads: Iterable[str] = ()
 ) -> Callable[[CheckFn[P, Pr]], CheckFn[P, Pr]]:
-    """Declare a per-participant check ``fn(participant, as_of, params) -> Iterable[Hit]``."""
+    """Declare a per-participant check ``fn(participant, as_of, params) -> Iterable[Hit]``.
+
+    ``reads`` names fields the check reads: if the live project lacks one, the check is
+    quarantined (not run, its queries left as they are) instead of failing on everyone.
+    """
     info = _info(check_id, kind, severity, title)
+    fields = tuple(reads)
 
     def mark(fn: CheckFn[P, Pr]) -> CheckFn[P, Pr]:
-        setattr(fn, _MARK, PythonCheck(info, fn))
+        setattr(fn, _MARK, PythonCheck(info, fn, reads=fields))
         return fn
 
     return mark
 
 
 def check_all(
-    check_id: str, *, kind: str, severity: str, title: str, key: KeyFn[P, Pr, K]
+    check_id: str,
+    *,
+    kind: str,
+    severity: str,
+    title: str,
+    key: KeyFn[P, Pr, K],
+    reads: Iterable[str] = (),
 ) -> Callable[[EvaluateFn[K, Pr]], EvaluateFn[K, Pr]]:
     """Declare a cross-participant check.
 
@@ -151,9 +165,10 @@ def check_all(
     the end of the run; its hits must name their ``record``.
     """
     info = _info(check_id, kind, severity, title, cross=True)
+    fields = tuple(reads)
 
     def mark(fn: EvaluateFn[K, Pr]) -> EvaluateFn[K, Pr]:
-        setattr(fn, _MARK, PythonCheck(info, fn, key))
+        setattr(fn, _MARK, PythonCheck(info, fn, key, reads=fields))
         return fn
 
     return mark

@@ -6,12 +6,15 @@ A rules folder holds:
 - ``checks.py`` or a ``checks/`` package: Python checks declared with ``@check`` and
   ``@check_all`` (see :mod:`.declare`), and the typed ``Participant`` and ``Params``
   classes they read (see :mod:`.study_models`). The folder is not on ``sys.path``: it is
-  imported by file path under a unique module name, so two rules folders (or two copies of
-  one) never collide. Optionally the module defines ``validate(params, schema, mapping)
-  -> list[str]`` (study-specific consistency problems), ``schedule(participant, as_of,
-  params) -> list[VisitRow]`` (the visit schedule the ``visits`` command shows) and
-  ``progress(participant, as_of, params) -> dict[str, int]`` (the study's progress
-  counters, added up over participants for summaries and reports);
+  imported by file path under a unique private module name, so two rules folders (or two
+  copies of one) never collide, and it is imported once per content (see
+  :func:`_import_checks`). Optionally the module defines ``validate(params, schema, mapping)
+  -> list[str]`` (study-specific consistency problems) and ``progress(participant, as_of,
+  params) -> dict[str, int]`` (the study's progress counters, added up over participants
+  for summaries and reports), and ``@condition`` functions ``schedule.toml`` names;
+- ``schedule.toml``: the visit schedule, its window and missed-visit checks and grace
+  periods (see :mod:`worker.core.schedule`); ``visits``, the report's timelines and the
+  emails' due visits come from it;
 - ``logic_rules.toml``: checks written as REDCap logic (see :mod:`.logic_rules`);
 - ``study.toml``: the study's own words for reports, emails and ``visits``, such as what
   the schedule's day numbers count from (see :mod:`.wording`).
@@ -22,31 +25,60 @@ one-line :class:`MappingError`.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import itertools
 import re
 import sys
-import tomllib
+import threading
 import traceback
+from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from worker.core.mapping import MappingSpec
+from worker.core.mapping import MappingSpec, parts_drift
 from worker.core.rules.declare import PythonCheck, declared_check
-from worker.core.rules.logic_rules import LogicRule, load_logic_rules
+from worker.core.rules.inputs import Quarantine, python_quarantines
+from worker.core.rules.logic_rules import LogicRule, compile_logic_rules
 from worker.core.rules.params import name_problems
 from worker.core.rules.ruleset import Ruleset
 from worker.core.rules.study_models import study_params, study_participant
 from worker.core.rules.wording import STUDY_FILE, load_wording
 from worker.core.schema import ProjectSchema
 from worker.errors import MappingError
+from worker.tomlfile import read_toml
+
+if TYPE_CHECKING:
+    from worker.core.schedule import ConditionFn, Schedule
 
 PARAMS_FILE = "params.toml"
 CHECKS_MODULE = "checks"
 LOGIC_FILE = "logic_rules.toml"
 
 _serial = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class _ImportedChecks:
+    """A rules folder's checks as imported from one content of its Python files."""
+
+    digest: str
+    module: ModuleType
+    submodules: tuple[ModuleType, ...]  # the module and, for a package, its submodules
+
+    @property
+    def files(self) -> dict[str, str]:
+        """Each module's file by its (private) name: they are not in ``sys.modules``."""
+        return {m.__name__: m.__file__ for m in self.submodules if m.__file__ is not None}
+
+
+# Resolved rules folder -> its checks as last imported; the oldest folders make way beyond
+# _KEEP_FOLDERS (a worker has one study; tests load many folders in one process).
+_imported: OrderedDict[Path, _ImportedChecks] = OrderedDict()
+_imported_lock = threading.Lock()
+_KEEP_FOLDERS = 8
 
 
 def load_ruleset(rules_dir: Path, *, schema: ProjectSchema, mapping: MappingSpec) -> Ruleset:
@@ -57,18 +89,43 @@ def load_ruleset(rules_dir: Path, *, schema: ProjectSchema, mapping: MappingSpec
     data = _read_params(rules_dir / PARAMS_FILE)
     problems = name_problems(data, schema)
 
-    module = _import_checks(rules_dir)
-    params, params_problems = study_params(module, data, schema, rules_dir)
-    participant_model, model_problems = study_participant(module, mapping, schema, rules_dir)
+    imported = _import_checks(rules_dir)
+    module = imported.module if imported is not None else None
+    files = imported.files if imported is not None else {}
+    params, params_problems = study_params(module, data, schema, rules_dir, files)
+    participant_model, model_problems = study_participant(module, mapping, schema, rules_dir, files)
     problems.extend(params_problems + model_problems)
-    python_checks = _declared_checks(module) if module is not None else []
+    python_checks = _declared_checks(imported.submodules) if imported is not None else []
     logic_rules: list[LogicRule] = []
+    quarantined: list[Quarantine] = []
     if (rules_dir / LOGIC_FILE).is_file():
-        logic_rules, logic_problems = load_logic_rules(rules_dir / LOGIC_FILE, schema)
+        logic_rules, quarantined, logic_problems = compile_logic_rules(
+            rules_dir / LOGIC_FILE, schema
+        )
         problems.extend(logic_problems)
+    if module is not None:
+        quarantined.extend(
+            python_quarantines(
+                python_checks,
+                schema=schema,
+                broken_parts=parts_drift(mapping, schema),
+                module_prefix=module.__name__,
+            )
+        )
+    held = {q.check.id for q in quarantined}
+    python_checks = [c for c in python_checks if c.info.id not in held]
 
+    modules = imported.submodules if imported is not None else ()
+    visit_schedule, held_schedule = _schedule(rules_dir, schema, mapping, modules, problems)
+    quarantined.extend(held_schedule)
     seen: dict[str, str] = {}
-    infos = [c.info for c in python_checks] + [r.info for r in logic_rules]
+    infos = (
+        [c.info for c in python_checks]
+        + [r.info for r in logic_rules]
+        + [q.check for q in quarantined]
+    )
+    if visit_schedule is not None:
+        infos += [c.info for c in visit_schedule.checks.values()]
     for info in infos:
         if info.id in seen:
             problems.append(
@@ -83,6 +140,12 @@ def load_ruleset(rules_dir: Path, *, schema: ProjectSchema, mapping: MappingSpec
             f"the checks define SCHEDULE_ANCHOR, which is no longer read: give it as "
             f"schedule_anchor in the [wording] table of {STUDY_FILE}"
         )
+    if callable(getattr(module, "schedule", None)):
+        # Once a Python hook returning rows; a study still defining it would lose its visits.
+        problems.append(
+            "the checks define schedule(), which is no longer read: declare the visit "
+            "schedule in schedule.toml (see the README, 'Visit schedules')"
+        )
     validate = getattr(module, "validate", None)
     if callable(validate) and params is not None:
         problems.extend(str(p) for p in validate(params, schema, mapping))
@@ -92,7 +155,6 @@ def load_ruleset(rules_dir: Path, *, schema: ProjectSchema, mapping: MappingSpec
             + "; ".join(problems)
         )
     assert params is not None  # else there were problems
-    schedule = getattr(module, "schedule", None)
     progress = getattr(module, "progress", None)
     return Ruleset(
         path=rules_dir,
@@ -101,25 +163,127 @@ def load_ruleset(rules_dir: Path, *, schema: ProjectSchema, mapping: MappingSpec
         params=params,
         python_checks=tuple(sorted(python_checks, key=lambda c: c.info.id)),
         logic_rules=tuple(logic_rules),
-        schedule_fn=schedule if callable(schedule) else None,
+        visit_schedule=visit_schedule,
+        quarantined=tuple(sorted(quarantined, key=lambda q: q.check.id)),
         progress_fn=progress if callable(progress) else None,
         wording=wording,
         participant_model=participant_model,
     )
 
 
+def _schedule(
+    rules_dir: Path,
+    schema: ProjectSchema,
+    mapping: MappingSpec,
+    modules: tuple[ModuleType, ...],
+    problems: list[str],
+) -> tuple[Schedule | None, list[Quarantine]]:
+    """The folder's declared schedule, bound to its ``@condition`` functions; or, when a
+    mapping part it reads has drifted from the project, no schedule and its checks
+    quarantined (the rest of the study runs)."""
+    # Imported here: the schedule package builds on this package's check declarations.
+    from worker.core.schedule import SCHEDULE_FILE, Schedule, load_schedule
+
+    spec, found = load_schedule(rules_dir, schema, mapping)
+    if spec is None:
+        problems.extend(found)
+        return None, []
+    broken = parts_drift(mapping, schema)
+    read = (
+        {a.part for a in spec.anchors}
+        | {v.part for v in spec.visits}
+        | {n.part for n in spec.not_expected if n.part}
+    )
+    drifted = sorted(read & broken.keys())
+    if drifted:
+        # What the schedule says of those parts' events follows from their drift.
+        reasons = tuple(problem for part in drifted for problem in broken[part])
+        return None, [Quarantine(check=c.info, reasons=reasons) for c in spec.checks.values()]
+    problems.extend(found)
+    conditions = _declared_conditions(modules)
+    for excuse in spec.not_expected:
+        if excuse.condition is not None and excuse.condition not in conditions:
+            problems.append(
+                f"{SCHEDULE_FILE} names condition '{excuse.condition}', but no @condition "
+                "of that name is declared in the checks"
+            )
+    return Schedule(spec=spec, schema=schema, conditions=conditions), []
+
+
+def _declared_conditions(modules: tuple[ModuleType, ...]) -> dict[str, ConditionFn]:
+    from worker.core.schedule import declared_condition
+
+    found: dict[str, ConditionFn] = {}
+    for mod in modules:
+        for value in vars(mod).values():
+            name = declared_condition(value)
+            if name is not None:
+                found[name] = value
+    return found
+
+
 def _read_params(path: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise MappingError(f"rules file {path} is not valid TOML: {exc}") from None
+    return read_toml(path, "rules file", MappingError)
 
 
-def _import_checks(rules_dir: Path) -> ModuleType | None:
+def _import_checks(rules_dir: Path) -> _ImportedChecks | None:
+    """The folder's ``checks`` package or ``checks.py``, imported once per content.
+
+    A long-running worker loads its study for every sync: importing the checks each time
+    would add a set of modules to ``sys.modules`` per sync and never free them. So the
+    modules are registered there only while they execute (relative imports between them
+    resolve through it) and removed at once; the imported modules are kept here with a
+    digest of the files' content, and reused until a file changes. Loading a study leaves
+    ``sys.modules`` as it found it. Imports inside a check function that run after loading
+    cannot reach the package's own modules: import at module level."""
+    files = _checks_files(rules_dir)
+    if not files:
+        return None
+    folder = rules_dir.resolve()
+    digest = _digest(rules_dir, files)
+    with _imported_lock:
+        known = _imported.get(folder)
+        if known is not None and known.digest == digest:
+            _imported.move_to_end(folder)
+            return known
+        imported = _execute_checks(rules_dir, digest)
+        _imported[folder] = imported
+        _imported.move_to_end(folder)
+        while len(_imported) > _KEEP_FOLDERS:
+            _imported.popitem(last=False)
+        return imported
+
+
+def _checks_files(rules_dir: Path) -> list[Path]:
+    """The files the checks are made of: the whole ``checks`` package, or ``checks.py``."""
     package = rules_dir / CHECKS_MODULE
+    if (package / "__init__.py").is_file():
+        return sorted(
+            path
+            for path in package.rglob("*")
+            if path.is_file() and "__pycache__" not in path.relative_to(package).parts
+        )
     single = rules_dir / f"{CHECKS_MODULE}.py"
+    return [single] if single.is_file() else []
+
+
+def _digest(rules_dir: Path, files: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in files:
+        try:
+            content = path.read_bytes()
+        except OSError as exc:
+            raise MappingError(f"rules: cannot read {path}: {exc.strerror}") from None
+        name = path.relative_to(rules_dir).as_posix().encode("utf-8")
+        digest.update(len(name).to_bytes(8, "big") + name)
+        digest.update(len(content).to_bytes(8, "big") + content)
+    return digest.hexdigest()
+
+
+def _execute_checks(rules_dir: Path, digest: str) -> _ImportedChecks:
+    package = rules_dir / CHECKS_MODULE
     slug = re.sub(r"\W", "_", rules_dir.resolve().name)
     name = f"_worker_rules_{next(_serial)}_{slug}"
     if (package / "__init__.py").is_file():
@@ -127,33 +291,33 @@ def _import_checks(rules_dir: Path) -> ModuleType | None:
         spec = importlib.util.spec_from_file_location(
             name, location, submodule_search_locations=[str(package)]
         )
-    elif single.is_file():
-        location = single
-        spec = importlib.util.spec_from_file_location(name, single)
     else:
-        return None
+        location = rules_dir / f"{CHECKS_MODULE}.py"
+        spec = importlib.util.spec_from_file_location(name, location)
     if spec is None or spec.loader is None:
         raise MappingError(f"rules: cannot import {location}")
+    # A file added to the package since the last import must be found by the path finders.
+    importlib.invalidate_caches()
     module = importlib.util.module_from_spec(spec)
-    # Registered before running, so the package's relative imports resolve to it.
+    # Registered while it runs, so the package's relative imports resolve to it (and
+    # dataclasses find their module); removed afterwards, whatever happened.
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
     except Exception as exc:
-        for loaded in [m for m in sys.modules if m == name or m.startswith(f"{name}.")]:
-            del sys.modules[loaded]
         frames = traceback.extract_tb(exc.__traceback__)
         where = f" ({Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
         raise MappingError(
             f"rules: the checks in {location} cannot be loaded: {type(exc).__name__}: {exc}{where}"
         ) from None
-    return module
+    finally:
+        registered = [m for m in list(sys.modules) if m == name or m.startswith(f"{name}.")]
+        submodules = tuple(sys.modules.pop(m) for m in registered)
+    return _ImportedChecks(digest=digest, module=module, submodules=submodules)
 
 
-def _declared_checks(module: ModuleType) -> list[PythonCheck]:
+def _declared_checks(modules: tuple[ModuleType, ...]) -> list[PythonCheck]:
     """Every check declared in the module or (for a package) any of its submodules."""
-    prefix = module.__name__
-    modules = [m for n, m in list(sys.modules.items()) if n == prefix or n.startswith(f"{prefix}.")]
     found: dict[int, PythonCheck] = {}
     for mod in modules:
         for value in vars(mod).values():

@@ -28,7 +28,6 @@ File shape::
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,9 +38,11 @@ from worker.core.findings import Kind, Severity
 from worker.core.logic import Expression, LogicSyntaxError, parse, reference_problems
 from worker.core.records import RecordData, RowKey
 from worker.core.rules.declare import CALENDAR_DATE, CheckInfo
+from worker.core.rules.inputs import Quarantine
 from worker.core.schema import ProjectSchema
 from worker.core.values import Parser, is_judged, value_parser
 from worker.errors import MappingError
+from worker.tomlfile import read_toml
 
 
 class LogicRuleSpec(BaseModel):
@@ -90,22 +91,43 @@ def load_logic_rules(path: Path, schema: ProjectSchema) -> tuple[list[LogicRule]
     A file that is not valid TOML or not shaped as documented raises MappingError; names the
     project lacks and unreadable logic are returned as problems (the caller lists them all).
     """
+    rules, quarantined, problems = compile_logic_rules(path, schema)
+    drift = [f"{path.name}: {reason}" for q in quarantined for reason in q.reasons]
+    return rules, [*drift, *problems]
+
+
+def compile_logic_rules(
+    path: Path, schema: ProjectSchema
+) -> tuple[list[LogicRule], list[Quarantine], list[str]]:
+    """As :func:`load_logic_rules`, but a rule naming a field, event or form the project
+    lacks (or a field whose type no longer fits its logic) is quarantined, not a problem:
+    the rules are right, the project drifted. Unreadable logic and dated messages remain
+    problems (the rules file is wrong)."""
     rules: list[LogicRule] = []
+    quarantined: list[Quarantine] = []
     problems: list[str] = []
     for spec in read_logic_specs(path):
-        rule = _compile(spec, schema, problems)
-        if rule is not None:
+        drift: list[str] = []
+        rule = _compile(spec, schema, problems, drift)
+        if drift:
+            info = CheckInfo(
+                id=spec.id,
+                kind=spec.kind,
+                severity=spec.severity,
+                title=spec.title,
+                source="logic",
+            )
+            quarantined.append(Quarantine(info, tuple(drift)))
+        elif rule is not None:
             rules.append(rule)
-    return rules, [f"{path.name}: {p}" for p in problems]
+    return rules, quarantined, [f"{path.name}: {p}" for p in problems]
 
 
 def read_logic_specs(path: Path) -> list[LogicRuleSpec]:
     """The rules a ``logic_rules.toml`` declares; MappingError if it is not shaped as documented."""
+    data = read_toml(path, "rules file", MappingError)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
         return _LogicFile.model_validate(data).rule
-    except tomllib.TOMLDecodeError as exc:
-        raise MappingError(f"rules file {path} is not valid TOML: {exc}") from None
     except ValidationError as exc:
         first = exc.errors(include_url=False, include_input=False)[0]
         where = ".".join(str(p) for p in first["loc"]) or "(top level)"
@@ -142,12 +164,16 @@ def one_arm_names(path: Path, schema: ProjectSchema) -> list[str]:
     return found
 
 
-def _compile(spec: LogicRuleSpec, schema: ProjectSchema, problems: list[str]) -> LogicRule | None:
+def _compile(
+    spec: LogicRuleSpec, schema: ProjectSchema, problems: list[str], drift: list[str]
+) -> LogicRule | None:
+    """The rule, or None: errors in the rule go to ``problems``, what the project lacks to
+    ``drift``."""
     where = f"rule {spec.id}"
-    before = len(problems)
+    before = len(problems) + len(drift)
     field = schema.fields.get(spec.field)
     if field is None:
-        problems.append(f"{where}: field '{spec.field}' is not in the project")
+        drift.append(f"{where}: field '{spec.field}' is not in the project")
     reads: tuple[str, ...] = ()
     expression: Expression | None
     try:
@@ -156,7 +182,7 @@ def _compile(spec: LogicRuleSpec, schema: ProjectSchema, problems: list[str]) ->
         problems.append(f"{where}: the logic cannot be read: {exc}")
         expression = None
     else:
-        problems.extend(f"{where}: {p}" for p in reference_problems(expression, schema))
+        drift.extend(f"{where}: {p}" for p in reference_problems(expression, schema))
         # The evidence: the values the logic reads in the row it is evaluated on.
         reads = tuple(sorted({name for event, name in expression.references if event is None}))
     if CALENDAR_DATE.search(spec.message):
@@ -172,14 +198,14 @@ def _compile(spec: LogicRuleSpec, schema: ProjectSchema, problems: list[str]) ->
             events = schema.events_of_visit(name) if schema.is_longitudinal else []
             held = [e for e in events if e in designated]
             if not events:
-                problems.append(f"{where}: event '{name}' is not in the project")
+                drift.append(f"{where}: event '{name}' is not in the project")
             elif not held:
-                problems.append(
+                drift.append(
                     f"{where}: form '{field.form}' of field '{spec.field}' is not designated "
                     f"for event '{name}'"
                 )
             places.extend(_place(schema, event, field.form) for event in held)
-    if len(problems) > before or field is None or expression is None:
+    if len(problems) + len(drift) > before or field is None or expression is None:
         return None
     info = CheckInfo(
         id=spec.id, kind=spec.kind, severity=spec.severity, title=spec.title, source="logic"

@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from worker.core.arms import participant_arm, record_arm
-from worker.core.findings import Finding
+from worker.core.findings import (
+    SKIP_BLANK,
+    SKIP_PARTIAL,
+    SKIP_QUARANTINED,
+    CheckCoverage,
+    Finding,
+)
 from worker.core.logic import RecordContext
 from worker.core.mapping import MappingSpec
 from worker.core.records import RecordData
 from worker.core.rules.declare import CALENDAR_DATE, CheckInfo, Hit, Participant, PythonCheck
+from worker.core.rules.inputs import Quarantine
 from worker.core.rules.logic_rules import LogicRule, ValidOnly, rows_of
 from worker.core.rules.params import Params, StudyParams
 from worker.core.rules.wording import GENERIC, Wording
@@ -24,15 +31,28 @@ from worker.core.schema import ProjectSchema
 from worker.core.visits import VisitRow
 from worker.errors import ConfigError
 
+if TYPE_CHECKING:  # imported for types only: the schedule package imports this one's
+    from worker.core.schedule import Schedule
+
 log = structlog.get_logger(__name__)
 
-# A study's functions take its own participant and parameter classes (see study_models.py).
-ScheduleFn = Callable[[Any, date, Any], Sequence[VisitRow]]
 # The study's progress counters for one participant, e.g. {"Enrolled": 1, ...}; the
 # framework adds them up (see worker/core/rules/tally.py), so nothing per participant is kept.
+# A study's functions take its own participant and parameter classes (see study_models.py).
 ProgressFn = Callable[[Any, date, Any], Mapping[str, int]]
-# Sees each participant once, as the checks do (built once): summaries gather from it.
-Observer = Callable[[Participant, date], None]
+
+
+@dataclass(frozen=True)
+class ScheduledVisits:
+    """A participant's visit rows as the run computed them (once), or why it could not."""
+
+    rows: tuple[VisitRow, ...] = ()
+    error: Exception | None = None
+
+
+# Sees each participant once, as the checks do (built once, with the visit rows the schedule
+# checks judged; None without a schedule): summaries gather from it.
+Observer = Callable[[Participant, date, ScheduledVisits | None], None]
 
 
 class CheckOutputError(Exception):
@@ -49,7 +69,8 @@ class Ruleset:
     params: Params | StudyParams
     python_checks: tuple[PythonCheck, ...]
     logic_rules: tuple[LogicRule, ...]
-    schedule_fn: ScheduleFn | None = None
+    # The visit schedule the study declares (schedule.toml), with its checks.
+    visit_schedule: Schedule | None = None
     progress_fn: ProgressFn | None = None
     # How reports, emails and the ``visits`` command speak of this study (study.toml).
     wording: Wording = GENERIC
@@ -57,12 +78,21 @@ class Ruleset:
     # The study's declared participant class (study_models.py); None: generated from the data
     # dictionary. The pipeline builds participants of this class.
     participant_model: type[Participant] | None = None
+    # Checks whose inputs the project no longer has: not run (see .inputs).
+    quarantined: tuple[Quarantine, ...] = ()
 
     @property
     def checks(self) -> list[CheckInfo]:
-        """Every check, Python and logic, by ID."""
+        """Every check, Python and logic, quarantined or not, by ID."""
         infos = [c.info for c in self.python_checks] + [r.info for r in self.logic_rules]
+        if self.visit_schedule is not None:
+            infos += [c.info for c in self.visit_schedule.checks.values()]
+        infos += [q.check for q in self.quarantined]
         return sorted(infos, key=lambda i: i.id)
+
+    @property
+    def quarantined_ids(self) -> frozenset[str]:
+        return frozenset(q.check.id for q in self.quarantined)
 
     def start(self, as_of: date) -> RulesRun:
         return RulesRun(self, as_of)
@@ -74,17 +104,34 @@ class Ruleset:
 
     @property
     def has_schedule(self) -> bool:
-        return self.schedule_fn is not None
+        return self.visit_schedule is not None
 
     def schedule(self, participant: Participant, as_of: date) -> list[VisitRow]:
-        """The participant's visit schedule, as the rules folder computes it, events filled."""
-        if self.schedule_fn is None:
+        """The participant's visits, as the rules folder's schedule declares them, with
+        their events (the participant's own arm's)."""
+        if self.visit_schedule is None:
             raise ConfigError(f"the rules in {self.path} define no visit schedule")
         arm = participant_arm(self.schema, participant) if len(self.schema.arms) > 1 else None
         return [
             replace(row, event=self.part_event(row.part, row.ordinal, arm))
-            for row in self.schedule_fn(participant, as_of, self.params)
+            for row in self.visit_schedule.rows(participant, as_of, arm)
         ]
+
+    def without_grace(self) -> Ruleset:
+        """This ruleset judging as if every grace period were 0 days (``--ignore-grace``)."""
+        if self.visit_schedule is None:
+            return self
+        return replace(self, visit_schedule=self.visit_schedule.without_grace())
+
+    @property
+    def required_grace_days(self) -> int:
+        """How long DQ-REQUIRED waits after the date that dates an event."""
+        return 0 if self.visit_schedule is None else self.visit_schedule.required_grace_days
+
+    @property
+    def event_dates(self) -> Mapping[str, str]:
+        """The date field dating each event or visit (the schedule's ``[data_entry]``)."""
+        return {} if self.visit_schedule is None else self.visit_schedule.spec.event_dates
 
     @property
     def has_progress(self) -> bool:
@@ -156,6 +203,9 @@ class RulesRun:
         self._arms: dict[str, int | None] = {}
         rules = ruleset.logic_rules
         self._valid_only = ValidOnly.for_rules(ruleset.schema, rules) if rules else None
+        # The coverage ledger: per check, whom it judged, skipped or errored on.
+        self.coverage: dict[str, CheckCoverage] = {c.id: CheckCoverage() for c in ruleset.checks}
+        self._held = [q.check.id for q in ruleset.quarantined]
 
     # --- per participant ------------------------------------------------------------------
 
@@ -165,10 +215,13 @@ class RulesRun:
         if self._several_arms:
             self._arms[record_id] = record_arm(self.ruleset.schema, record)
         findings: list[Finding] = []
+        for held in self._held:
+            self.coverage[held].skip(SKIP_QUARANTINED)
         for c in self._per_participant:
             try:
                 hits = c.run(participant, self.as_of, params)
                 findings.extend(self._finding(c.info, hit, record_id) for hit in hits)
+                self.coverage[c.info.id].ran += 1
             except Exception as exc:  # a bug in one check must not stop the run
                 findings = [f for f in findings if f.rule != c.info.id]
                 findings.append(self._error(c.info, record_id, exc))
@@ -181,11 +234,14 @@ class RulesRun:
                 continue
             if key is not None:
                 self._keys[c.info.id].append((record_id, key))
+            else:
+                self.coverage[c.info.id].skip(SKIP_BLANK)
         if self._valid_only is not None:
             findings.extend(self._logic(record, self._valid_only(record)))
+        visits = self._scheduled(participant, findings)
         for observe in self.ruleset.observers:
             try:
-                observe(participant, self.as_of)
+                observe(participant, self.as_of, visits)
             except Exception as exc:  # a summary's bookkeeping must never stop the checks
                 log.error(
                     "participant observer failed",
@@ -195,14 +251,39 @@ class RulesRun:
                 )
         return findings
 
+    def _scheduled(
+        self, participant: Participant, findings: list[Finding]
+    ) -> ScheduledVisits | None:
+        """The participant's visits, computed once, and the schedule checks' findings on
+        them; a schedule that fails is an error finding of each schedule check."""
+        schedule = self.ruleset.visit_schedule
+        if schedule is None:
+            return None
+        record_id = participant.record_id
+        try:
+            rows = tuple(self.ruleset.schedule(participant, self.as_of))
+        except Exception as exc:
+            findings.extend(self._error(c.info, record_id, exc) for c in schedule.checks.values())
+            return ScheduledVisits(error=exc)
+        for key, declared in schedule.checks.items():
+            try:
+                hits = schedule.hits(key, rows, self.as_of)
+                findings.extend(self._finding(declared.info, hit, record_id) for hit in hits)
+            except Exception as exc:
+                findings[:] = [f for f in findings if f.rule != declared.info.id]
+                findings.append(self._error(declared.info, record_id, exc))
+        return ScheduledVisits(rows=rows)
+
     def _logic(self, raw: RecordData, clean: RecordData) -> list[Finding]:
         findings: list[Finding] = []
         schema = self.ruleset.schema
         for rule in self.ruleset.logic_rules:
             found: list[Finding] = []
+            rows = 0
             try:
                 for place in rule.places:
                     for instance, _ in rows_of(place, clean):
+                        rows += 1
                         context = RecordContext(
                             schema=schema,
                             record=clean,
@@ -221,6 +302,11 @@ class RulesRun:
                                 instance=instance,
                             )
                             found.append(self._finding(rule.info, hit, raw.record_id))
+                cover = self.coverage[rule.info.id]
+                if rows:
+                    cover.ran += 1
+                else:
+                    cover.skip(SKIP_BLANK)
             except Exception as exc:
                 found = [self._error(rule.info, raw.record_id, exc)]
             findings.extend(found)
@@ -248,12 +334,19 @@ class RulesRun:
             try:
                 hits = c.run([key for _, key in entries], self.as_of, params)
                 found = [self._finding(c.info, hit, None) for hit in hits]
+                self.coverage[c.info.id].ran += len(entries)
             except Exception as exc:
                 # The check ran on nobody: every participant it would judge gets an error
                 # finding, so their earlier findings of this check are left as they are.
                 found = [self._error(c.info, record_id, exc) for record_id, _ in entries]
             findings.extend(found)
         return findings
+
+    def skip_cross(self) -> None:
+        """A partial run: cross-participant checks judge nobody (instead of :meth:`finish`)."""
+        for c in self._cross:
+            if self._keys[c.info.id]:
+                self.coverage[c.info.id].skip(SKIP_PARTIAL, len(self._keys[c.info.id]))
 
     # --- findings -------------------------------------------------------------------------
 
@@ -286,6 +379,7 @@ class RulesRun:
 
     def _error(self, info: CheckInfo, record_id: str, exc: Exception) -> Finding:
         self.check_errors += 1
+        self.coverage[info.id].errored += 1
         self.failed.setdefault(record_id, set()).add(info.id)
         # Only the exception's type, the name it missed and where it happened: its text
         # may quote a value.

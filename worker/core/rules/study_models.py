@@ -41,18 +41,27 @@ def declared_class(module: ModuleType | None, name: str, base: type[_T]) -> type
 
 
 def study_participant(
-    module: ModuleType | None, mapping: MappingSpec, schema: ProjectSchema, root: Path
+    module: ModuleType | None,
+    mapping: MappingSpec,
+    schema: ProjectSchema,
+    root: Path,
+    files: Mapping[str, str] | None = None,
 ) -> tuple[type[Participant] | None, list[str]]:
     """The study's declared participant class (None if it declares none), and what it gets
-    wrong about the mapping and the project."""
+    wrong about the mapping and the project. ``files``: each checks module's file by name
+    (the loader has removed them from ``sys.modules``)."""
     model = declared_class(module, PARTICIPANT, Participant)
     if model is None:
         return None, []
-    return model, model_problems(model, mapping, schema, root=root)
+    return model, model_problems(model, mapping, schema, root=root, files=files)
 
 
 def study_params(
-    module: ModuleType | None, data: Mapping[str, Any], schema: ProjectSchema, root: Path
+    module: ModuleType | None,
+    data: Mapping[str, Any],
+    schema: ProjectSchema,
+    root: Path,
+    files: Mapping[str, str] | None = None,
 ) -> tuple[Params | StudyParams | None, list[str]]:
     """``params.toml`` as the checks will read it: the study's declared class, or else the
     untyped view; None with the problems when the file does not match the declaration."""
@@ -60,4 +69,4 @@ def study_params(
     model = declared_class(module, PARAMS, StudyParams)
     if model is None:
         return Params(data, label=label), []
-    return typed_params(model, data, label, declared_in=declared_at(model, root))
+    return typed_params(model, data, label, declared_in=declared_at(model, root, files))

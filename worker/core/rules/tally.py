@@ -16,7 +16,7 @@ from datetime import date
 import structlog
 
 from worker.core.rules.declare import Participant
-from worker.core.rules.ruleset import Ruleset, failure, missing_name, where_raised
+from worker.core.rules.ruleset import Ruleset, ScheduledVisits, failure, missing_name, where_raised
 from worker.core.visits import VisitRow
 
 log = structlog.get_logger(__name__)
@@ -42,7 +42,11 @@ class StudyTally:
         self._counts: dict[str, Counter[str]] = {}  # data access group ("" = none) -> counters
         self._labels: dict[str, None] = {}  # every label, in first-seen order
 
-    def observe(self, participant: Participant, as_of: date) -> None:
+    def observe(
+        self, participant: Participant, as_of: date, visits: ScheduledVisits | None = None
+    ) -> None:
+        """Count the participant; keep the visit rows asked for. ``visits`` are the rows a
+        run already computed for its checks (computed here when not given)."""
         record = participant.record_id
         group = getattr(participant, "data_access_group", "") or ""
         self.participants += 1
@@ -55,11 +59,15 @@ class StudyTally:
                 self._labels.update(dict.fromkeys(counters))
                 self._counts.setdefault(group, Counter()).update(counters)
         if self.ruleset.has_schedule:
-            try:
-                rows = self.ruleset.schedule(participant, as_of)
-            except Exception as exc:
-                self._failed(record, "schedule", exc)
+            if visits is None:
+                try:
+                    visits = ScheduledVisits(rows=tuple(self.ruleset.schedule(participant, as_of)))
+                except Exception as exc:
+                    visits = ScheduledVisits(error=exc)
+            if visits.error is not None:
+                self._failed(record, "schedule", visits.error)
                 return
+            rows = list(visits.rows)
             if rows:
                 self.scheduled += 1
             kept = [row for row in rows if self.keep_visit(row)]

@@ -18,12 +18,12 @@ generic.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from worker.errors import MappingError
+from worker.tomlfile import read_toml
 
 STUDY_FILE = "study.toml"
 
@@ -55,10 +55,7 @@ def load_wording(rules_dir: Path) -> Wording:
     path = Path(rules_dir) / STUDY_FILE
     if not path.is_file():
         return GENERIC
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise MappingError(f"study file {path} is not valid TOML: {exc}") from None
+    data = read_toml(path, "study file", MappingError)
     unknown = sorted(set(data) - {"wording"})
     if unknown:
         raise MappingError(f"study file {path}: unknown table(s): {', '.join(unknown)}")

@@ -1,0 +1,148 @@
+"""`sync` stops on SIGTERM as `run` does: at its next safe point, with its history line,
+exit 0. Also as PID 1, the way a Kubernetes CronJob runs it: the kernel gives PID 1 no
+default action for SIGTERM (and drops signals from outside its namespace that it has no
+handler for), so only handlers the worker installs itself make it stop at all.
+
+PID 1 is real here: the worker runs in a new PID namespace (``unshare --pid --fork``, as
+root or with user namespaces), and the signal is sent from outside it, as the kubelet
+(through the container runtime) sends it."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import AS_OF, REPO, worker_env
+
+pytestmark = pytest.mark.e2e
+
+CONFIG = str(REPO / "config.example.toml")
+LIMIT_S = 120  # a safety net for a hung worker, not an assertion about speed
+
+
+def _pid_namespaces_work() -> bool:
+    if shutil.which("unshare") is None:
+        return False
+    try:
+        done = subprocess.run(
+            ["unshare", "--pid", "--fork", "--mount-proc", "true"], capture_output=True, timeout=30
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+AS_PID_1 = ["unshare", "--pid", "--fork", "--mount-proc"]
+
+
+class SyncProcess:
+    """``python -m worker sync`` in the background (optionally as PID 1 of a new PID
+    namespace), its JSON log lines read from stderr."""
+
+    def __init__(self, prefix: list[str], env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(
+            [
+                *prefix,
+                sys.executable,
+                "-m",
+                "worker",
+                "sync",
+                "--config",
+                CONFIG,
+                "--as-of",
+                AS_OF.isoformat(),
+                "--log-level",
+                "info",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=REPO,
+        )
+        self.stderr: list[str] = []
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self._lines.put(line)
+        self._lines.put(None)
+
+    def wait_for_event(self, event: str) -> None:
+        while True:
+            line = self._lines.get(timeout=LIMIT_S)
+            if line is None:
+                pytest.fail(f"sync ended before {event!r}:\n{''.join(self.stderr)}")
+            self.stderr.append(line)
+            if line.startswith("{") and json.loads(line).get("event") == event:
+                return
+
+    def worker_pid(self, as_pid_1: bool) -> int:
+        """The worker's PID as seen from here: unshare's one child when it is PID 1 there."""
+        if not as_pid_1:
+            return self.proc.pid
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()
+        [child] = children.split()
+        return int(child)
+
+    def finish(self) -> tuple[int, str]:
+        try:
+            code = self.proc.wait(timeout=LIMIT_S)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            pytest.fail(f"sync did not stop:\n{''.join(self.stderr)}")
+        while (line := self._lines.get(timeout=LIMIT_S)) is not None:
+            self.stderr.append(line)
+        return code, "".join(self.stderr)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.mark.parametrize(
+    "as_pid_1",
+    [
+        False,
+        pytest.param(
+            True,
+            marks=pytest.mark.skipif(
+                not _pid_namespaces_work(), reason="no PID namespaces here (unshare)"
+            ),
+        ),
+    ],
+    ids=["plain process", "PID 1"],
+)
+def test_sigterm_stops_sync_at_a_safe_point_with_a_history_line_and_exit_0(
+    demo_sandbox, tmp_path: Path, as_pid_1: bool
+) -> None:
+    state = tmp_path / "state"
+    env = worker_env(demo_sandbox.url, demo_sandbox.token, WORKER_STATE_DIR=str(state))
+    # The sync's first request is answered late, so the signal lands while it is going.
+    demo_sandbox.faults.plan("latency:5000")
+    sync = SyncProcess(AS_PID_1 if as_pid_1 else [], env)
+    try:
+        sync.wait_for_event("sync started")
+        os.kill(sync.worker_pid(as_pid_1), signal.SIGTERM)
+        code, stderr = sync.finish()
+    finally:
+        sync.kill()
+    assert code == 0, stderr
+    assert "Traceback" not in stderr
+    assert "stopped: stopped before" in stderr  # the one line saying what happened
+    [entry] = json.loads((state / "history.json").read_text())
+    assert entry["status"] == "stopped"
+    assert "cursor.json" not in {p.name for p in state.iterdir()}  # a stop never moves it
+    assert not demo_sandbox.request_log.imports()
