@@ -16,6 +16,7 @@ PARTICIPANTS = 5000
 BATCH = 500
 
 
+@pytest.mark.slow
 def test_5000_participants_export_in_batches_of_500(
     make_sandbox: SandboxFactory, capsys: pytest.CaptureFixture[str]
 ) -> None:
