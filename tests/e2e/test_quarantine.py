@@ -202,3 +202,50 @@ def test_a_check_erring_on_most_participants_degrades_the_run(
     assert synced.returncode == 0, synced.stdout
     assert StateDir(state).history()[-1]["status"] == "ok"
     assert run_worker("health", "--config", str(CONFIG), env=lenient).returncode == 0
+
+
+def check_json(sandbox: Sandbox) -> dict:
+    run = run_worker(
+        "check",
+        "--config",
+        str(CONFIG),
+        "--as-of",
+        AS_OF.isoformat(),
+        "--format",
+        "json",
+        env=worker_env(sandbox.url, sandbox.token),
+    )
+    assert run.returncode == 1, run.stderr  # findings: the run was not refused
+    return json.loads(run.stdout)
+
+
+def test_a_field_a_typed_study_class_reads_deleted_quarantines_its_parts_checks(
+    demo_sandbox, tmp_path: Path
+) -> None:
+    """rules/nk_trial/checks/models.py declares Treatment.cp_endotoxin; REDCap loses it."""
+    clean = check_json(demo_sandbox)
+    folder = tmp_path / "project"
+    shutil.copytree(DEMO_PROJECT, folder)
+    metadata = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+    (folder / "metadata.json").write_text(
+        json.dumps([f for f in metadata if f["field_name"] != "cp_endotoxin"]), encoding="utf-8"
+    )
+    rows = [{k: v for k, v in r.items() if k != "cp_endotoxin"} for r in demo_sandbox.rows()]
+    with Sandbox.from_folder(
+        project_dir=folder, data="empty", as_of=AS_OF, token=DEMO_TOKEN
+    ) as sandbox:
+        sandbox.load_rows(rows)
+        drifted = check_json(sandbox)
+    held = drifted["summary"]["quarantined"]
+    assert held, "the checks reading the treatments part are quarantined"
+    assert all("Treatment.cp_endotoxin" in why and "models.py" in why for why in held.values())
+    assert drifted["summary"]["status"] == "degraded"
+    assert drifted["summary"]["check_errors"] == 0
+
+    # Every other check finds exactly what it found before (the generic checks no longer
+    # see the deleted field itself).
+    def kept(findings: list[dict]) -> list[dict]:
+        return [f for f in findings if f["rule"] not in held and f["field"] != "cp_endotoxin"]
+
+    assert kept(drifted["findings"]) == kept(clean["findings"])
+    assert len(kept(clean["findings"])) > 20

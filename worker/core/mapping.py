@@ -417,6 +417,37 @@ def model_problems(
     return problems
 
 
+def declared_drift(
+    model: type[Participant] | None,
+    spec: MappingSpec,
+    schema: ProjectSchema,
+    *,
+    root: Path | None = None,
+    files: Mapping[str, str] | None = None,
+) -> dict[str, list[str]]:
+    """The parts whose declared entry class reads a field the project no longer has (deleted
+    or renamed in REDCap), each with one line per field naming the file, class and field.
+    Like a drifted part (:func:`parts_drift`), such a part is built empty and the checks
+    reading it are quarantined; the rest of the run goes on."""
+    if model is None:
+        return {}
+    broken = parts_drift(spec, schema)
+    drift: dict[str, list[str]] = {}
+    for name, info in model.model_fields.items():
+        if name not in spec.parts or name in broken:
+            continue
+        entry, _ = _part_annotation(info.annotation)
+        if entry is None:
+            continue
+        where = declared_at(entry, root, files)
+        for field in entry.model_fields:
+            if field not in PartEntry.model_fields and field not in schema.fields:
+                drift.setdefault(name, []).append(
+                    f"{where}: {entry.__name__}.{field}: field '{field}' is not in the project"
+                )
+    return drift
+
+
 def _entry_problems(
     entry: type[PartEntry],
     part_name: str,
@@ -437,12 +468,13 @@ def _entry_problems(
         field = fields.get(name)
         if field is None:
             known = schema.fields.get(name)
-            problems.append(
-                f"{what}: field '{name}' is not in the project"
-                if known is None
-                else f"{what}: field '{name}' is on form '{known.form}', which part "
-                f"'{part_name}' does not read (forms: {', '.join(part.forms)})"
-            )
+            if known is not None:
+                problems.append(
+                    f"{what}: field '{name}' is on form '{known.form}', which part "
+                    f"'{part_name}' does not read (forms: {', '.join(part.forms)})"
+                )
+            # A field the project lacks is drift (declared_drift): the part's checks are
+            # quarantined, the run goes on.
             continue
         expected = python_type(field)
         inner, optional = _optional(info.annotation)
@@ -542,7 +574,7 @@ class ParticipantBuilder:
         self.spec = spec
         self.schema = schema
         self.declared = model
-        self.broken_parts = parts_drift(spec, schema)
+        self.broken_parts = parts_drift(spec, schema) | declared_drift(model, spec, schema)
 
     @cached_property
     def part_models(self) -> dict[str, type[PartEntry]]:

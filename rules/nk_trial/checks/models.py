@@ -5,8 +5,9 @@ Each part class declares the fields its checks read, typed as the worker types t
 the data dictionary (yes/no ``bool``, radio and dropdown codes ``str``, dates ``date``,
 integers ``int``, numbers ``float``; always ``| None``: blank, invalid or a missing-data
 code). The worker checks these classes against the live project when it loads the rules:
-a field the part's forms lack, or whose type is another, is a load error naming the class
-and field; and mypy checks every check against them (``./run tests``).
+a field on another form than the part reads, or whose type is another, is a load error
+naming the class and field; a field the project lacks quarantines the checks reading its
+part (see the README, "Typed rules"); and mypy checks every check against them.
 """
 
 from __future__ import annotations

@@ -33,12 +33,13 @@ import sys
 import threading
 import traceback
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from worker.core.mapping import MappingSpec, parts_drift
+from worker.core.mapping import MappingSpec, declared_drift, parts_drift
 from worker.core.rules.declare import PythonCheck, declared_check
 from worker.core.rules.inputs import Quarantine, python_quarantines
 from worker.core.rules.logic_rules import LogicRule, compile_logic_rules
@@ -96,6 +97,11 @@ def load_ruleset(rules_dir: Path, *, schema: ProjectSchema, mapping: MappingSpec
     participant_model, model_problems = study_participant(module, mapping, schema, rules_dir, files)
     problems.extend(params_problems + model_problems)
     python_checks = _declared_checks(imported.submodules) if imported is not None else []
+    # Parts the project no longer matches, or whose declared class reads a field it lacks:
+    # built empty, and the checks (and schedule) reading them quarantined.
+    broken = parts_drift(mapping, schema) | declared_drift(
+        participant_model, mapping, schema, root=rules_dir, files=files
+    )
     logic_rules: list[LogicRule] = []
     quarantined: list[Quarantine] = []
     if (rules_dir / LOGIC_FILE).is_file():
@@ -108,7 +114,7 @@ def load_ruleset(rules_dir: Path, *, schema: ProjectSchema, mapping: MappingSpec
             python_quarantines(
                 python_checks,
                 schema=schema,
-                broken_parts=parts_drift(mapping, schema),
+                broken_parts=broken,
                 module_prefix=module.__name__,
             )
         )
@@ -116,7 +122,7 @@ def load_ruleset(rules_dir: Path, *, schema: ProjectSchema, mapping: MappingSpec
     python_checks = [c for c in python_checks if c.info.id not in held]
 
     modules = imported.submodules if imported is not None else ()
-    visit_schedule, held_schedule = _schedule(rules_dir, schema, mapping, modules, problems)
+    visit_schedule, held_schedule = _schedule(rules_dir, schema, mapping, modules, problems, broken)
     quarantined.extend(held_schedule)
     seen: dict[str, str] = {}
     infos = (
@@ -177,6 +183,7 @@ def _schedule(
     mapping: MappingSpec,
     modules: tuple[ModuleType, ...],
     problems: list[str],
+    broken: Mapping[str, list[str]],
 ) -> tuple[Schedule | None, list[Quarantine]]:
     """The folder's declared schedule, bound to its ``@condition`` functions; or, when a
     mapping part it reads has drifted from the project, no schedule and its checks
@@ -188,7 +195,7 @@ def _schedule(
     if spec is None:
         problems.extend(found)
         return None, []
-    broken = parts_drift(mapping, schema)
+    # An empty part would read as visits never made: the schedule waits for the project.
     read = (
         {a.part for a in spec.anchors}
         | {v.part for v in spec.visits}
