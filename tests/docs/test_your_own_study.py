@@ -117,11 +117,7 @@ class Walkthrough:
         exports = dict(odm.exports)
         rows = dictionary_rows((study / "query_instrument.csv").read_text(encoding="utf-8"))
         form = rows[0]["form_name"]
-        events = [
-            e
-            for e in exports["events"]
-            if re.sub(r"_arm_\d+$", "", e["unique_event_name"]) == visit
-        ]
+        events = [e for e in exports["events"] if visit_of(e["unique_event_name"]) == visit]
         exports["metadata"] = [*exports["metadata"], *rows]
         exports["instruments"] = [
             *exports["instruments"],

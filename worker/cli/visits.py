@@ -30,6 +30,7 @@ from worker.cli.common import (
 from worker.core.records import group_rows
 from worker.core.rules.wording import GENERIC, Wording
 from worker.core.visits import VisitRow, VisitStatus, sort_visits
+from worker.core.wording import day_count
 from worker.errors import ConfigError
 from worker.pipeline import Study, load_study
 from worker.text_safety import visible
@@ -130,21 +131,17 @@ def run(args: argparse.Namespace) -> int:
 # --- Rendering ----------------------------------------------------------------------------
 
 
-def _days(n: int) -> str:
-    return "1 day" if n == 1 else f"{n} days"
-
-
 def note(row: VisitRow, as_of: date) -> str:
     """What a coordinator needs next to the status: how soon, or which day the sample was."""
     if row.status is VisitStatus.DUE:
         left = (row.window_end - as_of).days
         if left < 0:  # closed, but within the schedule's grace for data entry
-            return f"closed {_days(-left)} ago, awaiting data entry"
-        return "closes today" if left == 0 else f"closes in {_days(left)}"
+            return f"closed {day_count(-left)} ago, awaiting data entry"
+        return "closes today" if left == 0 else f"closes in {day_count(left)}"
     if row.status is VisitStatus.UPCOMING:
-        return f"opens in {_days((row.window_start - as_of).days)}"
+        return f"opens in {day_count((row.window_start - as_of).days)}"
     if row.status is VisitStatus.MISSED:
-        return f"closed {_days((as_of - row.window_end).days)} ago"
+        return f"closed {day_count((as_of - row.window_end).days)} ago"
     if row.sample_day is not None:
         return f"sample day {row.sample_day}, window days {row.start_day}–{row.end_day}"
     return ""

@@ -15,6 +15,7 @@ from jinja2 import DictLoader, Environment, StrictUndefined
 from markupsafe import Markup
 
 from worker.core.rules.wording import GENERIC
+from worker.core.wording import day_count
 from worker.notify.snapshot import DUE_SOON, Item, Visit
 from worker.notify.summary import Summary
 from worker.notify.templates import HTML, TEXT
@@ -66,7 +67,7 @@ def render(summary: Summary, *, report_url: str | None = None) -> Rendered:
         "summary": summary,
         "for_site": f" at site {summary.site}" if summary.site else "",
         "anchor": summary.anchor or GENERIC.schedule_anchor,
-        "horizon": _days(DUE_SOON.days),
+        "horizon": day_count(DUE_SOON.days),
         "footer": FOOTER,
         "pointer": report_pointer(report_url),
         "report_url": report_url,
@@ -91,12 +92,8 @@ def _tidy(text: str) -> str:
     return "\n".join(lines).strip() + "\n"
 
 
-def _days(n: int) -> str:
-    return "1 day" if n == 1 else f"{n} days"
-
-
 def days_text(days: int | None) -> str:
-    return "-" if days is None else _days(days)
+    return "-" if days is None else day_count(days)
 
 
 def age(item: Item) -> str:

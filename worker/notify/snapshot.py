@@ -19,6 +19,7 @@ from worker.core.findings import Kind, Severity, record_sort_key
 from worker.core.queries import Query
 from worker.core.schema import ProjectSchema
 from worker.core.visits import VisitRow, VisitStatus
+from worker.core.wording import day_count
 from worker.notify.links import DataEntryLinks, redcap_base_url
 from worker.notify.naming import study_name
 from worker.sync import SyncResult
@@ -83,7 +84,7 @@ class Visit:
 
     @property
     def note(self) -> str:
-        n = _days(self.days)
+        n = day_count(self.days)
         if self.state is VisitState.OVERDUE:
             return f"window closed {n} ago"
         if self.state is VisitState.DUE_NOW:
@@ -120,10 +121,6 @@ class Snapshot:
             progress=self.site_progress.get(site, ()),
             site_progress={},
         )
-
-
-def _days(n: int) -> str:
-    return "1 day" if n == 1 else f"{n} days"
 
 
 def build_snapshot(

@@ -9,6 +9,7 @@ from jinja2 import DictLoader, Environment, StrictUndefined
 from markupsafe import Markup
 
 from worker.core.findings import Severity
+from worker.core.wording import day_count
 from worker.report.collect import RecordQueries, ReportData
 from worker.report.sections import (
     OPEN_GROUPS_BELOW,
@@ -54,7 +55,7 @@ def _environment() -> Environment:
 def days_text(n: int | None) -> str:
     if n is None:
         return "-"
-    return "today" if n == 0 else ("1 day" if n == 1 else f"{n} days")
+    return "today" if n == 0 else day_count(n)
 
 
 def age_counts(entry: RecordQueries) -> list[int]:

@@ -13,6 +13,7 @@ import re
 from datetime import date
 
 from worker.core.rules import PartEntry
+from worker.core.wording import day_count
 
 from .models import Params, Participant
 
@@ -54,4 +55,4 @@ def days(later: date, earlier: date) -> int:
 
 
 def day_word(n: int) -> str:
-    return "1 day" if abs(n) == 1 else f"{abs(n)} days"
+    return day_count(abs(n))

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from worker.core.wording import day_count
+
 from .models import FollowUp, MenstrualBloodAnalysis, Params, Participant, Treatment
 
 
@@ -57,7 +59,7 @@ def days(later: date, earlier: date) -> int:
 
 
 def day_word(n: int) -> str:
-    return "1 day" if abs(n) == 1 else f"{abs(n)} days"
+    return day_count(abs(n))
 
 
 def relative(later: date, earlier: date) -> str:
