@@ -12,7 +12,6 @@ An unchanged project costs one export and no import.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from itertools import groupby
 from typing import Any
@@ -20,7 +19,6 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
-from worker.config import Settings
 from worker.core.drw import (
     DrwKey,
     DrwPlan,
@@ -33,11 +31,9 @@ from worker.core.drw import (
     import_rows,
     reconcile,
 )
-from worker.core.findings import Finding, Kind, Severity
+from worker.core.findings import Kind, Severity
+from worker.core.outcome import RunOutcome
 from worker.core.queries import TIMESTAMP_FORMAT, Change, Plan, Query
-from worker.core.records import RecordData
-from worker.core.rules.tally import StudyTally
-from worker.core.schema import ProjectSchema
 from worker.errors import ConfigError
 from worker.pipeline import ProgressCallback, check_batches, load_study
 from worker.redcap_client import RedcapClient
@@ -46,7 +42,7 @@ from worker.state import StateDir
 from worker.sync_run import (
     WRITE_BATCH_ROWS,
     StopCheck,
-    SyncResult,
+    SyncOptions,
     SyncStopped,
     open_visit,
     rules_that_ran,
@@ -56,12 +52,6 @@ from worker.sync_run import (
 log = structlog.get_logger(__name__)
 
 JOURNAL = "drw-journal.json"
-
-
-@dataclass
-class DrwSyncResult(SyncResult):
-    resolutions: list[PlannedResolution] = field(default_factory=list)
-    event_names: dict[str, str] = field(default_factory=dict)  # event ID -> unique name
 
 
 # -- the journal of planned resolutions ----------------------------------------------------
@@ -117,9 +107,10 @@ class Journal:
 # -- the run --------------------------------------------------------------------------------
 
 
-def server_time(settings: Settings) -> tuple[Callable[[datetime], str], Callable[[str], Any]]:
-    """UTC -> REDCap server time text, and back (DRW timestamps are server local time)."""
-    zone = ZoneInfo(settings.redcap.server_timezone)
+def server_time(timezone: str) -> tuple[Callable[[datetime], str], Callable[[str], Any]]:
+    """UTC -> REDCap server time text, and back (DRW timestamps are server local time in
+    ``timezone``, ``redcap.server_timezone``)."""
+    zone = ZoneInfo(timezone)
 
     def to_server(moment: datetime) -> str:
         return moment.astimezone(zone).strftime(TIMESTAMP_FORMAT)
@@ -140,7 +131,7 @@ def describer(study_checks: Iterable[Any]) -> Callable[[str], tuple[Kind | None,
 
 def run_drw_sync(
     client: RedcapClient,
-    settings: Settings,
+    options: SyncOptions,
     *,
     as_of: date,
     now: datetime | None = None,
@@ -150,9 +141,9 @@ def run_drw_sync(
     on_progress: ProgressCallback | None = None,
     on_change: Callable[[Change], None] | None = None,
     should_stop: StopCheck | None = None,
-) -> DrwSyncResult:
+) -> RunOutcome:
     """Check, reconcile with the DRW, append resolutions (see the module docstring)."""
-    username = settings.queries.drw_username
+    username = options.queries.drw_username
     if not username:
         raise ConfigError('queries.drw_username: required for queries.target = "drw"')
     schema = client.schema()
@@ -163,23 +154,12 @@ def run_drw_sync(
             + ", ".join(places.missing_event_ids())
             + ": the DRW names events by ID"
         )
-    api = DrwApi(client, schema, settings.queries.drw_prefix)
-    study = load_study(settings, schema)
+    api = DrwApi(client, schema, options.queries.drw_prefix)
+    study = load_study(options.study, schema)
     now = now or datetime.now(UTC)
     partial = bool(records) or date_begin is not None
-    tally = None
-    if study.ruleset is not None:
-        tally = StudyTally(study.ruleset, keep_visit=open_visit)
-        study = replace(study, ruleset=study.ruleset.observed_by(tally.observe))
 
-    judged: dict[str, str] = {}  # record -> data access group
-    check_failed: dict[str, set[str]] = {}
-
-    def keep(record: RecordData, found: list[Finding]) -> None:
-        judged[record.record_id] = record.data_access_group
-        failed = {f.rule for f in found if f.check_error}
-        if failed:
-            check_failed[record.record_id] = failed
+    judged: set[str] = set()
 
     batches: Iterable[Sequence[dict[str, Any]]] = client.iter_record_batches(
         forms=list(study.forms_to_export),
@@ -189,7 +169,15 @@ def run_drw_sync(
     )
     if should_stop is not None:
         batches = until_stopped(batches, should_stop)
-    result = check_batches(study, batches, as_of=as_of, partial=partial, on_record=keep)
+    result = check_batches(
+        study,
+        batches,
+        as_of=as_of,
+        partial=partial,
+        visits=open_visit,
+        max_error_share=options.max_error_share,
+        on_record=lambda record, _: judged.add(record.record_id),
+    )
     if should_stop is not None and should_stop():
         raise SyncStopped("stopped before reading the DRW; nothing written")
 
@@ -201,37 +189,30 @@ def run_drw_sync(
         statuses = []
     findings = [f for f in result.findings if not f.check_error and f.record in judged]
     ran = rules_that_ran(study, partial=partial)
-    to_server, to_utc = server_time(settings)
-    journal = Journal(StateDir(settings.state_dir), client.url, api.project_id, username)
+    to_server, to_utc = server_time(options.server_timezone)
+    journal = Journal(StateDir(options.state_dir), client.url, api.project_id, username)
+    failed = result.failed
     plan = reconcile(
         statuses,
         findings,
         places=places,
         username=username,
-        ran=lambda record, rule: rule in ran and rule not in check_failed.get(record, ()),
+        ran=lambda record, rule: rule in ran and rule not in failed.get(record, ()),
         now=to_server(now),
         pending=journal.pending(),
         judged=judged.__contains__,
     )
-    sync = DrwSyncResult(
-        check=result,
-        plan=_as_plan(plan, places),
-        dry_run=dry_run,
-        schema=schema,
-        tally=tally,
-        resolutions=plan.resolutions,
-        event_names=dict(places.event_names),
-    )
-    if study.ruleset is not None:
-        sync.titles = {c.id: c.title for c in study.ruleset.checks}
-    for change in sync.plan.changes:
+    result.plan, result.dry_run = _as_plan(plan, places), dry_run
+    result.resolutions = plan.resolutions
+    result.event_names = dict(places.event_names)
+    for change in result.plan.changes:
         if on_change is not None:
             on_change(change)
     written: list[PlannedResolution] = []
     if not dry_run and plan.resolutions:
-        written = _write(api, journal, plan.resolutions, sync, should_stop)
+        written = _write(api, journal, plan.resolutions, result, should_stop)
     after = apply_plan(statuses, plan.resolutions if dry_run else written)
-    sync.queries = as_queries(
+    result.queries = as_queries(
         {k: v for k, v in after.items() if k.record in judged},
         findings,
         places=places,
@@ -239,9 +220,8 @@ def run_drw_sync(
         to_utc=to_utc,
         describe=describer(study.ruleset.checks if study.ruleset else ()),
     )
-    sync.groups = {record: group for record, group in judged.items() if group}
     log.info("sync finished", target="drw", resolutions=len(written))
-    return sync
+    return result
 
 
 def _as_plan(plan: DrwPlan, places: Places) -> Plan:
@@ -265,7 +245,7 @@ def _write(
     api: DrwApi,
     journal: Journal,
     resolutions: list[PlannedResolution],
-    sync: DrwSyncResult,
+    sync: RunOutcome,
     should_stop: StopCheck | None,
 ) -> list[PlannedResolution]:
     """Journal, then import in batches; each confirmed batch leaves the journal. A refusal
@@ -295,9 +275,9 @@ def _write(
     return done
 
 
-def render_drw_plan(result: DrwSyncResult) -> str:
+def render_drw_plan(result: RunOutcome) -> str:
     lines = ["Planned DRW resolutions (dry run, nothing written):"]
-    planned = sorted(result.resolutions, key=lambda r: r.key)
+    planned = sorted(result.resolutions or (), key=lambda r: r.key)
     for record, group in groupby(planned, key=lambda r: r.key.record):
         lines.append(f"Record {record}")
         for res in group:
@@ -315,25 +295,25 @@ def statuses_by_key(statuses: Iterable[DrwStatus]) -> dict[DrwKey, DrwStatus]:
     return {s.key: s for s in statuses}
 
 
-def drw_queries_reader(
-    client: RedcapClient, settings: Settings, schema: ProjectSchema, checks: Iterable[Any]
-) -> Callable[[list[Finding]], dict[str, list[Query]]]:
-    """For the report: the project's DRW statuses (read when called) as each record's
-    queries, with status and age from the DRW."""
-    username = settings.queries.drw_username or ""
-    places = Places(schema)
-    _, to_utc = server_time(settings)
-    describe = describer(checks)
-
-    def read(findings: list[Finding]) -> dict[str, list[Query]]:
-        statuses = DrwApi(client, schema, settings.queries.drw_prefix).export()
-        return as_queries(
-            statuses_by_key(statuses),
-            findings,
-            places=places,
-            username=username,
-            to_utc=to_utc,
-            describe=describe,
-        )
-
-    return read
+def read_drw_queries(
+    client: RedcapClient,
+    outcome: RunOutcome,
+    options: SyncOptions,
+    checks: Iterable[Any] = (),
+) -> dict[str, list[Query]]:
+    """For the report: the project's DRW statuses, read now, as each record's queries, with
+    status and age from the DRW (the outcome's findings say where the worker's are;
+    ``checks``, the study's, give the kind and severity of those no finding describes)."""
+    schema = outcome.schema
+    if schema is None:
+        raise ValueError("the outcome of a run names its project's schema")
+    _, to_utc = server_time(options.server_timezone)
+    statuses = DrwApi(client, schema, options.queries.drw_prefix).export()
+    return as_queries(
+        statuses_by_key(statuses),
+        outcome.findings,
+        places=Places(schema),
+        username=options.queries.drw_username or "",
+        to_utc=to_utc,
+        describe=describer(checks),
+    )

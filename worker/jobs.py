@@ -4,6 +4,9 @@ Incremental runs start from the cursor of the last successful sync (less an over
 margin) and reuse the project structure a recent sync read (see ``saved_structure``);
 summaries go out; the run is recorded in the state folder's history and heartbeat.
 A run that fails still leaves its history line, and never moves the cursor.
+
+This is the glue of ``sync`` and the scheduler, the one place besides them that reads the
+whole settings: it hands each library call the section, or the small options, it needs.
 """
 
 from __future__ import annotations
@@ -19,13 +22,15 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
+from worker.core.outcome import RunOutcome
 from worker.core.schema import ProjectSchema
 from worker.errors import RedcapRefused, StopRequested
 from worker.notify import NotifyOutcome, after_sync
 from worker.notify.smtp import check_transport
-from worker.pipeline import Session
+from worker.session import Session, summary_options, sync_options
 from worker.state import StateDir, utc_now
-from worker.sync import StopCheck, SyncResult, run_sync, sync_counts
+from worker.sync import run_sync
+from worker.sync_run import StopCheck
 
 log = structlog.get_logger(__name__)
 
@@ -36,7 +41,7 @@ Mode = Literal["full", "incremental", "records"]
 class JobOutcome:
     run_id: str
     mode: Mode
-    sync: SyncResult
+    sync: RunOutcome
     notify: NotifyOutcome
     duration_s: float
 
@@ -50,7 +55,7 @@ class JobOutcome:
         erring on too many participants: not a clean bill of health) or ``ok``."""
         if not self.ok:
             return "incomplete"
-        return self.sync.check.status
+        return self.sync.status
 
 
 def changed_since(state: StateDir, session: Session) -> datetime | None:
@@ -118,8 +123,8 @@ def run_sync_job(
 
 
 def _sync_reading_structure_if_refused(
-    sync: Callable[[], SyncResult], session: Session, saved: ProjectSchema | None
-) -> SyncResult:
+    sync: Callable[[], RunOutcome], session: Session, saved: ProjectSchema | None
+) -> RunOutcome:
     """``sync()``; if REDCap refuses it while a saved structure is in use, the design has
     changed since (a form or field is gone): read the structure and sync again. Nothing was
     written by then (rejected writes are reported in the result, never raised)."""
@@ -160,10 +165,10 @@ def _sync_job(
     if saved is not None:
         session.client.use_schema(saved)
 
-    def sync() -> SyncResult:
+    def sync() -> RunOutcome:
         return run_sync(
             session.client,
-            settings,
+            sync_options(settings),
             as_of=session.as_of,
             now=started_at,
             records=records,
@@ -179,7 +184,12 @@ def _sync_job(
         if result.schema is not saved and result.schema is not None and not dry_run:
             state.save_structure(session.client.url, result.schema, started_at)
         notify = after_sync(
-            settings, state, result, as_of=session.as_of, now=started_at, dry_run=dry_run
+            summary_options(settings),
+            state,
+            result,
+            as_of=session.as_of,
+            now=started_at,
+            dry_run=dry_run,
         )
     except BaseException as exc:
         status = "stopped" if isinstance(exc, StopRequested) else "failed"
@@ -211,15 +221,15 @@ def _sync_job(
             state.set_cursor(started_at)
         state.record_run(
             entry
-            | sync_counts(result)
+            | result.counts()
             | {
                 "finished_at": utc_now().isoformat(),
                 "duration_s": round(outcome.duration_s, 3),
-                "records_checked": result.check.records_checked,
+                "records_checked": result.records_checked,
                 "status": outcome.status,
                 "summaries_failed": len(notify.failed),
-                "quarantined": dict(result.check.quarantined),
-                "degraded": result.check.degraded,
+                "quarantined": dict(result.quarantined),
+                "degraded": result.degraded,
             }
         )
     log.info(
@@ -228,7 +238,7 @@ def _sync_job(
         mode=mode,
         status=outcome.status,
         duration_s=round(outcome.duration_s, 3),
-        records=result.check.records_checked,
-        **sync_counts(result),
+        records=result.records_checked,
+        **result.counts(),
     )
     return outcome

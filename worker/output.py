@@ -11,7 +11,8 @@ from itertools import chain, groupby
 from operator import attrgetter
 from typing import Any
 
-from worker.core.findings import CheckResult, Finding, Kind, Severity
+from worker.core.findings import Finding, Kind, Severity
+from worker.core.outcome import RunOutcome
 from worker.text_safety import csv_cell, json_text, visible, visible_text
 
 PUBLIC_COLUMNS = (
@@ -29,7 +30,7 @@ WIDTH = 80
 NO_STUDY_RULES = "no study rules configured: generic checks only"
 
 
-def summarise(result: CheckResult) -> dict[str, Any]:
+def summarise(result: RunOutcome) -> dict[str, Any]:
     findings = result.findings
     by_severity = Counter(map(_SEVERITY, findings))
     by_kind = Counter(map(_KIND, findings))
@@ -52,7 +53,7 @@ def summarise(result: CheckResult) -> dict[str, Any]:
 _SEVERITY, _KIND, _RULE = attrgetter("severity"), attrgetter("kind"), attrgetter("rule")
 
 
-def summary_line(result: CheckResult) -> str:
+def summary_line(result: RunOutcome) -> str:
     s = summarise(result)
     sev = ", ".join(f"{n} {name}" for name, n in s["by_severity"].items())
     kinds = ", ".join(f"{n} {_plural(name, n)}" for name, n in s["by_kind"].items())
@@ -71,7 +72,7 @@ def summary_line(result: CheckResult) -> str:
     return line
 
 
-def coverage_document(result: CheckResult) -> dict[str, Any]:
+def coverage_document(result: RunOutcome) -> dict[str, Any]:
     """The coverage ledger as JSON: per study check, participants it ran on, skipped (by
     reason) and errored on."""
     return {rule: cover.public() for rule, cover in sorted(result.coverage.items())}
@@ -83,7 +84,7 @@ def _plural(word: str, n: int) -> str:
     return word[:-1] + "ies" if word.endswith("y") else word + "s"
 
 
-def render_json(result: CheckResult) -> str:
+def render_json(result: RunOutcome) -> str:
     """``json.dumps(document, indent=2)``, built faster (see ``_json_findings``).
 
     The document is ``{"as_of": ..., "findings": [<public columns>, ...], "summary": ...,
@@ -120,7 +121,7 @@ def _json_findings(findings: list[Finding]) -> str:
     return "[\n" + ",\n".join([_JSON_FINDING] * len(findings)) % tuple(encoded) + "\n  ]"
 
 
-def render_csv(result: CheckResult) -> str:
+def render_csv(result: RunOutcome) -> str:
     """One row per finding; text cells pass through ``csv_cell`` (no formula runs in a
     spreadsheet, no control character reaches it)."""
     buffer = io.StringIO()
@@ -135,7 +136,7 @@ def _csv_row(finding: Finding) -> list[Any]:
     return [csv_cell(value) if isinstance(value, str) else value for value in _public_row(finding)]
 
 
-def render_table(result: CheckResult) -> str:
+def render_table(result: RunOutcome) -> str:
     """Findings grouped by record, each in at most 80 columns."""
     lines: list[str] = [f"Findings as of {result.as_of.isoformat()}", ""]
     append, extend = lines.append, lines.extend

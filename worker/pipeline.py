@@ -22,12 +22,15 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
-from worker.config import Settings
-from worker.core.findings import CheckResult, Finding, sort_findings
+from worker.config import RedcapSettings, StudySettings
+from worker.core.findings import Finding, sort_findings
 from worker.core.generic_checks import GenericChecker
 from worker.core.mapping import MappingSpec, ParticipantBuilder, QueriesSpec, load_mapping
+from worker.core.outcome import KeptQueries, RunOutcome
+from worker.core.queries import QueryBook
 from worker.core.records import RecordData, group_rows
 from worker.core.rules import Ruleset, load_ruleset
+from worker.core.rules.tally import StudyTally, VisitFilter
 from worker.core.scaffold import QUERY_FORM, QUERY_ZIP, place_of, setup_steps, upload_step
 from worker.core.schema import ProjectSchema
 from worker.errors import ConfigError
@@ -45,10 +48,9 @@ def today_in(timezone: str) -> date:
     return datetime.now(ZoneInfo(timezone)).date()
 
 
-def make_client(settings: Settings, *, should_stop: StopCheck | None = None) -> RedcapClient:
+def make_client(cfg: RedcapSettings, *, should_stop: StopCheck | None = None) -> RedcapClient:
     """A client from the ``[redcap]`` settings; URL and token must be set. With
     ``should_stop``, no request attempt starts after a stop and retry waits end at one."""
-    cfg = settings.redcap
     if not cfg.url:
         raise ConfigError(
             "redcap.url is not set: set REDCAP_API_URL (or [redcap] url), "
@@ -72,15 +74,6 @@ def make_client(settings: Settings, *, should_stop: StopCheck | None = None) -> 
         allow_insecure_http=cfg.allow_insecure_http,
         should_stop=should_stop,
     )
-
-
-@dataclass
-class Session:
-    """What one command run works with: settings, a REDCap client, the as-of date."""
-
-    settings: Settings
-    client: RedcapClient
-    as_of: date
 
 
 @dataclass(frozen=True)
@@ -125,25 +118,27 @@ def judged_mapping(mapping: MappingSpec, schema: ProjectSchema) -> MappingSpec:
     return mapping
 
 
-def load_study(settings: Settings, schema: ProjectSchema, *, ignore_grace: bool = False) -> Study:
+def load_study(
+    settings: StudySettings, schema: ProjectSchema, *, ignore_grace: bool = False
+) -> Study:
     """Load mapping and rules and check them against the project (drift is an error).
 
     Neither set: the generic checks alone. A query form the project lacks is no drift
     here (see :func:`query_instrument`). ``ignore_grace``: judge as if every grace period of
     the study's schedule were 0 days (``check --ignore-grace``), showing data not yet entered
     that the grace would hide."""
-    if settings.study.mapping is None:
-        if settings.study.rules is not None:
+    if settings.mapping is None:
+        if settings.rules is not None:
             raise ConfigError("study.rules needs study.mapping: the checks read mapped parts")
         return Study(schema=schema, generic=GenericChecker(schema))
-    mapping_path = Path(settings.study.mapping)
+    mapping_path = Path(settings.mapping)
     mapping = load_mapping(mapping_path)
     exclude = frozenset({mapping.queries.form}) if mapping.queries else frozenset()
     judged = judged_mapping(mapping, schema)
     builder = ParticipantBuilder(judged, schema)
     ruleset = None
-    if settings.study.rules is not None:
-        rules_dir = Path(settings.study.rules)
+    if settings.rules is not None:
+        rules_dir = Path(settings.rules)
         if not rules_dir.is_dir():
             raise ConfigError(f"study.rules: folder not found: {rules_dir}")
         ruleset = load_ruleset(rules_dir, schema=schema, mapping=judged)
@@ -328,51 +323,101 @@ def check_batches(
     *,
     as_of: date,
     partial: bool = False,
+    queries: QueryBook | None = None,
+    visits: VisitFilter | None = None,
+    max_error_share: float = 0.05,
     on_record: RecordCallback | None = None,
-) -> CheckResult:
-    """Run every check over a stream of flat-row batches (no I/O of its own).
+) -> RunOutcome:
+    """Run every check over a stream of flat-row batches (no I/O of its own): the one run
+    every command's outcome comes from.
 
     A lazy stream (e.g. ``RedcapClient.iter_record_batches``) is read one batch ahead on a
     helper thread (see :func:`read_ahead`), so the next batch downloads while this one is
     checked; an error from the stream is raised where it would have been.
 
-    ``on_record`` sees each record with its own findings as it is checked (cross-participant
-    findings come only at the end, in the result).
+    ``queries``: keep each record's rows of this query instrument (the batches must hold
+    them) and read its queries. ``visits``: tally the study's progress and keep the visit
+    rows this filter accepts. ``on_record`` sees each record with its own findings as it is
+    checked (cross-participant findings come only at the end, in the outcome).
     """
-    result = CheckResult(as_of=as_of, partial=partial, study_checks=study.study_checks)
-    run = study.ruleset.start(as_of) if study.ruleset else None
+    outcome = RunOutcome(
+        as_of=as_of,
+        partial=partial,
+        study_checks=study.study_checks,
+        max_error_share=max_error_share,
+        schema=study.schema,
+    )
+    ruleset = study.ruleset
+    if ruleset is not None:
+        outcome.titles = {c.id: c.title for c in ruleset.checks}
+        if visits is not None:
+            outcome.tally = StudyTally(ruleset, keep_visit=visits)
+            ruleset = ruleset.observed_by(outcome.tally.observe)
+    run = ruleset.start(as_of) if ruleset else None
     for batch in read_ahead(batches):
         for record in group_rows(study.schema, batch).values():
-            result.records_checked += 1
+            outcome.records_checked += 1
             found = study.generic.check(record, as_of)
             if run is not None and study.builder is not None:
                 found.extend(run.check(study.builder.build(record), record))
+            _keep(outcome, record, found, queries)
             if on_record is not None:
                 on_record(record, found)
-            result.findings.extend(found)
+            outcome.findings.extend(found)
     if run is not None:
         # Cross-participant checks (e.g. an enrollment cap) are meaningless on a subset.
         if not partial:
-            result.findings.extend(run.finish())
+            outcome.findings.extend(run.finish())
         else:
             run.skip_cross()
-        result.check_errors = run.check_errors
-        result.coverage = run.coverage
-        result.quarantined = {q.check.id: q.reason for q in run.ruleset.quarantined}
-    result.logic_errors = list(study.generic.logic_errors)
-    result.findings = sort_findings(result.findings)
-    return result
+        outcome.check_errors = run.check_errors
+        outcome.coverage = run.coverage
+        outcome.quarantined = {q.check.id: q.reason for q in run.ruleset.quarantined}
+    outcome.logic_errors = list(study.generic.logic_errors)
+    outcome.findings = sort_findings(outcome.findings)
+    if queries is not None:
+        for record_id, kept in outcome.query_rows.items():
+            found_queries = queries.read(kept.record, event=kept.event)
+            if found_queries:
+                outcome.queries[record_id] = found_queries
+    return outcome
+
+
+def _keep(
+    outcome: RunOutcome, record: RecordData, found: list[Finding], queries: QueryBook | None
+) -> None:
+    """What the outcome keeps of one record: its data access group, the checks that failed
+    on it and, when asked, its query rows (never the rest of its rows)."""
+    if record.data_access_group:
+        outcome.groups[record.record_id] = record.data_access_group
+    failed = {f.rule for f in found if f.check_error}
+    if failed:
+        outcome.failed[record.record_id] = failed
+    if queries is not None:
+        outcome.query_rows[record.record_id] = queries_only(record, queries)
+
+
+def queries_only(record: RecordData, book: QueryBook) -> KeptQueries:
+    """The record's rows of the query instrument at its own query event."""
+    form, event = book.spec.form, book.event_of(record)
+    rows = {
+        key: values
+        for key, values in record.rows.items()
+        if key.repeat_instrument == form and key.event == event
+    }
+    return KeptQueries(RecordData(record.record_id, rows, record.data_access_group), event)
 
 
 def run_check(
     client: RedcapClient,
-    settings: Settings,
+    settings: StudySettings,
     *,
     as_of: date,
     records: Sequence[str] | None = None,
     on_progress: ProgressCallback | None = None,
     ignore_grace: bool = False,
-) -> CheckResult:
+    max_error_share: float = 0.05,
+) -> RunOutcome:
     """Pull the project's records and check them; read-only."""
     schema = client.schema(labels=False)  # the output names forms, events and fields as REDCap does
     study = load_study(settings, schema, ignore_grace=ignore_grace)
@@ -381,8 +426,9 @@ def run_check(
         records=list(records) if records else None,
         on_progress=on_progress,
     )
-    result = check_batches(study, batches, as_of=as_of, partial=bool(records))
-    result.max_error_share = settings.check.max_error_share
+    result = check_batches(
+        study, batches, as_of=as_of, partial=bool(records), max_error_share=max_error_share
+    )
     log.info(
         "check finished",
         records=result.records_checked,

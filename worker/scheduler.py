@@ -55,8 +55,9 @@ from worker.health import OutageTracker
 from worker.jobs import JobOutcome, run_sync_job
 from worker.logs import REDACTOR
 from worker.notify.failures import record_scheduled_run
-from worker.pipeline import Session, make_client, today_in
+from worker.pipeline import make_client, today_in
 from worker.redcap_client import retry_log_level
+from worker.session import Session
 from worker.state import StateDir, utc_now
 from worker.stopping import STOP_POLL_S, Shutdown
 
@@ -214,7 +215,11 @@ class SyncRunner:
         """Count the run in the failure streak (``error`` None: it succeeded)."""
         try:
             record_scheduled_run(
-                self.settings, ok=error is None, error=error or "", now=self.clock()
+                StateDir(self.settings.state_dir),
+                self.settings.email,
+                ok=error is None,
+                error=error or "",
+                now=self.clock(),
             )
         except Exception:
             # The alert is a courtesy on top of the log and health: never a reason to crash.
@@ -235,7 +240,7 @@ class SyncRunner:
             REDACTOR.add(token.get_secret_value())
         as_of = self.as_of or today_in(settings.study.timezone)
         # The client asks about a stop before each attempt and during its retry waits.
-        with make_client(settings, should_stop=self.should_stop) as client:
+        with make_client(settings.redcap, should_stop=self.should_stop) as client:
             yield Session(settings=settings, client=client, as_of=as_of)
 
 

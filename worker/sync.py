@@ -11,18 +11,15 @@ crash between batches is repaired by the next run without duplicates.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
 import structlog
 
-from worker.config import Settings
 from worker.core.export_rights import export_rights_error, hidden_fields
 from worker.core.findings import Finding
-from worker.core.queries import Action, Change, Plan, QueryBook
-from worker.core.records import RecordData
-from worker.core.rules.tally import StudyTally
+from worker.core.outcome import RunOutcome
+from worker.core.queries import Change, Plan, QueryBook
 from worker.pipeline import (
     ProgressCallback,
     check_batches,
@@ -33,7 +30,7 @@ from worker.redcap_client import RedcapClient
 from worker.sync_run import (
     WRITE_BATCH_ROWS,
     StopCheck,
-    SyncResult,
+    SyncOptions,
     SyncStopped,
     open_visit,
     rules_that_ran,
@@ -44,28 +41,9 @@ from worker.writes import write_rows
 log = structlog.get_logger(__name__)
 
 
-@dataclass(frozen=True)
-class _KeptQueries:
-    """A record's query rows alone (all the second pass needs, and small), and the query
-    event of the record's own arm, resolved while its other rows were at hand."""
-
-    record: RecordData
-    event: str | None
-
-
-def _queries_only(record: RecordData, book: QueryBook) -> _KeptQueries:
-    form, event = book.spec.form, book.event_of(record)
-    rows = {
-        key: values
-        for key, values in record.rows.items()
-        if key.repeat_instrument == form and key.event == event
-    }
-    return _KeptQueries(RecordData(record.record_id, rows, record.data_access_group), event)
-
-
 def run_sync(
     client: RedcapClient,
-    settings: Settings,
+    options: SyncOptions,
     *,
     as_of: date,
     now: datetime | None = None,
@@ -76,7 +54,7 @@ def run_sync(
     on_change: Callable[[Change], None] | None = None,
     should_stop: StopCheck | None = None,
     on_write_progress: ProgressCallback | None = None,
-) -> SyncResult:
+) -> RunOutcome:
     """Check, reconcile, write. ``should_stop`` is asked before each export and each write
     batch; when it says yes, ``SyncStopped`` is raised there. ``on_progress`` and
     ``on_write_progress`` get (done, total) records exported and query rows written.
@@ -85,12 +63,12 @@ def run_sync(
     (the token's export rights), with ``WritesInterrupted`` at a ban or lost rights during
     the writes."""
 
-    if settings.queries.target == "drw":
+    if options.queries.target == "drw":
         from worker.drw_sync import run_drw_sync  # the DRW target: its own module
 
         return run_drw_sync(
             client,
-            settings,
+            options,
             as_of=as_of,
             now=now,
             records=records,
@@ -101,25 +79,12 @@ def run_sync(
             should_stop=should_stop,
         )
     schema = client.schema()
-    study = load_study(settings, schema)
+    study = load_study(options.study, schema)
     book = QueryBook(query_instrument(study), schema)
     now = now or datetime.now(UTC)
     # Some records only (named, or changed since a time): other records and cross-participant
     # checks are not judged, so their queries are left alone.
     partial = bool(records) or date_begin is not None
-    tally = None
-    if study.ruleset is not None:
-        tally = StudyTally(study.ruleset, keep_visit=open_visit)
-        study = replace(study, ruleset=study.ruleset.observed_by(tally.observe))
-
-    kept: dict[str, _KeptQueries] = {}
-    check_failed: dict[str, set[str]] = {}
-
-    def keep(record: RecordData, found: list[Finding]) -> None:
-        kept[record.record_id] = _queries_only(record, book)
-        failed = {f.rule for f in found if f.check_error}
-        if failed:
-            check_failed[record.record_id] = failed
 
     batches: Iterable[Sequence[dict[str, Any]]] = client.iter_record_batches(
         forms=[*study.forms_to_export, book.spec.form],
@@ -130,18 +95,25 @@ def run_sync(
     batches = _checked_columns(batches, book)
     if should_stop is not None:
         batches = until_stopped(batches, should_stop)
-    result = check_batches(study, batches, as_of=as_of, partial=partial, on_record=keep)
-    result.max_error_share = settings.check.max_error_share
+    result = check_batches(
+        study,
+        batches,
+        as_of=as_of,
+        partial=partial,
+        queries=book,
+        visits=open_visit,
+        max_error_share=options.max_error_share,
+    )
 
-    by_record: dict[str, list[Finding]] = {rid: [] for rid in kept}
+    by_record: dict[str, list[Finding]] = {rid: [] for rid in result.query_rows}
     for finding in result.findings:
         # A check's own failure is for the data manager, not a query for the site.
         if not finding.check_error and finding.record in by_record:
             by_record[finding.record].append(finding)
     ran = rules_that_ran(study, partial=partial)
     plan = Plan()
-    for record_id, queries in kept.items():
-        ran_here = ran - check_failed.get(record_id, set())
+    for record_id, queries in result.query_rows.items():
+        ran_here = ran - result.failed.get(record_id, set())
         plan.extend(
             book.reconcile(
                 queries.record,
@@ -151,40 +123,38 @@ def run_sync(
                 event=queries.event,
             )
         )
-    sync = SyncResult(check=result, plan=plan, dry_run=dry_run, schema=schema, tally=tally)
-    if study.ruleset is not None:
-        sync.titles = {c.id: c.title for c in study.ruleset.checks}
+    result.plan, result.dry_run = plan, dry_run
     for change in plan.changes:
         if on_change is not None:
             on_change(change)
     if not dry_run:
-        _write(client, plan.changes, sync, should_stop, on_write_progress)
-    _after_writes(sync, book, kept)
-    log.info("sync finished", **sync_counts(sync))
-    return sync
+        _write(client, plan.changes, result, should_stop, on_write_progress)
+    _after_writes(result, book)
+    log.info("sync finished", **result.counts())
+    return result
 
 
-def _after_writes(sync: SyncResult, book: QueryBook, kept: dict[str, _KeptQueries]) -> None:
-    """Each record's queries as REDCap now holds them (a dry run: as it would)."""
+def _after_writes(sync: RunOutcome, book: QueryBook) -> None:
+    """Each record's queries as REDCap now holds them (a dry run: as it would); the records
+    deleted since the export are left out."""
     by_record: dict[str, list[Change]] = {}
     for change in sync.plan.changes:
         if (change.record, change.instance) not in sync.rejected:
             by_record.setdefault(change.record, []).append(change)
-    for record_id, kept_queries in kept.items():
+    sync.queries = {}
+    for record_id, kept in sync.query_rows.items():
         if record_id in sync.gone:
+            sync.groups.pop(record_id, None)
             continue
-        record = kept_queries.record
-        queries = book.after(record, by_record.get(record_id, ()), event=kept_queries.event)
+        queries = book.after(kept.record, by_record.get(record_id, ()), event=kept.event)
         if queries:
             sync.queries[record_id] = queries
-        if record.data_access_group:
-            sync.groups[record_id] = record.data_access_group
 
 
 def _write(
     client: RedcapClient,
     changes: list[Change],
-    sync: SyncResult,
+    sync: RunOutcome,
     should_stop: StopCheck | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> None:
@@ -235,18 +205,3 @@ def _checked_columns(
             if missing:
                 raise export_rights_error(book.spec.form, missing)
         yield batch
-
-
-def sync_counts(sync: SyncResult) -> dict[str, int]:
-    plan = sync.plan
-    return {
-        "findings": len(sync.check.findings),
-        "created": plan.count(Action.CREATE),
-        "resolved": plan.count(Action.RESOLVE),
-        "reopened": plan.count(Action.REOPEN),
-        "verified": plan.count(Action.VERIFY),
-        "updated": plan.count(Action.UPDATE),
-        "unchanged": plan.unchanged,
-        "not_run": plan.not_run,
-        "write_errors": len(sync.write_errors),
-    }

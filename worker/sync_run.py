@@ -1,16 +1,14 @@
-"""What the sync of every query target shares: the run's outcome, stopping between
-batches, and which checks ran (their queries alone are reconciled)."""
+"""What the sync of every query target shares: its options, stopping between batches,
+and which checks ran (their queries alone are reconciled)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 
-from worker.core.findings import CheckResult
+from worker.config import QueriesSettings, StudySettings
 from worker.core.generic_checks import GenericRule
-from worker.core.queries import Plan, Query
-from worker.core.rules.tally import StudyTally
-from worker.core.schema import ProjectSchema
 from worker.core.visits import VisitRow, VisitStatus
 from worker.errors import StopRequested
 from worker.pipeline import Study
@@ -27,30 +25,17 @@ class SyncStopped(StopRequested):
     explicit instances, so the next run completes the rest without duplicates)."""
 
 
-@dataclass
-class SyncResult:
-    check: CheckResult
-    plan: Plan
-    dry_run: bool
-    written: int = 0
-    write_errors: list[str] = field(default_factory=list)
-    # What the run's summaries need (worker.notify), gathered on the way at no extra request:
-    # the project's structure (for links), the checks' titles, each record's queries as they
-    # stand after this run's writes (rejected rows excluded), the records' data access
-    # groups, and the study's progress and still-open visits counted while checking.
-    schema: ProjectSchema | None = None
-    titles: dict[str, str] = field(default_factory=dict)
-    queries: dict[str, list[Query]] = field(default_factory=dict)
-    groups: dict[str, str] = field(default_factory=dict)
-    tally: StudyTally | None = None
-    rejected: set[tuple[str, int]] = field(default_factory=set)  # (record, query instance)
-    # Records deleted from REDCap since this run's export: their rows were not written (that
-    # would have created them again). Record -> rows skipped.
-    gone: dict[str, int] = field(default_factory=dict)
+@dataclass(frozen=True)
+class SyncOptions:
+    """What a sync needs to know besides its client: the study, where its queries go, the
+    REDCap server's clock (DRW timestamps), the state folder (the DRW journal) and when a
+    run is degraded. The command line and the scheduler build it from the settings."""
 
-    @property
-    def complete(self) -> bool:
-        return not self.write_errors
+    study: StudySettings
+    queries: QueriesSettings
+    state_dir: Path
+    server_timezone: str = "UTC"
+    max_error_share: float = 0.05
 
 
 # Visits a summary lists: those still waiting for a sample (not taken, not excused).

@@ -70,13 +70,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     with open_session(args) as session:
+        settings = session.settings
         result = run_check(
             session.client,
-            session.settings,
+            settings.study,
             as_of=session.as_of,
             records=args.records,
             on_progress=progress_printer("downloading"),  # type: ignore[arg-type]
             ignore_grace=args.ignore_grace,
+            max_error_share=settings.check.max_error_share,
         )
         fail_on = Severity(args.fail_on or session.settings.check.fail_on)
     sys.stdout.write(RENDERERS[args.format](result))

@@ -15,7 +15,8 @@ from pydantic import SecretStr
 from worker.config import DEFAULT_CONFIG_PATH, Settings, load_settings
 from worker.errors import ConfigError
 from worker.logs import REDACTOR, configure_logging
-from worker.pipeline import Session, make_client, today_in
+from worker.pipeline import make_client, today_in
+from worker.session import Session
 from worker.stopping import StopCheck
 
 # The example config of the demo study that ships beside the worker (the ``worker_demo``
@@ -171,7 +172,7 @@ def open_session(
         token = settings.redcap.resolved_token()
         if token is not None:
             REDACTOR.add(token.get_secret_value())
-        client = make_client(settings, should_stop=should_stop)
+        client = make_client(settings.redcap, should_stop=should_stop)
         yield Session(settings=settings, client=client, as_of=as_of)
     finally:
         if sandbox is not None:

@@ -177,7 +177,7 @@ def check_run_problems(
     """Every study check, and the rules' schedule and progress, run once over every record
     (read-only): one line per check and cause that raised (the study's file and line, the
     name it missed, how many records), and a line saying what ran."""
-    study = load_study(settings, schema)
+    study = load_study(settings.study, schema)
     builder = study.builder
     assert study.ruleset is not None
     assert builder is not None  # rules need a mapping

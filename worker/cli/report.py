@@ -13,11 +13,13 @@ from worker.cli.common import (
     progress_printer,
     require,
 )
-from worker.drw_sync import drw_queries_reader
+from worker.core.links import DataEntryLinks, redcap_base_url
+from worker.core.queries import QueryBook
+from worker.core.rules.tally import keep_every_visit
 from worker.errors import ConfigError
-from worker.notify.links import DataEntryLinks, redcap_base_url
-from worker.pipeline import load_study
+from worker.pipeline import check_batches, load_study
 from worker.report import collect_report, render_report
+from worker.session import sync_options
 from worker.state import atomic_write_bytes, utc_now
 from worker.text_safety import visible
 
@@ -61,30 +63,37 @@ def run(args: argparse.Namespace) -> int:
     with open_session(args) as session:
         settings, client = session.settings, session.client
         schema = client.schema()
-        study = load_study(settings, schema)
+        study = load_study(settings.study, schema)
         forms = list(study.forms_to_export)
         drw = settings.queries.target == "drw"
-        if study.queries is not None and not drw:
-            forms.append(study.queries.form)
+        book = QueryBook(study.queries, schema) if study.queries is not None and not drw else None
+        if book is not None:
+            forms.append(book.spec.form)
         batches = client.iter_record_batches(
             forms=forms,
             on_progress=progress_printer("downloading"),  # type: ignore[arg-type]
         )
-        data = collect_report(
+        outcome = check_batches(
             study,
             batches,
             as_of=session.as_of,
-            now=utc_now(),
-            links=DataEntryLinks(redcap_base_url(settings), schema),
-            include_values=settings.email.include_values,
-            drw_queries=(
-                drw_queries_reader(
-                    client, settings, schema, study.ruleset.checks if study.ruleset else ()
-                )
-                if drw
-                else None
-            ),
+            queries=book,
+            visits=keep_every_visit,
             max_error_share=settings.check.max_error_share,
+        )
+        if drw:
+            # Imported here: only the DRW target reads the DRW.
+            from worker.drw_sync import read_drw_queries
+
+            checks = study.ruleset.checks if study.ruleset else ()
+            outcome.queries = read_drw_queries(client, outcome, sync_options(settings), checks)
+        data = collect_report(
+            outcome,
+            now=utc_now(),
+            links=DataEntryLinks(
+                redcap_base_url(settings.email.redcap_base_url, settings.redcap.url), schema
+            ),
+            include_values=settings.email.include_values,
         )
     page = render_report(
         data,

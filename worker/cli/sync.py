@@ -12,11 +12,11 @@ from worker.cli.common import (
     open_session,
     progress_printer,
 )
-from worker.drw_sync import DrwSyncResult, render_drw_plan
+from worker.core.outcome import RunOutcome
+from worker.drw_sync import render_drw_plan
 from worker.jobs import run_sync_job
 from worker.output import summary_line
 from worker.stopping import Shutdown
-from worker.sync import SyncResult, sync_counts
 from worker.text_safety import visible
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_DEGRADED = 0, 4, 6
@@ -99,15 +99,15 @@ def run(args: argparse.Namespace) -> int:
         )
     for line in outcome.notify.sent + outcome.notify.written + outcome.notify.failed:
         print(line)
-    for problem in result.check.degraded:
+    for problem in result.degraded:
         print(f"degraded: {problem}")
     if not outcome.ok:
         return EXIT_INCOMPLETE
     return EXIT_DEGRADED if outcome.status == "degraded" else EXIT_OK
 
 
-def render_plan(result: SyncResult) -> str:
-    if isinstance(result, DrwSyncResult):
+def render_plan(result: RunOutcome) -> str:
+    if result.resolutions is not None:  # the DRW target
         return render_drw_plan(result)
     lines = ["Planned changes (dry run, nothing written):"]
     changes = sorted(result.plan.changes, key=lambda c: (c.record, c.instance))
@@ -120,12 +120,12 @@ def render_plan(result: SyncResult) -> str:
     return "\n".join(lines)
 
 
-def render_summary(result: SyncResult) -> str:
-    counts = sync_counts(result)
-    if isinstance(result, DrwSyncResult):
+def render_summary(result: RunOutcome) -> str:
+    counts = result.counts()
+    if result.resolutions is not None:  # the DRW target
         prefix = "dry run: " if result.dry_run else ""
         return (
-            f"{prefix}{summary_line(result.check)}; DRW queries {counts['created']} opened, "
+            f"{prefix}{summary_line(result)}; DRW queries {counts['created']} opened, "
             f"{counts['resolved']} closed, {counts['reopened']} reopened, "
             f"{counts['updated']} updated, {counts['unchanged']} unchanged, "
             f"{counts['not_run']} left alone (check not run); {result.written} resolutions "
@@ -137,7 +137,7 @@ def render_summary(result: SyncResult) -> str:
     )
     prefix = "dry run: " if result.dry_run else ""
     return (
-        f"{prefix}{summary_line(result.check)}; queries {queries}, "
+        f"{prefix}{summary_line(result)}; queries {queries}, "
         f"{counts['not_run']} left alone (check not run); "
         f"{counts['write_errors']} write errors"
     )

@@ -15,11 +15,8 @@ import argparse
 import json
 import sys
 from collections import Counter
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-
-import structlog
 
 from worker.cli.common import (
     add_as_of_option,
@@ -27,15 +24,14 @@ from worker.cli.common import (
     open_session,
     progress_printer,
 )
-from worker.core.records import group_rows
+from worker.core.outcome import RunOutcome
+from worker.core.rules.tally import keep_every_visit
 from worker.core.rules.wording import GENERIC, Wording
 from worker.core.visits import VisitRow, VisitStatus, sort_visits
 from worker.core.wording import day_count
 from worker.errors import ConfigError
-from worker.pipeline import Study, load_study
+from worker.pipeline import Study, check_batches, load_study
 from worker.text_safety import visible
-
-log = structlog.get_logger(__name__)
 
 EXIT_OK, EXIT_SCHEDULE_ERRORS = 0, 1
 FORMATS = ("table", "json")
@@ -83,40 +79,50 @@ class VisitReport:
     wording: Wording = GENERIC  # the study's words for the summary line (study.toml)
 
 
-def collect_visits(study: Study, batches: Iterable[Sequence[dict]], *, as_of: date) -> VisitReport:
-    """Every participant's schedule over a stream of flat-row batches (pure: no I/O)."""
-    ruleset, builder = study.ruleset, study.builder
-    if ruleset is None or builder is None or not ruleset.has_schedule:
-        raise ConfigError("the study's rules define no visit schedule (set study.rules)")
-    report = VisitReport(as_of=as_of, wording=ruleset.wording)
-    for batch in batches:
-        for record in group_rows(study.schema, batch).values():
-            report.records_checked += 1
-            try:
-                rows = ruleset.schedule(builder.build(record), as_of)
-            except Exception as exc:  # one participant's bad data must not hide the others
-                log.error(
-                    "visit schedule failed", record=record.record_id, error=type(exc).__name__
-                )
-                report.errors.append(record.record_id)
-                continue
-            if rows:
-                report.participants += 1
-                report.rows.extend(rows)
-    report.rows = sort_visits(report.rows)
-    return report
+NO_SCHEDULE = "the study's rules define no visit schedule (set study.rules)"
+
+
+def require_schedule(study: Study) -> None:
+    """A ConfigError unless the study declares a visit schedule (known before any export)."""
+    ruleset = study.ruleset
+    if ruleset is None or study.builder is None or not ruleset.has_schedule:
+        raise ConfigError(NO_SCHEDULE)
+
+
+def collect_visits(outcome: RunOutcome) -> VisitReport:
+    """Every participant's schedule, as a run that kept every visit row computed it (the
+    same rows its visit-window checks judged)."""
+    tally = outcome.tally
+    if tally is None or not tally.ruleset.has_schedule:
+        raise ConfigError(NO_SCHEDULE)
+    return VisitReport(
+        as_of=outcome.as_of,
+        rows=sort_visits(tally.visits),
+        participants=tally.scheduled,
+        records_checked=outcome.records_checked,
+        errors=list(tally.schedule_errors),
+        wording=tally.ruleset.wording,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     with open_session(args) as session:
         schema = session.client.schema()
-        study = load_study(session.settings, schema)
+        study = load_study(session.settings.study, schema)
+        require_schedule(study)
         batches = session.client.iter_record_batches(
             forms=study.forms_to_export,
             records=list(args.records) if args.records else None,
             on_progress=progress_printer("downloading"),  # type: ignore[arg-type]
         )
-        report = collect_visits(study, batches, as_of=session.as_of)
+        outcome = check_batches(
+            study,
+            batches,
+            as_of=session.as_of,
+            partial=bool(args.records),
+            visits=keep_every_visit,
+        )
+    report = collect_visits(outcome)
     sys.stdout.write(render_json(report) if args.format == "json" else render_table(report))
     if report.errors:
         print(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 from enum import StrEnum
 from typing import Any
 
@@ -108,43 +107,3 @@ class CheckCoverage:
 
     def public(self) -> dict[str, Any]:
         return {"ran": self.ran, "errored": self.errored, "skipped": dict(self.skipped)}
-
-
-@dataclass
-class CheckResult:
-    """The outcome of one check run."""
-
-    as_of: date
-    findings: list[Finding] = field(default_factory=list)
-    records_checked: int = 0
-    check_errors: int = 0
-    logic_errors: list[str] = field(default_factory=list)
-    # A run over some records only: cross-participant checks did not run.
-    partial: bool = False
-    # The study's own checks configured (0: the generic checks alone); None: not known.
-    study_checks: int | None = None
-    # Checks not run because the project no longer has what they read: ID -> why.
-    quarantined: dict[str, str] = field(default_factory=dict)
-    # Per study check: whom it judged (the coverage ledger).
-    coverage: dict[str, CheckCoverage] = field(default_factory=dict)
-    # A check erring on more than this share of the participants it tried degrades the run
-    # (``[check] max_error_share``).
-    max_error_share: float = 0.05
-
-    @property
-    def degraded(self) -> list[str]:
-        """Why this run is not a clean bill of health, one line each (empty: it is)."""
-        lines = [f"check {rule} quarantined: {why}" for rule, why in self.quarantined.items()]
-        limit = self.max_error_share
-        for rule, cover in sorted(self.coverage.items()):
-            if cover.errored and cover.error_share > limit:
-                lines.append(
-                    f"check {rule} errored on {cover.errored} of {cover.ran + cover.errored} "
-                    f"participants ({cover.error_share:.0%}, limit {limit:.0%})"
-                )
-        return lines
-
-    @property
-    def status(self) -> str:
-        """``ok``, or ``degraded`` when a check was quarantined or erred too often."""
-        return "degraded" if self.degraded else "ok"

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import partial
@@ -127,6 +127,10 @@ class Change:
     query_id: str
     rule: str
     row: dict[str, str | int]
+    # The finding a CREATE or REOPEN describes: its kind and severity as the run knows them
+    # (the row holds them as REDCap codes; they are decoded only from rows read back).
+    kind: Kind | None = None
+    severity: Severity | None = None
 
 
 @dataclass
@@ -216,9 +220,12 @@ class QueryBook:
         self, record: RecordData, changes: Iterable[Change], *, event: str | None = None
     ) -> list[Query]:
         """The record's queries as they stand once ``changes`` (this record's) are written:
-        what a summary of the run reports, without reading REDCap again."""
+        what a summary of the run reports, without reading REDCap again. A query this run
+        describes keeps its finding's kind and severity as they are, not decoded from the
+        codes written for REDCap."""
         event = self._at(record, event)
         rows = {key: dict(values) for key, values in record.rows.items()}
+        described: dict[int, Change] = {}
         for change in changes:
             row = rows.setdefault(RowKey(event, self.spec.form, change.instance), {})
             row.update(
@@ -226,7 +233,15 @@ class QueryBook:
                 for name, value in change.row.items()
                 if name not in PSEUDO_FIELDS and name != self.schema.record_id_field
             )
-        return self.read(RecordData(record.record_id, rows, record.data_access_group), event=event)
+            if change.kind is not None:
+                described[change.instance] = change
+        after = RecordData(record.record_id, rows, record.data_access_group)
+        queries = self.read(after, event=event)
+        for i, query in enumerate(queries):
+            typed = described.get(query.instance)
+            if typed is not None:
+                queries[i] = replace(query, kind=typed.kind, severity=typed.severity)
+        return queries
 
     def next_instance(self, record: RecordData, *, event: str | None = None) -> int:
         event = self._at(record, event)
@@ -267,7 +282,7 @@ class QueryBook:
                     self.f.opened_at: stamp,
                     self.f.reopen_count: "0",
                 }
-                plan.changes.append(change(Action.CREATE, next_instance, qid, row))
+                plan.changes.append(change(Action.CREATE, next_instance, qid, row, finding))
                 next_instance += 1
             elif query.status is Status.OPEN and query.verified:
                 row = {
@@ -292,7 +307,7 @@ class QueryBook:
                 }
                 if query.verified:
                     row[self.f.verified] = ""
-                plan.changes.append(change(Action.REOPEN, query.instance, qid, row))
+                plan.changes.append(change(Action.REOPEN, query.instance, qid, row, finding))
         for qid, query in existing.items():
             if qid in seen:
                 continue
@@ -329,6 +344,7 @@ class QueryBook:
         instance: int,
         qid: str,
         fields: dict[str, str],
+        finding: Finding | None = None,
         *,
         record: RecordData,
         event: str | None,
@@ -340,7 +356,11 @@ class QueryBook:
         row |= {"redcap_repeat_instrument": self.spec.form, "redcap_repeat_instance": instance}
         row |= fields
         rule = str(fields.get(self.f.rule, "")) or self._rule_of(record, event, instance)
-        return Change(action, record.record_id, instance, qid, rule, row)
+        if finding is None:
+            return Change(action, record.record_id, instance, qid, rule, row)
+        return Change(
+            action, record.record_id, instance, qid, rule, row, finding.kind, finding.severity
+        )
 
     def _rule_of(self, record: RecordData, event: str | None, instance: int) -> str:
         row = record.row(event, instance, self.spec.form) or {}

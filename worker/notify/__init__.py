@@ -1,6 +1,6 @@
 """Deviation summaries by email, after each sync.
 
-One run: take what the sync knows (``snapshot``), decide against the ledger which summaries
+One run: take what the run's outcome knows (``snapshot``), decide against the ledger which summaries
 are due and for whom (``plan``), render each as text and HTML (``summary``, ``render``,
 ``message``), queue them in the state folder's outbox and save the ledger (``outbox``),
 then deliver the outbox: send by SMTP, or write ``.eml`` files when no SMTP host is set
@@ -20,7 +20,7 @@ from datetime import date, datetime
 
 import structlog
 
-from worker.config import Settings
+from worker.core.outcome import RunOutcome
 from worker.notify.delivery import deliver
 from worker.notify.message import build_message
 from worker.notify.outbox import Outbox, load_ledger, save_ledger
@@ -28,9 +28,8 @@ from worker.notify.plan import plan_summaries, recipients_for
 from worker.notify.quarantine import AUDIENCE as DATA_MANAGER
 from worker.notify.quarantine import quarantine_notice
 from worker.notify.render import render as render_summary
-from worker.notify.snapshot import build_snapshot
+from worker.notify.snapshot import SummaryOptions, build_snapshot
 from worker.state import StateDir
-from worker.sync import SyncResult
 
 log = structlog.get_logger(__name__)
 
@@ -49,19 +48,20 @@ class NotifyOutcome:
 
 
 def after_sync(
-    settings: Settings,
+    options: SummaryOptions,
     state: StateDir,
-    result: SyncResult,
+    result: RunOutcome,
     *,
     as_of: date,
     now: datetime,
     dry_run: bool,
 ) -> NotifyOutcome:
+    """Queue and deliver the summaries due after a sync whose outcome is ``result``."""
     outcome = NotifyOutcome()
-    email = settings.email
-    snapshot = build_snapshot(result, settings, as_of=as_of, now=now)
+    email = options.email
+    snapshot = build_snapshot(result, options, as_of=as_of, now=now)
     planned = plan_summaries(
-        snapshot, load_ledger(state), email, now=now, timezone=settings.schedule.timezone
+        snapshot, load_ledger(state), email, now=now, timezone=options.timezone
     )
     outbox = Outbox(state)
     for out in planned.outgoing:
@@ -80,9 +80,7 @@ def after_sync(
         else:
             outbox.queue(out.key, msg)
             log.info("summary queued", key=out.key, new=len(out.summary.new))
-    notice, told = quarantine_notice(
-        result.check.quarantined, result.titles, planned.ledger.quarantines
-    )
+    notice, told = quarantine_notice(result.quarantined, result.titles, planned.ledger.quarantines)
     if notice is not None:
         msg = build_message(
             key=notice.key,

@@ -23,7 +23,7 @@ from email.message import EmailMessage
 import structlog
 from markupsafe import escape
 
-from worker.config import Settings
+from worker.config import EmailSettings
 from worker.errors import SyncBusy, WorkerError
 from worker.notify.delivery import deliver
 from worker.notify.message import build_message
@@ -100,16 +100,17 @@ def next_streak(
     return failed, None
 
 
-def record_scheduled_run(settings: Settings, *, ok: bool, error: str, now: datetime) -> None:
+def record_scheduled_run(
+    state: StateDir, email: EmailSettings, *, ok: bool, error: str, now: datetime
+) -> None:
     """Count one scheduled run in the streak; alert or announce the recovery when due."""
-    state = StateDir(settings.state_dir)
     before = load_streak(state)
     after, send = next_streak(
-        before, ok=ok, error=error, now=now, alert_after=settings.email.alert_after_failures
+        before, ok=ok, error=error, now=now, alert_after=email.alert_after_failures
     )
     if before == after and send is None:
         return  # a success after a success: nothing to write
-    study = study_name(settings.email.study_name, _saved_title(state))
+    study = study_name(email.study_name, _saved_title(state))
     outbox = Outbox(state)
     if send == "failing":
         notice = failing_notice(after, study)
@@ -120,10 +121,10 @@ def record_scheduled_run(settings: Settings, *, ok: bool, error: str, now: datet
     else:
         notice = None
     if notice is not None:
-        outbox.queue(notice.key, _message(notice, settings, now))
+        outbox.queue(notice.key, _message(notice, email, now))
     save_streak(state, after)
     if notice is not None or not ok:
-        _deliver(settings, state, outbox)
+        _deliver(email, state, outbox)
 
 
 def failing_notice(streak: Streak, study: str) -> Notice:
@@ -161,8 +162,7 @@ def recovered_notice(streak: Streak, study: str, now: datetime) -> Notice:
     )
 
 
-def _message(notice: Notice, settings: Settings, now: datetime) -> EmailMessage:
-    email = settings.email
+def _message(notice: Notice, email: EmailSettings, now: datetime) -> EmailMessage:
     return build_message(
         key=notice.key,
         audience=DATA_MANAGER_AUDIENCE,
@@ -181,12 +181,12 @@ class _Lines:
     failed: list[str]
 
 
-def _deliver(settings: Settings, state: StateDir, outbox: Outbox) -> None:
+def _deliver(email: EmailSettings, state: StateDir, outbox: Outbox) -> None:
     lines = _Lines([], [], [])
     try:
         # A manual sync delivering the same outbox at the same moment could send twice.
         with state.sync_lock():
-            deliver(outbox, state, settings.email, lines)
+            deliver(outbox, state, email, lines)
     except SyncBusy:
         return  # the sync holding the lock delivers the outbox itself
     except WorkerError as exc:  # a refused SMTP setting: the messages wait in the outbox

@@ -1,10 +1,11 @@
 """What one sync run knows about the study, in the terms summaries use (pure: no I/O).
 
-Built from the :class:`~worker.sync.SyncResult`: every open query and deviation (as REDCap
-holds them after the run's writes), the visits still waiting for a sample, and the study's
-progress counters. Nothing here carries a field value or a calendar date of a record: items
-name record, event, form, field and check; visits and ages are day counts. A finding's
-message (which may quote values) is kept only when ``email.include_values`` allows it.
+Built from the run's outcome (:class:`~worker.core.outcome.RunOutcome`): every open query
+and deviation (as REDCap holds them after the run's writes), the visits still waiting for a
+sample, and the study's progress counters. Nothing here carries a field value or a calendar
+date of a record: items name record, event, form, field and check; visits and ages are day
+counts. A finding's message (which may quote values) is kept only when
+``email.include_values`` allows it.
 """
 
 from __future__ import annotations
@@ -14,18 +15,28 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from worker.config import Settings
+from worker.config import EmailSettings
 from worker.core.findings import Kind, Severity, record_sort_key
+from worker.core.links import DataEntryLinks, redcap_base_url
+from worker.core.outcome import RunOutcome
 from worker.core.queries import Query
 from worker.core.schema import ProjectSchema
 from worker.core.visits import VisitRow, VisitStatus
 from worker.core.wording import day_count
-from worker.notify.links import DataEntryLinks, redcap_base_url
 from worker.notify.naming import study_name
-from worker.sync import SyncResult
 
 # How far ahead "due soon" looks: a generic planning horizon, not a protocol number.
 DUE_SOON = timedelta(weeks=2)
+
+
+@dataclass(frozen=True)
+class SummaryOptions:
+    """What the summaries need of the settings: the ``[email]`` section, the API URL (the
+    links' default base) and the timezone the digest's schedule is read in."""
+
+    email: EmailSettings
+    redcap_url: str | None = None
+    timezone: str = "UTC"
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,11 +135,12 @@ class Snapshot:
 
 
 def build_snapshot(
-    result: SyncResult, settings: Settings, *, as_of: date, now: datetime
+    result: RunOutcome, options: SummaryOptions, *, as_of: date, now: datetime
 ) -> Snapshot:
     schema = result.schema
-    links = DataEntryLinks(redcap_base_url(settings), schema)
-    include_values = settings.email.include_values
+    email = options.email
+    links = DataEntryLinks(redcap_base_url(email.redcap_base_url, options.redcap_url), schema)
+    include_values = email.include_values
     items: list[Item] = []
     for record, queries in result.queries.items():
         site = result.groups.get(record, "")
@@ -146,10 +158,10 @@ def build_snapshot(
         visits=tuple(visits),
         progress=tuple(tally.progress()) if tally else (),
         anchor=tally.ruleset.schedule_anchor if tally else None,
-        complete=not result.check.partial,
-        check_errors=result.check.check_errors,
-        study=study_name(settings.email.study_name, schema.title if schema else ""),
-        degraded=tuple(result.check.degraded),
+        complete=not result.partial,
+        check_errors=result.check_errors,
+        study=study_name(email.study_name, schema.title if schema else ""),
+        degraded=tuple(result.degraded),
         site_progress={s: tuple(tally.progress(s)) for s in sites} if tally else {},
     )
 
@@ -158,7 +170,7 @@ def _item(
     query: Query,
     record: str,
     site: str,
-    result: SyncResult,
+    result: RunOutcome,
     links: DataEntryLinks,
     now: datetime,
     include_values: bool,

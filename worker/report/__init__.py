@@ -1,6 +1,6 @@
 """The study report: one self-contained HTML page (``python -m worker report``).
 
-``collect.py`` gathers what it shows in one pass over the records, ``timeline.py`` draws
+``collect.py`` takes what it shows from one run's outcome, ``timeline.py`` draws
 each scheduled participant's visit windows as inline SVG, ``html.py`` renders the page.
 """
 

@@ -1,26 +1,24 @@
-"""What the study report shows, gathered in one pass over the records (pure: no I/O).
+"""What the study report shows, taken from one run's outcome (pure: no I/O).
 
-Records stream through the same checks as ``check`` and ``sync`` (each participant built
-once); on the way the report keeps each record's open queries (read from the project's
-query instrument), the study's progress counters and every visit row of the schedule.
-Only deviations, open queries and visit rows are kept, never the records themselves.
+The run (``worker.pipeline.check_batches``, the same one ``check`` and ``sync`` make) kept
+each record's queries (read from the project's query instrument, or from the Data
+Resolution Workflow), the study's progress counters and every visit row of the schedule;
+this picks out the deviations, open queries and timelines. Nothing here reads a record.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from worker.core.findings import Finding, Kind, Severity, record_sort_key
-from worker.core.queries import Query, QueryBook, query_id
-from worker.core.records import RecordData
-from worker.core.rules.tally import StudyTally
+from worker.core.links import DataEntryLinks
+from worker.core.outcome import RunOutcome
+from worker.core.queries import Query, query_id
 from worker.core.rules.wording import GENERIC, Wording
 from worker.core.schema import ProjectSchema
 from worker.core.visits import VisitRow
-from worker.notify.links import DataEntryLinks
-from worker.pipeline import Study, check_batches
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,56 +101,37 @@ class ReportData:
 
 
 def collect_report(
-    study: Study,
-    batches: Iterable[Sequence[dict]],
+    outcome: RunOutcome,
     *,
-    as_of: date,
     now: datetime,
     links: DataEntryLinks,
     include_values: bool = False,
-    drw_queries: Callable[[list[Finding]], dict[str, list[Query]]] | None = None,
-    max_error_share: float = 0.05,
 ) -> ReportData:
-    """``drw_queries(findings)``: each record's queries read from REDCap's Data Resolution
-    Workflow (``queries.target = "drw"``) instead of the query instrument."""
-    schema = study.schema
-    book = QueryBook(study.queries, schema) if study.queries else None
-    tally = None
-    if study.ruleset is not None:
-        tally = StudyTally(study.ruleset)
-        study = replace(study, ruleset=study.ruleset.observed_by(tally.observe))
+    """The report of a run: its outcome must name the project's schema, and carry each
+    record's queries and the study's tally (with every visit row) when there are any."""
+    schema = outcome.schema
+    if schema is None:
+        raise ValueError("the outcome of a run names its project's schema")
+    as_of, titles, groups = outcome.as_of, outcome.titles, outcome.groups
     existing: dict[tuple[str, str], Query] = {}  # (record, query ID) -> its query
-    groups: dict[str, str] = {}
-
-    def keep(record: RecordData, found: list[Finding]) -> None:
-        if record.data_access_group:
-            groups[record.record_id] = record.data_access_group
-        if book is not None:
-            for query in book.read(record):
-                existing.setdefault((record.record_id, query.query_id), query)
-
-    result = check_batches(study, batches, as_of=as_of, on_record=keep)
-    if drw_queries is not None:
-        for record, queries in drw_queries(result.findings).items():
-            for drw_query in queries:
-                existing.setdefault((record, drw_query.query_id), drw_query)
-    result.max_error_share = max_error_share
-    titles = {c.id: c.title for c in study.ruleset.checks} if study.ruleset else {}
+    for record, held in outcome.queries.items():
+        for stored in held:
+            existing.setdefault((record, stored.query_id), stored)
     data = ReportData(
         title=schema.title,
         project_id=schema.project_id,
         as_of=as_of,
         generated_at=now,
-        records_checked=result.records_checked,
-        check_errors=result.check_errors,
+        records_checked=outcome.records_checked,
+        check_errors=outcome.check_errors,
         titles=titles,
         coverage=[
             (rule, titles.get(rule, ""), c.ran, c.errored, dict(c.skipped))
-            for rule, c in sorted(result.coverage.items())
+            for rule, c in sorted(outcome.coverage.items())
         ],
-        degraded=result.degraded,
+        degraded=outcome.degraded,
     )
-    for finding in result.findings:
+    for finding in outcome.findings:
         if finding.kind is Kind.DEVIATION and not finding.check_error:
             query = existing.get((finding.record, query_id(finding)))
             data.deviations.append(
@@ -160,6 +139,7 @@ def collect_report(
             )
     data.deviations.sort(key=lambda d: (-d.severity.rank, record_sort_key(d.record), d.rule))
     data.queries = _open_queries(existing, groups, schema, now)
+    tally = outcome.tally
     if tally is not None:
         data.progress = tally.progress()
         data.wording = tally.ruleset.wording

@@ -37,6 +37,7 @@ class StudyTally:
         self.visits: list[VisitRow] = []
         self.groups: dict[str, str] = {}  # record -> data access group, for visit rows kept
         self.errors: list[str] = []  # records whose progress or schedule failed
+        self.schedule_errors: list[str] = []  # records whose schedule failed
         # (progress or schedule, what went wrong where: see ruleset.failure()) -> records
         self.failures: dict[tuple[str, str], list[str]] = {}
         self._counts: dict[str, Counter[str]] = {}  # data access group ("" = none) -> counters
@@ -89,6 +90,8 @@ class StudyTally:
     def _failed(self, record: str, what: str, exc: Exception) -> None:
         if record not in self.errors:
             self.errors.append(record)
+        if what == "schedule":
+            self.schedule_errors.append(record)
         self.failures.setdefault((what, failure(exc, self.ruleset.path)), []).append(record)
         # Only the exception's type, the name it missed and where: its text may quote a value.
         log.error(

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from tests.notify.conftest import settings_for
 from tests.rules.builders import schema
+from worker.core.links import DataEntryLinks, redcap_base_url
 from worker.core.schema import ProjectSchema
-from worker.notify.links import DataEntryLinks, redcap_base_url
 
 BASE = "https://redcap.example.org"
 
@@ -42,7 +41,10 @@ def test_no_link_rather_than_a_wrong_one() -> None:
     assert DataEntryLinks(None, project()).form("5", None, "infusion", None) is None
 
 
-def test_the_base_url_defaults_to_the_api_url_without_api(tmp_path) -> None:
-    assert redcap_base_url(settings_for(tmp_path)) == "https://redcap.example.org"
-    explicit = settings_for(tmp_path, redcap_base_url="https://redcap.example.org/site/")
-    assert redcap_base_url(explicit) == "https://redcap.example.org/site"
+def test_the_base_url_defaults_to_the_api_url_without_api() -> None:
+    api = "https://redcap.example.org/api/"
+    assert redcap_base_url(None, api) == "https://redcap.example.org"
+    assert redcap_base_url("https://redcap.example.org/site/", api) == (
+        "https://redcap.example.org/site"
+    )
+    assert redcap_base_url(None, None) is None

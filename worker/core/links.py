@@ -1,4 +1,5 @@
-"""Links into REDCap's data entry pages, so a summary's reader opens the form in one click.
+"""Links into REDCap's data entry pages, so a summary's or report's reader opens the form in
+one click.
 
 REDCap's form URL is ``<base>/redcap_v<version>/DataEntry/index.php?pid=..&id=..&event_id=..
 &page=<form>`` (``&instance=<n>`` on repeating rows). The version, project ID and event IDs
@@ -9,16 +10,15 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from worker.config import Settings
 from worker.core.schema import ProjectSchema
 
 
-def redcap_base_url(settings: Settings) -> str | None:
-    """``email.redcap_base_url``, or else the API URL without its ``api/`` ending."""
-    base = settings.email.redcap_base_url
+def redcap_base_url(base: str | None, api_url: str | None) -> str | None:
+    """``base`` (``email.redcap_base_url``), or else the API URL without its ``api/``
+    ending."""
     if base:
         return base.rstrip("/")
-    api = (settings.redcap.url or "").rstrip("/")
+    api = (api_url or "").rstrip("/")
     if not api:
         return None
     return api.removesuffix("/api") if api.endswith("/api") else api

@@ -1,0 +1,48 @@
+"""What one command run, or one scheduled run, works with: the settings, a REDCap client and
+the as-of date; and the options the library takes, built from the settings.
+
+Opened by the command line (``worker.cli.common``) and the scheduler. Only they, the jobs
+that glue a sync to both, and this module read the whole settings; every library call gets
+the section, or the small options, it needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING
+
+from worker.config import Settings
+from worker.redcap_client import RedcapClient
+from worker.sync_run import SyncOptions
+
+if TYPE_CHECKING:  # the email package is imported by the commands that send summaries only
+    from worker.notify.snapshot import SummaryOptions
+
+
+@dataclass
+class Session:
+    settings: Settings
+    client: RedcapClient
+    as_of: date
+
+
+def sync_options(settings: Settings) -> SyncOptions:
+    """What a sync needs of the settings."""
+    return SyncOptions(
+        study=settings.study,
+        queries=settings.queries,
+        state_dir=settings.state_dir,
+        server_timezone=settings.redcap.server_timezone,
+        max_error_share=settings.check.max_error_share,
+    )
+
+
+def summary_options(settings: Settings) -> SummaryOptions:
+    """What the deviation summaries need of the settings."""
+    from worker.notify.snapshot import SummaryOptions
+
+    return SummaryOptions(
+        email=settings.email,
+        redcap_url=settings.redcap.url,
+        timezone=settings.schedule.timezone,
+    )
