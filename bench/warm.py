@@ -55,7 +55,7 @@ def main() -> int:
             "seconds": seconds,
             "ok": bool(done and done.ok),
             "mode": done.mode if done else None,
-            "records": done.sync.check.records_checked if done else 0,
+            "records": done.sync.records_checked if done else 0,
         }
         print(json.dumps(answer), flush=True)
     return 0

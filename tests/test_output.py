@@ -12,12 +12,12 @@ from itertools import groupby
 
 from worker.core.findings import (
     CheckCoverage,
-    CheckResult,
     Finding,
     Kind,
     Severity,
     sort_findings,
 )
+from worker.core.outcome import RunOutcome
 from worker.output import (
     PUBLIC_COLUMNS,
     _public_row,
@@ -44,8 +44,8 @@ def finding(record: str, rule: str, *, instance: int | None = None, **kw: object
     return Finding(rule=rule, record=record, instance=instance, **defaults)  # type: ignore[arg-type]
 
 
-def result(*findings: Finding) -> CheckResult:
-    return CheckResult(
+def result(*findings: Finding) -> RunOutcome:
+    return RunOutcome(
         as_of=date(2026, 11, 26), findings=sort_findings(list(findings)), records_checked=3
     )
 
@@ -176,7 +176,7 @@ def plain_public(f: Finding) -> dict[str, object]:
     return {k: v for k, v in f.public().items() if k in PUBLIC_COLUMNS}
 
 
-def plain_json(r: CheckResult) -> str:
+def plain_json(r: RunOutcome) -> str:
     document = {
         "as_of": r.as_of.isoformat(),
         "findings": [plain_public(f) for f in r.findings],
@@ -186,7 +186,7 @@ def plain_json(r: CheckResult) -> str:
     return json.dumps(document, indent=2) + "\n"
 
 
-def plain_csv(r: CheckResult) -> str:
+def plain_csv(r: RunOutcome) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=PUBLIC_COLUMNS, lineterminator="\n")
     writer.writeheader()
@@ -201,7 +201,7 @@ def plain_csv(r: CheckResult) -> str:
     return buffer.getvalue()
 
 
-def plain_table(r: CheckResult) -> str:
+def plain_table(r: RunOutcome) -> str:
     def fit(text: str) -> str:
         return text if len(text) <= 80 else text[:79] + "…"
 
@@ -240,7 +240,7 @@ def plain_table(r: CheckResult) -> str:
 
 
 def test_each_format_matches_its_plain_implementation() -> None:
-    awkward = CheckResult(
+    awkward = RunOutcome(
         as_of=date(2026, 11, 26),
         findings=sort_findings(awkward_findings()),
         records_checked=7,
@@ -248,7 +248,7 @@ def test_each_format_matches_its_plain_implementation() -> None:
         logic_errors=["x" * 100],
         partial=True,
     )
-    degraded = CheckResult(
+    degraded = RunOutcome(
         as_of=date(2026, 11, 26),
         records_checked=3,
         quarantined={"XX-01": "rule XX-01: field 'gone' is not in the project"},
@@ -283,18 +283,18 @@ def test_messages_wrap_as_textwrap_wraps_them() -> None:
 
 
 def test_a_run_with_a_quarantined_or_mostly_erring_check_is_degraded_not_ok() -> None:
-    clean = CheckResult(
+    clean = RunOutcome(
         as_of=date(2026, 11, 26),
         coverage={"XX-02": CheckCoverage(ran=95, errored=5)},  # 5%: at the limit, not over
     )
     assert (clean.status, clean.degraded) == ("ok", [])
-    erring = CheckResult(
+    erring = RunOutcome(
         as_of=date(2026, 11, 26),
         coverage={"XX-02": CheckCoverage(ran=94, errored=6)},
     )
     assert erring.status == "degraded"
     assert erring.degraded == ["check XX-02 errored on 6 of 100 participants (6%, limit 5%)"]
-    held = CheckResult(as_of=date(2026, 11, 26), quarantined={"XX-01": "field 'gone' is gone"})
+    held = RunOutcome(as_of=date(2026, 11, 26), quarantined={"XX-01": "field 'gone' is gone"})
     assert summarise(held)["status"] == "degraded"
     assert summarise(held)["quarantined"] == {"XX-01": "field 'gone' is gone"}
     assert summary_line(held).startswith("DEGRADED (1 problem(s), listed below): ")
@@ -309,7 +309,7 @@ def test_a_run_with_a_quarantined_or_mostly_erring_check_is_degraded_not_ok() ->
 HOSTILE_ID = "7\x1b[2J\u202eevil"  # clears a terminal; reverses what follows
 
 
-def hostile_result() -> CheckResult:
+def hostile_result() -> RunOutcome:
     return result(
         finding('=HYPERLINK("http://x")', "DQ-TYPE", message="+cmd|' /C calc'!A0"),
         finding("@SUM(A1)", "DQ-TYPE", field="-2+3", message="-12"),

@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, demo_schema
-from worker.config import Settings, StudySettings
+from worker.config import StudySettings
 from worker.errors import ConfigError
 from worker.pipeline import load_study, query_instrument
 
 NK_MAPPING = (REPO / "mappings" / "nk_trial.toml").read_text(encoding="utf-8")
 
 
-def settings(mapping: Path | None = None, rules: Path | None = None) -> Settings:
-    return Settings(study=StudySettings(mapping=mapping, rules=rules))
+def settings(mapping: Path | None = None, rules: Path | None = None) -> StudySettings:
+    return StudySettings(mapping=mapping, rules=rules)
 
 
 def test_with_no_mapping_the_generic_checks_read_every_form() -> None:

@@ -18,8 +18,10 @@ from tests.rules.test_demo import demo_data
 from worker.cli import visits as cli
 from worker.config import load_settings
 from worker.core.generic_checks import GenericChecker
+from worker.core.rules.tally import keep_every_visit
 from worker.core.rules.wording import GENERIC
 from worker.core.visits import VisitRow, VisitStatus, sort_visits
+from worker.errors import ConfigError
 from worker.pipeline import Study, check_batches
 
 CONFIG = REPO / "config.example.toml"
@@ -33,6 +35,11 @@ def study() -> Study:
         ruleset=ruleset(),
         generic=GenericChecker(schema()),
     )
+
+
+def collect(study: Study, batches: list[list[dict]], *, as_of: date) -> cli.VisitReport:
+    """The visits of one run over ``batches``, as the command runs it (every visit kept)."""
+    return cli.collect_visits(check_batches(study, batches, as_of=as_of, visits=keep_every_visit))
 
 
 def demo_batches(as_of: date = AS_OF, size: int = 7) -> list[list[dict]]:
@@ -82,14 +89,14 @@ def test_what_is_due_soonest_comes_first() -> None:
 
 def test_only_treated_participants_have_visits() -> None:
     batches = [[*treated("1").rows.values(), *screened("2").rows.values()]]
-    report = cli.collect_visits(study(), batches, as_of=AS_OF)
+    report = collect(study(), batches, as_of=AS_OF)
     assert {r.record for r in report.rows} == {"1"}
     assert (report.records_checked, report.participants, len(report.rows)) == (2, 1, 6)
 
 
 def test_the_command_agrees_with_nk_win01_and_nk_win02_on_the_demo() -> None:
     batches = demo_batches()
-    report = cli.collect_visits(study(), batches, as_of=AS_OF)
+    report = collect(study(), batches, as_of=AS_OF)
     checked = check_batches(study(), batches, as_of=AS_OF)
 
     def found(rule: str) -> set[tuple[str, str | None]]:
@@ -107,9 +114,21 @@ def test_the_command_agrees_with_nk_win01_and_nk_win02_on_the_demo() -> None:
 def test_a_participant_whose_schedule_fails_is_reported_and_the_others_listed() -> None:
     broken = dataclasses.replace(study(), ruleset=schedule_failing_for(ruleset(), "2"))
     batches = [[*treated("1").rows.values(), *treated("2").rows.values()]]
-    report = cli.collect_visits(broken, batches, as_of=AS_OF)
+    report = collect(broken, batches, as_of=AS_OF)
     assert report.errors == ["2"]
     assert {r.record for r in report.rows} == {"1"}
+
+
+def test_a_study_without_a_schedule_has_no_visits_to_list() -> None:
+    unscheduled = dataclasses.replace(
+        study(), ruleset=dataclasses.replace(ruleset(), visit_schedule=None)
+    )
+    with pytest.raises(ConfigError, match="no visit schedule"):
+        cli.require_schedule(unscheduled)
+    batches = [list(treated("1").rows.values())]
+    outcome = check_batches(unscheduled, batches, as_of=AS_OF, visits=keep_every_visit)
+    with pytest.raises(ConfigError, match="no visit schedule"):
+        cli.collect_visits(outcome)
 
 
 # --- Rendering ------------------------------------------------------------------------------
@@ -118,7 +137,7 @@ def test_a_participant_whose_schedule_fails_is_reported_and_the_others_listed() 
 def test_json_lists_each_visit_with_dates_days_and_status() -> None:
     rec = treated("4", months=(1,)).fu(2, mba_date="2026-04-19")  # day 48
     d0 = date(2026, 3, 2)
-    report = cli.collect_visits(study(), [list(rec.rows.values())], as_of=d0 + timedelta(days=60))
+    report = collect(study(), [list(rec.rows.values())], as_of=d0 + timedelta(days=60))
     document = json.loads(cli.render_json(report))
     assert document["as_of"] == "2026-05-01"
     first = document["visits"][0]
@@ -146,7 +165,7 @@ def test_json_lists_each_visit_with_dates_days_and_status() -> None:
 def test_the_table_has_a_headline_and_one_line_per_visit() -> None:
     rec = treated("4", months=(1,))
     d0 = date(2026, 3, 2)
-    report = cli.collect_visits(study(), [list(rec.rows.values())], as_of=d0 + timedelta(days=50))
+    report = collect(study(), [list(rec.rows.values())], as_of=d0 + timedelta(days=50))
     lines = cli.render_table(report).splitlines()
     assert lines[0] == (
         "Follow-up visits as of 2026-04-21: 1 due now, 4 upcoming, 0 missed (1 treated participant)"
@@ -161,7 +180,7 @@ def test_the_table_has_a_headline_and_one_line_per_visit() -> None:
 def test_without_the_studys_words_the_headline_is_generic() -> None:
     rec = treated("4", months=(1,))
     d0 = date(2026, 3, 2)
-    report = cli.collect_visits(study(), [list(rec.rows.values())], as_of=d0 + timedelta(days=50))
+    report = collect(study(), [list(rec.rows.values())], as_of=d0 + timedelta(days=50))
     report.wording = GENERIC
     assert cli.render_table(report).splitlines()[0] == (
         "Visits as of 2026-04-21: 1 due now, 4 upcoming, 0 missed "
@@ -171,7 +190,7 @@ def test_without_the_studys_words_the_headline_is_generic() -> None:
 
 def test_a_visit_not_expected_is_listed_with_the_studys_reason() -> None:
     rec = treated("4", months=(1,)).eos(eos_date=date(2026, 4, 1), eos_status=3)
-    report = cli.collect_visits(study(), [list(rec.rows.values())], as_of=date(2026, 11, 26))
+    report = collect(study(), [list(rec.rows.values())], as_of=date(2026, 11, 26))
     table = cli.render_table(report)
     assert table.count("not expected: ended") == 5
     document = json.loads(cli.render_json(report))
@@ -179,7 +198,7 @@ def test_a_visit_not_expected_is_listed_with_the_studys_reason() -> None:
 
 
 def test_an_empty_report_says_so() -> None:
-    report = cli.collect_visits(study(), [list(screened().rows.values())], as_of=AS_OF)
+    report = collect(study(), [list(screened().rows.values())], as_of=AS_OF)
     assert "No follow-up visits to show." in cli.render_table(report)
 
 

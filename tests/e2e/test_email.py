@@ -18,6 +18,7 @@ from worker import sync as sync_module
 from worker.config import load_settings
 from worker.core.findings import Kind, Severity
 from worker.pipeline import make_client
+from worker.session import summary_options, sync_options
 from worker.sync import run_sync
 
 pytestmark = pytest.mark.e2e
@@ -256,9 +257,14 @@ def job(settings):
     from worker.notify import after_sync
     from worker.state import StateDir, utc_now
 
-    with make_client(settings) as client:
-        result = run_sync(client, settings, as_of=AS_OF)
+    with make_client(settings.redcap) as client:
+        result = run_sync(client, sync_options(settings), as_of=AS_OF)
     after_sync(
-        settings, StateDir(settings.state_dir), result, as_of=AS_OF, now=utc_now(), dry_run=False
+        summary_options(settings),
+        StateDir(settings.state_dir),
+        result,
+        as_of=AS_OF,
+        now=utc_now(),
+        dry_run=False,
     )
     return result

@@ -17,8 +17,9 @@ import pytest
 from tests.conftest import AS_OF, DEMO_PROJECT, REPO, worker_env
 from worker.config import load_settings
 from worker.jobs import JobOutcome, run_sync_job
-from worker.pipeline import Session, make_client
+from worker.pipeline import make_client
 from worker.sandbox import DEMO_TOKEN, FakeClock, Sandbox
+from worker.session import Session
 from worker.state import StateDir, utc_now
 from worker.sync import SyncStopped
 
@@ -60,7 +61,7 @@ def env(sandbox: Sandbox, tmp_path, monkeypatch: pytest.MonkeyPatch) -> pytest.M
 
 def sync(*, incremental: bool = True, **kw) -> JobOutcome:
     settings = load_settings(CONFIG)
-    with make_client(settings) as client:
+    with make_client(settings.redcap) as client:
         session = Session(settings=settings, client=client, as_of=AS_OF)
         return run_sync_job(session, incremental=incremental, **kw)
 
@@ -105,7 +106,7 @@ def test_an_incremental_run_exports_only_the_changed_record_and_reconciles_it(
     assert since.exported_records() == {"12"}
     assert since.written_records() == {"12"}
     assert range_query(sandbox)["dq_status"] == "2"  # resolved
-    assert second.sync.check.records_checked == 1
+    assert second.sync.records_checked == 1
 
 
 @pytest.mark.usefixtures("env")
@@ -166,7 +167,7 @@ def test_a_stopped_run_keeps_the_old_cursor(sandbox: Sandbox) -> None:
 
 def saved_state() -> tuple[StateDir, str]:
     settings = load_settings(CONFIG)
-    with make_client(settings) as client:
+    with make_client(settings.redcap) as client:
         return StateDir(settings.state_dir), client.url
 
 

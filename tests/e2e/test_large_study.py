@@ -14,6 +14,7 @@ from worker.config import load_settings
 from worker.notify import after_sync
 from worker.pipeline import make_client
 from worker.sandbox import DEMO_TOKEN, Sandbox
+from worker.session import summary_options, sync_options
 from worker.state import StateDir
 from worker.sync import run_sync
 
@@ -37,10 +38,10 @@ def test_at_5000_participants_summaries_stay_under_1_mb_and_the_report_under_5_m
         settings = load_settings(CONFIG)
         # The first sync, as a dry run: every finding is new, so its summaries are the
         # largest the study sends, and they are written where they can be measured.
-        with make_client(settings) as client:
-            result = run_sync(client, settings, as_of=AS_OF, now=NOW, dry_run=True)
+        with make_client(settings.redcap) as client:
+            result = run_sync(client, sync_options(settings), as_of=AS_OF, now=NOW, dry_run=True)
         state = StateDir(settings.state_dir)
-        after_sync(settings, state, result, as_of=AS_OF, now=NOW, dry_run=True)
+        after_sync(summary_options(settings), state, result, as_of=AS_OF, now=NOW, dry_run=True)
         emails = {p.name: p.stat().st_size for p in (state.outbox / "dry-run").glob("*.eml")}
         # Then the queries that sync would write, so the report has every section full.
         sandbox.import_rows([c.row for c in result.plan.changes], overwrite=True)
@@ -50,14 +51,14 @@ def test_at_5000_participants_summaries_stay_under_1_mb_and_the_report_under_5_m
             env=env,
         )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    deviations = sum(1 for f in result.check.findings if f.kind.value == "deviation")
+    deviations = sum(1 for f in result.findings if f.kind.value == "deviation")
     assert deviations > 5000  # big enough that unbounded lists would run to megabytes
     assert sorted(name.split("-")[0] for name in emails) == ["critical", "digest"]
     assert all(size < 1 * MB for size in emails.values()), emails
     assert out.stat().st_size < 5 * MB
     with capsys.disabled():
         print(
-            f"\n[5,000 participants] {len(result.check.findings)} findings: "
+            f"\n[5,000 participants] {len(result.findings)} findings: "
             + ", ".join(f"{name.split('-')[0]} {size / MB:.2f} MB" for name, size in emails.items())
             + f", report {out.stat().st_size / MB:.2f} MB"
         )

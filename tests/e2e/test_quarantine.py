@@ -19,6 +19,7 @@ from tests.conftest import AS_OF, DEMO_PROJECT, REPO, run_worker, worker_env
 from worker.config import load_settings
 from worker.pipeline import make_client
 from worker.sandbox import DEMO_TOKEN, Sandbox
+from worker.session import sync_options
 from worker.state import StateDir
 from worker.sync import run_sync
 
@@ -46,8 +47,8 @@ def sync(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, **env: str):
     for key, value in worker_env(sandbox.url, sandbox.token, **env).items():
         monkeypatch.setenv(key, value)
     settings = load_settings(CONFIG)
-    with make_client(settings) as client:
-        return run_sync(client, settings, as_of=AS_OF)
+    with make_client(settings.redcap) as client:
+        return run_sync(client, sync_options(settings), as_of=AS_OF)
 
 
 def places(findings) -> list[tuple]:
@@ -83,27 +84,25 @@ def test_a_rule_reading_a_deleted_field_is_quarantined_and_the_rest_runs(
     synced, drifted, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     _, first = synced
-    assert RULE in {f.rule for f in first.check.findings}  # it had something to say
+    assert RULE in {f.rule for f in first.findings}  # it had something to say
     held_before = [q for q in queries(drifted) if q["dq_rule"] == RULE]
     assert held_before
 
     result = sync(drifted, monkeypatch, WORKER_STATE_DIR=str(tmp_path / "state"))
 
-    assert list(result.check.quarantined) == [RULE]
-    assert f"[{DELETED}]" in result.check.quarantined[RULE]
+    assert list(result.quarantined) == [RULE]
+    assert f"[{DELETED}]" in result.quarantined[RULE]
     # Every other check's findings are exactly what they were.
-    assert places(result.check.findings) == places(
-        f for f in first.check.findings if f.rule != RULE
-    )
-    assert result.check.check_errors == 0
+    assert places(result.findings) == places(f for f in first.findings if f.rule != RULE)
+    assert result.check_errors == 0
     # Its queries are left as they are: neither closed nor reopened nor rewritten.
     assert [q for q in queries(drifted) if q["dq_rule"] == RULE] == held_before
     assert not [c for c in result.plan.changes if c.rule == RULE]
     assert result.plan.not_run >= len(held_before)
-    coverage = result.check.coverage[RULE]
+    coverage = result.coverage[RULE]
     assert (coverage.ran, coverage.errored) == (0, 0)
-    assert coverage.skipped == {"quarantined": result.check.records_checked}
-    assert result.check.status == "degraded"
+    assert coverage.skipped == {"quarantined": result.records_checked}
+    assert result.status == "degraded"
 
 
 def test_doctor_history_health_and_the_data_manager_hear_of_the_quarantine(

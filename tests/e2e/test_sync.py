@@ -12,6 +12,7 @@ from tests.conftest import AS_OF, DEMO_PROJECT, REPO, run_worker, worker_env
 from worker import sync as sync_module
 from worker.config import load_settings
 from worker.pipeline import make_client
+from worker.session import sync_options
 from worker.state import StateDir
 from worker.sync import run_sync
 
@@ -32,8 +33,8 @@ def settings(demo_sandbox, monkeypatch: pytest.MonkeyPatch):
 
 
 def sync(settings, **kw):
-    with make_client(settings) as client:
-        return run_sync(client, settings, as_of=AS_OF, **kw)
+    with make_client(settings.redcap) as client:
+        return run_sync(client, sync_options(settings), as_of=AS_OF, **kw)
 
 
 def queries(sandbox) -> list[dict]:
@@ -85,7 +86,7 @@ def test_the_first_sync_opens_exactly_one_query_per_finding(demo_sandbox, settin
     result = sync(settings)
     rows = queries(demo_sandbox)
     assert result.complete
-    assert len(rows) == len(SEEDED) == len(result.check.findings)
+    assert len(rows) == len(SEEDED) == len(result.findings)
     assert all(r["dq_status"] == "1" for r in rows)
     located = {
         (r["dq_rule"], r["record_id"], r["dq_event"], r["dq_instance"], r["dq_field"]) for r in rows

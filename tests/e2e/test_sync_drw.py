@@ -20,6 +20,7 @@ from tests.conftest import AS_OF, DEMO_PROJECT, REPO, run_worker, worker_env
 from worker.config import load_settings
 from worker.pipeline import make_client
 from worker.sandbox import DEMO_TOKEN, FakeClock, Sandbox
+from worker.session import sync_options
 from worker.state import utc_now
 from worker.sync import run_sync
 
@@ -58,8 +59,8 @@ def settings(drw_sandbox, tmp_path, monkeypatch: pytest.MonkeyPatch):
 
 
 def sync(settings, now: datetime, **kw):
-    with make_client(settings) as client:
-        return run_sync(client, settings, as_of=AS_OF, now=now, **kw)
+    with make_client(settings.redcap) as client:
+        return run_sync(client, sync_options(settings), as_of=AS_OF, now=now, **kw)
 
 
 def event_id(sandbox: Sandbox, event: str) -> int:
@@ -119,7 +120,7 @@ def test_the_first_sync_opens_one_drw_status_per_place_with_findings(drw_sandbox
         assert (opened["username"], opened["current_query_status"]) == (BOT, "OPEN")
         assert opened["response_requested"] == 1
     # Each finding's message and check ID are in its place's comment.
-    for finding in result.check.findings:
+    for finding in result.findings:
         status = status_at(
             drw_sandbox, record=finding.record, event=finding.event, field=finding.field
         )
@@ -208,7 +209,7 @@ def test_a_status_shared_by_two_checks_closes_when_the_last_one_is_gone(drw_sand
         > 1
     )
     result = sync(settings, T0)
-    rules = sorted(f.rule for f in result.check.findings if (f.record, f.event, f.field) == shared)
+    rules = sorted(f.rule for f in result.findings if (f.record, f.event, f.field) == shared)
     assert len(rules) == 2
     status = status_at(drw_sandbox, record=shared[0], event=shared[1], field=shared[2])
     assert all(rule in status["resolutions"][0]["comment"] for rule in rules)

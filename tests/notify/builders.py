@@ -110,22 +110,19 @@ def stored_query(
 
 
 def sync_result(queries: dict[str, list[Any]], *, partial: bool = False, **values: Any) -> Any:
-    """A SyncResult carrying what summaries read, without a sync."""
+    """A run's outcome carrying what summaries read, without a sync."""
     from tests.rules.builders import schema
-    from worker.core.findings import CheckResult
-    from worker.core.queries import Plan
-    from worker.sync import SyncResult
+    from worker.core.outcome import RunOutcome
 
     project = schema().model_copy(update={"redcap_version": "15.7.6", "project_id": 4107})
     fields: dict[str, Any] = {
-        "check": CheckResult(as_of=AS_OF, partial=partial),
-        "plan": Plan(),
-        "dry_run": False,
+        "as_of": AS_OF,
+        "partial": partial,
         "schema": project,
         "titles": {"NK-TRT-01": "More infusions than the protocol allows"},
         "queries": queries,
     }
-    return SyncResult(**(fields | values))
+    return RunOutcome(**(fields | values))
 
 
 def message(recipients: tuple[str, ...] = ("pi@example.org", "dm@example.org")) -> Any:

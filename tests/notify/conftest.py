@@ -9,6 +9,8 @@ import pytest
 
 from tests.notify.smtpd import SmtpServer, smtp_server
 from worker.config import EmailSettings, Settings
+from worker.notify.snapshot import SummaryOptions
+from worker.session import summary_options
 from worker.state import StateDir
 
 
@@ -41,3 +43,8 @@ def settings_for(tmp_path: Path, **email: object) -> Settings:
         email=email_settings(**email),
         redcap={"url": "https://redcap.example.org/api/"},
     )
+
+
+def options_for(tmp_path: Path, **email: object) -> SummaryOptions:
+    """What the summaries read of :func:`settings_for`."""
+    return summary_options(settings_for(tmp_path, **email))

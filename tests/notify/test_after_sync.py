@@ -13,6 +13,7 @@ from worker.core.findings import Severity
 from worker.errors import ConfigError
 from worker.notify import after_sync
 from worker.notify.outbox import LEDGER_FILE, Outbox
+from worker.session import summary_options
 from worker.state import StateDir
 
 
@@ -27,7 +28,8 @@ def result():
 
 def run(settings, *, dry_run=False, now=NOW, sync=None):
     state = StateDir(settings.state_dir)
-    return after_sync(settings, state, sync or result(), as_of=AS_OF, now=now, dry_run=dry_run)
+    options = summary_options(settings)
+    return after_sync(options, state, sync or result(), as_of=AS_OF, now=now, dry_run=dry_run)
 
 
 def test_with_no_smtp_host_the_summaries_are_eml_files_and_their_paths_reported(tmp_path):

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 from tests.notify.builders import AS_OF, NOW, stored_query, sync_result
-from tests.notify.conftest import settings_for
+from tests.notify.conftest import options_for
 from worker.core.findings import Kind, Severity
 from worker.core.queries import Status
 from worker.core.visits import VisitRow, VisitStatus
@@ -22,7 +22,7 @@ def test_open_queries_become_items_with_links_and_ages(tmp_path) -> None:
         },
         groups={"8": "site_a"},
     )
-    snap = build_snapshot(result, settings_for(tmp_path), as_of=AS_OF, now=NOW)
+    snap = build_snapshot(result, options_for(tmp_path), as_of=AS_OF, now=NOW)
     assert [i.query_id for i in snap.items] == ["NK-TRT-01-1", "NK-TRT-01-2"]
     first, second = snap.items
     assert first.title == "More infusions than the protocol allows"
@@ -42,23 +42,23 @@ def test_open_queries_become_items_with_links_and_ages(tmp_path) -> None:
 
 def test_messages_are_left_out_unless_values_are_allowed(tmp_path) -> None:
     result = sync_result({"8": [stored_query(1)]})
-    snap = build_snapshot(result, settings_for(tmp_path), as_of=AS_OF, now=NOW)
+    snap = build_snapshot(result, options_for(tmp_path), as_of=AS_OF, now=NOW)
     assert snap.items[0].message is None
-    allowed = settings_for(tmp_path, include_values=True)
+    allowed = options_for(tmp_path, include_values=True)
     snap = build_snapshot(result, allowed, as_of=AS_OF, now=NOW)
     assert snap.items[0].message == "Infusion 3 given; viability 79.9 %."
 
 
 def test_a_row_with_unreadable_codes_is_never_hidden(tmp_path) -> None:
     odd = stored_query(1, kind=None, severity=None)
-    snap = build_snapshot(sync_result({"8": [odd]}), settings_for(tmp_path), as_of=AS_OF, now=NOW)
+    snap = build_snapshot(sync_result({"8": [odd]}), options_for(tmp_path), as_of=AS_OF, now=NOW)
     assert snap.items[0].kind is Kind.QUERY  # not announced as a deviation on a guess
     assert snap.items[0].severity is Severity.CRITICAL  # but listed first
 
 
 def test_a_partial_run_is_not_complete(tmp_path) -> None:
     result = sync_result({}, partial=True)
-    assert not build_snapshot(result, settings_for(tmp_path), as_of=AS_OF, now=NOW).complete
+    assert not build_snapshot(result, options_for(tmp_path), as_of=AS_OF, now=NOW).complete
 
 
 class Tally:
@@ -100,7 +100,7 @@ def test_visits_are_sorted_by_urgency_and_bounded_by_the_horizon(tmp_path) -> No
         row("6", VisitStatus.IN_WINDOW, AS_OF - timedelta(days=60)),
     ]
     result = sync_result({}, tally=Tally(rows), groups={"2": "site_b"})
-    snap = build_snapshot(result, settings_for(tmp_path), as_of=AS_OF, now=NOW)
+    snap = build_snapshot(result, options_for(tmp_path), as_of=AS_OF, now=NOW)
     assert [(v.record, v.state) for v in snap.visits] == [
         ("4", VisitState.OVERDUE),
         ("5", VisitState.OVERDUE),
@@ -124,6 +124,6 @@ def test_visits_are_sorted_by_urgency_and_bounded_by_the_horizon(tmp_path) -> No
 
 def test_a_site_view_keeps_only_its_records(tmp_path) -> None:
     result = sync_result({"1": [stored_query(1)], "2": [stored_query(1)]}, groups={"1": "site_a"})
-    snap = build_snapshot(result, settings_for(tmp_path), as_of=AS_OF, now=NOW)
+    snap = build_snapshot(result, options_for(tmp_path), as_of=AS_OF, now=NOW)
     assert [i.record for i in snap.for_site("site_a").items] == ["1"]
     assert replace(snap, items=()).deviations == []

@@ -1,4 +1,4 @@
-"""What the report gathers in one pass: deviations, open queries by record, timelines."""
+"""What the report takes from a run: deviations, open queries by record, timelines."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from tests.rules.builders import ruleset
 from worker.config import load_settings
 from worker.core.findings import Kind
 from worker.pipeline import make_client
+from worker.session import sync_options
 from worker.sync import run_sync
 
 SEEDED = json.loads((REPO / "demo" / "nk_trial" / "demo_findings.json").read_text())
@@ -49,8 +50,8 @@ def test_open_queries_are_read_from_the_query_form(demo_sandbox, monkeypatch) ->
     monkeypatch.setenv("REDCAP_API_URL", demo_sandbox.url)
     monkeypatch.setenv("REDCAP_API_TOKEN", demo_sandbox.token)
     settings = load_settings(REPO / "config.example.toml")
-    with make_client(settings) as client:
-        run_sync(client, settings, as_of=AS_OF)
+    with make_client(settings.redcap) as client:
+        run_sync(client, sync_options(settings), as_of=AS_OF)
     data = collect(demo_sandbox.rows())
     assert sum(len(r.queries) for r in data.queries) == len(SEEDED)
     assert {d.query for d in data.deviations} == {"open"}

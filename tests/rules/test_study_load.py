@@ -7,10 +7,10 @@ from __future__ import annotations
 import sys
 
 from tests.rules.builders import MAPPING, RULES, schema
-from worker.config import Settings
+from worker.config import StudySettings
 from worker.pipeline import load_study
 
-SETTINGS = Settings.model_validate({"study": {"mapping": MAPPING, "rules": RULES}})
+SETTINGS = StudySettings.model_validate({"mapping": MAPPING, "rules": RULES})
 
 
 def test_loading_the_study_50_times_leaves_sys_modules_as_it_was() -> None:
