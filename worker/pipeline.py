@@ -371,6 +371,7 @@ def check_batches(
         else:
             run.skip_cross()
         outcome.check_errors = run.check_errors
+        outcome.check_failures = run.failures
         outcome.coverage = run.coverage
         outcome.quarantined = {q.check.id: q.reason for q in run.ruleset.quarantined}
     outcome.logic_errors = list(study.generic.logic_errors)

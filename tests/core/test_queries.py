@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -223,6 +224,23 @@ def test_after_gives_the_queries_as_they_stand_once_the_plan_is_written(book) ->
     [resolved] = book.after(written, resolve.changes)
     assert not resolved.is_open
     assert book.read(written)[0].is_open  # the record itself is left as it was
+
+
+def test_a_query_this_run_describes_keeps_its_findings_kind_and_severity(book) -> None:
+    """Within one run kind and severity stay typed: only rows read from REDCap are decoded."""
+    plan = book.reconcile(empty(), [finding(severity=Severity.CRITICAL)], ran=ran, now=NOW)
+    [create] = plan.changes
+    assert (create.kind, create.severity) == (Kind.DEVIATION, Severity.CRITICAL)
+    # Were the codes written for REDCap read back, this row would say nothing.
+    unreadable = replace(create, row=create.row | {"dq_kind": "9", "dq_severity": "9"})
+    [query] = book.after(empty(), [unreadable])
+    assert (query.kind, query.severity) == (Kind.DEVIATION, Severity.CRITICAL)
+    _, written = sync(book, empty(), [finding()])
+    site_sets(book, written, kind="9")
+    [resolve] = book.reconcile(written, [], ran=ran, now=LATER).changes
+    assert resolve.kind is None  # a resolution describes no finding: the stored row is read
+    [resolved] = book.after(written, [resolve])
+    assert resolved.kind is None
 
 
 def test_a_reopened_query_is_a_new_occurrence(book) -> None:

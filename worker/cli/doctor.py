@@ -13,14 +13,18 @@ from worker.config import Settings
 from worker.core.coverage import mapping_coverage
 from worker.core.export_rights import export_rights_error, hidden_fields
 from worker.core.mapping import MappingSpec, load_mapping, mapping_drift
-from worker.core.records import group_rows
 from worker.core.rules import load_ruleset
 from worker.core.rules.loader import LOGIC_FILE
 from worker.core.rules.logic_rules import one_arm_names
-from worker.core.rules.tally import StudyTally
 from worker.core.schema import ProjectSchema
 from worker.errors import ConfigError, RedcapError, WorkerError
-from worker.pipeline import INIT_HINT, judged_mapping, load_study, query_form_steps
+from worker.pipeline import (
+    INIT_HINT,
+    check_batches,
+    judged_mapping,
+    load_study,
+    query_form_steps,
+)
 from worker.redcap_client import RedcapClient
 from worker.redcap_client.drw import DrwApi, module_prefixes
 
@@ -178,20 +182,18 @@ def check_run_problems(
     (read-only): one line per check and cause that raised (the study's file and line, the
     name it missed, how many records), and a line saying what ran."""
     study = load_study(settings.study, schema)
-    builder = study.builder
     assert study.ruleset is not None
-    assert builder is not None  # rules need a mapping
-    tally = StudyTally(study.ruleset, keep_visit=lambda row: False)
-    run = study.ruleset.observed_by(tally.observe).start(as_of)
-    records = 0
-    for batch in client.iter_record_batches(forms=study.forms_to_export):
-        for record in group_rows(schema, batch).values():
-            records += 1
-            run.check(builder.build(record), record)
-    run.finish()
-    failed = [(f"check {check}", cause, ids) for (check, cause), ids in run.failures.items()]
+    batches = client.iter_record_batches(forms=study.forms_to_export)
+    # The schedule and progress run as every command runs them; no visit row is kept.
+    outcome = check_batches(study, batches, as_of=as_of, visits=lambda row: False)
+    assert outcome.tally is not None
+    records = outcome.records_checked
+    failed = [
+        (f"check {check}", cause, ids) for (check, cause), ids in outcome.check_failures.items()
+    ]
     failed += [
-        (f"the rules' {part}()", cause, ids) for (part, cause), ids in tally.failures.items()
+        (f"the rules' {part}()", cause, ids)
+        for (part, cause), ids in outcome.tally.failures.items()
     ]
     problems = [
         f"{what} raised on {len(ids)} of {records} record(s) (first: record {ids[0]}): {cause}"

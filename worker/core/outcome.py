@@ -56,6 +56,8 @@ class RunOutcome:
     titles: dict[str, str] = field(default_factory=dict)  # study check ID -> title
     # Record -> the checks that failed on it (its earlier queries of them stand).
     failed: dict[str, set[str]] = field(default_factory=dict)
+    # (check, what went wrong where: the study's file and line) -> the records it failed on.
+    check_failures: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     groups: dict[str, str] = field(default_factory=dict)  # record -> data access group
     # The study's progress and visit rows (only when the run was asked to tally them).
     tally: StudyTally | None = None

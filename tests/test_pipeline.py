@@ -1,0 +1,85 @@
+"""The one run every command makes: what its outcome holds besides the findings, so that
+``check``, ``sync``, ``report``, ``visits``, ``doctor`` and the emails read it instead of
+going over the records again."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from tests.conftest import schedule_failing_for
+from tests.rules.builders import AS_OF, builder, mapping, ruleset, schema, screened, treated
+from worker.core.findings import Kind, Severity
+from worker.core.generic_checks import GenericChecker
+from worker.core.queries import QueryBook
+from worker.core.rules.tally import keep_every_visit
+from worker.pipeline import Study, check_batches
+
+QUERY_ROW = {
+    "record_id": "1",
+    "redcap_event_name": "queries_arm_1",
+    "redcap_repeat_instrument": "data_query",
+    "redcap_repeat_instance": "1",
+    "dq_id": "NK-WIN-01:1:fu_m2_arm_1::mba_date",
+    "dq_rule": "NK-WIN-01",
+    "dq_kind": "2",
+    "dq_severity": "2",
+    "dq_status": "1",
+    "dq_opened_at": "2026-11-20 08:30:00",
+}
+
+
+def study() -> Study:
+    return Study(
+        schema=schema(),
+        mapping=mapping(),
+        builder=builder(),
+        ruleset=ruleset(),
+        generic=GenericChecker(schema()),
+    )
+
+
+def book() -> QueryBook:
+    spec = mapping().queries
+    assert spec is not None
+    return QueryBook(spec, schema())
+
+
+def rows() -> list[dict]:
+    first = list(treated("1").rows.values())
+    first[0] = first[0] | {"redcap_data_access_group": "site_a"}
+    return [*first, QUERY_ROW, *screened("2").rows.values()]
+
+
+def test_one_run_keeps_each_records_queries_its_site_and_the_studys_tally() -> None:
+    outcome = check_batches(study(), [rows()], as_of=AS_OF, queries=book(), visits=keep_every_visit)
+    assert outcome.records_checked == 2
+    [query] = outcome.queries["1"]
+    assert (query.rule, query.kind, query.severity) == ("NK-WIN-01", Kind.DEVIATION, Severity.MAJOR)
+    assert "2" not in outcome.queries  # a record with no query has no entry
+    assert set(outcome.query_rows) == {"1", "2"}  # but its (empty) query rows are kept
+    assert outcome.groups == {"1": "site_a"}
+    assert outcome.tally is not None
+    assert outcome.tally.participants == 2  # each participant observed once
+    assert {row.record for row in outcome.tally.visits} == {"1"}  # only "1" was treated
+    assert outcome.titles == {c.id: c.title for c in ruleset().checks}
+    assert outcome.schema == schema()
+
+
+def test_a_plain_check_keeps_no_query_rows_and_no_tally() -> None:
+    outcome = check_batches(study(), [rows()], as_of=AS_OF)
+    assert (outcome.query_rows, outcome.queries, outcome.tally) == ({}, {}, None)
+    assert outcome.groups == {"1": "site_a"}
+
+
+def test_the_checks_that_failed_on_a_participant_are_named_with_its_record() -> None:
+    broken = dataclasses.replace(study(), ruleset=schedule_failing_for(ruleset(), "2"))
+    batches = [[*treated("1").rows.values(), *treated("2").rows.values()]]
+    outcome = check_batches(broken, batches, as_of=AS_OF, visits=keep_every_visit)
+    assert ruleset().visit_schedule is not None
+    schedule_checks = {c.info.id for c in ruleset().visit_schedule.checks.values()}
+    assert outcome.failed == {"2": schedule_checks}
+    assert {check for check, _ in outcome.check_failures} == schedule_checks
+    assert all(records == ["2"] for records in outcome.check_failures.values())
+    assert outcome.tally is not None
+    assert outcome.tally.schedule_errors == ["2"]
+    assert outcome.check_errors == len(schedule_checks)
