@@ -409,6 +409,38 @@ def queries_only(record: RecordData, book: QueryBook) -> KeptQueries:
     return KeptQueries(RecordData(record.record_id, rows, record.data_access_group), event)
 
 
+def check_project(
+    client: RedcapClient,
+    study: Study,
+    *,
+    as_of: date,
+    records: Sequence[str] | None = None,
+    queries: QueryBook | None = None,
+    visits: VisitFilter | None = None,
+    max_error_share: float = 0.05,
+    on_progress: ProgressCallback | None = None,
+) -> RunOutcome:
+    """Export the records the checks read (and the query form's, with ``queries``) and
+    check them (:func:`check_batches`); read-only. ``records``: these only, a partial run."""
+    forms = list(study.forms_to_export)
+    if queries is not None:
+        forms.append(queries.spec.form)
+    batches = client.iter_record_batches(
+        forms=forms,
+        records=list(records) if records else None,
+        on_progress=on_progress,
+    )
+    return check_batches(
+        study,
+        batches,
+        as_of=as_of,
+        partial=bool(records),
+        queries=queries,
+        visits=visits,
+        max_error_share=max_error_share,
+    )
+
+
 def run_check(
     client: RedcapClient,
     settings: StudySettings,
@@ -422,13 +454,13 @@ def run_check(
     """Pull the project's records and check them; read-only."""
     schema = client.schema(labels=False)  # the output names forms, events and fields as REDCap does
     study = load_study(settings, schema, ignore_grace=ignore_grace)
-    batches = client.iter_record_batches(
-        forms=study.forms_to_export,
-        records=list(records) if records else None,
+    result = check_project(
+        client,
+        study,
+        as_of=as_of,
+        records=records,
+        max_error_share=max_error_share,
         on_progress=on_progress,
-    )
-    result = check_batches(
-        study, batches, as_of=as_of, partial=bool(records), max_error_share=max_error_share
     )
     log.info(
         "check finished",

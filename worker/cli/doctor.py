@@ -20,7 +20,7 @@ from worker.core.schema import ProjectSchema
 from worker.errors import ConfigError, RedcapError, WorkerError
 from worker.pipeline import (
     INIT_HINT,
-    check_batches,
+    check_project,
     judged_mapping,
     load_study,
     query_form_steps,
@@ -183,9 +183,8 @@ def check_run_problems(
     name it missed, how many records), and a line saying what ran."""
     study = load_study(settings.study, schema)
     assert study.ruleset is not None
-    batches = client.iter_record_batches(forms=study.forms_to_export)
     # The schedule and progress run as every command runs them; no visit row is kept.
-    outcome = check_batches(study, batches, as_of=as_of, visits=lambda row: False)
+    outcome = check_project(client, study, as_of=as_of, visits=lambda row: False)
     assert outcome.tally is not None
     records = outcome.records_checked
     failed = [

@@ -17,7 +17,7 @@ from worker.core.links import DataEntryLinks, redcap_base_url
 from worker.core.queries import QueryBook
 from worker.core.rules.tally import keep_every_visit
 from worker.errors import ConfigError
-from worker.pipeline import check_batches, load_study
+from worker.pipeline import check_project, load_study
 from worker.report import collect_report, render_report
 from worker.session import sync_options
 from worker.state import atomic_write_bytes, utc_now
@@ -64,22 +64,16 @@ def run(args: argparse.Namespace) -> int:
         settings, client = session.settings, session.client
         schema = client.schema()
         study = load_study(settings.study, schema)
-        forms = list(study.forms_to_export)
         drw = settings.queries.target == "drw"
         book = QueryBook(study.queries, schema) if study.queries is not None and not drw else None
-        if book is not None:
-            forms.append(book.spec.form)
-        batches = client.iter_record_batches(
-            forms=forms,
-            on_progress=progress_printer("downloading"),  # type: ignore[arg-type]
-        )
-        outcome = check_batches(
+        outcome = check_project(
+            client,
             study,
-            batches,
             as_of=session.as_of,
             queries=book,
             visits=keep_every_visit,
             max_error_share=settings.check.max_error_share,
+            on_progress=progress_printer("downloading"),  # type: ignore[arg-type]
         )
         if drw:
             # Imported here: only the DRW target reads the DRW.

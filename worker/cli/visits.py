@@ -30,7 +30,7 @@ from worker.core.rules.wording import GENERIC, Wording
 from worker.core.visits import VisitRow, VisitStatus, sort_visits
 from worker.core.wording import day_count
 from worker.errors import ConfigError
-from worker.pipeline import Study, check_batches, load_study
+from worker.pipeline import Study, check_project, load_study
 from worker.text_safety import visible
 
 EXIT_OK, EXIT_SCHEDULE_ERRORS = 0, 1
@@ -110,17 +110,13 @@ def run(args: argparse.Namespace) -> int:
         schema = session.client.schema()
         study = load_study(session.settings.study, schema)
         require_schedule(study)
-        batches = session.client.iter_record_batches(
-            forms=study.forms_to_export,
-            records=list(args.records) if args.records else None,
-            on_progress=progress_printer("downloading"),  # type: ignore[arg-type]
-        )
-        outcome = check_batches(
+        outcome = check_project(
+            session.client,
             study,
-            batches,
             as_of=session.as_of,
-            partial=bool(args.records),
+            records=args.records,
             visits=keep_every_visit,
+            on_progress=progress_printer("downloading"),  # type: ignore[arg-type]
         )
     report = collect_visits(outcome)
     sys.stdout.write(render_json(report) if args.format == "json" else render_table(report))
