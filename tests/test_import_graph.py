@@ -125,7 +125,7 @@ def test_the_walk_sees_the_whole_package() -> None:
         modules
     )
     # Module level, relative, and deferred into a function.
-    assert "worker.core.logic.compiled" in graph["worker.core.logic.expression"]
+    assert "worker.core.logic.evaluate" in graph["worker.core.logic.expression"]
     assert "worker.sandbox" in graph["worker.cli.common"]
 
 

@@ -246,7 +246,7 @@ class GenericChecker:
             self._logic_error(field.name, str(exc))
             return None, True
         # Unknown fields or events would fail on every row: check them once, here.
-        problems = reference_problems(expr, self.schema)
+        problems = reference_problems(expr.field_refs, self.schema)
         if problems:
             self._logic_error(field.name, "; ".join(problems))
             return None, True
