@@ -3,8 +3,8 @@
 The graph is read from the source (no module is imported): an edge for every ``import`` of a
 ``worker`` module, at module level or inside a function alike, because an import deferred
 into a function only hides a circle until the function runs. Imports under ``if
-TYPE_CHECKING:`` are left out: they never run, and annotations are strings
-(``from __future__ import annotations``).
+TYPE_CHECKING:`` count too: they never run, but two modules that need each other's types
+are one module in two files all the same.
 """
 
 from __future__ import annotations
@@ -29,22 +29,11 @@ def module_files(root: Path = REPO / PACKAGE) -> dict[str, Path]:
     return found
 
 
-def _is_type_checking(test: ast.expr) -> bool:
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
-    )
-
-
-def _runtime_imports(tree: ast.AST) -> Iterator[ast.Import | ast.ImportFrom]:
-    """Every import statement that can run: anywhere in the module but under TYPE_CHECKING."""
-    for node in ast.iter_child_nodes(tree):
+def _imports(tree: ast.AST) -> Iterator[ast.Import | ast.ImportFrom]:
+    """Every import statement anywhere in the module."""
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import | ast.ImportFrom):
             yield node
-        elif isinstance(node, ast.If) and _is_type_checking(node.test):
-            for child in node.orelse:
-                yield from _runtime_imports(ast.Module(body=[child], type_ignores=[]))
-        else:
-            yield from _runtime_imports(node)
 
 
 def imported_modules(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
@@ -52,7 +41,7 @@ def imported_modules(name: str, path: Path, modules: dict[str, Path]) -> set[str
     submodule ``package.x`` when there is one, else the package itself."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found: set[str] = set()
-    for node in _runtime_imports(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in _imports(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
             continue
@@ -125,20 +114,24 @@ def test_the_walk_sees_the_whole_package() -> None:
         modules
     )
     # Module level, relative, and deferred into a function.
-    assert "worker.core.logic.compiled" in graph["worker.core.logic.expression"]
+    assert "worker.core.logic.evaluate" in graph["worker.core.logic.expression"]
+    assert {"worker.core.logic.expression", "worker.core.logic.parser"} <= set(graph)
     assert "worker.sandbox" in graph["worker.cli.common"]
 
 
-def test_the_walk_finds_a_circle_hidden_in_a_function(tmp_path: Path) -> None:
+def test_the_walk_finds_circles_hidden_in_a_function_or_behind_type_checking(
+    tmp_path: Path,
+) -> None:
     package = tmp_path / "pkg"
     package.mkdir()
     (package / "__init__.py").write_text("")
     (package / "a.py").write_text("from pkg.b import B\n")
     (package / "b.py").write_text("def later():\n    from . import a\n")
     (package / "c.py").write_text(
-        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg.a import A\n"
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg.d import D\n"
     )
+    (package / "d.py").write_text("from pkg import c\n")
     modules = module_files(package)
     graph = import_graph(modules)
-    assert graph["pkg.c"] == set()  # a type-only import never runs
-    assert circles(graph) == [["pkg.a", "pkg.b"]]
+    assert graph["pkg.c"] == {"pkg.d"}  # a type-only import never runs, but it is an edge
+    assert circles(graph) == [["pkg.a", "pkg.b"], ["pkg.c", "pkg.d"]]

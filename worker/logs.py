@@ -20,7 +20,7 @@ _SECRET_KEYS = frozenset({"token", "password", "authorization", "smtp_password",
 _TOKEN_PATTERN = re.compile(r"\b[0-9A-Fa-f]{32}(?:[0-9A-Fa-f]{32})?\b")
 
 
-class Redactor:
+class LogRedactor:
     """A structlog processor masking secret keys, known secret values and token-shaped text."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
@@ -53,7 +53,7 @@ class Redactor:
         return self._clean(dict(event_dict))
 
 
-REDACTOR = Redactor()
+REDACTOR = LogRedactor()
 
 
 def _visible_values(

@@ -20,7 +20,7 @@ from worker.core.mapping import (
     model_problems,
     python_type,
 )
-from worker.core.records import group_rows
+from worker.core.records import RecordData, RowKey, group_rows
 from worker.core.schema import ProjectSchema
 from worker.errors import MappingError
 
@@ -412,3 +412,17 @@ def test_a_declared_class_that_disagrees_with_the_data_dictionary_names_class_an
     }
     with pytest.raises(MappingError, match=r"Again\.extra is not a part of the mapping"):
         ParticipantBuilder(TYPED_SPEC, TYPED_SCHEMA, model=Again)
+
+
+def test_every_entry_is_validated_so_hand_made_values_are_coerced(
+    schema: ProjectSchema, spec: MappingSpec
+) -> None:
+    """Hand-made records (not from an export) may hold what an export never does: pydantic
+    validates every entry the builder makes, so they are coerced like any other."""
+    text_instance = RecordData(
+        "7",
+        {RowKey("treatment_arm_1", "", "1"): {"inf_date": "2026-01-05"}},  # type: ignore[arg-type]
+    )
+    (treatment,) = ParticipantBuilder(spec, schema).build(text_instance).treatments
+    assert treatment.instance == 1
+    assert type(treatment.instance) is int

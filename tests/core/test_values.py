@@ -15,8 +15,8 @@ from worker.core.values import (
     CHECKED_VALIDATIONS,
     LEGACY_VALIDATIONS,
     MISSING,
+    ParseStatus,
     Problem,
-    Status,
     display_label,
     is_judged,
     parse_value,
@@ -124,7 +124,7 @@ VALID = [
 @pytest.mark.parametrize(("validation", "raw", "expected"), VALID)
 def test_valid_values_are_typed(validation: str, raw: str, expected: object) -> None:
     parsed = parse_value(text_field(validation), raw)
-    assert parsed.status is Status.VALID
+    assert parsed.status is ParseStatus.VALID
     assert parsed.value == expected
     assert type(parsed.value) is type(expected)
     assert parsed.or_none() == expected
@@ -218,7 +218,7 @@ INVALID = [
 @pytest.mark.parametrize(("validation", "raw"), INVALID)
 def test_invalid_values_are_type_problems(validation: str, raw: str) -> None:
     parsed = parse_value(text_field(validation), raw)
-    assert parsed.status is Status.INVALID
+    assert parsed.status is ParseStatus.INVALID
     assert parsed.problem is Problem.TYPE
     assert parsed.value is None
     assert parsed.or_none() is None

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from worker.sandbox.params import Params, coerce_format, is_true
+from worker.sandbox.params import RequestParams, coerce_format, is_true
 
 
-def parse(pairs: list[tuple[str, str]]) -> Params:
-    return Params.parse(urlencode(pairs).encode())
+def parse(pairs: list[tuple[str, str]]) -> RequestParams:
+    return RequestParams.parse(urlencode(pairs).encode())
 
 
 def test_php_arrays_and_comma_strings() -> None:

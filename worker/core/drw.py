@@ -44,7 +44,7 @@ from worker.core.queries import (
     Action,
     Query,
     Status,
-    _digest,
+    digest,
     fingerprint,
     query_id,
 )
@@ -561,4 +561,4 @@ def as_queries(
 
 
 def _place_id(key: DrwKey, rule: str) -> str:
-    return _digest([rule, key.record, key.event_id, key.instance, key.field])
+    return digest([rule, key.record, key.event_id, key.instance, key.field])

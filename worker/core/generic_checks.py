@@ -60,9 +60,9 @@ from worker.core.records import RecordData, RowKey
 from worker.core.schema import DATALESS_TYPES, FieldDef, ProjectSchema
 from worker.core.values import (
     Parser,
+    ParseStatus,
     Problem,
     RangeCheck,
-    Status,
     display_label,
     is_blank,
     range_checker,
@@ -94,7 +94,7 @@ _UNREPORTED_INVALID = frozenset({"calc", "slider"})
 
 
 @dataclass(frozen=True, slots=True)
-class _FieldPlan:
+class _FieldCheckPlan:
     """Everything about one field that does not depend on the record, computed once."""
 
     field: FieldDef
@@ -114,7 +114,7 @@ class _FieldPlan:
 @dataclass(frozen=True, slots=True)
 class _FormPlan:
     form: str
-    fields: tuple[_FieldPlan, ...]
+    fields: tuple[_FieldCheckPlan, ...]
     # "Has data": any of these filled (checkbox options: checked), the record ID excluded.
     value_columns: tuple[str, ...]
     checkbox_columns: tuple[str, ...]
@@ -217,9 +217,9 @@ class GenericChecker:
             checkbox_columns=tuple(c for f in fields if f.is_checkbox for c in f.export_names),
         )
 
-    def _plan_field(self, field: FieldDef) -> _FieldPlan:
+    def _plan_field(self, field: FieldDef) -> _FieldCheckPlan:
         logic, unreadable = self._compile_branching(field)
-        return _FieldPlan(
+        return _FieldCheckPlan(
             field=field,
             name=field.name,
             columns=tuple(field.export_names),
@@ -246,7 +246,7 @@ class GenericChecker:
             self._logic_error(field.name, str(exc))
             return None, True
         # Unknown fields or events would fail on every row: check them once, here.
-        problems = reference_problems(expr, self.schema)
+        problems = reference_problems(expr.field_refs, self.schema)
         if problems:
             self._logic_error(field.name, "; ".join(problems))
             return None, True
@@ -310,18 +310,22 @@ class GenericChecker:
                 else:
                     parsed = plan.parse(raw)
                     status = parsed.status
-                    if status is Status.BLANK:
+                    if status is ParseStatus.BLANK:
                         filled = False
                     else:
                         filled = True
-                        if status is Status.INVALID:
+                        if status is ParseStatus.INVALID:
                             if plan.reports_invalid:
                                 rule = _PROBLEM_RULE[parsed.problem or Problem.TYPE]
                                 message = f"{plan.label} {parsed.reason}."
                                 out.append(
                                     self._finding(rule, form, plan, row, message, {plan.name: raw})
                                 )
-                        elif plan.has_range and status is Status.VALID and parsed.value is not None:
+                        elif (
+                            plan.has_range
+                            and status is ParseStatus.VALID
+                            and parsed.value is not None
+                        ):
                             outside = plan.out_of_range(parsed.value, row.today)
                             if outside is not None:
                                 out.append(
@@ -362,7 +366,7 @@ class GenericChecker:
             out.append(self._finding(rule, form, plan, row, message, _evidence(plan, values)))
 
     def _check_checkbox(
-        self, out: list[Finding], form: _FormPlan, plan: _FieldPlan, row: _Row
+        self, out: list[Finding], form: _FormPlan, plan: _FieldCheckPlan, row: _Row
     ) -> bool:
         values = row.values
         checked = False
@@ -391,13 +395,13 @@ class GenericChecker:
                     base = row.record.rows.get(RowKey(row.event, "", None)) or {}
                     raw = base.get(name, "")
                 parsed = self._date_parsers[name](raw) if raw else None
-                if parsed is not None and parsed.status is Status.VALID:
+                if parsed is not None and parsed.status is ParseStatus.VALID:
                     dated = parsed.value
                     assert isinstance(dated, date)
                     row.waiting = (row.today - dated).days < self.required_grace_days
         return row.waiting
 
-    def _shown(self, plan: _FieldPlan, row: _Row) -> bool | None:
+    def _shown(self, plan: _FieldCheckPlan, row: _Row) -> bool | None:
         """Branching logic on the stored values, as REDCap evaluates it (invalid values are
         not blanked); None if it cannot be evaluated on this row."""
         if row.context is None:
@@ -422,7 +426,7 @@ class GenericChecker:
         self,
         rule: GenericRule,
         form: _FormPlan,
-        plan: _FieldPlan,
+        plan: _FieldCheckPlan,
         row: _Row,
         message: str,
         evidence: dict[str, str],
@@ -466,7 +470,7 @@ def _has_data(form: _FormPlan, values: Mapping[str, str]) -> bool:
     return any(values.get(column, "").strip() == "1" for column in form.checkbox_columns)
 
 
-def _evidence(plan: _FieldPlan, values: Mapping[str, str]) -> dict[str, str]:
+def _evidence(plan: _FieldCheckPlan, values: Mapping[str, str]) -> dict[str, str]:
     return {column: values.get(column, "") for column in plan.columns}
 
 

@@ -19,20 +19,17 @@ import types
 import typing
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
 from worker.core.records import RecordData, RowKey
 from worker.core.schema import FieldDef, ProjectSchema
-from worker.core.values import Parser, Status, is_blank, validation_type, value_parser
+from worker.core.values import Parser, ParseStatus, is_blank, validation_type, value_parser
 from worker.errors import MappingError
 from worker.tomlfile import read_toml
-
-_M = TypeVar("_M", bound=BaseModel)
 
 
 class PartSpec(BaseModel):
@@ -550,9 +547,7 @@ class ParticipantBuilder:
 
     Everything that does not depend on the record (each part's fields, export columns,
     value parsers, how its rows repeat) is worked out once, in :attr:`_plans`; :meth:`build`
-    only reads values. Models are constructed without re-validation when every value
-    already has exactly its field's type (which typing from the data dictionary gives);
-    otherwise pydantic validates them as before.
+    only reads values; pydantic validates every model it builds.
     """
 
     def __init__(
@@ -618,8 +613,7 @@ class ParticipantBuilder:
 
     @cached_property
     def _plans(self) -> tuple[_PartPlan, ...]:
-        """One plan per part, in the participant model's field order (the order
-        :func:`_construct` gives its values in)."""
+        """One plan per part, in the participant model's field order."""
         order = list(self.participant_model.model_fields)
         return tuple(
             sorted(
@@ -639,84 +633,14 @@ class ParticipantBuilder:
             )
         )
 
-    @cached_property
-    def _participant_constructible(self) -> bool:
-        return _constructible(self.participant_model)
-
     def build(self, record: RecordData) -> Participant:
         values: dict[str, Any] = {}
         for plan in self._plans:
             entries = plan.entries(record)
             values[plan.name] = entries if plan.is_list else (entries[0] if entries else None)
-        model = self.participant_model
-        if (
-            self._participant_constructible
-            and type(record.record_id) is str
-            and type(record.data_access_group) is str
-        ):
-            return _construct(
-                model,
-                _keywords(
-                    record_id=record.record_id,
-                    data_access_group=record.data_access_group,
-                    **values,
-                ),
-            )
-        return model(
+        return self.participant_model(
             record_id=record.record_id, data_access_group=record.data_access_group, **values
         )
-
-
-def _constructible(model: type[BaseModel]) -> bool:
-    """Whether ``_construct`` makes the same object validation would, given values that
-    already have their fields' exact types: no validators, private attributes, post-init
-    hook or extra fields to take care of."""
-    decorators = model.__pydantic_decorators__
-    return not (
-        decorators.validators
-        or decorators.field_validators
-        or decorators.root_validators
-        or decorators.model_validators
-        or decorators.computed_fields
-        or model.__private_attributes__
-        or model.__pydantic_post_init__
-        or model.model_config.get("extra") == "allow"
-    )
-
-
-def _keywords(**values: Any) -> dict[str, Any]:
-    return values
-
-
-_new = object.__new__
-_set = object.__setattr__
-
-
-def _construct(model: type[_M], values: dict[str, Any]) -> _M:
-    """A model instance from values already valid for it, given for every field in field
-    order: what ``model_construct`` does (and what validation returns for such values),
-    without its per-field loop. Callers guarantee the exact types."""
-    instance = _new(model)
-    _set(instance, "__dict__", values)
-    _set(instance, "__pydantic_fields_set__", set(values))
-    _set(instance, "__pydantic_extra__", None)
-    _set(instance, "__pydantic_private__", None)
-    return instance
-
-
-_STR_OR_NONE = (str, type(None))
-_INT_OR_NONE = (int, type(None))
-# The exact Python type of each typed value validation would pass through unchanged.
-_EXACT_TYPES: dict[Any, type] = {
-    bool: bool,
-    str: str,
-    float: float,
-    int: int,
-    date: date,
-    datetime: datetime,
-    time: time,
-    timedelta: timedelta,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -729,7 +653,6 @@ class _FieldPlan:
     missing_columns: tuple[str, ...]  # a checkbox's missing-code columns
     parse: Parser | None  # None for checkboxes
     yes_no: bool  # yesno/truefalse: the code "1" is True
-    exact: type | None  # the value type that needs no validation (None: always validate)
     # An attribute of the entry (a declared class may leave fields out; they are still read
     # for ``raw``, ``invalid`` and ``missing``).
     kept: bool = True
@@ -748,7 +671,6 @@ class _PartPlan:
     events: tuple[tuple[str | None, int | None, str], ...]
     forms: tuple[str, ...]
     repeating_events: frozenset[str | None]
-    constructible: bool
 
     @classmethod
     def make(
@@ -763,18 +685,14 @@ class _PartPlan:
         broken: bool = False,
     ) -> _PartPlan:
         plans = []
-        declared = list(model.model_fields)
         for f in fields:
             columns = tuple(f.export_names)
             kept = f.name in model.model_fields
             if f.is_checkbox:
                 missing = tuple(f.missing_columns)
                 codes = tuple(zip(f.choices, columns[: len(f.choices)], strict=True))
-                plans.append(
-                    _FieldPlan(f.name, columns, codes, missing, None, False, frozenset, kept)
-                )
+                plans.append(_FieldPlan(f.name, columns, codes, missing, None, False, kept))
                 continue
-            expected = python_type(f)
             plans.append(
                 _FieldPlan(
                     name=f.name,
@@ -783,7 +701,6 @@ class _PartPlan:
                     missing_columns=(),
                     parse=value_parser(f, schema.missing_codes),
                     yes_no=f.field_type in ("yesno", "truefalse"),
-                    exact=_EXACT_TYPES.get(expected),
                     kept=kept,
                 )
             )
@@ -796,18 +713,11 @@ class _PartPlan:
             name=name,
             model=model,
             is_list=is_list,
-            # The model's fields in its own order (what ``_construct`` needs), then the rest.
-            fields=tuple(
-                sorted(
-                    plans,
-                    key=lambda p: declared.index(p.name) if p.kept else len(declared),
-                )
-            ),
+            fields=tuple(plans),
             columns=tuple(c for p in plans for c in p.columns),
             events=events,
             forms=tuple(part.forms),
             repeating_events=frozenset(e for e, _, _ in events if schema.is_repeating_event(e)),
-            constructible=_constructible(model),
         )
 
     def row_keys(self, record: RecordData) -> Iterator[tuple[RowKey, int | None]]:
@@ -859,7 +769,6 @@ class _PartPlan:
             }
             invalid: set[str] = set()
             missing: set[str] = set()
-            exact = self.constructible
             for f in self.fields:
                 if f.checkbox_codes is not None:
                     value: Any = frozenset(
@@ -873,17 +782,15 @@ class _PartPlan:
                     assert f.parse is not None
                     parsed = f.parse(raw[f.name])
                     status = parsed.status
-                    if status is Status.VALID:
+                    if status is ParseStatus.VALID:
                         if not f.kept:
                             continue
                         value = parsed.value == "1" if f.yes_no else parsed.value
-                        if exact and type(value) is not f.exact:
-                            exact = False
                     else:
                         value = None
-                        if status is Status.INVALID:
+                        if status is ParseStatus.INVALID:
                             invalid.add(f.name)
-                        elif status is Status.MISSING:
+                        elif status is ParseStatus.MISSING:
                             missing.add(f.name)
                         if not f.kept:
                             continue
@@ -892,15 +799,7 @@ class _PartPlan:
                 values["invalid"] = frozenset(invalid)
             if missing:
                 values["missing"] = frozenset(missing)
-            if (
-                exact
-                and type(key.event) in _STR_OR_NONE
-                and type(key.instance) in _INT_OR_NONE
-                and all(type(v) is str for v in raw.values())
-            ):
-                found.append(_construct(self.model, values))
-            else:
-                found.append(self.model(**values))
+            found.append(self.model(**values))
         return found
 
 

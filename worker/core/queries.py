@@ -54,12 +54,12 @@ class Action(StrEnum):
 def query_id(finding: Finding) -> str:
     """Stable identity from check, record, event, instance and field only."""
     parts = [finding.rule, finding.record, finding.event or "", finding.instance, finding.field]
-    return _digest(parts)
+    return digest(parts)
 
 
 def fingerprint(finding: Finding) -> str:
     """A digest of the values the check read: a change means the data behind it changed."""
-    return _digest(sorted(finding.evidence.items()))
+    return digest(sorted(finding.evidence.items()))
 
 
 def _int_or_none(text: str) -> int | None:
@@ -74,7 +74,8 @@ def _timestamp(text: str) -> datetime | None:
         return None
 
 
-def _digest(value: object) -> str:
+def digest(value: object) -> str:
+    """A short stable digest of a JSON-able value: the identities queries are matched by."""
     text = json.dumps(value, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 

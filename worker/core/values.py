@@ -39,7 +39,7 @@ judge. :data:`CHECKED_VALIDATIONS` lists the ones that are checked. Legacy names
 ``datetime``, ``datetime_seconds``, ``int``, ``float``) mean their modern types.
 
 Missing-data codes: a value equal to one of the project's codes (``UNK``...) is an answer
-that says the value is unknown: :data:`Status.MISSING`, neither blank nor invalid, with no
+that says the value is unknown: :data:`ParseStatus.MISSING`, neither blank nor invalid, with no
 typed value. Parsers know the codes when built with them (:func:`value_parser`).
 
 Whitespace: a value that is empty or only whitespace is blank. Validated values are judged
@@ -61,7 +61,7 @@ from worker.core.schema import FieldDef
 Typed = str | int | float | bool | date | datetime | time | timedelta
 
 
-class Status(StrEnum):
+class ParseStatus(StrEnum):
     BLANK = "blank"
     VALID = "valid"
     INVALID = "invalid"
@@ -84,44 +84,44 @@ class ParsedValue:
     (expected YYYY-MM-DD)") and never contains the value itself.
     """
 
-    status: Status
+    status: ParseStatus
     value: Typed | None = None
     problem: Problem | None = None
     reason: str = ""
 
     @property
     def is_blank(self) -> bool:
-        return self.status is Status.BLANK
+        return self.status is ParseStatus.BLANK
 
     @property
     def is_valid(self) -> bool:
-        return self.status is Status.VALID
+        return self.status is ParseStatus.VALID
 
     @property
     def is_invalid(self) -> bool:
-        return self.status is Status.INVALID
+        return self.status is ParseStatus.INVALID
 
     @property
     def is_missing(self) -> bool:
-        return self.status is Status.MISSING
+        return self.status is ParseStatus.MISSING
 
     def or_none(self) -> Typed | None:
         """The typed value, or ``None`` when blank or invalid (how the study checks read it)."""
-        return self.value if self.status is Status.VALID else None
+        return self.value if self.status is ParseStatus.VALID else None
 
 
-BLANK = ParsedValue(Status.BLANK)
-MISSING = ParsedValue(Status.MISSING)
+BLANK = ParsedValue(ParseStatus.BLANK)
+MISSING = ParsedValue(ParseStatus.MISSING)
 
 Parser = Callable[[str], ParsedValue]
 
 
 def _valid(value: Typed) -> ParsedValue:
-    return ParsedValue(Status.VALID, value)
+    return ParsedValue(ParseStatus.VALID, value)
 
 
 def _invalid(reason: str, problem: Problem = Problem.TYPE) -> ParsedValue:
-    return ParsedValue(Status.INVALID, problem=problem, reason=reason)
+    return ParsedValue(ParseStatus.INVALID, problem=problem, reason=reason)
 
 
 def is_blank(raw: str) -> bool:
@@ -372,8 +372,8 @@ def _stripping(parse: Parser) -> Parser:
     return parser
 
 
-_CHECKED = ParsedValue(Status.VALID, True)
-_UNCHECKED = ParsedValue(Status.VALID, False)
+_CHECKED = ParsedValue(ParseStatus.VALID, True)
+_UNCHECKED = ParsedValue(ParseStatus.VALID, False)
 
 
 def _parse_checkbox_column(raw: str) -> ParsedValue:

@@ -30,7 +30,7 @@ BAN_MESSAGE = (
 )
 
 
-class Kind(Enum):
+class FailureKind(Enum):
     RETRYABLE = "retryable"  # transient: try again after a backoff
     REFUSED = "refused"  # REDCap's own error message: trying again gives the same answer
     FATAL = "fatal"  # not transient and not REDCap's word (TLS, redirect, 404): stop
@@ -38,7 +38,7 @@ class Kind(Enum):
 
 @dataclass(frozen=True)
 class Failure:
-    kind: Kind
+    kind: FailureKind
     reason: str  # short and safe to log, e.g. "HTTP 503", "connection refused"
     error_class: str  # the exception class behind it, for logs
     detail: str | None = None  # REDCap's message (refusals, 5xx with a JSON error); not logged
@@ -149,36 +149,38 @@ def _connection_failure(exc: requests.ConnectionError) -> Failure:
         reason = "proxy error"
     else:
         reason = "connection failed"
-    return Failure(Kind.RETRYABLE, reason, type(exc).__name__, surely_not_sent=not_sent)
+    return Failure(FailureKind.RETRYABLE, reason, type(exc).__name__, surely_not_sent=not_sent)
 
 
 def _status_failure(exc: HTTPStatusFailure) -> Failure:
     status, name = exc.status, type(exc).__name__
     phrase = _status_phrase(status)
     if exc.banned:
-        return Failure(Kind.REFUSED, phrase, name, detail=BAN_MESSAGE, status=status)
+        return Failure(FailureKind.REFUSED, phrase, name, detail=BAN_MESSAGE, status=status)
     if 300 <= status < 400:
         where = f" to {exc.location}" if exc.location else ""
         return Failure(
-            Kind.FATAL,
+            FailureKind.FATAL,
             f"{phrase}{where} (redirects are not followed, so the token is never sent "
             "elsewhere: configure the final URL)",
             name,
         )
     if status == 501:
         # REDCap answers 501 to anything but POST: a proxy or redirect changed the method.
-        return Failure(Kind.FATAL, f"{phrase} (REDCap got a non-POST request)", name)
+        return Failure(FailureKind.FATAL, f"{phrase} (REDCap got a non-POST request)", name)
     if status in (408, 429) or status >= 500:
         return Failure(
-            Kind.RETRYABLE,
+            FailureKind.RETRYABLE,
             phrase,
             name,
             detail=exc.redcap_message,
             retry_after=exc.retry_after,
         )
     if exc.redcap_message is not None:
-        return Failure(Kind.REFUSED, phrase, name, detail=exc.redcap_message, status=status)
-    return Failure(Kind.FATAL, f"{phrase} without a REDCap answer (is the URL REDCap's API?)", name)
+        return Failure(FailureKind.REFUSED, phrase, name, detail=exc.redcap_message, status=status)
+    return Failure(
+        FailureKind.FATAL, f"{phrase} without a REDCap answer (is the URL REDCap's API?)", name
+    )
 
 
 def classify(exc: BaseException) -> Failure | None:
@@ -187,28 +189,30 @@ def classify(exc: BaseException) -> Failure | None:
     if isinstance(exc, HTTPStatusFailure):
         return _status_failure(exc)
     if isinstance(exc, UnexpectedResponse):
-        return Failure(Kind.RETRYABLE, "unexpected response", name, detail=str(exc))
+        return Failure(FailureKind.RETRYABLE, "unexpected response", name, detail=str(exc))
     if isinstance(exc, requests.JSONDecodeError):
         # An HTML error page (PHP fatal error, proxy page) with status 200.
-        return Failure(Kind.RETRYABLE, "unparseable response (not JSON)", name)
+        return Failure(FailureKind.RETRYABLE, "unparseable response (not JSON)", name)
     if isinstance(exc, requests.exceptions.SSLError):
-        return Failure(Kind.FATAL, "TLS error (certificate not trusted or handshake failed)", name)
+        return Failure(
+            FailureKind.FATAL, "TLS error (certificate not trusted or handshake failed)", name
+        )
     if isinstance(exc, requests.ConnectionError):  # includes ConnectTimeout and ProxyError
         return _connection_failure(exc)
     if isinstance(exc, requests.Timeout):
-        return Failure(Kind.RETRYABLE, "read timeout", name)
+        return Failure(FailureKind.RETRYABLE, "read timeout", name)
     if isinstance(
         exc, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError
     ):
-        return Failure(Kind.RETRYABLE, "response cut off", name)
+        return Failure(FailureKind.RETRYABLE, "response cut off", name)
     if type(exc) is requests.RequestException:
         # PyCap's RedcapError: args[0] is the parsed body holding REDCap's error.
         message = redcap_error_message(exc.args[0]) if exc.args else None
         if message is not None:
-            return Failure(Kind.REFUSED, "REDCap error", "RedcapError", detail=message)
-        return Failure(Kind.RETRYABLE, "unexpected response", "RedcapError")
+            return Failure(FailureKind.REFUSED, "REDCap error", "RedcapError", detail=message)
+        return Failure(FailureKind.RETRYABLE, "unexpected response", "RedcapError")
     if isinstance(exc, requests.RequestException):
-        return Failure(Kind.FATAL, f"request failed ({name})", name)
+        return Failure(FailureKind.FATAL, f"request failed ({name})", name)
     return None
 
 

@@ -30,8 +30,8 @@ from worker import __version__
 from worker.errors import StopRequested
 from worker.redcap_client.failures import (
     Failure,
+    FailureKind,
     HTTPStatusFailure,
-    Kind,
     RedcapRequestFailed,
     RedcapRequestRefused,
     classify,
@@ -242,7 +242,7 @@ class Transport:
             if unknown is not None:
                 raise self._unknown(unknown)
             assert failure is not None
-            if failure.kind is Kind.REFUSED:
+            if failure.kind is FailureKind.REFUSED:
                 raise self._refused(what, payload, failure)
             if write and file is not None:
                 may_retry = False
@@ -250,7 +250,7 @@ class Transport:
                 may_retry = failure.surely_not_sent
             else:
                 may_retry = True
-            if failure.kind is not Kind.RETRYABLE or attempt == attempts or not may_retry:
+            if failure.kind is not FailureKind.RETRYABLE or attempt == attempts or not may_retry:
                 raise self._gave_up(what, failure, attempt, maybe_applied=write and not may_retry)
             delay = self.policy.delay(attempt, retry_after=failure.retry_after, rng=self._rng)
             log.log(
@@ -296,7 +296,7 @@ class Transport:
     ) -> RedcapRequestFailed:
         reason = failure.reason + (f": {one_line(failure.detail, 300)}" if failure.detail else "")
         reason = self._redactor.redact(reason)
-        maybe_applied = maybe_applied and failure.kind is Kind.RETRYABLE
+        maybe_applied = maybe_applied and failure.kind is FailureKind.RETRYABLE
         if maybe_applied:
             message = (
                 f"REDCap at {self.shown_url} did not confirm the request to {what}: {reason}; "

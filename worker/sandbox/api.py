@@ -21,7 +21,7 @@ from worker.sandbox.access import Access
 from worker.sandbox.context import Context
 from worker.sandbox.errors import NO_PERMISSION, ApiError
 from worker.sandbox.importing import decode_json_rows
-from worker.sandbox.params import Params
+from worker.sandbox.params import RequestParams
 from worker.sandbox.project import ProjectDef
 from worker.sandbox.responses import Response, error_response, json_response
 from worker.sandbox.store import Store
@@ -29,7 +29,7 @@ from worker.sandbox.store import Store
 _TOKEN = re.compile(r"^[A-Za-z0-9]+$")
 
 
-def describe(params: Params) -> dict[str, Any]:
+def describe(params: RequestParams) -> dict[str, Any]:
     """What the request log records about a request before (or without) running it."""
     action = handlers.resolve_action(params)
     return {
@@ -68,8 +68,8 @@ class Api:
     def handle_module(self, query: str, body: bytes) -> tuple[Response, dict[str, Any]]:
         """An external module's API page (``?prefix=..&page=..&type=module&NOAUTH&pid=..``):
         the sandbox knows the Data Quality API module's two."""
-        get = Params.parse(query.encode())
-        params = Params.parse(body)
+        get = RequestParams.parse(query.encode())
+        params = RequestParams.parse(body)
         prefix, page = get.get("prefix"), get.get("page")
         is_import = page == "import"
         facts: dict[str, Any] = {
@@ -114,7 +114,7 @@ class Api:
         return response, facts
 
     def handle(self, body: bytes) -> tuple[Response, dict[str, Any]]:
-        params = Params.parse(body)
+        params = RequestParams.parse(body)
         facts = describe(params)
         ctx = Context(self.project, self.store, params, self.access, facts=facts)
         try:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from worker.sandbox.access import Access
-from worker.sandbox.params import Params
+from worker.sandbox.params import RequestParams
 from worker.sandbox.project import ProjectDef
 from worker.sandbox.responses import Response
 from worker.sandbox.store import Store
@@ -18,7 +18,7 @@ from worker.sandbox.store import Store
 class Context:
     project: ProjectDef
     store: Store
-    params: Params
+    params: RequestParams
     access: Access
     rows: list[dict[str, str]] | None = None  # a JSON import payload, decoded once up front
     facts: dict[str, Any] = field(default_factory=dict)

@@ -29,7 +29,7 @@ from datetime import datetime
 from typing import Any
 
 from worker.sandbox.errors import ApiError
-from worker.sandbox.params import Params
+from worker.sandbox.params import RequestParams
 from worker.sandbox.project import ProjectDef
 
 PREFIX = "vanderbilt_dataQuality"
@@ -147,7 +147,7 @@ def _str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def export_page(project: ProjectDef, data: DrwData, params: Params) -> Any:
+def export_page(project: ProjectDef, data: DrwData, params: RequestParams) -> Any:
     records = params.list("record")
     user, status = params.get("user"), params.get("status")
     pid = str(project.info.get("project_id", 1))
@@ -211,7 +211,7 @@ def _event_of(project: ProjectDef, event_id: Any) -> int | None:
     return None
 
 
-def import_page(project: ProjectDef, data: DrwData, params: Params) -> list[int]:
+def import_page(project: ProjectDef, data: DrwData, params: RequestParams) -> list[int]:
     if not data.drw_enabled:
         raise ApiError(403, DRW_OFF)
     try:

@@ -13,7 +13,7 @@ from typing import Any
 from worker.sandbox import records
 from worker.sandbox.context import Context, Handler
 from worker.sandbox.errors import bad_request
-from worker.sandbox.params import Params
+from worker.sandbox.params import RequestParams
 from worker.sandbox.responses import (
     CONTENT_TYPES,
     Response,
@@ -263,7 +263,7 @@ HANDLERS: dict[str, Handler] = {
 EXPLICIT_ACTION = frozenset({"event", "arm", "dag", "user", "userRole", "userRoleMapping"})
 
 
-def resolve_action(params: Params) -> str:
+def resolve_action(params: RequestParams) -> str:
     content = params.content
     if content == "record" and params.get("action") in ("delete", "rename", "randomize"):
         return params.get("action")

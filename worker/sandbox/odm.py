@@ -157,7 +157,7 @@ def read_odm(path: Path) -> OdmProject:
         raise ConfigError(f"{path}: the ODM Study has no MetaDataVersion")
     globals_ = _child(study, "GlobalVariables")
     globals_ = globals_ if globals_ is not None else ET.Element("GlobalVariables")
-    reader = _Reader(path, globals_, meta)
+    reader = _OdmReader(path, globals_, meta)
     exports = reader.exports()
     clinical = _child(root, "ClinicalData")
     rows = reader.rows(clinical) if clinical is not None else []
@@ -165,7 +165,7 @@ def read_odm(path: Path) -> OdmProject:
     return OdmProject(exports=exports, rows=rows)
 
 
-class _Reader:
+class _OdmReader:
     def __init__(self, path: Path, globals_: ET.Element, meta: ET.Element) -> None:
         self.path = path
         self.globals = globals_

@@ -29,12 +29,12 @@ def is_true(value: str | None) -> bool:
 
 
 @dataclass
-class Params:
+class RequestParams:
     scalars: dict[str, str] = field(default_factory=dict)
     arrays: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
-    def parse(cls, body: bytes) -> Params:
+    def parse(cls, body: bytes) -> RequestParams:
         params = cls()
         indexed: dict[str, dict[str, str]] = {}
         text = body.decode("utf-8", errors="replace")

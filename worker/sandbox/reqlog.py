@@ -1,7 +1,7 @@
 """The sandbox's own request log, for tests to assert on what a client asked for.
 
 One :class:`RequestEntry` per HTTP request, faults included. The token is never recorded
-(:meth:`Params.redacted` drops it) and neither is an import's payload, only its row count.
+(:meth:`RequestParams.redacted` drops it) and neither is an import's payload, only its row count.
 
 Typical assertions::
 

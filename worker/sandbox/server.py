@@ -20,7 +20,7 @@ from typing import Any
 from worker.sandbox.api import Api, describe
 from worker.sandbox.clock import Clock
 from worker.sandbox.faults import Faults, fault_response
-from worker.sandbox.params import Params
+from worker.sandbox.params import RequestParams
 from worker.sandbox.reqlog import RequestEntry, RequestLog
 from worker.sandbox.responses import CONTENT_TYPES, Response
 
@@ -181,7 +181,7 @@ class _Handler(BaseHTTPRequestHandler):
         if module:
             is_import = "page=import" in query.split("&")
         else:
-            is_import = describe(Params.parse(body))["is_import"]
+            is_import = describe(RequestParams.parse(body))["is_import"]
         decision = server.faults.next(is_import=is_import)
         if decision.delay_ms:
             server.stopping.wait(decision.delay_ms / 1000)
@@ -189,9 +189,9 @@ class _Handler(BaseHTTPRequestHandler):
         label = fault.label if fault is not None else None
         response: Response | None
         if fault is not None and fault.answers_instead:
-            facts = describe(Params.parse(body))
+            facts = describe(RequestParams.parse(body))
             if module:  # a module page: logged as one, whatever the fault
-                prefix = Params.parse(query.encode()).get("prefix")
+                prefix = RequestParams.parse(query.encode()).get("prefix")
                 action = "import" if is_import else "export"
                 facts |= {"content": f"module:{prefix}", "action": action}
                 facts["is_import"] = is_import

@@ -41,7 +41,7 @@ def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
 
 
 @dataclass
-class RecordData:
+class StoredRecord:
     slots: dict[SlotKey, dict[str, str]] = field(default_factory=dict)
     dag: str = ""
     changes: list[datetime] = field(default_factory=list)
@@ -96,7 +96,7 @@ class Store:
         self.state_file = Path(state_file) if state_file else None
         self.username = username
         self.lock = threading.RLock()
-        self.records: dict[str, RecordData] = {}
+        self.records: dict[str, StoredRecord] = {}
         self.log: list[LogEvent] = []
         self.drw = DrwData()  # the Data Quality API module's switches and DRW tables
 
@@ -153,7 +153,7 @@ class Store:
             changed: list[str] = []
             for name, writes in by_record.items():
                 created = name not in self.records
-                rec = self.records.setdefault(name, RecordData())
+                rec = self.records.setdefault(name, StoredRecord())
                 details: list[str] = []
                 for i, write in enumerate(writes):
                     details.extend(self._write_slot(rec, write, overwrite, created and i == 0))
@@ -171,7 +171,7 @@ class Store:
             return changed
 
     def _write_slot(
-        self, rec: RecordData, write: SlotWrite, overwrite: bool, new_record: bool
+        self, rec: StoredRecord, write: SlotWrite, overwrite: bool, new_record: bool
     ) -> list[str]:
         columns = self.project.columns
         new_slot = write.key not in rec.slots
@@ -244,7 +244,7 @@ class Store:
             return count
 
     def _delete_part(
-        self, rec: RecordData, event: str | None, form: str | None, instance: int | None
+        self, rec: StoredRecord, event: str | None, form: str | None, instance: int | None
     ) -> None:
         form_columns = (
             {c.name for c in self.project.columns.values() if c.form == form and c.kind != "id"}
@@ -330,9 +330,9 @@ class Store:
                 f"not {self.project.info.get('project_id')}"
             )
         columns = self.project.columns
-        records: dict[str, RecordData] = {}
+        records: dict[str, StoredRecord] = {}
         for item in state.get("records", []):
-            rec = RecordData(
+            rec = StoredRecord(
                 dag=item.get("dag", ""),
                 changes=[datetime.fromisoformat(ts) for ts in item.get("changes", [])],
             )

@@ -280,16 +280,18 @@ def test_references_the_project_lacks_raise_with_the_source(logic: str, problem:
         expr.evaluate(ctx_at(BASELINE))
     assert caught.value.problem == problem
     assert str(caught.value) == f"Logic error in {SOURCE}: {problem}"
-    assert reference_problems(expr, SCHEMA) == [problem]
+    assert reference_problems(expr.field_refs, SCHEMA) == [problem]
 
 
 def test_reference_problems_lists_all_and_accepts_good_logic() -> None:
-    assert reference_problems(parse("[age] > 1 and [nope] = 1 and [race] = 1"), SCHEMA) == [
+    assert reference_problems(
+        parse("[age] > 1 and [nope] = 1 and [race] = 1").field_refs, SCHEMA
+    ) == [
         "[nope]: no such field in the project",
         "[race] is a checkbox; name one option, like [race(1)]",
     ]
     good = "[baseline_arm_1][race(-1)] = '1' or [previous-event-name][v_weight][2] > 0"
-    assert reference_problems(parse(good), SCHEMA) == []
+    assert reference_problems(parse(good).field_refs, SCHEMA) == []
 
 
 CLASSIC = ProjectSchema.from_exports(
@@ -367,8 +369,8 @@ def test_a_checkbox_missing_code_column_can_be_named_like_an_option() -> None:
     record = RecordData("1", {BASELINE: {"race___1": "0", "race___unk": "1"}})
     ctx = RecordContext(schema=schema, record=record, event="baseline_arm_1", today=TODAY)
     assert parse("[race(UNK)] = '1' and [race(1)] = '0'").evaluate(ctx) is True
-    assert reference_problems(parse("[race(UNK)]"), schema) == []
-    assert reference_problems(parse("[race(UNK)]"), SCHEMA) != []  # no codes: no column
+    assert reference_problems(parse("[race(UNK)]").field_refs, schema) == []
+    assert reference_problems(parse("[race(UNK)]").field_refs, SCHEMA) != []  # no codes: no column
 
 
 # Values REDCap would have trimmed on save: only spaces, and padding around formatted values.

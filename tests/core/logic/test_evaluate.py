@@ -8,8 +8,7 @@ from collections.abc import Mapping
 
 import pytest
 
-from worker.core.logic import LogicReferenceError, MappingContext, Value, parse
-from worker.core.logic.evaluate import evaluate
+from worker.core.logic import Expression, LogicReferenceError, MappingContext, Value, parse
 from worker.core.logic.nodes import SmartVariable
 
 # Field kinds used below: `age`, `score`, `code` are numeric (chkNull'd by REDCap);
@@ -197,11 +196,8 @@ def test_if_evaluates_only_the_branch_taken() -> None:
         today = MappingContext().today
         now = MappingContext().now
 
-        def lookup(self, ref: object) -> str:
-            return "1"
-
-        def is_numeric(self, field: str) -> bool:
-            return True
+        def read(self, ref: object) -> Value:
+            return 1.0
 
     ctx = NoSmartVariables()
     assert parse("if([a] = 1, 'yes', [record-name])").evaluate(ctx) == "yes"
@@ -211,7 +207,7 @@ def test_if_evaluates_only_the_branch_taken() -> None:
 
 def test_smart_variables_come_from_the_context() -> None:
     ctx = MappingContext(smart_variables={"record-name": "101", "current-instance": "2"})
-    assert evaluate(SmartVariable("record-name"), ctx) == "101"
+    assert Expression(SmartVariable("record-name")).evaluate(ctx) == "101"
     assert parse("[current-instance] = 2").evaluate(ctx) is True
     assert parse("[current-instance] - 1").evaluate(ctx) == 1.0
 

@@ -43,7 +43,7 @@ from worker.core.logic.nodes import Binary, FieldRef, Logical, Number, String, U
 )
 def test_canonical_text(text: str, canonical: str) -> None:
     expr = parse(text)
-    assert unparse(expr) == canonical
+    assert unparse(expr.node) == canonical
     assert parse(canonical) == expr
     assert str(expr) == canonical
 

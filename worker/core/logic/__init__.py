@@ -7,8 +7,10 @@ per row, with REDCap's own blank and type rules.
 
 Modules: tokens (text -> tokens), parser (tokens -> nodes), nodes (the tree), unparser
 (tree -> canonical text), values (comparison/arithmetic rules), functions and dates (the
-special functions), evaluate (tree -> value), protocol (what evaluation needs), context
-(RecordContext over export rows, MappingContext for tests), expression (the public wrapper).
+special functions), evaluate (the evaluator: a tree compiled once into a function of a
+context), protocol (what evaluation needs), context (RecordContext over export rows, its
+references resolved once per project; MappingContext for tests), expression (the public
+wrapper, compiled when made).
 """
 
 from worker.core.logic.context import MappingContext, RecordContext, reference_problems

@@ -20,21 +20,20 @@ lists them once, up front.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+import weakref
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import date, datetime, time
 from enum import Enum
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, overload
 
 from worker.core.arms import own_event
 from worker.core.logic.errors import LogicReferenceError
 from worker.core.logic.nodes import EVENT_SMART_VARIABLES, FieldRef
 from worker.core.logic.unparser import reference_text
+from worker.core.logic.values import Value, chk_null
 from worker.core.records import RecordData, RowKey
 from worker.core.schema import CHOICE_TYPES, DATALESS_TYPES, ProjectSchema, checkbox_export_name
 from worker.core.values import is_free_text
-
-if TYPE_CHECKING:
-    from worker.core.logic.expression import Expression
 
 # Field types REDCap wraps in chkNull (blank -> NaN, otherwise a number).
 _NUMERIC_TYPES = frozenset({"calc", "slider", "yesno", "truefalse"})
@@ -96,6 +95,8 @@ class RecordContext:
         self.missing_codes: frozenset[str] = frozenset(
             schema.missing_codes if missing_codes is None else missing_codes
         )
+        self._readings = _readings_of(schema)
+        self._value_readers = self._readings.values
 
     def at(self, key: RowKey) -> RecordContext:
         """The same record, schema and clock, evaluating for another row."""
@@ -112,37 +113,21 @@ class RecordContext:
 
     # --- LogicContext ---------------------------------------------------------------------
 
-    def is_numeric(self, field: str) -> bool:
-        definition = self.schema.fields.get(field)
-        if definition is None:
-            return _status_form(self.schema, field) is not None  # form status: 0, 1, 2
-        kind = definition.field_type
-        if kind in _NUMERIC_TYPES:
-            return True
-        if kind == "text":
-            validation = definition.validation or ""
-            return validation in _NUMERIC_VALIDATIONS or validation.startswith("number_")
-        if kind in CHOICE_TYPES:
-            codes = definition.choices
-            return bool(codes) and all(_NUMERIC_CODE.fullmatch(code) for code in codes)
-        return False
+    def read(self, ref: FieldRef) -> Value:
+        reader = self._value_readers.get(ref)  # per row per reference: keep this short
+        if reader is None:
+            reader = self._readings.value_reader(self.schema, ref)
+        return reader(self)
+
+    # --- the raw value and its type -------------------------------------------------------
 
     def lookup(self, ref: FieldRef) -> str:
-        form, column = _column(self.schema, ref)
-        event = self._event(ref.event)
-        key = None if event is _Absent.EVENT else self._row_key(event, form, ref.instance)
-        raw = (
-            ""
-            if key is None
-            else self.record.value(column, key.event, key.instance, key.repeat_instrument)
-        )
-        if raw and (raw[0].isspace() or raw[-1].isspace()):
-            raw = read_trimmed(raw, free_text=is_free_text_field(self.schema, ref.field))
-        if ref.code is not None and raw == "":
-            return "0"  # an unticked (or never saved) checkbox option reads as 0 in REDCap
-        if raw and self._comma_decimal(ref.field):
-            return raw.replace(",", ".")
-        return raw
+        """The stored value a reference reads, as REDCap's logic sees the text."""
+        return self._readings.raw_reader(self.schema, ref)(self)
+
+    def is_numeric(self, field: str) -> bool:
+        """Whether REDCap wraps the field in ``chkNull`` (blank -> NaN, value -> number)."""
+        return self._readings.is_numeric(self.schema, field)
 
     # --- SupportsSmartVariables -----------------------------------------------------------
 
@@ -160,10 +145,6 @@ class RecordContext:
         return "" if event is _Absent.EVENT or event is None else event
 
     # --- resolution -----------------------------------------------------------------------
-
-    def _comma_decimal(self, field: str) -> bool:
-        definition = self.schema.fields.get(field)
-        return bool(definition and (definition.validation or "").endswith("comma_decimal"))
 
     def _event(self, spec: str | None) -> _EventSlot:
         """The unique event name a reference's event slot means."""
@@ -235,11 +216,6 @@ def read_trimmed(raw: str, *, free_text: bool) -> str:
     return raw if free_text else raw.strip()
 
 
-def is_free_text_field(schema: ProjectSchema, field: str) -> bool:
-    definition = schema.fields.get(field)
-    return definition is not None and is_free_text(definition)
-
-
 def _status_form(schema: ProjectSchema, field: str) -> str | None:
     """The form whose ``{form}_complete`` status field this is, if it is one."""
     if field.endswith(_STATUS_SUFFIX):
@@ -284,11 +260,12 @@ def _check_event(schema: ProjectSchema, event: str) -> None:
         raise LogicReferenceError(f"[{event}]: the project has no event {event}")
 
 
-def reference_problems(expr: Expression, schema: ProjectSchema) -> list[str]:
-    """What ``RecordContext`` would refuse in this logic (unknown fields and events, checkbox
-    misuse), checked once up front instead of failing on the first row evaluated."""
+def reference_problems(refs: Iterable[FieldRef], schema: ProjectSchema) -> list[str]:
+    """What ``RecordContext`` would refuse in these references (an expression's
+    ``field_refs``: unknown fields and events, checkbox misuse), checked once up front
+    instead of failing on the first row evaluated."""
     problems: list[str] = []
-    for ref in sorted(expr.field_refs, key=reference_text):
+    for ref in sorted(refs, key=reference_text):
         try:
             _column(schema, ref)
             if ref.event is not None and ref.event not in EVENT_SMART_VARIABLES:
@@ -296,6 +273,143 @@ def reference_problems(expr: Expression, schema: ProjectSchema) -> list[str]:
         except LogicReferenceError as error:
             problems.append(error.problem)
     return problems
+
+
+RawReader = Callable[[RecordContext], str]
+ValueReader = Callable[[RecordContext], Value]
+
+
+class _ProjectReadings:
+    """One project's readers, one per reference, built on first use and kept for the
+    project's life. Branching logic is evaluated for most fields of most rows, so what
+    depends only on the project (the field's column and number-ness, the event a name
+    means, whether a form repeats there) is worked out once per reference, not per row."""
+
+    def __init__(self) -> None:
+        self.raw: dict[FieldRef, RawReader] = {}
+        self.values: dict[FieldRef, ValueReader] = {}
+        self.numeric: dict[str, bool] = {}
+
+    def raw_reader(self, schema: ProjectSchema, ref: FieldRef) -> RawReader:
+        found = self.raw.get(ref)
+        if found is None:
+            found = self.raw[ref] = _reader(schema, ref, as_number=False)
+        return found
+
+    def value_reader(self, schema: ProjectSchema, ref: FieldRef) -> ValueReader:
+        found = self.values.get(ref)
+        if found is None:
+            as_number = _reads_as_number(ref, self.is_numeric(schema, ref.field))
+            found = self.values[ref] = _reader(schema, ref, as_number=as_number)
+        return found
+
+    def is_numeric(self, schema: ProjectSchema, field: str) -> bool:
+        found = self.numeric.get(field)
+        if found is None:
+            found = self.numeric[field] = _is_numeric(schema, field)
+        return found
+
+
+# id(schema) -> its readers; an entry goes with its schema (a schema is not hashable).
+_READINGS: dict[int, _ProjectReadings] = {}
+
+
+def _readings_of(schema: ProjectSchema) -> _ProjectReadings:
+    key = id(schema)
+    found = _READINGS.get(key)
+    if found is None:
+        found = _READINGS[key] = _ProjectReadings()
+        weakref.finalize(schema, _READINGS.pop, key, None)
+    return found
+
+
+@overload
+def _reader(schema: ProjectSchema, ref: FieldRef, *, as_number: Literal[False]) -> RawReader: ...
+@overload
+def _reader(schema: ProjectSchema, ref: FieldRef, *, as_number: bool) -> ValueReader: ...
+def _reader(schema: ProjectSchema, ref: FieldRef, *, as_number: bool) -> ValueReader:
+    """How ``ref`` reads a row's stored value in this project: the text, or, ``as_number``,
+    through ``chk_null``."""
+    try:
+        form, column = _column(schema, ref)
+        spec = ref.event
+        per_row = spec in _RELATIVE_EVENTS
+        if spec is not None and spec != "event-name" and not per_row:
+            _check_event(schema, spec)
+            per_row = schema.is_visit(spec)
+    except LogicReferenceError as error:
+        return _unreadable(error.problem)
+    definition = schema.fields.get(ref.field)
+    free_text = definition is not None and is_free_text(definition)
+    comma = bool(definition and (definition.validation or "").endswith("comma_decimal"))
+    checkbox = ref.code is not None
+    instance = ref.instance
+    fixed_event = None if spec in (None, "event-name") or per_row else spec
+    # Per event: the base row's key, or None when the form or the event repeats there.
+    base_keys: dict[str | None, RowKey | None] = {}
+
+    def read(ctx: RecordContext) -> Value:
+        key: RowKey | None
+        if per_row:  # a relative event or a visit name: which event depends on the row
+            event = ctx._event(spec)
+            key = None if event is _Absent.EVENT else ctx._row_key(event, form, instance)
+        else:
+            event = ctx.event if fixed_event is None else fixed_event
+            try:
+                key = base_keys[event]
+            except KeyError:
+                # The row's project, not the one captured: a reader kept for a project
+                # must not keep it alive.
+                project = ctx.schema
+                repeats = project.is_repeating_form(event, form) or project.is_repeating_event(
+                    event
+                )
+                key = base_keys[event] = None if repeats else RowKey(event, "", None)
+            if key is None:
+                key = ctx._row_key(event, form, instance)
+        row = None if key is None else ctx.record.rows.get(key)
+        raw = "" if row is None else row.get(column, "")
+        if raw and (raw[0].isspace() or raw[-1].isspace()):
+            raw = read_trimmed(raw, free_text=free_text)
+        if checkbox and raw == "":
+            raw = "0"  # an unticked (or never saved) checkbox option reads as 0 in REDCap
+        elif raw and comma:
+            raw = raw.replace(",", ".")
+        return chk_null(raw) if as_number else raw
+
+    return read
+
+
+def _unreadable(problem: str) -> RawReader:
+    """A reader for a reference the project cannot read: it raises, per row, a fresh error
+    (so the up-front check can name it once, and a row that does read it fails)."""
+
+    def read(ctx: RecordContext) -> str:
+        raise LogicReferenceError(problem)
+
+    return read
+
+
+def _reads_as_number(ref: FieldRef, numeric_field: bool) -> bool:
+    """Whether logic reads the reference through ``chk_null``: a numeric field does, and a
+    checkbox option, which holds "0"/"1", does whatever its field's codes."""
+    return ref.code is not None or numeric_field
+
+
+def _is_numeric(schema: ProjectSchema, field: str) -> bool:
+    definition = schema.fields.get(field)
+    if definition is None:
+        return _status_form(schema, field) is not None  # form status: 0, 1, 2
+    kind = definition.field_type
+    if kind in _NUMERIC_TYPES:
+        return True
+    if kind == "text":
+        validation = definition.validation or ""
+        return validation in _NUMERIC_VALIDATIONS or validation.startswith("number_")
+    if kind in CHOICE_TYPES:
+        codes = definition.choices
+        return bool(codes) and all(_NUMERIC_CODE.fullmatch(code) for code in codes)
+    return False
 
 
 class MappingContext:
@@ -319,6 +433,10 @@ class MappingContext:
         self.now: datetime = now if now is not None else _midnight(self.today)
         self.missing_codes = frozenset(missing_codes)
         self.smart_variables = dict(smart_variables or {})
+
+    def read(self, ref: FieldRef) -> Value:
+        raw = self.lookup(ref)
+        return chk_null(raw) if _reads_as_number(ref, ref.field in self.numeric) else raw
 
     def lookup(self, ref: FieldRef) -> str:
         return self.values.get(reference_text(ref), "")

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from worker.core.logic.compiled import compiled_for
 from worker.core.logic.errors import LogicError
-from worker.core.logic.evaluate import evaluate
+from worker.core.logic.evaluate import Evaluator, compile_tree
 from worker.core.logic.nodes import FieldRef, Node, walk
 from worker.core.logic.protocol import LogicContext
 from worker.core.logic.unparser import unparse
@@ -17,11 +16,17 @@ from worker.core.logic.values import Value, truthy
 @dataclass(frozen=True)
 class Expression:
     """Immutable; equal when the trees are equal (the text and source are not compared, so
-    ``parse(unparse(e)) == e``)."""
+    ``parse(unparse(e.node)) == e``). The tree is compiled once, when the expression is
+    made (see evaluate.py)."""
 
     node: Node
     text: str = field(default="", compare=False)
     source: str | None = field(default=None, compare=False)
+    evaluator: Evaluator = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # A frozen dataclass sets its own derived fields this way.
+        object.__setattr__(self, "evaluator", compile_tree(self.node))
 
     @cached_property
     def field_refs(self) -> frozenset[FieldRef]:
@@ -38,14 +43,9 @@ class Expression:
     def evaluate(self, ctx: LogicContext) -> Value:
         """The value, as REDCap computes it: a float (NaN for blank), a str or a bool.
         Raises ``LogicReferenceError`` (naming ``source``) for references the context
-        cannot resolve.
-
-        For a ``RecordContext`` the tree is compiled once per project schema (see
-        ``compiled.py``: the same values and errors, with the project's lookups done once)."""
-        compiled = compiled_for(self, ctx)
+        cannot resolve."""
         try:
-            # A compiled function exists only for a RecordContext, the one it takes.
-            return evaluate(self.node, ctx) if compiled is None else compiled(ctx)  # type: ignore[arg-type]
+            return self.evaluator(ctx)
         except LogicError as error:
             if error.source is None and self.source is not None:
                 raise error.with_source(self.source) from None

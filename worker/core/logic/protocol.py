@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import Protocol, runtime_checkable
 
 from worker.core.logic.nodes import FieldRef
+from worker.core.logic.values import Value
 
 
 class LogicContext(Protocol):
@@ -24,12 +25,10 @@ class LogicContext(Protocol):
         """The moment ``'now'`` means."""
         ...
 
-    def lookup(self, ref: FieldRef) -> str:
-        """The raw stored value a reference reads, ``""`` where blank or absent."""
-        ...
-
-    def is_numeric(self, field: str) -> bool:
-        """Whether REDCap wraps the field in ``chkNull`` (blank -> NaN, value -> number)."""
+    def read(self, ref: FieldRef) -> Value:
+        """The value a reference has in logic: the stored text (``""`` where blank or
+        absent), through REDCap's ``chkNull`` (blank -> NaN, a number -> float) for a
+        numeric field or a checkbox option."""
         ...
 
 

@@ -1,5 +1,5 @@
-"""Write a tree back as canonical REDCap logic: ``parse(unparse(e)) == e`` for every tree the
-parser can build.
+"""Write a tree back as canonical REDCap logic: ``parse(unparse(tree)).node == tree`` for every
+tree the parser can build.
 
 Canonical means one spelling per operator (``=``, ``<>``, ``and``, ``or``, ``not``), single
 quotes unless the text holds one, numbers without trailing zeros, single spaces, and only
@@ -7,8 +7,6 @@ the parentheses the tree needs (plus REDCap's mandatory ones around powers).
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 from worker.core.logic.nodes import (
     Binary,
@@ -22,9 +20,6 @@ from worker.core.logic.nodes import (
     String,
     Unary,
 )
-
-if TYPE_CHECKING:
-    from worker.core.logic.expression import Expression
 
 # Precedence of each operator when printed; must agree with the parser's binding powers.
 _PRECEDENCE = {
@@ -48,11 +43,9 @@ _ATOM = 9
 _NON_ASSOCIATIVE = frozenset({3, 4})
 
 
-def unparse(expr: Expression | Node) -> str:
-    """Canonical logic text for an expression or a bare tree."""
-    # A tree is one of the node classes; anything else is an Expression holding one (not
-    # imported for the test: expression.py imports this module).
-    return _text(expr if isinstance(expr, Node) else expr.node)
+def unparse(node: Node) -> str:
+    """Canonical logic text for a tree (``str(expression)`` for an ``Expression``)."""
+    return _text(node)
 
 
 def _precedence(node: Node) -> int:

@@ -182,7 +182,7 @@ def _compile(
         problems.append(f"{where}: the logic cannot be read: {exc}")
         expression = None
     else:
-        drift.extend(f"{where}: {p}" for p in reference_problems(expression, schema))
+        drift.extend(f"{where}: {p}" for p in reference_problems(expression.field_refs, schema))
         # The evidence: the values the logic reads in the row it is evaluated on.
         reads = tuple(sorted({name for event, name in expression.references if event is None}))
     if CALENDAR_DATE.search(spec.message):

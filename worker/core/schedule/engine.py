@@ -19,7 +19,13 @@ from worker.core.logic import MappingContext, RecordContext
 from worker.core.records import RecordData
 from worker.core.rules.declare import Hit
 from worker.core.schedule.checks import schedule_hits
-from worker.core.schedule.spec import Anchor, NotExpected, ScheduleCheck, ScheduleSpec, Visit
+from worker.core.schedule.spec import (
+    Anchor,
+    NotExpected,
+    ScheduleCheck,
+    ScheduledVisit,
+    ScheduleSpec,
+)
 from worker.core.schema import ProjectSchema
 from worker.core.visits import VisitRow, VisitStatus
 
@@ -80,7 +86,7 @@ class Schedule:
             rows.append(self._row(participant, visit, day0, anchor_evidence, as_of))
         return rows
 
-    def _in_arm(self, visit: Visit, arm: int | None) -> bool:
+    def _in_arm(self, visit: ScheduledVisit, arm: int | None) -> bool:
         if not self.schema.is_visit(visit.event):
             return self.schema.arm_of(visit.event) == arm
         return self.schema.event_in_arm(visit.event, arm) is not None
@@ -88,7 +94,7 @@ class Schedule:
     def _row(
         self,
         p: Participant,
-        visit: Visit,
+        visit: ScheduledVisit,
         day0: date,
         anchor_evidence: dict[str, str],
         as_of: date,
@@ -190,7 +196,7 @@ def _anchor_entry(p: Participant, anchor: Anchor) -> tuple[date, Any] | None:
     return day0, entry
 
 
-def _visit_entry(p: Participant, visit: Visit) -> Any:
+def _visit_entry(p: Participant, visit: ScheduledVisit) -> Any:
     value = getattr(p, visit.part, None)
     if isinstance(value, list):
         return next((e for e in value if e.ordinal == visit.ordinal), None)

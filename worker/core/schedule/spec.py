@@ -54,7 +54,7 @@ class Anchor:
 
 
 @dataclass(frozen=True, slots=True)
-class Visit:
+class ScheduledVisit:
     """One scheduled visit: where its date is recorded, its target day and its window."""
 
     name: str
@@ -98,7 +98,7 @@ class ScheduleCheck:
 @dataclass(frozen=True, slots=True)
 class ScheduleSpec:
     anchors: tuple[Anchor, ...]
-    visits: tuple[Visit, ...]
+    visits: tuple[ScheduledVisit, ...]
     not_expected: tuple[NotExpected, ...]
     checks: Mapping[str, ScheduleCheck]  # by CHECK_KEYS
     # Data entry: DQ-REQUIRED waits this many days after the date that dates an event.
@@ -291,7 +291,7 @@ class _Reader:
 
     def _visit(
         self, table: Mapping[str, Any], defaults: Mapping[str, Any], where: str
-    ) -> Visit | None:
+    ) -> ScheduledVisit | None:
         allowed = {"name", "part", "event", "date", "target", "window", "before", "after", "arms"}
         self._only(defaults, "[visits]", allowed - {"name", "event", "target"})
         self._only(table, where, allowed)
@@ -325,7 +325,9 @@ class _Reader:
             if self.schema.is_visit(event) and self.schema.event_in_arm(event, arm) is None:
                 self.problem(where, f"arm {arm} has no event for visit '{event}'")
         ordinal = events.index(event) + 1 if self.mapping.parts[part].events is not None else None
-        return Visit(name, part, event, ordinal, str(merged["date"]), target, before, after, arms)
+        return ScheduledVisit(
+            name, part, event, ordinal, str(merged["date"]), target, before, after, arms
+        )
 
     def _not_expected(self, table: Mapping[str, Any], where: str) -> NotExpected | None:
         self._only(table, where, {"reason", "part", "from", "until", "when", "condition"})

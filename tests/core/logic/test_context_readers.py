@@ -1,10 +1,13 @@
-"""Compiled logic (compiled.py) against the tree walker (evaluate.py): for a ``RecordContext``
-``Expression.evaluate`` runs the compiled closures, which must give the same value, or raise
-the same error, as walking the tree, for every expression on every row."""
+"""RecordContext's readers (context.py): each reference is resolved once per project and
+kept, so what a row reads must not depend on what was read before, nor on which rows came
+first; and what ``reference_problems`` lists up front is exactly what reading would raise."""
 
 from __future__ import annotations
 
+import gc
 import math
+import random
+from collections.abc import Callable
 from datetime import date, datetime
 
 import pytest
@@ -15,9 +18,15 @@ from tests.core.logic import test_context as RICH
 from tests.core.logic.test_nk_branching import SCHEMA
 from tests.core.logic.test_properties import calls
 from tests.rules.test_demo import demo_data
-from worker.core.logic import Expression, LogicError, RecordContext, parse
-from worker.core.logic.compiled import compiled_for
-from worker.core.logic.evaluate import evaluate
+from worker.core.logic import (
+    Expression,
+    LogicError,
+    LogicReferenceError,
+    RecordContext,
+    parse,
+    reference_problems,
+)
+from worker.core.logic import context as context_module
 from worker.core.logic.nodes import (
     EVENT_SMART_VARIABLES,
     INSTANCE_SMART_VARIABLES,
@@ -39,15 +48,10 @@ TODAY = date(2026, 11, 26)
 RECORDS = list(group_rows(SCHEMA, demo_data().generate(TODAY)).values())
 
 
-def contexts(record: RecordData) -> list[RecordContext]:
-    """A context for every row of a demo record, as the checks build them."""
-    return row_contexts(SCHEMA, record)
-
-
-def outcome(run: object) -> tuple[str, object]:
+def outcome(run: Callable[[], object]) -> tuple[str, object]:
     """("value", v) or ("error", type and message); NaN made comparable."""
     try:
-        value = run()  # type: ignore[operator]
+        value = run()
     except LogicError as error:
         return "error", (type(error).__name__, str(error))
     if isinstance(value, float) and math.isnan(value):
@@ -55,40 +59,51 @@ def outcome(run: object) -> tuple[str, object]:
     return "value", (type(value).__name__, value)
 
 
-def assert_same(expr: Expression, ctx: RecordContext) -> None:
-    compiled = outcome(lambda: expr.evaluate(ctx))
-    walked = outcome(lambda: Expression(expr.node, source=expr.source).evaluate_walking(ctx))
-    assert compiled == walked, (str(expr), ctx.event, ctx.instance)
+def fresh(schema: ProjectSchema) -> ProjectSchema:
+    """An equal project that no context has read yet (readers are kept per project)."""
+    return ProjectSchema.from_json(schema.to_json())
 
 
-def _walk(self: Expression, ctx: RecordContext) -> object:
-    """What Expression.evaluate did before compiling: walk the tree, name the source."""
-    try:
-        return evaluate(self.node, ctx)
-    except LogicError as error:
-        if error.source is None and self.source is not None:
-            raise error.with_source(self.source) from None
-        raise
+def outcomes(expr: Expression, contexts: list[RecordContext]) -> list[tuple[str, object]]:
+    return [outcome(lambda ctx=ctx: expr.evaluate(ctx)) for ctx in contexts]  # type: ignore[misc]
 
 
-Expression.evaluate_walking = _walk  # type: ignore[attr-defined]
-
-
-def test_a_record_context_gets_the_compiled_path_and_others_do_not() -> None:
-    expr = parse("[enr_age] > 18")
-    ctx = contexts(RECORDS[0])[0]
-    assert compiled_for(expr, ctx) is not None
-    assert compiled_for(expr, ctx) is compiled_for(expr, ctx)  # compiled once per schema
-    assert compiled_for(expr, object()) is None  # type: ignore[arg-type]
+def assert_order_free(expr: Expression, schema: ProjectSchema, record: RecordData) -> None:
+    """Rows read first by a project no context has read, then again in another order and
+    with the readers warm, give the same outcomes."""
+    first = outcomes(expr, row_contexts(fresh(schema), record))
+    contexts = row_contexts(schema, record)
+    order = list(range(len(contexts)))
+    random.Random(len(order)).shuffle(order)
+    shuffled = outcomes(expr, [contexts[i] for i in order])
+    again = outcomes(expr, contexts)
+    assert [shuffled[order.index(i)] for i in range(len(order))] == first, str(expr)
+    assert again == first, str(expr)
 
 
 @pytest.mark.parametrize("record", RECORDS, ids=lambda r: f"record {r.record_id}")
-def test_the_projects_branching_logic_on_every_row_of_the_demo(record: RecordData) -> None:
+def test_the_projects_branching_logic_reads_the_same_in_any_order(record: RecordData) -> None:
     for field in SCHEMA.fields.values():
         if field.branching_logic:
             expr = parse(field.branching_logic, source=f"branching logic of {field.name}")
-            for ctx in contexts(record):
-                assert_same(expr, ctx)
+            assert_order_free(expr, SCHEMA, record)
+
+
+def test_a_tree_is_compiled_when_the_expression_is_made() -> None:
+    # Compiling is done once, up front: a tree the evaluator cannot run fails there, not
+    # on the first row.
+    with pytest.raises(TypeError, match="not a logic node"):
+        Expression(Binary("=", FieldRef("a"), "1"))  # type: ignore[arg-type]
+
+
+def test_readers_go_with_their_project() -> None:
+    before = len(context_module._READINGS)
+    for _ in range(5):
+        schema = fresh(SCHEMA)
+        parse("[enr_age] > 18").is_true(row_contexts(schema, RECORDS[0])[0])
+        del schema
+    gc.collect()
+    assert len(context_module._READINGS) == before
 
 
 # --- generated trees over a project's own fields and events ---------------------------------
@@ -162,24 +177,17 @@ def row_contexts(schema: ProjectSchema, record: RecordData) -> list[RecordContex
 
 
 @settings(max_examples=300, deadline=None)
-@given(project_trees(SCHEMA), st.sampled_from(RECORDS), st.data())
-def test_generated_logic_on_the_demo_project(
-    node: Node, record: RecordData, data: st.DataObject
-) -> None:
+@given(project_trees(SCHEMA), st.sampled_from(RECORDS))
+def test_generated_logic_on_the_demo_project(node: Node, record: RecordData) -> None:
     expr = Expression(node, source="generated logic")
-    for ctx in data.draw(st.lists(st.sampled_from(row_contexts(SCHEMA, record)), max_size=4)):
-        assert_same(expr, ctx)
+    assert_order_free(expr, SCHEMA, record)
 
 
 @settings(max_examples=300, deadline=None)
-@given(project_trees(RICH.SCHEMA), st.data())
-def test_generated_logic_on_checkboxes_repeats_and_comma_decimals(
-    node: Node, data: st.DataObject
-) -> None:
+@given(project_trees(RICH.SCHEMA))
+def test_generated_logic_on_checkboxes_repeats_and_comma_decimals(node: Node) -> None:
     expr = Expression(node, source="generated logic")
-    contexts = row_contexts(RICH.SCHEMA, RICH.RECORD)
-    for ctx in data.draw(st.lists(st.sampled_from(contexts), min_size=1, max_size=4)):
-        assert_same(expr, ctx)
+    assert_order_free(expr, RICH.SCHEMA, RICH.RECORD)
 
 
 def every_reference(schema: ProjectSchema) -> list[FieldRef]:
@@ -200,11 +208,21 @@ def every_reference(schema: ProjectSchema) -> list[FieldRef]:
     [(SCHEMA, RECORDS[:3]), (RICH.SCHEMA, [RICH.RECORD]), (RICH.SCHEMA, [RICH.PADDED])],
     ids=["demo project", "checkboxes, repeats, comma decimals", "padded values"],
 )
-def test_every_single_reference_reads_what_the_tree_walker_reads(
+def test_every_single_reference_reads_the_same_in_any_order_and_fails_as_listed(
     schema: ProjectSchema, records: list[RecordData]
 ) -> None:
     for ref in every_reference(schema):
         expr = Expression(ref, source="one reference")
+        listed = reference_problems([ref], schema)
         for record in records:
+            assert_order_free(expr, schema, record)
             for ctx in row_contexts(schema, record):
-                assert_same(expr, ctx)
+                assert problem_reading(expr, ctx) == (listed[0] if listed else None), ref
+
+
+def problem_reading(expr: Expression, ctx: RecordContext) -> str | None:
+    try:
+        expr.evaluate(ctx)
+    except LogicReferenceError as error:
+        return error.problem
+    return None
