@@ -34,15 +34,25 @@ MEMORY_OVER_TENTH = 2.5
 @dataclass(frozen=True)
 class RateJudgement:
     """The most requests that arrived at any one sandbox within 1 s and within 60 s, against
-    the ceiling: REDCap counts a token's requests per minute, the ceiling is per second."""
+    the ceiling: REDCap counts a token's requests per minute, the ceiling is per second.
+
+    Counts are whole: at a ceiling of 1/s or more, keeping every second within it keeps every
+    minute within 60 times it. Below 1/s one request in a second is allowed (the worker's
+    limiter lets one start at a time, windows apart), and the minute is the real judge."""
 
     ceiling: float
     most_in_a_second: int
     most_in_a_minute: int
 
     @property
+    def per_second(self) -> float:
+        return max(1.0, self.ceiling)
+
+    @property
     def ok(self) -> bool:
-        return self.most_in_a_second <= self.ceiling and self.most_in_a_minute <= 60 * self.ceiling
+        return (
+            self.most_in_a_second <= self.per_second and self.most_in_a_minute <= 60 * self.ceiling
+        )
 
 
 def judge_rate(logs: Iterable[Sequence[float]], ceiling: float) -> RateJudgement:
@@ -292,7 +302,7 @@ def _rate_target(at: str, rate: RateJudgement, quick: bool) -> Target:
     return Target(
         at + "most requests in any 1 s / 60 s",
         f"{rate.most_in_a_second} / {rate.most_in_a_minute}",
-        f"<= {rate.ceiling:g} / {60 * rate.ceiling:g}",
+        f"<= {rate.per_second:g} / {60 * rate.ceiling:g}",
         rate.ok,
         _unjudged(quick, True, ""),
     )
