@@ -14,7 +14,14 @@ hits each of them alike:
 - computes, from the sandbox's request log, the highest number of requests that arrived in
   any one-second window.
 
-It prints a table of medians over the rounds, the ratios the targets are stated in, and the
-machine it ran on. ``--quick`` is the smoke run CI uses (small N, one round, no targets).
+Then, each on fresh sandboxes: a slow server (``--latency-ms``, default 500 ms a request, at
+5,000 participants), where it times a sequential bare export, ``check`` and the first full
+``sync`` (every finding a new query); and peak memory of one ``check`` at 50,000
+participants and one at 5,000. Every sandbox's request log is judged against the ceiling,
+per second and per minute.
+
+It prints a table of medians over the rounds, the other scenarios' figures, every target
+with its figure and verdict, and the machine it ran on. ``--quick`` is the smoke run CI uses
+(every scenario small, one round, no targets judged).
 Only the standard library, the worker and PyCap are needed.
 """

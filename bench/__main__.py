@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 
 from bench.measure import CONFIG, Bench
-from bench.report import Round, Scale, machine, render
+from bench.report import LatencyRun, MemoryRun, Round, Scale, judge_rate, machine, render
 from bench.sandbox import SandboxProcess, closest, max_in_window
 
 AS_OF = date(2026, 11, 26)
@@ -29,8 +29,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         description=(
             "Benchmark the worker against the REDCap sandbox on loopback: a bare batched "
             "PyCap export (the floor), check end to end, incremental and full sync, peak "
-            "memory and the request rate. Prints medians over the rounds and the target "
-            "ratios. Uses config.example.toml's batch size and request-rate ceiling."
+            "memory and the request rate; then, on a slow server (--latency-ms), check and "
+            "the first full sync against a sequential bare export; then peak memory at "
+            "--memory-participants. Prints medians over the rounds and every target with "
+            "its figure. Uses config.example.toml's batch size and request-rate ceiling."
         ),
     )
     parser.add_argument(
@@ -61,18 +63,60 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "(default: config.example.toml's batch_size, %(default)s)",
     )
     parser.add_argument(
+        "--latency-ms",
+        type=int,
+        default=500,
+        metavar="MS",
+        help="the slow-server scenario: milliseconds its sandbox adds to every request "
+        "(default %(default)s)",
+    )
+    parser.add_argument(
+        "--latency-participants",
+        type=int,
+        default=5000,
+        metavar="N",
+        help="project size of the slow-server scenario (default %(default)s)",
+    )
+    parser.add_argument(
+        "--memory-participants",
+        type=int,
+        default=50000,
+        metavar="N",
+        help="the memory scenario: one check at N and one at N/10 (default %(default)s)",
+    )
+    parser.add_argument(
+        "--skip-table",
+        action="store_true",
+        help="skip the rounds at each --participants size",
+    )
+    parser.add_argument("--skip-latency", action="store_true", help="skip the slow-server scenario")
+    parser.add_argument("--skip-memory", action="store_true", help="skip the memory scenario")
+    parser.add_argument(
         "--quick",
         action="store_true",
         help="the CI smoke run: 100 participants, one round, the highest ceiling the worker "
-        "accepts (50/s) unless --ceiling is given; nothing is judged",
+        "accepts (50/s), the slow server at 100 participants and 100 ms, memory at 1,000 "
+        "(each unless given); nothing is judged",
     )
     args = parser.parse_args(argv)
+    given = set(argv if argv is not None else sys.argv[1:])
     if args.quick:
         args.participants, args.rounds = [100], 1
-        if "--ceiling" not in (argv if argv is not None else sys.argv[1:]):
-            args.ceiling = 50.0
-    if args.rounds < 1 or any(n < 10 for n in args.participants):
-        parser.error("need at least one round and at least 10 participants")
+        for option, small in (
+            ("--ceiling", 50.0),
+            ("--latency-ms", 100),
+            ("--latency-participants", 100),
+            ("--memory-participants", 1000),
+        ):
+            if option not in given:
+                setattr(args, option[2:].replace("-", "_"), small)
+    sizes = [*args.participants, args.latency_participants, args.memory_participants // 10]
+    if args.rounds < 1 or any(n < 10 for n in sizes):
+        parser.error(
+            "need at least one round and at least 10 participants (100 for --memory-participants)"
+        )
+    if args.latency_ms < 0:
+        parser.error("--latency-ms must be 0 or more")
     return args
 
 
@@ -91,14 +135,14 @@ def measure_scale(n: int, args: argparse.Namespace, workdir: Path) -> Scale:
         bench = Bench(
             sandbox,
             as_of=AS_OF,
-            state_dir=workdir / f"state-{n}",
+            state_dir=workdir / f"state-{sandbox.name}",
             batch_size=args.batch_size,
             ceiling=args.ceiling,
         )
         small_bench = Bench(
             small_sandbox,
             as_of=AS_OF,
-            state_dir=workdir / f"state-{small}",
+            state_dir=workdir / f"state-{small_sandbox.name}",
             batch_size=args.batch_size,
             ceiling=args.ceiling,
         )
@@ -144,22 +188,109 @@ def measure_scale(n: int, args: argparse.Namespace, workdir: Path) -> Scale:
             [r.received for r in sandbox.requests()],
             [r.received for r in small_sandbox.requests()],
         ]
-        scale.most_in_a_second = max(max_in_window(times) for times in arrivals)
-        scale.most_in_a_minute = max(max_in_window(times, 60.0) for times in arrivals)
+        rate = judge_rate(arrivals, args.ceiling)
+        scale.most_in_a_second = rate.most_in_a_second
+        scale.most_in_a_minute = rate.most_in_a_minute
         scale.closest_s = min(gap for times in arrivals if (gap := closest(times)) is not None)
         scale.requests_seen = sum(len(times) for times in arrivals)
         scale.sandbox_start_s = sandbox.startup_s
     return scale
 
 
+def _bench(sandbox: SandboxProcess, args: argparse.Namespace, workdir: Path, use: str) -> Bench:
+    """The measurements against ``sandbox``, with a state folder of their own (``use``)."""
+    return Bench(
+        sandbox,
+        as_of=AS_OF,
+        state_dir=workdir / f"state-{sandbox.name}-{use}",
+        batch_size=args.batch_size,
+        ceiling=args.ceiling,
+    )
+
+
+def _arrivals(sandbox: SandboxProcess) -> list[float]:
+    return [r.received for r in sandbox.requests()]
+
+
+def measure_latency(args: argparse.Namespace, workdir: Path) -> LatencyRun:
+    """A fresh project on a slow server: the sequential bare export, check, and the first
+    full sync (every finding a new query), in that order, once each."""
+    n, ms = args.latency_participants, args.latency_ms
+    say(f"slow server ({ms} ms a request), N={n}: starting a sandbox ...")
+    with SandboxProcess(n, AS_OF, workdir, latency_ms=ms) as sandbox:
+        say(f"slow server, N={n}: sequential bare export ...")
+        floor = _bench(sandbox, args, workdir, "floor").bare_export()
+        time.sleep(PAUSE_S)
+        say(f"slow server, N={n}: check ...")
+        check = _bench(sandbox, args, workdir, "check").check(workdir)
+        time.sleep(PAUSE_S)
+        say(f"slow server, N={n}: first full sync (writes every query) ...")
+        # A state folder of its own: the first sync starts from nothing, as a first run does.
+        first_sync = _bench(sandbox, args, workdir, "sync").sync(workdir, incremental=False)
+        if not first_sync.traffic.imported_rows:
+            raise RuntimeError("the first full sync wrote nothing: no findings to measure")
+        return LatencyRun(
+            participants=n,
+            latency_ms=ms,
+            ceiling=args.ceiling,
+            floor=floor,
+            check=check,
+            first_sync=first_sync,
+            rate=judge_rate([_arrivals(sandbox)], args.ceiling),
+            sandbox_start_s=sandbox.startup_s,
+        )
+
+
+def measure_memory(args: argparse.Namespace, workdir: Path) -> MemoryRun:
+    """One check at N and one at N/10, each against a fresh sandbox of its own, started one
+    after the other (only one project held in memory at a time)."""
+    n = args.memory_participants
+    small = n // 10
+    say(f"memory, N={n}: starting a sandbox (a minute or more at 50,000) ...")
+    with SandboxProcess(n, AS_OF, workdir) as sandbox:
+        say(f"memory, N={n}: check ...")
+        check = _bench(sandbox, args, workdir, "check").check(workdir)
+        arrivals = [_arrivals(sandbox)]
+        startup = sandbox.startup_s
+    say(f"memory, N/10={small}: starting a sandbox ...")
+    with SandboxProcess(small, AS_OF, workdir) as small_sandbox:
+        say(f"memory, N/10={small}: check ...")
+        small_check = _bench(small_sandbox, args, workdir, "check").check(workdir)
+        arrivals.append(_arrivals(small_sandbox))
+    return MemoryRun(
+        participants=n,
+        check=check,
+        small_check=small_check,
+        rate=judge_rate(arrivals, args.ceiling),
+        sandbox_start_s=startup,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.time()
     scales = []
+    latency = memory = None
     with tempfile.TemporaryDirectory(prefix="worker-bench-") as tmp:
-        for n in args.participants:
-            scales.append(measure_scale(n, args, Path(tmp)))
-    print(render(scales, machine=machine(), quick=args.quick, elapsed=time.time() - started))
+        if not args.skip_table:
+            for n in args.participants:
+                scales.append(measure_scale(n, args, Path(tmp)))
+        if not args.skip_latency:
+            latency = measure_latency(args, Path(tmp))
+        if not args.skip_memory:
+            memory = measure_memory(args, Path(tmp))
+    print(
+        render(
+            scales,
+            machine=machine(),
+            quick=args.quick,
+            elapsed=time.time() - started,
+            latency=latency,
+            memory=memory,
+            ceiling=args.ceiling,
+            batch_size=args.batch_size,
+        )
+    )
     return 0
 
 

@@ -249,7 +249,7 @@ class WarmWorker:
 
     def __init__(self, bench: Bench, workdir: Path) -> None:
         self.bench = bench
-        self.log_path = workdir / f"warm-{bench.sandbox.participants}.log"
+        self.log_path = workdir / f"warm-{bench.sandbox.name}.log"
         command = [
             sys.executable,
             "-m",

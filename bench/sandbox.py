@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
+_SERIAL = itertools.count(1)  # every sandbox of a run gets files of its own
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class Traffic:
     exported_records: frozenset[str]
     exported_rows: int
     imports: int
+    imported_rows: int  # rows sent in import requests
     arrivals: tuple[float, ...]  # wall clock, in log order
 
     @property
@@ -87,6 +89,7 @@ class Traffic:
             ),
             exported_rows=sum(r.rows_returned for r in exports if r.status == 200),
             imports=sum(1 for r in requests if r.is_import),
+            imported_rows=sum(r.rows_sent for r in requests if r.is_import),
         )
 
 
@@ -112,9 +115,13 @@ def max_in_window(times: Sequence[float], window: float = 1.0) -> int:
 class SandboxProcess:
     """``python -m worker sandbox demo --participants N`` on a free loopback port."""
 
-    def __init__(self, participants: int, as_of: date, workdir: Path) -> None:
+    def __init__(
+        self, participants: int, as_of: date, workdir: Path, *, latency_ms: int = 0
+    ) -> None:
         self.participants = participants
-        self.log_path = workdir / f"requests-{participants}.jsonl"
+        self.latency_ms = latency_ms
+        self.name = f"{next(_SERIAL)}-{participants}-{latency_ms}ms"  # for its files' names
+        self.log_path = workdir / f"requests-{self.name}.jsonl"
         self.log_path.unlink(missing_ok=True)
         command = [
             sys.executable,
@@ -131,6 +138,10 @@ class SandboxProcess:
             "--quiet",
             "--request-log",
             str(self.log_path),
+            # Every request answered this much later, as a busy REDCap server answers: its
+            # arrival is still logged when it arrives (the rate is judged on arrivals).
+            "--latency-ms",
+            str(latency_ms),
         ]
         # TZ=UTC: the sandbox stamps changes in its local time, and the worker's config says
         # REDCap's server time is UTC (incremental syncs read changes since a UTC cursor).
