@@ -20,7 +20,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext, suppress
 from datetime import date, datetime, timedelta
 from threading import TIMEOUT_MAX
@@ -58,6 +58,7 @@ from worker.notify.failures import record_scheduled_run
 from worker.pipeline import Session, make_client, today_in
 from worker.redcap_client import retry_log_level
 from worker.state import StateDir, utc_now
+from worker.state_records import RunRecord
 from worker.stopping import STOP_POLL_S, Shutdown
 
 log = structlog.get_logger(__name__)
@@ -107,29 +108,12 @@ def incremental_trigger(
     )
 
 
-def _aware(value: object) -> datetime | None:
-    """A timestamp the worker wrote (ISO, with offset); None for anything else, so a damaged
-    history costs a full sync, never the start-up sync itself."""
-    try:
-        when = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
-    return when if when is not None and when.tzinfo is not None else None
-
-
-def full_sync_due(
-    history: Iterable[Mapping[str, Any]], trigger: CronTrigger, now: datetime
-) -> bool:
+def full_sync_due(history: Iterable[RunRecord], trigger: CronTrigger, now: datetime) -> bool:
     """Whether a scheduled full sync has come round since the last successful full sync
     started (always, if there is none): then the start-up sync is a full one. A degraded
-    full sync (a check quarantined or erring) did its writes: it counts."""
-    started = [
-        when
-        for entry in history
-        if entry.get("mode") == "full"
-        and entry.get("status") in ("ok", "degraded")
-        and (when := _aware(entry.get("started_at"))) is not None
-    ]
+    full sync (a check quarantined or erring) did its writes: it counts. (A damaged history
+    reads as none: it costs a full sync, never the start-up sync itself.)"""
+    started = [run.started_at for run in history if run.mode == "full" and run.succeeded]
     if not started:
         return True
     # The next full-sync time strictly after that start (the trigger's "next" includes the
