@@ -262,9 +262,16 @@ def scheduler_options(schedule: ScheduleSettings) -> dict[str, Any]:
 class StoppableScheduler(BlockingScheduler):
     """APScheduler's BlockingScheduler whose ``start()`` also returns once ``should_stop()``.
 
-    APScheduler 3 offers no safe way to end ``start()`` from a signal handler (see
-    ``Shutdown``), so its six-line loop (``BlockingScheduler._main_loop``, 3.11) is repeated
-    here with the wait bounded by ``STOP_POLL_S`` and the stop request checked around it.
+    Why the private ``_main_loop`` is overridden: ``start()`` blocks in it until
+    ``shutdown()`` sets the loop's ``threading.Event``, and a signal handler may do neither
+    safely (``shutdown()`` can deadlock on the executor's lock; ``Event.set()`` takes a lock
+    too; a raised SystemExit can be swallowed by APScheduler: see ``Shutdown``). The handler
+    only sets a flag, which the library's loop never reads, and it may sleep until the next
+    job, hours away. So the six-line loop (``BlockingScheduler._main_loop``, 3.11) is
+    repeated with the wait bounded by ``STOP_POLL_S`` and the flag checked around it; the
+    scheduler is then shut down outside the handler (``serve``). APScheduler 4 replaces
+    this API altogether. tests/test_scheduler_contract.py pins the library's loop and how
+    ``start()`` enters it, so an APScheduler release that changes either fails there.
     """
 
     def __init__(self, should_stop: Callable[[], bool], **options: Any) -> None:
