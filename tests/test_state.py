@@ -168,6 +168,23 @@ def use_ledger(state: StateDir) -> None:
     assert load_ledger(state).announced == ["a"]
 
 
+def use_streak(state: StateDir) -> None:
+    from worker.notify.failures import Streak, load_streak, save_streak
+
+    assert load_streak(state) == Streak()
+    save_streak(state, Streak(failed_runs=1, since=T0))
+    assert load_streak(state).failed_runs == 1
+
+
+def use_journal(state: StateDir) -> None:
+    from worker.drw_sync import Journal
+
+    journal = Journal(state, "u", 7, "dq-bot")
+    assert journal.pending() == {}
+    journal.write([])
+    assert journal.pending() == {}
+
+
 USES = {
     "cursor.json": use_cursor,
     "structure.json": use_structure,
@@ -175,6 +192,8 @@ USES = {
     "history.json": use_history,
     "heartbeat.json": use_heartbeat,
     "notify.json": use_ledger,
+    "sync_failures.json": use_streak,
+    "drw-journal.json": use_journal,
 }
 
 

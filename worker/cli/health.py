@@ -26,7 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "finished less than schedule.max_age_hours ago and the last run was not degraded "
             "(a check quarantined, or erring on more than check.max_error_share of its "
             "participants), 1 otherwise (also when there has been none yet, or the "
-            "configuration cannot be read). Prints one line saying why. "
+            "configuration cannot be read, or a state file written by a newer worker was "
+            "set aside: named until removed). Prints one line saying why. "
             "Contacts nothing: it is cheap enough for Docker's HEALTHCHECK or a Kubernetes "
             "exec probe. Give a new container a start period covering its first full sync."
         ),
