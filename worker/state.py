@@ -93,20 +93,9 @@ class StateDir:
 
     # -- generic -------------------------------------------------------------------------
 
-    def read_json(self, name: str, default: Any) -> Any:
-        """A JSON document of ``default``'s type (a list, a dict), or ``default`` when it is
-        absent or damaged; a damaged one is set aside (never fatal: losing state means
-        doing more work, not wrong work)."""
-        value = self._document(name)
-        if value is _ABSENT:
-            return default
-        if not isinstance(value, type(default)):
-            self.set_aside(name, f"JSON {type(value).__name__}, not {type(default).__name__}")
-            return default
-        return value
-
     def _document(self, name: str) -> Any:
-        """The parsed JSON of ``name``, or ``_ABSENT`` (missing, or damaged and set aside)."""
+        """The parsed JSON of ``name``, or ``_ABSENT`` (missing, or damaged and set aside:
+        never fatal, since losing state means doing more work, not wrong work)."""
         path = self.path / name
         try:
             return json.loads(path.read_bytes().decode("utf-8"))
