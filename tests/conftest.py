@@ -11,7 +11,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from worker.core.schema import ProjectSchema
+from worker.state_records import RunRecord
 
 REPO = Path(__file__).resolve().parent.parent
 AS_OF = date(2026, 11, 26)
@@ -29,6 +30,25 @@ PROJECT_FILES = REPO / "tests" / "fixtures" / "projects"
 TWO_ARM_XML = PROJECT_FILES / "two_arm_trial.REDCap.xml"
 TWO_ARM_FINDINGS = PROJECT_FILES / "two_arm_trial.findings.json"
 CLASSIC_CSV = PROJECT_FILES / "classic_dictionary.csv"
+
+
+def run_record(
+    *,
+    status: str = "ok",
+    mode: str = "full",
+    started_at: datetime = datetime(2026, 11, 26, 8, 0, tzinfo=UTC),
+    finished_at: datetime | None = None,
+    run_id: str = "run",
+) -> RunRecord:
+    """A run as the history keeps it (``finished_at`` defaults to its start)."""
+    return RunRecord(
+        run_id=run_id,
+        mode=mode,
+        status=status,
+        started_at=started_at,
+        finished_at=finished_at or started_at,
+        duration_s=0.0,
+    )
 
 
 # A synthetic project with two arms whose visits share names (see its README.md).

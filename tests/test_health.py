@@ -9,22 +9,23 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
+from tests.conftest import run_record
 from worker.cli import main
 from worker.health import OutageTracker, evaluate, read_heartbeat
+from worker.notify.outbox import load_ledger
+from worker.notify.plan import Ledger
 from worker.state import StateDir
+from worker.state_records import Heartbeat
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 DAY = timedelta(hours=26)
 
 
-def beat(success: datetime | None, last: datetime | None = None, status: str = "ok") -> dict:
-    heartbeat: dict = {}
-    if last or success:
-        heartbeat["last_run_at"] = (last or success).isoformat()  # type: ignore[union-attr]
-        heartbeat["last_status"] = status
-    if success:
-        heartbeat["last_success_at"] = success.isoformat()
-    return heartbeat
+def beat(success: datetime | None, last: datetime | None = None, status: str = "ok") -> Heartbeat:
+    last = last or success
+    return Heartbeat(
+        last_run_at=last, last_status=status if last else None, last_success_at=success
+    )
 
 
 def test_a_recent_success_is_healthy() -> None:
@@ -42,7 +43,7 @@ def test_a_success_older_than_the_limit_is_unhealthy_even_if_runs_go_on() -> Non
 
 
 def test_no_success_yet_is_unhealthy_the_start_period_covers_a_new_worker() -> None:
-    assert evaluate({}, max_age=DAY, now=NOW).reason == "no successful run yet"
+    assert evaluate(Heartbeat(), max_age=DAY, now=NOW).reason == "no successful run yet"
     failed_only = beat(None, last=NOW, status="failed")
     assert not evaluate(failed_only, max_age=DAY, now=NOW).healthy
 
@@ -58,18 +59,19 @@ def test_a_degraded_last_run_is_unhealthy_however_recent_the_last_success() -> N
     assert evaluate(beat(NOW - timedelta(minutes=1)), max_age=DAY, now=NOW).healthy
 
 
-@pytest.mark.parametrize("value", ["yesterday", "2026-11-26T10:00:00", 17, None])
-def test_an_unreadable_or_naive_timestamp_is_not_trusted(value: object) -> None:
-    assert not evaluate({"last_success_at": value}, max_age=DAY, now=NOW).healthy
+@pytest.mark.parametrize("value", ['"yesterday"', '"2026-11-26T10:00:00"', "17", "null"])
+def test_an_unreadable_or_naive_timestamp_is_not_trusted(tmp_path: Path, value: str) -> None:
+    (tmp_path / "heartbeat.json").write_text(f'{{"format": 1, "last_success_at": {value}}}')
+    assert not evaluate(read_heartbeat(tmp_path), max_age=DAY, now=NOW).healthy
 
 
 def test_the_heartbeat_written_by_a_run_is_what_health_reads(tmp_path: Path) -> None:
-    StateDir(tmp_path).record_run({"finished_at": NOW.isoformat(), "status": "ok"})
+    StateDir(tmp_path).record_run(run_record(finished_at=NOW))
     assert evaluate(read_heartbeat(tmp_path), max_age=DAY, now=NOW + timedelta(hours=1)).healthy
 
 
 def test_looking_at_a_missing_state_folder_does_not_create_it(tmp_path: Path) -> None:
-    assert read_heartbeat(tmp_path / "absent") == {}
+    assert read_heartbeat(tmp_path / "absent") == Heartbeat()
     assert not (tmp_path / "absent").exists()
 
 
@@ -89,7 +91,7 @@ def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> StateDir:
 def test_health_exits_0_when_healthy_and_says_why(
     state: StateDir, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    state.record_run({"finished_at": datetime.now(UTC).isoformat(), "status": "ok"})
+    state.record_run(run_record(finished_at=datetime.now(UTC)))
     assert main(["health"]) == 0
     assert capsys.readouterr().out.startswith("healthy: last successful run")
 
@@ -98,10 +100,39 @@ def test_health_exits_1_when_stale_and_honours_the_limit_override(
     state: StateDir, capsys: pytest.CaptureFixture[str]
 ) -> None:
     two_hours_ago = datetime.now(UTC) - timedelta(hours=2)
-    state.record_run({"finished_at": two_hours_ago.isoformat(), "status": "ok"})
+    state.record_run(run_record(finished_at=two_hours_ago))
     assert main(["health", "--max-age-hours", "1"]) == 1
     assert capsys.readouterr().out.startswith("unhealthy: last successful run 2.0 h ago")
     assert main(["health"]) == 0  # the configured 26 h
+
+
+def test_state_a_newer_worker_wrote_is_named_and_unhealthy_until_someone_removes_it(
+    state: StateDir, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A rollback: a newer worker left its ledger, this one wrote a fresh heartbeat since.
+    (state.path / "notify.json").write_text('{"format": 2, "announced": {"moved": "here"}}')
+    state.record_run(run_record(finished_at=datetime.now(UTC)))
+    assert load_ledger(state) == Ledger()  # not misread: set aside
+    capsys.readouterr()  # its warning
+    assert main(["health"]) == 1
+    [set_aside] = state.newer_format_set_aside()
+    assert set_aside.startswith("notify.json.newer-format-2-")
+    out = capsys.readouterr().out
+    assert out.startswith(f"unhealthy: state files from a newer worker set aside: {set_aside}")
+    assert "healthy: last successful run" in out  # the heartbeat's own verdict still shown
+    (state.path / set_aside).unlink()  # looked at
+    assert main(["health"]) == 0
+
+
+def test_a_newer_heartbeat_is_set_aside_by_health_itself_and_named(
+    state: StateDir, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (state.path / "heartbeat.json").write_text('{"format": 9, "beats": []}')
+    assert main(["health"]) == 1
+    verdict = capsys.readouterr().out.splitlines()[-1]
+    assert verdict.startswith("unhealthy: state files from a newer worker set aside: heartbeat")
+    assert "heartbeat.json.newer-format-9-" in verdict
+    assert verdict.endswith("unhealthy: no successful run yet")
 
 
 def test_a_configuration_problem_is_unhealthy_1_not_dockers_reserved_2(

@@ -3,6 +3,7 @@ rails (never raising, outage told once, stop honoured) and warm shutdown."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -15,6 +16,7 @@ import pytest
 import structlog
 from structlog.testing import capture_logs
 
+from tests.conftest import run_record
 from tests.notify.smtpd import free_port, smtp_server
 from worker.config import EmailSettings, ScheduleSettings, Settings
 from worker.errors import ConfigError, RedcapRefused, SyncBusy
@@ -32,6 +34,7 @@ from worker.scheduler import (
     serve,
 )
 from worker.state import StateDir
+from worker.state_records import RunRecord
 from worker.sync import SyncStopped
 
 
@@ -134,8 +137,8 @@ def test_the_scheduler_holds_the_full_incremental_and_start_up_jobs() -> None:
 # -- which sync runs at start-up ---------------------------------------------------------------
 
 
-def full(started_at: datetime, status: str = "ok") -> dict:
-    return {"mode": "full", "status": status, "started_at": started_at.isoformat()}
+def full(started_at: datetime, status: str = "ok") -> RunRecord:
+    return run_record(mode="full", status=status, started_at=started_at)
 
 
 def test_start_up_is_a_full_sync_without_a_successful_full_sync_on_record() -> None:
@@ -144,15 +147,24 @@ def test_start_up_is_a_full_sync_without_a_successful_full_sync_on_record() -> N
     assert full_sync_due([], trigger, now)
     stopped = [full(at(2026, 11, 26, 2, 0), status="stopped")]
     assert full_sync_due(stopped, trigger, now)
-    incremental_only = [{"mode": "incremental", "status": "ok", "started_at": now.isoformat()}]
+    incremental_only = [run_record(mode="incremental", started_at=now)]
     assert full_sync_due(incremental_only, trigger, now)
 
 
-def test_a_damaged_history_means_a_full_sync_not_a_crash() -> None:
+def test_a_damaged_history_means_a_full_sync_not_a_crash(tmp_path: Path) -> None:
     trigger = full_sync_trigger(schedule())
-    damaged = [{"mode": "full", "status": "ok", "started_at": x} for x in ("soon", None, 7)]
-    naive = [{"mode": "full", "status": "ok", "started_at": "2026-11-26T03:00:00"}]
-    assert full_sync_due(damaged + naive, trigger, at(2026, 11, 26, 12, 0))
+    lines = [
+        {"run_id": "r", "mode": "full", "status": "ok", "finished_at": "2026-11-26T03:00:00+00:00"}
+        | {"started_at": x}
+        for x in ("soon", None, 7, "2026-11-26T03:00:00")  # the last has no UTC offset
+    ]
+    (tmp_path / "history.json").write_text(json.dumps(lines))  # unversioned, as before
+    (tmp_path / "copy").mkdir()
+    (tmp_path / "copy" / "history.json").write_text(json.dumps({"format": 1, "runs": lines}))
+    for folder in (tmp_path, tmp_path / "copy"):
+        history = StateDir(folder).history()
+        assert history == []
+        assert full_sync_due(history, trigger, at(2026, 11, 26, 12, 0))
 
 
 def test_start_up_is_incremental_when_no_scheduled_full_sync_was_missed() -> None:
@@ -342,7 +354,7 @@ def test_a_real_run_against_a_closed_port_reports_the_outage_once(settings: Sett
     retries = [e["log_level"] for e in logs if e["event"] == "redcap request failed, retrying"]
     assert retries == ["warning", "debug"]
     assert [e["event"] for e in logs if e["log_level"] == "error"] == ["REDCap unreachable"]
-    assert [e["status"] for e in StateDir(closed.state_dir).history()] == ["failed", "failed"]
+    assert [run.status for run in StateDir(closed.state_dir).history()] == ["failed", "failed"]
 
 
 # -- warm and cold shutdown ----------------------------------------------------------------------

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
+from tests.conftest import run_record
 from worker.errors import SyncBusy
 from worker.state import StateDir, atomic_write_bytes
+from worker.state_records import Heartbeat
 
 T0 = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 
@@ -48,11 +50,16 @@ def test_a_failed_write_leaves_the_old_file_whole(
 
 def test_history_is_short_and_the_heartbeat_tracks_the_last_success(tmp_path: Path) -> None:
     state = StateDir(tmp_path)
+
+    def t(i: int) -> datetime:
+        return T0 + timedelta(minutes=i)
+
     for i in range(250):
-        state.record_run({"finished_at": f"t{i}", "status": "ok" if i < 249 else "failed"})
-    assert len(state.history()) == 200
-    beat = state.heartbeat()
-    assert beat == {"last_run_at": "t249", "last_status": "failed", "last_success_at": "t248"}
+        state.record_run(run_record(finished_at=t(i), status="ok" if i < 249 else "failed"))
+    assert [run.finished_at for run in state.history()] == [t(i) for i in range(50, 250)]
+    assert state.heartbeat() == Heartbeat(
+        last_run_at=t(249), last_status="failed", last_success_at=t(248)
+    )
 
 
 def test_sent_keys_are_remembered(tmp_path: Path) -> None:
@@ -142,14 +149,14 @@ def use_sent(state: StateDir) -> None:
 
 def use_history(state: StateDir) -> None:
     assert state.history() == []
-    state.record_run({"run_id": "r", "status": "ok", "finished_at": T0.isoformat()})
-    assert [e["run_id"] for e in state.history()] == ["r"]
+    state.record_run(run_record(run_id="r"))
+    assert [run.run_id for run in state.history()] == ["r"]
 
 
 def use_heartbeat(state: StateDir) -> None:
-    assert state.heartbeat() == {}
-    state.record_run({"run_id": "r", "status": "ok", "finished_at": T0.isoformat()})
-    assert state.heartbeat()["last_success_at"] == T0.isoformat()
+    assert state.heartbeat() == Heartbeat()
+    state.record_run(run_record(finished_at=T0))
+    assert state.heartbeat().last_success_at == T0
 
 
 def use_ledger(state: StateDir) -> None:
@@ -161,6 +168,23 @@ def use_ledger(state: StateDir) -> None:
     assert load_ledger(state).announced == ["a"]
 
 
+def use_streak(state: StateDir) -> None:
+    from worker.notify.failures import Streak, load_streak, save_streak
+
+    assert load_streak(state) == Streak()
+    save_streak(state, Streak(failed_runs=1, since=T0))
+    assert load_streak(state).failed_runs == 1
+
+
+def use_journal(state: StateDir) -> None:
+    from worker.drw_sync import Journal
+
+    journal = Journal(state, "u", 7, "dq-bot")
+    assert journal.pending() == {}
+    journal.write([])
+    assert journal.pending() == {}
+
+
 USES = {
     "cursor.json": use_cursor,
     "structure.json": use_structure,
@@ -168,6 +192,8 @@ USES = {
     "history.json": use_history,
     "heartbeat.json": use_heartbeat,
     "notify.json": use_ledger,
+    "sync_failures.json": use_streak,
+    "drw-journal.json": use_journal,
 }
 
 
@@ -188,12 +214,19 @@ def test_a_damaged_state_file_is_set_aside_with_a_warning_and_work_goes_on(
     assert (tmp_path / name).is_file()
 
 
-def test_entries_of_the_wrong_shape_inside_a_list_are_skipped(tmp_path: Path) -> None:
-    (tmp_path / "history.json").write_text('[1, "x", {"run_id": "r", "mode": "full"}]')
+def test_entries_of_the_wrong_shape_inside_an_unversioned_list_are_skipped(
+    tmp_path: Path,
+) -> None:
+    # As the previous code did: one damaged line costs that line, not the history.
+    whole = (
+        '{"run_id": "r", "mode": "full", "status": "ok", "duration_s": 1.5,'
+        ' "started_at": "2026-11-26T08:00:00+00:00", "finished_at": "2026-11-26T08:00:01+00:00"}'
+    )
+    (tmp_path / "history.json").write_text(f'[1, "x", {{"run_id": "q", "mode": "full"}}, {whole}]')
     (tmp_path / "sent.json").write_text('[["nested"], "k", 3]')
     (tmp_path / "cursor.json").write_text('{"last_success_started_at": 12}')
     state = StateDir(tmp_path)
-    assert state.history() == [{"run_id": "r", "mode": "full"}]
+    assert [run.run_id for run in state.history()] == ["r"]
     assert state.sent_keys() == {"k"}
     assert state.cursor() is None
 

@@ -11,10 +11,11 @@ An unchanged project costs one export and no import.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from itertools import groupby
-from typing import Any
+from typing import Any, ClassVar, Self
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -39,6 +40,7 @@ from worker.pipeline import ProgressCallback, check_batches, load_study
 from worker.redcap_client import RedcapClient
 from worker.redcap_client.drw import DrwApi
 from worker.state import StateDir
+from worker.state_records import StateFormatError, fields, text, whole
 from worker.sync_run import (
     WRITE_BATCH_ROWS,
     StopCheck,
@@ -51,10 +53,69 @@ from worker.sync_run import (
 
 log = structlog.get_logger(__name__)
 
-JOURNAL = "drw-journal.json"
-
 
 # -- the journal of planned resolutions ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JournalRecord:
+    """The journal as the state folder keeps it: whose project, and what is pending; a
+    state record (``worker.state_records``)."""
+
+    FILE: ClassVar[str] = "drw-journal.json"
+    FORMAT: ClassVar[int] = 1
+
+    owner: Mapping[str, Any]  # url, project_id, username
+    pending: Mapping[DrwKey, Pending]
+
+    def to_json(self) -> dict[str, Any]:
+        items = [
+            {
+                "record": key.record,
+                "event_id": key.event_id,
+                "field": key.field,
+                "instance": key.instance,
+                "ts": item.ts,
+                "query_status": item.query_status,
+                "tag": item.tag,
+            }
+            for key, item in self.pending.items()
+        ]
+        return {"owner": dict(self.owner), "pending": items}
+
+    @classmethod
+    def from_json(cls, document: Mapping[str, Any]) -> Self:
+        return cls._read(document, skip_damaged=False)
+
+    @classmethod
+    def from_unversioned(cls, value: object) -> Self:
+        # The previous code skipped the entries it could not read.
+        return cls._read(fields(value, cls.FILE), skip_damaged=True)
+
+    @classmethod
+    def _read(cls, document: Mapping[str, Any], *, skip_damaged: bool) -> Self:
+        items = document.get("pending", [])
+        if not isinstance(items, list):
+            raise StateFormatError("pending: not a list")
+        pending: dict[DrwKey, Pending] = {}
+        for item in items:
+            try:
+                entry = fields(item, "pending")
+                key = DrwKey(
+                    text(entry.get("record"), "record"),
+                    text(entry.get("event_id"), "event_id"),
+                    text(entry.get("field"), "field"),
+                    whole(entry.get("instance"), "instance"),
+                )
+                pending[key] = Pending(
+                    text(entry.get("ts"), "ts"),
+                    text(entry.get("query_status"), "query_status"),
+                    text(entry.get("tag"), "tag"),
+                )
+            except StateFormatError:
+                if not skip_damaged:
+                    raise
+        return cls(dict(fields(document.get("owner"), "owner")), pending)
 
 
 class Journal:
@@ -71,37 +132,17 @@ class Journal:
         self.owner = {"url": url, "project_id": project_id, "username": username}
 
     def pending(self) -> dict[DrwKey, Pending]:
-        saved = self.state.read_json(JOURNAL, {})
-        if not isinstance(saved, dict) or saved.get("owner") != self.owner:
+        saved = self.state.read_record(JournalRecord)
+        if saved is None or saved.owner != self.owner:
             return {}
-        out: dict[DrwKey, Pending] = {}
-        for item in saved.get("pending", []):
-            try:
-                key = DrwKey(
-                    str(item["record"]),
-                    str(item["event_id"]),
-                    str(item["field"]),
-                    int(item["instance"]),
-                )
-                out[key] = Pending(str(item["ts"]), str(item["query_status"]), str(item["tag"]))
-            except (KeyError, TypeError, ValueError):
-                continue
-        return out
+        return dict(saved.pending)
 
     def write(self, resolutions: Iterable[PlannedResolution]) -> None:
-        items = [
-            {
-                "record": r.key.record,
-                "event_id": r.key.event_id,
-                "field": r.key.field,
-                "instance": r.key.instance,
-                "ts": r.ts,
-                "query_status": r.query_status,
-                "tag": r.tag,
-            }
-            for r in resolutions
-        ]
-        self.state.write_json(JOURNAL, {"owner": self.owner, "pending": items})
+        pending = {r.key: Pending(r.ts, r.query_status, r.tag) for r in resolutions}
+        self.state.write_record(JournalRecord(self.owner, pending))
+
+
+JOURNAL = JournalRecord.FILE
 
 
 # -- the run --------------------------------------------------------------------------------

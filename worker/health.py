@@ -10,15 +10,15 @@ unhealthy on purpose: someone should look.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import structlog
 
 from worker.state import StateDir, utc_now
+from worker.state_records import Heartbeat
 
 log = structlog.get_logger(__name__)
 
@@ -39,22 +39,31 @@ def _hours(delta: timedelta) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def _when(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        when = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    # Timestamps the worker writes are aware (UTC); anything else is not ours to trust.
-    return when if when.tzinfo is not None else None
+def evaluate(
+    heartbeat: Heartbeat,
+    *,
+    max_age: timedelta,
+    now: datetime,
+    set_aside: Sequence[str] = (),
+) -> Health:
+    """The verdict on a heartbeat (see ``StateDir.record_run``) at ``now``. ``set_aside``:
+    state files a newer worker wrote, set aside by this one (``StateDir.newer_format_set_aside``):
+    unhealthy until someone has looked, since what they held (announced deviations, the
+    failure streak, the cursor) was lost to this worker."""
+    health = _judge(heartbeat, max_age=max_age, now=now)
+    if not set_aside:
+        return health
+    return Health(
+        False,
+        f"state files from a newer worker set aside: {', '.join(set_aside)} "
+        f"(look, then remove them); {health}",
+    )
 
 
-def evaluate(heartbeat: Mapping[str, Any], *, max_age: timedelta, now: datetime) -> Health:
-    """The verdict on a heartbeat (see ``StateDir.record_run``) at ``now``."""
-    last_success = _when(heartbeat.get("last_success_at"))
-    last_run = heartbeat.get("last_run_at")
-    last_status = heartbeat.get("last_status")
+def _judge(heartbeat: Heartbeat, *, max_age: timedelta, now: datetime) -> Health:
+    last_success = heartbeat.last_success_at
+    last_status = heartbeat.last_status
+    last_run = heartbeat.last_run_at.isoformat() if heartbeat.last_run_at else None
     latest = f"; last run {last_status} at {last_run}" if last_run else ""
     if last_success is None:
         # Also the state of a worker that has only just started: Docker's --start-period
@@ -74,11 +83,18 @@ def evaluate(heartbeat: Mapping[str, Any], *, max_age: timedelta, now: datetime)
     return Health(True, f"last successful run {_hours(age)} ago (limit {_hours(max_age)})")
 
 
-def read_heartbeat(state_dir: Path) -> dict[str, Any]:
-    """The heartbeat, or nothing: a missing folder is not created by merely looking."""
+def read_heartbeat(state_dir: Path) -> Heartbeat:
+    """The heartbeat, or none: a missing folder is not created by merely looking."""
     if not Path(state_dir).is_dir():
-        return {}
+        return Heartbeat()
     return StateDir(state_dir).heartbeat()
+
+
+def newer_format_set_aside(state_dir: Path) -> list[str]:
+    """State files set aside because a newer worker wrote them (none if no folder)."""
+    if not Path(state_dir).is_dir():
+        return []
+    return StateDir(state_dir).newer_format_set_aside()
 
 
 class OutageTracker:

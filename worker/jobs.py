@@ -29,6 +29,7 @@ from worker.notify import NotifyOutcome, after_sync
 from worker.notify.smtp import check_transport
 from worker.session import Session, summary_options, sync_options
 from worker.state import StateDir, utc_now
+from worker.state_records import RunRecord
 from worker.sync import run_sync
 from worker.sync_run import StopCheck
 
@@ -160,7 +161,6 @@ def _sync_job(
     date_begin = changed_since(state, session) if incremental and not records else None
     mode: Mode = "records" if records else ("incremental" if date_begin else "full")
     log.info("sync started", run_id=run_id, mode=mode)
-    entry = {"run_id": run_id, "mode": mode, "started_at": started_at.isoformat()}
     saved = saved_structure(state, session, started_at) if mode == "incremental" else None
     if saved is not None:
         session.client.use_schema(saved)
@@ -196,13 +196,15 @@ def _sync_job(
         duration_s = round(time.monotonic() - clock, 3)
         if not dry_run:
             state.record_run(
-                entry
-                | {
-                    "finished_at": utc_now().isoformat(),
-                    "duration_s": duration_s,
-                    "status": status,
-                    "error": type(exc).__name__,
-                }
+                RunRecord(
+                    run_id=run_id,
+                    mode=mode,
+                    status=status,
+                    started_at=started_at,
+                    finished_at=utc_now(),
+                    duration_s=duration_s,
+                    error=type(exc).__name__,
+                )
             )
         # The run's one line exists for failed runs too; why it failed is the caller's to
         # log (a scheduler says "REDCap unreachable" once per outage, not once per run).
@@ -220,17 +222,21 @@ def _sync_job(
         if result.complete and mode != "records":
             state.set_cursor(started_at)
         state.record_run(
-            entry
-            | result.counts()
-            | {
-                "finished_at": utc_now().isoformat(),
-                "duration_s": round(outcome.duration_s, 3),
-                "records_checked": result.records_checked,
-                "status": outcome.status,
-                "summaries_failed": len(notify.failed),
-                "quarantined": dict(result.quarantined),
-                "degraded": result.degraded,
-            }
+            RunRecord(
+                run_id=run_id,
+                mode=mode,
+                status=outcome.status,
+                started_at=started_at,
+                finished_at=utc_now(),
+                duration_s=round(outcome.duration_s, 3),
+                counts=result.counts()
+                | {
+                    "records_checked": result.records_checked,
+                    "summaries_failed": len(notify.failed),
+                },
+                quarantined=dict(result.quarantined),
+                degraded=tuple(result.degraded),
+            )
         )
     log.info(
         "sync run",

@@ -20,7 +20,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext, suppress
 from datetime import date, datetime, timedelta
 from threading import TIMEOUT_MAX
@@ -59,6 +59,7 @@ from worker.pipeline import make_client, today_in
 from worker.redcap_client import retry_log_level
 from worker.session import Session
 from worker.state import StateDir, utc_now
+from worker.state_records import RunRecord
 from worker.stopping import STOP_POLL_S, Shutdown
 
 log = structlog.get_logger(__name__)
@@ -108,29 +109,12 @@ def incremental_trigger(
     )
 
 
-def _aware(value: object) -> datetime | None:
-    """A timestamp the worker wrote (ISO, with offset); None for anything else, so a damaged
-    history costs a full sync, never the start-up sync itself."""
-    try:
-        when = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
-    return when if when is not None and when.tzinfo is not None else None
-
-
-def full_sync_due(
-    history: Iterable[Mapping[str, Any]], trigger: CronTrigger, now: datetime
-) -> bool:
+def full_sync_due(history: Iterable[RunRecord], trigger: CronTrigger, now: datetime) -> bool:
     """Whether a scheduled full sync has come round since the last successful full sync
     started (always, if there is none): then the start-up sync is a full one. A degraded
-    full sync (a check quarantined or erring) did its writes: it counts."""
-    started = [
-        when
-        for entry in history
-        if entry.get("mode") == "full"
-        and entry.get("status") in ("ok", "degraded")
-        and (when := _aware(entry.get("started_at"))) is not None
-    ]
+    full sync (a check quarantined or erring) did its writes: it counts. (A damaged history
+    reads as none: it costs a full sync, never the start-up sync itself.)"""
+    started = [run.started_at for run in history if run.mode == "full" and run.succeeded]
     if not started:
         return True
     # The next full-sync time strictly after that start (the trigger's "next" includes the
@@ -283,9 +267,16 @@ def scheduler_options(schedule: ScheduleSettings) -> dict[str, Any]:
 class StoppableScheduler(BlockingScheduler):
     """APScheduler's BlockingScheduler whose ``start()`` also returns once ``should_stop()``.
 
-    APScheduler 3 offers no safe way to end ``start()`` from a signal handler (see
-    ``Shutdown``), so its six-line loop (``BlockingScheduler._main_loop``, 3.11) is repeated
-    here with the wait bounded by ``STOP_POLL_S`` and the stop request checked around it.
+    Why the private ``_main_loop`` is overridden: ``start()`` blocks in it until
+    ``shutdown()`` sets the loop's ``threading.Event``, and a signal handler may do neither
+    safely (``shutdown()`` can deadlock on the executor's lock; ``Event.set()`` takes a lock
+    too; a raised SystemExit can be swallowed by APScheduler: see ``Shutdown``). The handler
+    only sets a flag, which the library's loop never reads, and it may sleep until the next
+    job, hours away. So the six-line loop (``BlockingScheduler._main_loop``, 3.11) is
+    repeated with the wait bounded by ``STOP_POLL_S`` and the flag checked around it; the
+    scheduler is then shut down outside the handler (``serve``). APScheduler 4 replaces
+    this API altogether. tests/test_scheduler_contract.py pins the library's loop and how
+    ``start()`` enters it, so an APScheduler release that changes either fails there.
     """
 
     def __init__(self, should_stop: Callable[[], bool], **options: Any) -> None:

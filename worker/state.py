@@ -1,5 +1,11 @@
 """The worker's state folder: sync cursor, unsent summaries, run history, heartbeat.
 
+Each JSON document in it is a typed record with a format version (``worker.state_records``);
+``read_record`` and ``write_record`` are the way in and out. A document written by a newer
+worker (a format this code does not know) is never misread: it is set aside as
+``<name>.newer-format-<N>-<UTC time>``, a warning says so, and ``health`` names it until
+someone has looked and removed it.
+
 Every write is atomic (a temporary file in the same folder, flushed, then renamed over the
 old one), so a crash or a full disk leaves either the old state or the new, never half.
 A lost state folder costs one full sync, never a wrong one: nothing here is the only copy
@@ -18,7 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 try:
     import fcntl
@@ -30,10 +36,24 @@ from pydantic import ValidationError
 
 from worker.core.schema import ProjectSchema
 from worker.errors import ConfigError, SyncBusy
+from worker.state_records import (
+    Cursor,
+    Heartbeat,
+    NewerFormat,
+    RunHistory,
+    RunRecord,
+    SavedStructure,
+    SentKeys,
+    StateFormatError,
+    StateRecord,
+    decode,
+    encode,
+)
 
 log = structlog.get_logger(__name__)
 
-HISTORY_LIMIT = 200
+R = TypeVar("R", bound=StateRecord)
+NEWER_FORMAT = "newer-format"
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -54,6 +74,9 @@ def atomic_write_json(path: Path, value: Any) -> None:
     atomic_write_bytes(path, (json.dumps(value, indent=2, sort_keys=True) + "\n").encode())
 
 
+_ABSENT = object()
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -70,39 +93,61 @@ class StateDir:
 
     # -- generic -------------------------------------------------------------------------
 
-    def read_json(self, name: str, default: Any) -> Any:
-        """A JSON document of ``default``'s type (a list, a dict), or ``default`` when it is
-        absent or damaged; a damaged one is set aside (never fatal: losing state means
-        doing more work, not wrong work)."""
+    def _document(self, name: str) -> Any:
+        """The parsed JSON of ``name``, or ``_ABSENT`` (missing, or damaged and set aside:
+        never fatal, since losing state means doing more work, not wrong work)."""
         path = self.path / name
         try:
-            value = json.loads(path.read_bytes().decode("utf-8"))
+            return json.loads(path.read_bytes().decode("utf-8"))
         except FileNotFoundError:
-            return default
+            return _ABSENT
         except IsADirectoryError:
             self.set_aside(name, "a folder is where the file belongs")
-            return default
         except OSError as exc:
             self.set_aside(name, f"unreadable: {exc.strerror}")
-            return default
         except ValueError:  # not UTF-8, not JSON
             self.set_aside(name, "not JSON")
-            return default
-        if not isinstance(value, type(default)):
-            self.set_aside(name, f"JSON {type(value).__name__}, not {type(default).__name__}")
-            return default
-        return value
+        return _ABSENT
+
+    def read_record(self, kind: type[R]) -> R | None:
+        """The record in ``kind.FILE``, or None when it is absent, damaged or of a newer
+        format; the last two are set aside (see ``worker.state_records``)."""
+        value = self._document(kind.FILE)
+        if value is _ABSENT:
+            return None
+        try:
+            return decode(kind, value)
+        except NewerFormat as exc:
+            self.set_aside(
+                kind.FILE,
+                f"written by a newer worker: {exc}",
+                label=f"{NEWER_FORMAT}-{exc.found}",
+                event="state file of a newer format set aside; going on without it",
+            )
+        except StateFormatError as exc:
+            self.set_aside(kind.FILE, str(exc))
+        return None
+
+    def write_record(self, record: StateRecord) -> None:
+        self.write_json(record.FILE, encode(record))
 
     def write_json(self, name: str, value: Any) -> None:
         if (self.path / name).is_dir():
             self.set_aside(name, "a folder is where the file belongs")
         atomic_write_json(self.path / name, value)
 
-    def set_aside(self, name: str, reason: str) -> Path | None:
+    def set_aside(
+        self,
+        name: str,
+        reason: str,
+        *,
+        label: str = "damaged",
+        event: str = "damaged state file set aside; going on without it",
+    ) -> Path | None:
         """Rename a damaged file (or folder) out of the way, keeping it for a look, with a
         warning; the worker goes on without it. None if even the rename failed."""
         stamp = utc_now().strftime("%Y%m%dT%H%M%S%fZ")
-        target = self.path / f"{name}.damaged-{stamp}"
+        target = self.path / f"{name}.{label}-{stamp}"
         try:
             os.replace(self.path / name, target)
         except OSError as exc:
@@ -114,12 +159,18 @@ class StateDir:
             )
             return None
         log.warning(
-            "damaged state file set aside; going on without it",
+            event,
             file=str(self.path / name),
             reason=reason,
             moved_to=target.name,
         )
         return target
+
+    def newer_format_set_aside(self) -> list[str]:
+        """Files set aside because a newer worker wrote them, by name: they stay until
+        someone has looked (a rollback loses what they held, e.g. which deviations were
+        announced)."""
+        return sorted(p.name for p in self.path.glob(f"*.{NEWER_FORMAT}-*"))
 
     def _folder(self, name: str) -> Path:
         """A subfolder, created if absent; a file in its place is set aside first."""
@@ -160,36 +211,28 @@ class StateDir:
 
     def cursor(self) -> datetime | None:
         """When the last successful sync started (UTC), or None: then sync in full."""
-        value = self.read_json("cursor.json", {}).get("last_success_started_at")
-        try:
-            when = datetime.fromisoformat(value) if isinstance(value, str) else None
-        except ValueError:
-            return None
-        # The worker writes it with an offset: a naive time is not ours to compare.
-        return when if when is not None and when.tzinfo is not None else None
+        cursor = self.read_record(Cursor)
+        return cursor.last_success_started_at if cursor is not None else None
 
     def set_cursor(self, started_at: datetime) -> None:
-        self.write_json("cursor.json", {"last_success_started_at": started_at.isoformat()})
+        self.write_record(Cursor(started_at))
 
     # -- the project structure a sync read ----------------------------------------------
 
     def save_structure(self, url: str, schema: ProjectSchema, read_at: datetime) -> None:
-        self.write_json(
-            "structure.json",
-            {"url": url, "read_at": read_at.isoformat(), "schema": schema.to_json()},
-        )
+        self.write_record(SavedStructure(url, read_at, schema.to_json()))
+
+    def saved_structure(self) -> SavedStructure | None:
+        return self.read_record(SavedStructure)
 
     def structure(self, url: str, *, read_since: datetime) -> ProjectSchema | None:
         """The structure saved for the project at ``url`` if it was read at ``read_since``
         or later; None if there is none, it is older or another project's, or unreadable."""
-        saved = self.read_json("structure.json", {})
-        if not isinstance(saved, dict) or saved.get("url") != url:
+        saved = self.saved_structure()
+        if saved is None or saved.url != url or saved.read_at < read_since:
             return None
         try:
-            read_at = datetime.fromisoformat(saved["read_at"])
-            if read_at.tzinfo is None or read_at < read_since:
-                return None
-            return ProjectSchema.from_json(saved["schema"])
+            return ProjectSchema.from_json(saved.schema)
         except (KeyError, TypeError, ValueError, ValidationError):
             return None
 
@@ -200,33 +243,23 @@ class StateDir:
         return self._folder("outbox")
 
     def sent_keys(self) -> set[str]:
-        return set(self._sent())
+        return set(self._sent().keys)
 
-    def _sent(self) -> list[str]:
-        return [key for key in self.read_json("sent.json", []) if isinstance(key, str)]
+    def _sent(self) -> SentKeys:
+        return self.read_record(SentKeys) or SentKeys()
 
     def mark_sent(self, key: str) -> None:
-        keys = self._sent()
-        if key not in keys:
-            keys.append(key)
-        self.write_json("sent.json", keys[-5000:])
+        self.write_record(self._sent().with_key(key))
 
     # -- history and heartbeat -------------------------------------------------------------
 
-    def record_run(self, entry: dict[str, Any]) -> None:
+    def record_run(self, run: RunRecord) -> None:
         """Append a run to the short history and refresh the heartbeat."""
-        history = self.history()
-        history.append(entry)
-        self.write_json("history.json", history[-HISTORY_LIMIT:])
-        beat = self.read_json("heartbeat.json", {})
-        beat["last_run_at"] = entry.get("finished_at")
-        beat["last_status"] = entry.get("status")
-        if entry.get("status") == "ok":
-            beat["last_success_at"] = entry.get("finished_at")
-        self.write_json("heartbeat.json", beat)
+        self.write_record((self.read_record(RunHistory) or RunHistory()).with_run(run))
+        self.write_record(self.heartbeat().after(run))
 
-    def history(self) -> list[dict[str, Any]]:
-        return [entry for entry in self.read_json("history.json", []) if isinstance(entry, dict)]
+    def history(self) -> list[RunRecord]:
+        return list((self.read_record(RunHistory) or RunHistory()).runs)
 
-    def heartbeat(self) -> dict[str, Any]:
-        return dict(self.read_json("heartbeat.json", {}))
+    def heartbeat(self) -> Heartbeat:
+        return self.read_record(Heartbeat) or Heartbeat()

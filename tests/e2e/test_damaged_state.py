@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import AS_OF, REPO, run_worker, worker_env
+from worker.state import StateDir
 
 pytestmark = pytest.mark.e2e
 
@@ -45,6 +46,6 @@ def test_sync_sets_damaged_state_files_aside_and_goes_on(demo_sandbox, tmp_path:
     for name in set_aside:
         assert list(state.glob(f"{name}.damaged-*")), name  # kept for a look
     # Without a cursor the incremental sync was a full one, and its line is in the history.
-    [entry] = json.loads((state / "history.json").read_text())
-    assert (entry["mode"], entry["status"]) == ("full", "ok")
+    [entry] = StateDir(state).history()
+    assert (entry.mode, entry.status) == ("full", "ok")
     assert run_worker("health", "--config", CONFIG, env=env).returncode == 0

@@ -158,8 +158,8 @@ def test_a_stopped_run_keeps_the_old_cursor(sandbox: Sandbox) -> None:
         sync(should_stop=lambda: True)
     assert cursor() == before
     state = StateDir(load_settings(CONFIG).state_dir)
-    assert [run["status"] for run in state.history()] == ["ok", "stopped"]
-    assert state.heartbeat()["last_status"] == "stopped"
+    assert [run.status for run in state.history()] == ["ok", "stopped"]
+    assert state.heartbeat().last_status == "stopped"
 
 
 # -- the saved project structure -----------------------------------------------------------

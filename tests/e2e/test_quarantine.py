@@ -126,8 +126,8 @@ def test_doctor_history_health_and_the_data_manager_hear_of_the_quarantine(
     assert first.returncode == 6, first.stderr
     assert f"degraded: check {RULE} quarantined" in first.stdout
     [entry] = StateDir(state).history()
-    assert entry["status"] == "degraded"
-    assert list(entry["quarantined"]) == [RULE]
+    assert entry.status == "degraded"
+    assert list(entry.quarantined) == [RULE]
     health = run_worker("health", "--config", str(CONFIG), env=env)
     assert health.returncode == 1
     assert "degraded" in health.stdout + health.stderr
@@ -191,7 +191,7 @@ def test_a_check_erring_on_most_participants_degrades_the_run(
 
     synced = run_worker("sync", "--config", str(CONFIG), "--as-of", AS_OF.isoformat(), env=env)
     assert synced.returncode == 6
-    assert StateDir(state).history()[-1]["status"] == "degraded"
+    assert StateDir(state).history()[-1].status == "degraded"
     health = run_worker("health", "--config", str(CONFIG), env=env)
     assert health.returncode == 1
 
@@ -199,7 +199,7 @@ def test_a_check_erring_on_most_participants_degrades_the_run(
     lenient = env | {"WORKER_CHECK__MAX_ERROR_SHARE": "1"}
     synced = run_worker("sync", "--config", str(CONFIG), "--as-of", AS_OF.isoformat(), env=lenient)
     assert synced.returncode == 0, synced.stdout
-    assert StateDir(state).history()[-1]["status"] == "ok"
+    assert StateDir(state).history()[-1].status == "ok"
     assert run_worker("health", "--config", str(CONFIG), env=lenient).returncode == 0
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import AS_OF, REPO, worker_env
+from worker.state import StateDir
 
 pytestmark = pytest.mark.e2e
 
@@ -142,7 +143,7 @@ def test_sigterm_stops_sync_at_a_safe_point_with_a_history_line_and_exit_0(
     assert code == 0, stderr
     assert "Traceback" not in stderr
     assert "stopped: stopped before" in stderr  # the one line saying what happened
-    [entry] = json.loads((state / "history.json").read_text())
-    assert entry["status"] == "stopped"
+    [entry] = StateDir(state).history()
+    assert entry.status == "stopped"
     assert "cursor.json" not in {p.name for p in state.iterdir()}  # a stop never moves it
     assert not demo_sandbox.request_log.imports()

@@ -9,7 +9,7 @@ from pathlib import Path
 from worker.cli.common import positive_number
 from worker.config import load_settings
 from worker.errors import WorkerError
-from worker.health import evaluate, read_heartbeat
+from worker.health import evaluate, newer_format_set_aside, read_heartbeat
 from worker.state import utc_now
 
 # Docker reads 0 as healthy and 1 as unhealthy, and reserves 2: a configuration problem
@@ -26,7 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "finished less than schedule.max_age_hours ago and the last run was not degraded "
             "(a check quarantined, or erring on more than check.max_error_share of its "
             "participants), 1 otherwise (also when there has been none yet, or the "
-            "configuration cannot be read). Prints one line saying why. "
+            "configuration cannot be read, or a state file written by a newer worker was "
+            "set aside: named until removed). Prints one line saying why. "
             "Contacts nothing: it is cheap enough for Docker's HEALTHCHECK or a Kubernetes "
             "exec probe. Give a new container a start period covering its first full sync."
         ),
@@ -55,8 +56,13 @@ def run(args: argparse.Namespace) -> int:
     hours = (
         args.max_age_hours if args.max_age_hours is not None else settings.schedule.max_age_hours
     )
+    # The heartbeat is read first: reading it may set a newer worker's heartbeat aside.
+    heartbeat = read_heartbeat(settings.state_dir)
     health = evaluate(
-        read_heartbeat(settings.state_dir), max_age=timedelta(hours=hours), now=utc_now()
+        heartbeat,
+        max_age=timedelta(hours=hours),
+        now=utc_now(),
+        set_aside=newer_format_set_aside(settings.state_dir),
     )
     print(health)
     return EXIT_HEALTHY if health.healthy else EXIT_UNHEALTHY

@@ -16,9 +16,11 @@ class): never a record's data.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
+from typing import Any, ClassVar, Self
 
 import structlog
 from markupsafe import escape
@@ -32,19 +34,67 @@ from worker.notify.outbox import Outbox
 from worker.notify.plan import DATA_MANAGER_AUDIENCE, recipients_for
 from worker.notify.render import Rendered
 from worker.state import StateDir
+from worker.state_records import (
+    SavedStructure,
+    StateFormatError,
+    fields,
+    moment_json,
+    optional_moment,
+    text,
+    whole,
+)
 
 log = structlog.get_logger(__name__)
 
-STREAK_FILE = "sync_failures.json"
 MAX_ERROR = 300
 
 
 @dataclass
 class Streak:
+    """Scheduled runs failed in a row; a state record (``worker.state_records``)."""
+
+    FILE: ClassVar[str] = "sync_failures.json"
+    FORMAT: ClassVar[int] = 1
+
     failed_runs: int = 0
     since: datetime | None = None  # when the streak's first failed run ended
     last_error: str = ""
     alerted: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "failed_runs": self.failed_runs,
+            "since": moment_json(self.since),
+            "last_error": self.last_error,
+            "alerted": self.alerted,
+        }
+
+    @classmethod
+    def from_json(cls, document: Mapping[str, Any]) -> Self:
+        alerted = document.get("alerted", False)
+        if not isinstance(alerted, bool):
+            raise StateFormatError(f"alerted: {alerted!r} is not true or false")
+        return cls(
+            failed_runs=whole(document.get("failed_runs", 0), "failed_runs"),
+            since=optional_moment(document.get("since"), "since"),
+            last_error=text(document.get("last_error", ""), "last_error"),
+            alerted=alerted,
+        )
+
+    @classmethod
+    def from_unversioned(cls, value: object) -> Self:
+        """The streak as the previous code wrote it, read as leniently as that code did."""
+        data = fields(value, cls.FILE)
+        try:
+            since = datetime.fromisoformat(data["since"]) if data.get("since") else None
+            return cls(
+                failed_runs=int(data.get("failed_runs", 0)),
+                since=since,
+                last_error=str(data.get("last_error", "")),
+                alerted=bool(data.get("alerted", False)),
+            )
+        except (TypeError, ValueError):
+            return cls()
 
 
 @dataclass
@@ -55,31 +105,11 @@ class Notice:
 
 
 def load_streak(state: StateDir) -> Streak:
-    data = state.read_json(STREAK_FILE, {})
-    if not isinstance(data, dict):
-        return Streak()
-    try:
-        since = datetime.fromisoformat(data["since"]) if data.get("since") else None
-        return Streak(
-            failed_runs=int(data.get("failed_runs", 0)),
-            since=since,
-            last_error=str(data.get("last_error", "")),
-            alerted=bool(data.get("alerted", False)),
-        )
-    except (TypeError, ValueError):
-        return Streak()
+    return state.read_record(Streak) or Streak()
 
 
 def save_streak(state: StateDir, streak: Streak) -> None:
-    state.write_json(
-        STREAK_FILE,
-        {
-            "failed_runs": streak.failed_runs,
-            "since": streak.since.isoformat() if streak.since else None,
-            "last_error": streak.last_error,
-            "alerted": streak.alerted,
-        },
-    )
+    state.write_record(streak)
 
 
 def next_streak(
@@ -200,10 +230,8 @@ def _deliver(email: EmailSettings, state: StateDir, outbox: Outbox) -> None:
 
 def _saved_title(state: StateDir) -> str:
     """The project title a sync saved with the project structure: REDCap may be down."""
-    saved = state.read_json("structure.json", {})
-    schema = saved.get("schema") if isinstance(saved, dict) else None
-    title = schema.get("title") if isinstance(schema, dict) else None
-    return title if isinstance(title, str) else ""
+    saved = state.read_record(SavedStructure)
+    return saved.title if saved is not None else ""
 
 
 def _when(at: datetime) -> str:

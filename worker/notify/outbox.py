@@ -13,7 +13,6 @@ message or none.
 from __future__ import annotations
 
 import os
-from datetime import datetime
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -23,42 +22,16 @@ from worker.notify.message import KEY_HEADER
 from worker.notify.plan import Ledger
 from worker.state import StateDir, atomic_write_bytes
 
-LEDGER_FILE = "notify.json"
+LEDGER_FILE = Ledger.FILE
 SUFFIX = ".eml"
 
 
 def load_ledger(state: StateDir) -> Ledger:
-    data = state.read_json(LEDGER_FILE, {})
-    if not isinstance(data, dict):
-        return Ledger()
-    last = data.get("last_digest_at")
-    try:
-        last_at = datetime.fromisoformat(last) if isinstance(last, str) else None
-    except ValueError:
-        last_at = None
-    return Ledger(
-        announced=_keys(data.get("announced")),
-        pending=_keys(data.get("pending")),
-        last_digest_at=last_at,
-        quarantines=[str(k) for k in data.get("quarantines", [])],
-    )
-
-
-def _keys(value: object) -> list[str]:
-    """A ledger's list of keys; anything else (a damaged file's) as none."""
-    return [str(k) for k in value] if isinstance(value, list) else []
+    return state.read_record(Ledger) or Ledger()
 
 
 def save_ledger(state: StateDir, ledger: Ledger) -> None:
-    state.write_json(
-        LEDGER_FILE,
-        {
-            "announced": ledger.announced,
-            "pending": ledger.pending,
-            "last_digest_at": ledger.last_digest_at.isoformat() if ledger.last_digest_at else None,
-            "quarantines": ledger.quarantines,
-        },
-    )
+    state.write_record(ledger)
 
 
 class Outbox:

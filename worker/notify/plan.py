@@ -16,16 +16,18 @@ not announced twice.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from hashlib import sha256
+from typing import Any, ClassVar, Self
 
 from worker.config import EmailSettings
 from worker.core.findings import Severity
 from worker.notify.schedule import digest_due
 from worker.notify.snapshot import Item, Snapshot
 from worker.notify.summary import Summary, SummaryKind, compose_critical, compose_digest
+from worker.state_records import fields, moment_json, optional_moment, texts
 
 
 @dataclass
@@ -37,6 +39,48 @@ class Ledger:
     last_digest_at: datetime | None = None
     # Quarantines the data manager was told of and still current (see notify/quarantine.py).
     quarantines: list[str] = field(default_factory=list)
+
+    # A state record (``worker.state_records``): <state>/notify.json.
+    FILE: ClassVar[str] = "notify.json"
+    FORMAT: ClassVar[int] = 1
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "announced": self.announced,
+            "pending": self.pending,
+            "last_digest_at": moment_json(self.last_digest_at),
+            "quarantines": self.quarantines,
+        }
+
+    @classmethod
+    def from_json(cls, document: Mapping[str, Any]) -> Self:
+        return cls(
+            announced=texts(document.get("announced", []), "announced"),
+            pending=texts(document.get("pending", []), "pending"),
+            last_digest_at=optional_moment(document.get("last_digest_at"), "last_digest_at"),
+            quarantines=texts(document.get("quarantines", []), "quarantines"),
+        )
+
+    @classmethod
+    def from_unversioned(cls, value: object) -> Self:
+        """The ledger as the previous code wrote it, read as leniently as that code did: a
+        damaged part costs a re-announcement or an early digest, never the rest."""
+        data = fields(value, cls.FILE)
+        try:
+            last_digest_at = optional_moment(data.get("last_digest_at"), "last_digest_at")
+        except ValueError:
+            last_digest_at = None
+        return cls(
+            announced=_keys(data.get("announced")),
+            pending=_keys(data.get("pending")),
+            last_digest_at=last_digest_at,
+            quarantines=_keys(data.get("quarantines")),
+        )
+
+
+def _keys(value: object) -> list[str]:
+    """An unversioned ledger's list of keys; anything else (a damaged file's) as none."""
+    return [str(k) for k in value] if isinstance(value, list) else []
 
 
 @dataclass(frozen=True)
