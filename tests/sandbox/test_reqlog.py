@@ -115,5 +115,6 @@ def test_most_at_once_counts_requests_whose_spans_overlap() -> None:
 def test_each_entry_has_its_span_in_flight(nk: Sandbox) -> None:
     pycap(nk).export_records(records=["1"])
     entry = nk.request_log[-1]
-    assert entry.received is not None and entry.answered is not None
+    assert entry.received is not None
+    assert entry.answered is not None
     assert entry.received <= entry.answered
