@@ -71,6 +71,7 @@ def make_client(cfg: RedcapSettings, *, should_stop: StopCheck | None = None) ->
         ),
         max_requests_per_second=cfg.max_requests_per_second,
         batch_size=cfg.batch_size,
+        max_concurrent_requests=cfg.max_concurrent_requests,
         allow_insecure_http=cfg.allow_insecure_http,
         should_stop=should_stop,
     )

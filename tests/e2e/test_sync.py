@@ -269,15 +269,40 @@ def test_a_ban_between_write_batches_keeps_what_was_written(
     from worker.errors import WritesInterrupted
 
     monkeypatch.setattr(sync_module, "WRITE_BATCH_ROWS", 10)
+    settings.redcap.max_concurrent_requests = 1  # one batch after another
     demo_sandbox.faults.plan_imports("ok", "429")
     mark = demo_sandbox.request_log.mark()
     with pytest.raises(WritesInterrupted, match="banned") as raised:
         sync(settings)
-    assert "10 of 51 rows written" in str(raised.value)
+    first = demo_sandbox.request_log.since(mark).imports()[0]
+    assert f"{first.rows_sent} of 51 rows written" in str(raised.value)
     assert list(demo_sandbox.request_log.since(mark))[-1].fault == "429"
-    assert len(queries(demo_sandbox)) == 10
+    assert len(queries(demo_sandbox)) == first.rows_sent
     assert sync(settings).complete
     assert len(queries(demo_sandbox)) == len(SEEDED)
+
+
+def test_a_ban_among_concurrent_write_batches_stops_every_other_at_once(
+    demo_sandbox, settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches in flight when the ban comes were sent before it; none starts after it."""
+    from worker.errors import WritesInterrupted
+
+    monkeypatch.setattr(sync_module, "WRITE_BATCH_ROWS", 5)
+    at_once = settings.redcap.max_concurrent_requests
+    assert at_once > 1
+    demo_sandbox.faults.plan_imports("ok", "429")
+    mark = demo_sandbox.request_log.mark()
+    with pytest.raises(WritesInterrupted, match="banned") as raised:
+        sync(settings)
+    entries = list(demo_sandbox.request_log.since(mark))
+    [ban] = [e for e in entries if e.fault == "429"]
+    after = [e for e in entries if e.received is not None and e.received > ban.answered]
+    assert len(after) <= at_once - 1  # at most the others already in flight
+    # What the message counts is what REDCap holds: nothing lost, nothing counted twice.
+    stored = len(queries(demo_sandbox))
+    assert f"{stored} of 51 rows written" in str(raised.value)
+    assert stored < len(SEEDED)
 
 
 @pytest.mark.parametrize("right", ["deidentified", "none"])

@@ -170,3 +170,45 @@ def test_record_ids_of_any_length_sort_without_conversion() -> None:
     huge = "9" * 5000  # more digits than int() reads
     assert sort_record_ids([huge, "10", "9"]) == ["9", "10", huge]
     assert sort_record_ids(["site" + huge, "site10", "x"]) == ["site10", "site" + huge, "x"]
+
+
+@pytest.mark.parametrize(("n", "named"), [(3, True), (4, True), (5, False)])
+def test_which_records_exist_is_one_request_naming_them_up_to_a_batch_else_all(
+    api: responses.RequestsMock, make_client: Callable[..., RedcapClient], n: int, named: bool
+) -> None:
+    """PHP drops form variables past ``max_input_vars`` silently: a check of thousands of
+    records names none and compares with every record ID instead, still one request."""
+    wanted = [str(i) for i in range(1, n + 1)]
+    reply(api, "metadata", CLASSIC_METADATA)
+    present = [i for i in wanted if i != "2"] + ([] if named else ["77"])
+    reply(api, "record", rows_for(present))
+
+    existing = make_client(batch_size=4).existing_records(wanted)
+
+    assert existing == {i for i in wanted if i != "2"}
+    assert contents(api) == ["metadata", "record"]
+    form = sent(api.calls[1])
+    assert numbered(form, "records") == (wanted if named else [])
+    assert "study_id" in numbered(form, "fields")
+
+
+def test_concurrent_batches_come_in_order_with_progress_in_order(
+    api: responses.RequestsMock, make_client: Callable[..., RedcapClient]
+) -> None:
+    ids = [str(i) for i in range(1, 12)]
+    reply(api, "metadata", CLASSIC_METADATA)
+    reply(api, "record", rows_for(ids), params={"fields[0]": "study_id"})
+    expected = [ids[i : i + 2] for i in range(0, len(ids), 2)]
+    for batch in expected:
+        reply(api, "record", rows_for(batch), params={"records[0]": batch[0]})
+    progress: list[tuple[int, int]] = []
+
+    client = make_client(batch_size=2, max_concurrent_requests=3, sleep=lambda s: None)
+    batches = list(
+        client.iter_record_batches(
+            forms=["visit"], on_progress=lambda d, t: progress.append((d, t))
+        )
+    )
+
+    assert [unique(r["study_id"] for r in batch) for batch in batches] == expected
+    assert progress == [(0, 11), *[(min(11, 2 * k), 11) for k in range(1, 7)]]

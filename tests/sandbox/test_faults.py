@@ -168,3 +168,15 @@ def test_import_faults_wait_for_an_import_and_refuse_like_redcap(nk: Sandbox) ->
     assert nk.rows(records=["900"]) == []
     assert project.import_records([row]) == {"count": 1}
     assert [e.fault for e in nk.request_log.faulted()] == ["refuse"]
+
+
+def test_batch_export_faults_wait_for_an_export_that_names_its_records(nk: Sandbox) -> None:
+    project = pycap(nk)
+    nk.faults.plan_batch_exports("500")
+    project.export_version()  # neither does a read of something else ...
+    project.export_records(fields=["record_id"])  # ... nor the export of every record ID
+    with pytest.raises(redcap.RedcapError):
+        project.export_records(records=["1", "2"])
+    assert project.export_records(records=["1", "2"], fields=["record_id"])
+    [faulted] = nk.request_log.faulted()
+    assert (faulted.fault, faulted.records_requested) == ("500", ("1", "2"))

@@ -91,3 +91,30 @@ def test_the_token_is_never_recorded(nk: Sandbox) -> None:
     assert "X" * 32 not in dumped
     assert all("token" not in e.params for e in nk.request_log)
     assert DEMO_TOKEN not in repr(nk)
+
+
+def test_most_at_once_counts_requests_whose_spans_overlap() -> None:
+    from worker.sandbox.reqlog import RequestEntry, RequestLog
+
+    def span(received: float, answered: float) -> RequestEntry:
+        return RequestEntry(
+            at=datetime(2026, 1, 1),
+            method="POST",
+            path="/api/",
+            received=received,
+            answered=answered,
+        )
+
+    one_after_another = RequestLog([span(0, 1), span(1, 2), span(2, 3)])
+    assert one_after_another.most_at_once() == 1
+    overlapping = RequestLog([span(0, 3), span(1, 2), span(1.5, 4), span(3.5, 5)])
+    assert overlapping.most_at_once() == 3
+    assert RequestLog().most_at_once() == 0
+
+
+def test_each_entry_has_its_span_in_flight(nk: Sandbox) -> None:
+    pycap(nk).export_records(records=["1"])
+    entry = nk.request_log[-1]
+    assert entry.received is not None
+    assert entry.answered is not None
+    assert entry.received <= entry.answered

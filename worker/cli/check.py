@@ -33,7 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "listed in the summary, which then says DEGRADED; JSON output carries each "
             "check's coverage (participants it ran on, skipped and why, errored). Exit "
             "codes: 0 no finding at or above --fail-on, 1 findings, 2 usage or "
-            "configuration error, 3 REDCap unreachable or refused."
+            "configuration error, 3 REDCap unreachable or refused. Export batches are "
+            "requested redcap.max_concurrent_requests at a time (default 3; 1: one after "
+            "another), never above redcap.max_requests_per_second, and checked in order."
         ),
     )
     add_connection_options(parser)

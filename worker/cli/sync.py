@@ -46,7 +46,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "again. SIGTERM or Ctrl-C stops the sync at its next safe point (between "
             "batches; at most one REDCap request's timeouts later), records the run as "
             "stopped and exits 0; a second signal exits at once. The next sync completes what "
-            "was left."
+            "was left. Export and import batches go redcap.max_concurrent_requests at a time "
+            "(default 3; 1: one after another), never above redcap.max_requests_per_second."
         ),
     )
     add_connection_options(parser)

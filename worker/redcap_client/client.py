@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
+from functools import partial
 from typing import Any, Literal, overload
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -22,6 +23,7 @@ from pydantic import SecretStr
 from worker.core.schema import ProjectSchema, form_labels_of
 from worker.errors import ConfigError, RedcapUnreachable
 from worker.loopback import is_loopback
+from worker.redcap_client.concurrency import in_order
 from worker.redcap_client.credentials import check_token, check_url
 from worker.redcap_client.failures import RedcapRequestRefused
 from worker.redcap_client.policy import RetryPolicy
@@ -73,6 +75,9 @@ class RedcapClient:
       raised. REDCap's own error messages raise ``RedcapRefused`` at once.
     - The token never appears in a message, a log line or ``repr``.
 
+    - At most ``max_concurrent_requests`` requests are in flight at once: export batches are
+      requested that many at a time (see ``iter_record_batches``); 1 is one after another.
+
     ``clock`` and ``sleep`` drive the rate limiter and the retry waits; ``rng`` the jitter.
     Tests inject them; ``rate_limiter`` may be shared by several clients of one server.
     """
@@ -93,12 +98,19 @@ class RedcapClient:
         rate_limiter: RateLimiter | None = None,
         allow_insecure_http: bool = False,
         should_stop: Callable[[], bool] | None = None,
+        max_concurrent_requests: int = 1,
     ) -> None:
         url = check_url(url, allow_insecure_http=allow_insecure_http)
         plain_token = check_token(token)
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ConfigError(f"batch size must be a positive integer, not {batch_size!r}")
+        if not isinstance(max_concurrent_requests, int) or max_concurrent_requests < 1:
+            raise ConfigError(
+                "max concurrent requests must be a positive integer, not "
+                f"{max_concurrent_requests!r}"
+            )
         self.batch_size = batch_size
+        self.max_concurrent_requests = max_concurrent_requests
         self._clock = clock
         self._transport = Transport(
             url=url,
@@ -110,6 +122,7 @@ class RedcapClient:
             sleep=sleep,
             rng=rng,
             should_stop=should_stop,
+            max_in_flight=max_concurrent_requests,
         )
         self._project = self._make_project(url, plain_token, verify_ssl)
         self._lock = threading.Lock()
@@ -150,7 +163,7 @@ class RedcapClient:
         return self._transport.requests_made
 
     def close(self) -> None:
-        self._transport.session.close()
+        self._transport.close()
 
     def __enter__(self) -> RedcapClient:
         return self
@@ -318,26 +331,22 @@ class RedcapClient:
         return self._ids_export(records=None, date_begin=date_begin)
 
     def existing_records(self, records: Iterable[str]) -> set[str]:
-        """Which of ``records`` exist now: one export of their record-ID field and form
+        """Which of ``records`` exist now: one export of the record-ID field and form
         statuses (as ``record_ids``), so a record holding only repeating data counts too.
-        Writers ask right before importing: REDCap creates a record an import names."""
+        Writers ask right before importing: REDCap creates a record an import names.
+
+        Up to ``batch_size`` records are named in the request (as an export batch names
+        them); more are checked against the export of every record ID, still one request,
+        where naming thousands would exceed what PHP reads of a request (``max_input_vars``
+        drops the rest silently)."""
         wanted = self._id_list(records)
         if not wanted:
             return set()
-        return set(self._ids_export(records=wanted, date_begin=None)) & set(wanted)
+        named = wanted if len(wanted) <= self.batch_size else None
+        return set(self._listed_ids(records=named, date_begin=None)) & set(wanted)
 
     def _ids_export(self, *, records: list[str] | None, date_begin: datetime | None) -> list[str]:
-        id_field = self._record_id_field()
-        statuses = [f"{form}_complete" for form in self._all_forms()]
-        rows = self._project.export_records(
-            records=records, fields=[id_field, *statuses], date_begin=date_begin
-        )
-        if not all(id_field in row for row in rows):
-            raise RedcapUnreachable(
-                f"REDCap at {self.url} answered the record-ID export without the record-ID "
-                f"field {id_field!r}"
-            )
-        ids = unique(str(row[id_field]) for row in rows)
+        ids = self._listed_ids(records=records, date_begin=date_begin)
         unsendable = [i for i in ids if has_surrogates(i)]
         if unsendable:
             # Text no request can carry (a lone surrogate): the record cannot be asked for
@@ -350,6 +359,19 @@ class RedcapClient:
             self.skipped_record_ids.extend(visible(i) for i in unsendable)
             ids = [i for i in ids if not has_surrogates(i)]
         return sort_record_ids(ids)
+
+    def _listed_ids(self, *, records: list[str] | None, date_begin: datetime | None) -> list[str]:
+        id_field = self._record_id_field()
+        statuses = [f"{form}_complete" for form in self._all_forms()]
+        rows = self._project.export_records(
+            records=records, fields=[id_field, *statuses], date_begin=date_begin
+        )
+        if not all(id_field in row for row in rows):
+            raise RedcapUnreachable(
+                f"REDCap at {self.url} answered the record-ID export without the record-ID "
+                f"field {id_field!r}"
+            )
+        return unique(str(row[id_field]) for row in rows)
 
     def iter_record_batches(
         self,
@@ -368,6 +390,12 @@ class RedcapClient:
         record-ID field); the record-ID field and REDCap's pseudo-fields (event, repeat
         instrument and instance) always come along.
         ``on_progress(done, total)`` is called with 0 first, then after each batch.
+
+        With ``max_concurrent_requests`` above 1, that many batches are requested at once
+        (never above the rate ceiling) while the batches are still yielded in order, each
+        retried on its own; no more than that many batches are held here, the one being
+        consumed included. A failed batch is raised in its place; then, or when the consumer
+        stops early, the requests ahead are given up and their threads finish.
 
         Nothing is requested until the first batch is asked for.
         """
@@ -415,7 +443,8 @@ class RedcapClient:
         total, done = len(ids), 0
         if on_progress is not None:
             on_progress(done, total)
-        for number, batch in enumerate(batched(ids, self.batch_size), start=1):
+
+        def export(number: int, batch: list[str]) -> list[Row]:
             started = self._clock()
             rows = self._project.export_records(
                 records=batch,
@@ -426,7 +455,6 @@ class RedcapClient:
                 # when the project has no data access groups.
                 export_data_access_groups=True,
             )
-            done += len(batch)
             log.info(
                 "redcap records batch exported",
                 batch=number,
@@ -434,9 +462,21 @@ class RedcapClient:
                 rows=len(rows),
                 seconds=round(self._clock() - started, 3),
             )
-            if on_progress is not None:
-                on_progress(done, total)
-            yield rows
+            return rows
+
+        batches = list(batched(ids, self.batch_size))
+        tasks = (partial(export, number, batch) for number, batch in enumerate(batches, start=1))
+        # Up to max_concurrent_requests batches at a time, handed on in order: the same
+        # sequence as one after another, at most that many batches held here.
+        exported = in_order(tasks, width=self.max_concurrent_requests, name="redcap-export")
+        try:
+            for batch, rows in zip(batches, exported, strict=False):
+                done += len(batch)
+                if on_progress is not None:
+                    on_progress(done, total)
+                yield rows
+        finally:
+            exported.close()  # a consumer that stops early stops the requests ahead
 
     # -- writes -------------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from requests.adapters import HTTPAdapter
 
 from worker import __version__
 from worker.errors import StopRequested
+from worker.redcap_client.concurrency import Abandoned, is_abandoned, may_be_abandoned
 from worker.redcap_client.failures import (
     Failure,
     FailureKind,
@@ -109,22 +110,58 @@ def new_session() -> requests.Session:
     return session
 
 
+class _Sessions:
+    """The sessions requests go out on: one request at a time on each, at most ``size``
+    requests at once, sessions made as they are first needed (so at most ``size``)."""
+
+    def __init__(self, first: requests.Session | None, size: int) -> None:
+        self._idle = [first if first is not None else new_session()]
+        self._all = list(self._idle)
+        self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(size)
+
+    @contextmanager
+    def one(self) -> Iterator[requests.Session]:
+        with self._slots:
+            with self._lock:
+                session = self._idle.pop() if self._idle else self._made()
+            try:
+                yield session
+            finally:
+                with self._lock:
+                    self._idle.append(session)
+
+    def _made(self) -> requests.Session:
+        session = new_session()
+        self._all.append(session)
+        return session
+
+    def close(self) -> None:
+        with self._lock:
+            sessions = list(self._all)
+        for session in sessions:
+            session.close()
+
+
 class _CheckedHTTP:
     """Stands in for the ``requests.Session`` PyCap posts through (``_RCRequest`` uses only
-    ``post``): waits for the rate limiter, counts the request, and raises
-    ``HTTPStatusFailure`` for non-2xx answers, whose status PyCap would otherwise ignore."""
+    ``post``): waits for a free session (the bound on requests in flight) and for the rate
+    limiter, counts the request, and raises ``HTTPStatusFailure`` for non-2xx answers, whose
+    status PyCap would otherwise ignore."""
 
     def __init__(
-        self, session: requests.Session, limiter: RateLimiter, on_request: Callable[[], None]
+        self, sessions: _Sessions, limiter: RateLimiter, on_request: Callable[[], None]
     ) -> None:
-        self._session = session
+        self._sessions = sessions
         self._limiter = limiter
         self._on_request = on_request
 
     def post(self, url: str, **kwargs: Any) -> requests.Response:
-        self._limiter.acquire()
-        self._on_request()
-        response = self._session.post(url, **kwargs)
+        # The session first: a rate slot reserved while waiting for one would start late.
+        with self._sessions.one() as session:
+            self._limiter.acquire()
+            self._on_request()
+            response = session.post(url, **kwargs)
         status = response.status_code
         if 200 <= status < 300:
             return response
@@ -141,6 +178,10 @@ class _CheckedHTTP:
 
 class Transport:
     """Sends PyCap payloads with timeout, rate limit and bounded retries.
+
+    At most ``max_in_flight`` requests are under way at once, whatever the number of threads
+    sending, each on a ``requests.Session`` no other request uses meanwhile (a session is not
+    documented as safe to share between threads), all of them under the one rate limiter.
 
     Reads are retried on every transient failure. Writes are not idempotent in general, so
     unless the caller says ``idempotent=True`` they are retried only when the request surely
@@ -161,20 +202,24 @@ class Transport:
         rng: Callable[[], float] = random.random,
         session: requests.Session | None = None,
         should_stop: Callable[[], bool] | None = None,
+        max_in_flight: int = 1,
     ) -> None:
         self.url = url
         self.shown_url = display_url(url)
         self.timeout = timeout
         self.verify_ssl = verify_ssl
         self.policy = policy
-        self.session = session if session is not None else new_session()
         self._redactor = Redactor(token)
         self._sleep = sleep
         self._rng = rng
         self._should_stop = should_stop
         self._count_lock = threading.Lock()
         self._requests = 0
-        self._http = _CheckedHTTP(self.session, limiter, self._count)
+        self._sessions = _Sessions(session, max_in_flight)
+        self._http = _CheckedHTTP(self._sessions, limiter, self._count)
+
+    def close(self) -> None:
+        self._sessions.close()
 
     def _count(self) -> None:
         with self._count_lock:
@@ -264,18 +309,23 @@ class Transport:
                 retry_in_s=round(delay, 3),
                 url=self.shown_url,
             )
-            if self._should_stop is None:
+            if self._should_stop is None and not may_be_abandoned():
                 self._sleep(delay)
-            else:  # cut short by a stop: the next attempt's check raises
-                wait_unless_stopped(delay, self._should_stop, self._sleep)
+            else:  # cut short by a stop or a task given up: the next attempt's check raises
+                wait_unless_stopped(delay, self._stopped_or_abandoned, self._sleep)
         raise AssertionError("unreachable")  # pragma: no cover - the loop always returns/raises
+
+    def _stopped_or_abandoned(self) -> bool:
+        return (self._should_stop is not None and self._should_stop()) or is_abandoned()
 
     def _raise_if_stopped(self, what: str) -> None:
         """No attempt starts once a stop was asked for: the caller's safe point is the end of
         the request in flight, not of every retry after it (a stop waits at most for one
-        request's timeouts)."""
+        request's timeouts). Nor once the concurrent task it serves was given up."""
         if self._should_stop is not None and self._should_stop():
             raise StopRequested(f"stopped before the request to {what}")
+        if is_abandoned():
+            raise Abandoned(f"gave up the request to {what}")
 
     def _refused(
         self, what: str, payload: dict[str, Any], failure: Failure

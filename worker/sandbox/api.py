@@ -39,7 +39,16 @@ def describe(params: RequestParams) -> dict[str, Any]:
         "return_format": params.return_format,
         "is_import": action == "import",
         "params": params.redacted(),
+        "records_requested": _asked_records(params, action),
     }
+
+
+def _asked_records(params: RequestParams, action: str) -> tuple[str, ...] | None:
+    """The records a record export names (None: all, or not a record export)."""
+    if params.content != "record" or action != "export":
+        return None
+    records = params.list("records")
+    return tuple(records) if records else None
 
 
 @dataclass

@@ -17,7 +17,9 @@ format, as REDCap answers an import touching a locked form; not processed) and `
 fault; lets a plan skip a request).
 
 ``faults.plan_imports(...)`` queues faults that only record imports consume, so a test can
-target "the second write" whatever reads happen in between.
+target "the second write" whatever reads happen in between; ``faults.plan_batch_exports``
+faults that only record exports naming their records consume (the batches of a two-stage
+export, not the export of every record ID before them).
 """
 
 from __future__ import annotations
@@ -128,6 +130,7 @@ class Faults:
         self._lock = threading.Lock()
         self._planned: deque[Fault] = deque()
         self._planned_imports: deque[Fault] = deque()
+        self._planned_batch_exports: deque[Fault] = deque()
         self.configure(latency_ms=latency_ms, fail_rate=fail_rate, fail_kinds=fail_kinds, seed=seed)
 
     def configure(
@@ -164,21 +167,30 @@ class Faults:
         with self._lock:
             self._planned_imports.extend(faults)
 
+    def plan_batch_exports(self, *specs: str) -> None:
+        """Queue one-shot faults for the next record exports that name records, in order."""
+        faults = [parse_fault(s) for s in specs]
+        with self._lock:
+            self._planned_batch_exports.extend(faults)
+
     def clear(self) -> None:
         with self._lock:
             self._planned.clear()
             self._planned_imports.clear()
+            self._planned_batch_exports.clear()
 
     @property
     def pending(self) -> list[str]:
         with self._lock:
             return [f.label for f in self._planned]
 
-    def next(self, *, is_import: bool = False) -> Decision:
+    def next(self, *, is_import: bool = False, is_batch_export: bool = False) -> Decision:
         with self._lock:
             fault: Fault | None = None
             if is_import and self._planned_imports:
                 fault = self._planned_imports.popleft()
+            elif is_batch_export and self._planned_batch_exports:
+                fault = self._planned_batch_exports.popleft()
             elif self._planned:
                 fault = self._planned.popleft()
             elif self.fail_rate and self._rng.random() < self.fail_rate:

@@ -49,6 +49,9 @@ class RequestEntry:
     # or injected latency: what a server-side rate limiter would count (``at`` is stamped
     # by the sandbox's clock when the answer is ready, and may be a fake clock).
     received: float | None = None
+    # Wall-clock seconds when the answer was ready (just before it is sent): between
+    # ``received`` and this the request was in flight, as the server saw it.
+    answered: float | None = None
 
     @property
     def record_ids(self) -> tuple[str, ...]:
@@ -138,6 +141,21 @@ class RequestLog(Sequence[RequestEntry]):
     def faulted(self) -> RequestLog:
         return RequestLog([e for e in self.snapshot() if e.fault is not None])
 
+    def most_at_once(self) -> int:
+        """The most requests the server was handling at the same moment (their spans from
+        ``received`` to ``answered`` overlapping)."""
+        edges = sorted(
+            edge
+            for e in self.snapshot()
+            if e.received is not None and e.answered is not None
+            for edge in ((e.received, 1), (e.answered, -1))
+        )  # at a tie an answer (-1) comes first: a request that ends as another begins
+        most = current = 0
+        for _, step in edges:
+            current += step
+            most = max(most, current)
+        return most
+
     def contents(self) -> list[str]:
         return [e.content for e in self.snapshot()]
 
@@ -166,6 +184,7 @@ def entry_json(entry: RequestEntry) -> str:
         {
             "seq": entry.seq,
             "received": entry.received,
+            "answered": entry.answered,
             "at": entry.at.isoformat(),
             "content": entry.content,
             "action": entry.action,

@@ -117,6 +117,7 @@ class SandboxHTTPServer(ThreadingHTTPServer):
             status=status,
             fault=fault,
             received=received,
+            answered=time.time(),
             **known,
         )
         entry = self.request_log.append(entry)
@@ -178,11 +179,19 @@ class _Handler(BaseHTTPRequestHandler):
             return
         query = self.path.split("?", 1)[1] if "?" in self.path else ""
         module = "type=module" in query.split("&")
+        is_batch_export = False
         if module:
             is_import = "page=import" in query.split("&")
         else:
-            is_import = describe(RequestParams.parse(body))["is_import"]
-        decision = server.faults.next(is_import=is_import)
+            params = RequestParams.parse(body)
+            asked = describe(params)
+            is_import = asked["is_import"]
+            is_batch_export = (
+                asked["content"] == "record"
+                and asked["action"] == "export"
+                and bool(params.list("records"))
+            )
+        decision = server.faults.next(is_import=is_import, is_batch_export=is_batch_export)
         if decision.delay_ms:
             server.stopping.wait(decision.delay_ms / 1000)
         fault = decision.fault
