@@ -3,21 +3,15 @@ the dNK trial: the framework is generic)."""
 
 from __future__ import annotations
 
-import dataclasses
-import sys
 import textwrap
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from worker.core.mapping import MappingSpec, ParticipantBuilder
 from worker.core.records import RecordData, group_rows
-from worker.core.rules import Params, Ruleset, load_ruleset
+from worker.core.rules import Ruleset, load_ruleset
 from worker.core.schema import ProjectSchema
-from worker.errors import ConfigError, MappingError
-
 
 AS_OF = date(2026, 6, 1)
 
@@ -210,4 +204,3 @@ def places(found) -> list[tuple]:
 
 
 CLEAN = (baseline(), month(1), month(2), dose(1, visit_date="2026-02-01", weight_kg="70"))
-

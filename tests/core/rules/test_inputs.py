@@ -3,40 +3,25 @@ are set aside, naming what is missing; the rest of the study runs."""
 
 from __future__ import annotations
 
-import dataclasses
-import sys
 import textwrap
-from datetime import date
 from pathlib import Path
-from typing import Any
 
-import pytest
-
-from worker.core.mapping import MappingSpec, ParticipantBuilder
-from worker.core.records import RecordData, group_rows
-from worker.core.rules import Params, Ruleset, load_ruleset
-from worker.core.schema import ProjectSchema
-from worker.errors import ConfigError, MappingError
 from tests.core.rules.builders import (
     AS_OF,
-    field,
-    SCHEMA,
-    MAPPING,
-    BUILDER,
-    PARAMS,
     CHECKS,
-    LOGIC,
-    rules_folder,
-    load,
-    record,
-    baseline,
-    dose,
-    month,
-    log,
-    check_all_records,
-    places,
     CLEAN,
+    LOGIC,
+    MAPPING,
+    SCHEMA,
+    check_all_records,
+    dose,
+    load,
+    log,
+    record,
+    rules_folder,
 )
+from worker.core.mapping import ParticipantBuilder
+from worker.core.rules import load_ruleset
 
 
 def test_logic_rules_naming_what_the_project_lacks_are_quarantined_not_refused(
@@ -135,4 +120,3 @@ def test_a_check_reading_a_drifted_part_through_a_cached_helper_is_quarantined(
     rules = load_ruleset(rules_folder(tmp_path, checks=checks), schema=SCHEMA, mapping=drifted)
     assert [q.check.id for q in rules.quarantined] == ["T-CAP", "T-COUNT", "T-HEAVY"]
     assert rules.quarantined[1].reasons == ("part 'doses': form 'dosing' is not in the project",)
-

@@ -3,40 +3,27 @@ and once per content, its logic rules and schedule, and every mistake in one err
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 import textwrap
-from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from worker.core.mapping import MappingSpec, ParticipantBuilder
-from worker.core.records import RecordData, group_rows
-from worker.core.rules import Params, Ruleset, load_ruleset
-from worker.core.schema import ProjectSchema
-from worker.errors import ConfigError, MappingError
 from tests.core.rules.builders import (
     AS_OF,
-    field,
-    SCHEMA,
-    MAPPING,
     BUILDER,
-    PARAMS,
     CHECKS,
-    LOGIC,
-    rules_folder,
-    load,
-    record,
-    baseline,
-    dose,
-    month,
-    log,
-    check_all_records,
-    places,
     CLEAN,
+    LOGIC,
+    PARAMS,
+    check_all_records,
+    dose,
+    load,
+    places,
+    record,
+    rules_folder,
 )
+from worker.errors import ConfigError, MappingError
 
 
 def test_a_rules_folder_declares_python_and_logic_checks(tmp_path: Path) -> None:
@@ -247,4 +234,3 @@ def test_rules_without_a_schedule_say_so(tmp_path: Path) -> None:
     assert not rules.has_schedule
     with pytest.raises(ConfigError, match="no visit schedule"):
         rules.schedule(BUILDER.build(record("1", *CLEAN)), AS_OF)
-

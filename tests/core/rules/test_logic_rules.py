@@ -4,39 +4,27 @@ event and instance, on valid values, with the project's missing codes."""
 from __future__ import annotations
 
 import dataclasses
-import sys
-import textwrap
-from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from worker.core.mapping import MappingSpec, ParticipantBuilder
-from worker.core.records import RecordData, group_rows
-from worker.core.rules import Params, Ruleset, load_ruleset
-from worker.core.schema import ProjectSchema
-from worker.errors import ConfigError, MappingError
 from tests.core.rules.builders import (
-    AS_OF,
-    field,
-    SCHEMA,
-    MAPPING,
-    BUILDER,
-    PARAMS,
-    CHECKS,
-    LOGIC,
-    rules_folder,
-    load,
-    record,
-    baseline,
-    dose,
-    month,
-    log,
-    check_all_records,
-    places,
     CLEAN,
+    LOGIC,
+    MAPPING,
+    SCHEMA,
+    baseline,
+    check_all_records,
+    dose,
+    load,
+    log,
+    month,
+    places,
+    record,
+    rules_folder,
 )
+from worker.core.rules import load_ruleset
+from worker.errors import MappingError
 
 
 def test_logic_rules_are_evaluated_in_each_event_and_instance(tmp_path: Path) -> None:
@@ -148,4 +136,3 @@ def test_a_logic_rule_reads_other_events_on_valid_values(tmp_path: Path) -> None
     ]
     invalid = record("1", baseline(weight_kg="80 kg"), month(1, visit_status="2"))
     assert check_all_records(rules, invalid)[1] == []
-

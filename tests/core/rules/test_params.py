@@ -3,40 +3,15 @@ code labels from the data dictionary."""
 
 from __future__ import annotations
 
-import dataclasses
-import sys
-import textwrap
-from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from worker.core.mapping import MappingSpec, ParticipantBuilder
-from worker.core.records import RecordData, group_rows
-from worker.core.rules import Params, Ruleset, load_ruleset
-from worker.core.schema import ProjectSchema
-from worker.errors import ConfigError, MappingError
 from tests.core.rules.builders import (
-    AS_OF,
-    field,
-    SCHEMA,
-    MAPPING,
-    BUILDER,
-    PARAMS,
-    CHECKS,
-    LOGIC,
-    rules_folder,
     load,
-    record,
-    baseline,
-    dose,
-    month,
-    log,
-    check_all_records,
-    places,
-    CLEAN,
+    rules_folder,
 )
+from worker.core.rules import Params
 
 
 def test_params_read_as_attributes_and_name_a_missing_key() -> None:
@@ -63,4 +38,3 @@ def test_params_give_code_labels_from_the_data_dictionary(tmp_path: Path) -> Non
     params = load(rules_folder(tmp_path)).params
     assert params.label("visit_status", "2") == "Skipped"
     assert params.codes.visit_status.label("visit_status", None) == "blank"
-

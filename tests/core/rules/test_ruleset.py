@@ -4,39 +4,25 @@ cross-participant checks judge at the end; the coverage ledger."""
 
 from __future__ import annotations
 
-import dataclasses
-import sys
 import textwrap
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from worker.core.mapping import MappingSpec, ParticipantBuilder
-from worker.core.records import RecordData, group_rows
-from worker.core.rules import Params, Ruleset, load_ruleset
-from worker.core.schema import ProjectSchema
-from worker.errors import ConfigError, MappingError
 from tests.core.rules.builders import (
     AS_OF,
-    field,
-    SCHEMA,
-    MAPPING,
     BUILDER,
-    PARAMS,
     CHECKS,
-    LOGIC,
-    rules_folder,
-    load,
-    record,
-    baseline,
-    dose,
-    month,
-    log,
-    check_all_records,
-    places,
     CLEAN,
+    baseline,
+    check_all_records,
+    dose,
+    load,
+    month,
+    places,
+    record,
+    rules_folder,
 )
 
 
@@ -197,4 +183,3 @@ def test_a_failing_cross_check_is_an_error_for_every_participant_it_judges(
     errors = [f for f in found if f.rule == "T-CAP"]
     assert [(f.record, f.check_error) for f in errors] == [("1", True), ("2", True)]
     assert run.check_errors == 2
-

@@ -8,23 +8,16 @@ import textwrap
 from datetime import date, timedelta
 from pathlib import Path
 
-import pytest
-
 from tests.core.rules.builders import (
     BUILDER,
     baseline,
     check_all_records,
     dose,
     load,
-    log,
-    month,
-    places,
     record,
     rules_folder,
 )
 from worker.core.rules import Ruleset
-from worker.errors import MappingError
-
 
 DAY0 = date(2026, 2, 1)  # the first dose
 
@@ -105,7 +98,3 @@ def statuses(rules: Ruleset, *rows: dict, as_of: date) -> dict[str, str]:
 def missed_on(rules: Ruleset, as_of: date) -> list[str]:
     _, found = check_all_records(rules, record("1", *dosed()), as_of=as_of)
     return sorted(f.event or "" for f in found if f.rule == "T-MISSED")
-
-
-REPO = Path(__file__).resolve().parents[2]
-

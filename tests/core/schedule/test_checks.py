@@ -3,36 +3,23 @@ visits as the study declares them, and the missed check's grace period."""
 
 from __future__ import annotations
 
-import textwrap
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
-import pytest
-
 from tests.core.rules.builders import (
-    BUILDER,
-    baseline,
     check_all_records,
-    dose,
-    load,
-    log,
     month,
     places,
     record,
-    rules_folder,
 )
-from worker.core.rules import Ruleset
-from worker.errors import MappingError
 from tests.core.schedule.builders import (
-    DAY0,
     SCHEDULE,
-    ruleset_with,
-    iso,
-    on,
     dosed,
-    statuses,
+    iso,
     missed_on,
-    REPO,
+    on,
+    ruleset_with,
+    statuses,
 )
 
 
@@ -106,4 +93,3 @@ def test_grace_in_weeks(tmp_path: Path) -> None:
     )
     assert rules.visit_schedule is not None
     assert rules.visit_schedule.missed_grace_days == 7
-

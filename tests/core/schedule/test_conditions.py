@@ -4,36 +4,18 @@ expected, for what the data cannot say; only declared conditions may be named.""
 from __future__ import annotations
 
 import textwrap
-from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.core.rules.builders import (
-    BUILDER,
-    baseline,
-    check_all_records,
-    dose,
-    load,
-    log,
-    month,
-    places,
-    record,
-    rules_folder,
-)
-from worker.core.rules import Ruleset
-from worker.errors import MappingError
 from tests.core.schedule.builders import (
-    DAY0,
     SCHEDULE,
-    ruleset_with,
-    iso,
-    on,
     dosed,
+    on,
+    ruleset_with,
     statuses,
-    missed_on,
-    REPO,
 )
+from worker.errors import MappingError
 
 
 def test_a_python_condition_says_what_the_data_cannot(tmp_path: Path) -> None:
@@ -65,4 +47,3 @@ def test_a_condition_the_checks_do_not_declare_is_refused(tmp_path: Path) -> Non
     schedule = SCHEDULE + '\n[[not_expected]]\nreason = "x"\ncondition = "nowhere"\n'
     with pytest.raises(MappingError, match="condition 'nowhere', but no @condition"):
         ruleset_with(tmp_path, schedule)
-

@@ -3,36 +3,23 @@ visit's target and window from day 0, its status, and the reasons a visit is not
 
 from __future__ import annotations
 
-import textwrap
-from datetime import date, timedelta
 from pathlib import Path
-
-import pytest
 
 from tests.core.rules.builders import (
     BUILDER,
     baseline,
-    check_all_records,
-    dose,
-    load,
     log,
     month,
-    places,
     record,
-    rules_folder,
 )
-from worker.core.rules import Ruleset
-from worker.errors import MappingError
 from tests.core.schedule.builders import (
     DAY0,
     SCHEDULE,
-    ruleset_with,
+    dosed,
     iso,
     on,
-    dosed,
+    ruleset_with,
     statuses,
-    missed_on,
-    REPO,
 )
 
 
@@ -110,4 +97,3 @@ def test_when_logic_on_the_entrys_own_fields_narrows_the_state(tmp_path: Path) -
     still_open = dosed(log(1, ae_start=iso(20)))
     assert statuses(rules, *closed, as_of=on(100))["month 1"] == "not expected: on hold"
     assert statuses(rules, *still_open, as_of=on(100))["month 1"] == "missed"
-

@@ -3,37 +3,16 @@ every mistake is one line naming the file and the key; the example studies decla
 
 from __future__ import annotations
 
-import textwrap
-from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.core.rules.builders import (
-    BUILDER,
-    baseline,
-    check_all_records,
-    dose,
-    load,
-    log,
-    month,
-    places,
-    record,
-    rules_folder,
-)
-from worker.core.rules import Ruleset
-from worker.errors import MappingError
+from tests.conftest import REPO
 from tests.core.schedule.builders import (
-    DAY0,
     SCHEDULE,
     ruleset_with,
-    iso,
-    on,
-    dosed,
-    statuses,
-    missed_on,
-    REPO,
 )
+from worker.errors import MappingError
 
 
 @pytest.mark.parametrize(
@@ -86,4 +65,3 @@ def test_the_example_studies_declare_their_schedules_as_data(study: str) -> None
     code = "\n".join(p.read_text(encoding="utf-8") for p in (rules / "checks").glob("*.py"))
     for python_schedule in ("VisitRow", "VisitStatus", "def schedule", "global "):
         assert python_schedule not in code
-
