@@ -65,11 +65,11 @@ def test_batches_flow_until_a_stop_is_asked_for_before_the_next() -> None:
             yield [{"record_id": str(n)}]
 
     flags = iter([False, False, True])
-    seen = []
+    stream = until_stopped(batches(), lambda: next(flags))
+    assert next(stream) == [{"record_id": "0"}]
+    assert next(stream) == [{"record_id": "1"}]
     with pytest.raises(SyncStopped, match="nothing written"):
-        for batch in until_stopped(batches(), lambda: next(flags)):
-            seen.append(batch)
-    assert seen == [[{"record_id": "0"}], [{"record_id": "1"}]]
+        next(stream)
     assert asked == [0, 1]  # the third batch was never requested
 
 
