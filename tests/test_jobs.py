@@ -41,6 +41,7 @@ def with_schedule(settings: Settings, **values: object) -> Settings:
     return settings.model_copy(update={"schedule": schedule})
 
 
+@pytest.mark.e2e
 def test_with_no_cursor_a_run_is_full(settings: Settings) -> None:
     assert changed_since(StateDir(settings.state_dir), session_of(settings)) is None
 
@@ -57,6 +58,7 @@ def test_an_incremental_run_starts_the_overlap_before_the_cursor_in_server_time(
     assert changed_since(state, session_of(configured)) == datetime(2026, 11, 26, 5, 50)
 
 
+@pytest.mark.e2e
 def test_a_saved_structure_is_not_reused_when_reuse_is_off(settings: Settings) -> None:
     session = session_of(settings)
     state = StateDir(settings.state_dir)
@@ -67,6 +69,7 @@ def test_a_saved_structure_is_not_reused_when_reuse_is_off(settings: Settings) -
     assert saved_structure(state, session_of(off), now) is None
 
 
+@pytest.mark.e2e
 def test_a_run_is_recorded_and_a_complete_full_run_moves_the_cursor(settings: Settings) -> None:
     state = StateDir(settings.state_dir)
     outcome = run_sync_job(session_of(settings))
@@ -83,6 +86,7 @@ def test_a_run_is_recorded_and_a_complete_full_run_moves_the_cursor(settings: Se
     assert run_sync_job(session_of(settings), incremental=True).mode == "incremental"
 
 
+@pytest.mark.e2e
 def test_a_dry_run_and_a_run_of_named_records_leave_the_cursor_alone(settings: Settings) -> None:
     state = StateDir(settings.state_dir)
     assert run_sync_job(session_of(settings), dry_run=True).mode == "full"

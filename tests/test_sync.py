@@ -16,6 +16,8 @@ from worker.pipeline import make_client
 from worker.sync import run_sync, sync_counts
 from worker.sync_run import SyncResult, SyncStopped
 
+pytestmark = pytest.mark.e2e
+
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
 

@@ -16,6 +16,8 @@ from worker.redcap_client import RedcapClient
 from worker.sandbox import DEMO_TOKEN, Sandbox
 from worker.writes import write_rows
 
+pytestmark = pytest.mark.e2e
+
 EVENT = "screening_arm_1"
 
 

@@ -13,6 +13,8 @@ import pytest
 from tests.conftest import AS_OF, REPO
 from worker.cli import main
 
+pytestmark = pytest.mark.e2e
+
 CONFIG = str(REPO / "config.example.toml")
 BASE = ["check", "--config", CONFIG, "--as-of", AS_OF.isoformat()]
 

@@ -6,11 +6,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import AS_OF, REPO
 from worker.cli import main
 from worker.cli.doctor import check_run_problems
 from worker.config import load_settings
 from worker.pipeline import make_client
+
+pytestmark = pytest.mark.e2e
 
 
 def config(tmp_path: Path, text: str) -> str:

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from worker.cli import main
+
+pytestmark = pytest.mark.e2e
 
 EXPECTED = {"config.toml", "mapping.toml", "rules", "query_instrument.zip", "query_instrument.csv"}
 

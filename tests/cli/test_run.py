@@ -14,6 +14,7 @@ CONFIG = str(REPO / "config.example.toml")
 pytestmark = pytest.mark.usefixtures("restore_signals")
 
 
+@pytest.mark.e2e
 def test_plain_smtp_to_a_remote_host_fails_the_start_before_any_sync(
     redcap_env, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
@@ -26,6 +27,7 @@ def test_plain_smtp_to_a_remote_host_fails_the_start_before_any_sync(
     assert len(redcap_env.request_log) == 0
 
 
+@pytest.mark.e2e
 def test_a_full_sync_cron_override_is_checked_before_any_sync(redcap_env, capsys) -> None:
     assert main(["run", "--config", CONFIG, "--full-sync-cron", "0 2 * *"]) == 2
     [line] = capsys.readouterr().err.splitlines()

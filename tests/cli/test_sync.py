@@ -14,7 +14,7 @@ from worker.cli import main
 CONFIG = str(REPO / "config.example.toml")
 BASE = ["sync", "--config", CONFIG, "--as-of", AS_OF.isoformat()]
 
-pytestmark = pytest.mark.usefixtures("restore_signals")
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("restore_signals")]
 
 
 def counts(line: str) -> dict[str, int]:

@@ -14,6 +14,8 @@ from worker.redcap_client import RedcapClient
 from worker.redcap_client.drw import DEFAULT_PREFIX, DrwApi, module_prefixes
 from worker.sandbox import DEMO_TOKEN, Sandbox
 
+pytestmark = pytest.mark.e2e
+
 TS = "2026-03-01 10:00:00"
 
 
