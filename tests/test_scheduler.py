@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
 import socket
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -358,26 +357,6 @@ def test_a_real_run_against_a_closed_port_reports_the_outage_once(settings: Sett
 
 
 # -- warm and cold shutdown ----------------------------------------------------------------------
-
-
-@pytest.fixture
-def restore_signals():
-    saved = {sig: signal.getsignal(sig) for sig in Shutdown.SIGNALS}
-    yield
-    for sig, handler in saved.items():
-        signal.signal(sig, handler)
-
-
-@pytest.mark.usefixtures("restore_signals")
-def test_the_first_signal_only_asks_for_a_stop_and_arms_the_second() -> None:
-    shutdown = Shutdown()
-    shutdown.install()
-    os.kill(os.getpid(), signal.SIGTERM)  # raises nothing here: the handler only records it
-    assert shutdown()
-    assert shutdown.signal_name == "SIGTERM"
-    # Now a cold shutdown is armed for both signals (it would _exit: not called here).
-    assert signal.getsignal(signal.SIGTERM) == shutdown._cold
-    assert signal.getsignal(signal.SIGINT) == shutdown._cold
 
 
 def test_the_scheduler_returns_once_a_stop_is_asked_for_and_waits_for_the_run() -> None:

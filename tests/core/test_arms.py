@@ -3,7 +3,6 @@ resolved for each record to the event of its own arm."""
 
 from __future__ import annotations
 
-import tomllib
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -11,7 +10,6 @@ import pytest
 
 from tests.conftest import TWO_ARM_PROJECT, demo_schema, project_export, two_arm_schema
 from worker.core.arms import arms_of_record, own_event
-from worker.core.coverage import Coverage, mapping_coverage
 from worker.core.findings import Finding, Kind, Severity
 from worker.core.logic import RecordContext, parse
 from worker.core.mapping import MappingSpec, ParticipantBuilder, load_mapping, mapping_drift
@@ -264,35 +262,6 @@ def test_one_arms_events_in_rules_are_named(tmp_path: Path, schema) -> None:
         "'screening' to mean each participant's own arm",
     ]
     assert one_arm_names(RULES, schema) == []
-
-
-# --- coverage ------------------------------------------------------------------------------
-
-
-def one_arm_mapping() -> MappingSpec:
-    text = (TWO_ARM_PROJECT / "mapping.toml").read_text(encoding="utf-8")
-    for visit in ("screening", "week_4", "week_8", "safety", "queries"):
-        text = text.replace(f'"{visit}"', f'"{visit}_arm_1"')
-    return MappingSpec.model_validate(tomllib.loads(text.replace('"week_8_arm_1"', "")))
-
-
-def test_a_mapping_naming_visits_covers_every_arm(spec, schema) -> None:
-    assert mapping_coverage(spec, schema) == Coverage()
-
-
-def test_a_one_arm_mapping_leaves_the_other_arm_uncovered(schema) -> None:
-    coverage = mapping_coverage(one_arm_mapping(), schema)
-    assert coverage.problems[0].startswith("arm 2 is not covered: the mapping names none of its")
-    uncovered = [p.split("'")[1] for p in coverage.problems[1:]]
-    assert uncovered == ["screening_arm_2", "week_4_arm_2", "week_8_arm_2", "safety_arm_2"]
-    assert "name the visit 'week_4' to cover it in every arm" in coverage.problems[2]
-    # The other arm's query event holds only the query form, which no part reads.
-    assert [n.split("'")[1] for n in coverage.notes] == ["queries_arm_2"]
-
-
-def test_a_single_arm_project_has_no_coverage_to_judge() -> None:
-    dnk = load_mapping(Path(__file__).resolve().parents[2] / "mappings" / "nk_trial.toml")
-    assert mapping_coverage(dnk, demo_schema()) == Coverage()
 
 
 # --- study checks whose hits name a part --------------------------------------------------

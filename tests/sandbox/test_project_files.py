@@ -14,9 +14,9 @@ import pytest
 import redcap
 from redcap import RedcapError
 
+from tests.cli.test_sandbox import launch, read_banner, stop
 from tests.conftest import CLASSIC_CSV, TWO_ARM_FINDINGS, TWO_ARM_XML
 from tests.sandbox.conftest import SandboxFactory
-from tests.sandbox.test_cli import launch, read_banner, stop
 from worker.errors import ConfigError
 from worker.sandbox import DEMO_TOKEN, Sandbox
 from worker.sandbox.project import METADATA_COLUMNS
@@ -417,50 +417,7 @@ def test_a_data_dictionary_is_served_as_a_classic_project(classic: redcap.Projec
     assert (row["conditions___1"], row["conditions___2"]) == ("0", "1")
 
 
-def test_the_apis_snake_case_header_works_too(tmp_path: Path) -> None:
-    lines = CLASSIC_CSV.read_text(encoding="utf-8").splitlines()
-    api_csv = tmp_path / "metadata.csv"
-    api_csv.write_text("\n".join([",".join(METADATA_COLUMNS), *lines[1:]]), encoding="utf-8")
-    assert open_project(api_csv).project.metadata == open_project(CLASSIC_CSV).project.metadata
-
-
 # -- one-line errors ----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("name", "content", "message"),
-    [
-        ("cut.xml", '<?xml version="1.0"?><ODM><Study>', "is not well-formed XML"),
-        ("other.xml", "<catalog><book/></catalog>", "is not a REDCap project XML file"),
-        (
-            "nometa.xml",
-            '<ODM xmlns="http://www.cdisc.org/ns/odm/v1.3"><Study OID="x"/></ODM>',
-            "has no MetaDataVersion",
-        ),
-        ("notes.csv", "name,age\nx,1\n", "is not a REDCap data dictionary"),
-        ("empty.csv", "", "is empty"),
-        ("notes.txt", "hello", "must be a folder of API exports"),
-    ],
-)
-def test_a_malformed_file_is_one_config_error(
-    tmp_path: Path, name: str, content: str, message: str
-) -> None:
-    path = tmp_path / name
-    path.write_text(content, encoding="utf-8")
-    with pytest.raises(ConfigError, match=message) as caught:
-        open_project(path)
-    assert "\n" not in str(caught.value)
-
-
-def test_an_xml_that_contradicts_itself_is_one_config_error(tmp_path: Path) -> None:
-    text = TWO_ARM_XML.read_text(encoding="utf-8")
-    broken = tmp_path / "broken.REDCap.xml"
-    broken.write_text(
-        text.replace('redcap:RepeatInstrument="adverse_events"', 'redcap:RepeatInstrument="ae"', 1),
-        encoding="utf-8",
-    )
-    with pytest.raises(ConfigError, match="unknown form 'ae'"):
-        open_project(broken)
 
 
 def test_data_access_groups_in_the_xml(tmp_path: Path, make_sandbox: SandboxFactory) -> None:

@@ -8,7 +8,7 @@ import pytest
 import redcap
 import requests
 
-from tests.sandbox.conftest import SandboxFactory, pycap
+from tests.sandbox.conftest import SandboxFactory
 from worker.errors import ConfigError
 from worker.sandbox import DEMO_TOKEN, Sandbox
 
@@ -114,20 +114,6 @@ def test_keep_alive_connections_do_not_outlive_stop(make_sandbox: SandboxFactory
     sb.stop()
     with pytest.raises(requests.ConnectionError):
         session.post(url, data={"token": sb.token, "content": "version"}, timeout=5)
-
-
-def test_context_manager_starts_and_stops(classic_dir) -> None:
-    with Sandbox.from_folder(project_dir=classic_dir, data="empty") as sb:
-        assert sb.running
-        assert pycap(sb).export_version() is not None
-    assert not sb.running
-    with pytest.raises(RuntimeError):
-        _ = sb.url
-
-
-def test_token_must_look_like_redcaps(classic_dir) -> None:
-    with pytest.raises(ConfigError, match="32 letters and digits"):
-        Sandbox.from_folder(project_dir=classic_dir, data="empty", token="short")
 
 
 def test_a_busy_port_is_a_config_error(make_sandbox: SandboxFactory, classic_dir) -> None:

@@ -1,17 +1,51 @@
-"""Which demo project the sandbox serves: the one the config names (``study.demo``), never
-one the worker names itself."""
+"""Options and the session shared by the commands that talk to REDCap (worker/cli/common.py):
+option types, and which demo project the sandbox serves: the one the config names
+(``study.demo``), never one the worker names itself."""
 
 from __future__ import annotations
 
+import argparse
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import DEMO_PROJECT, REPO, run_worker, worker_env
 from worker.cli import common
-from worker.cli.common import EXAMPLE_CONFIG, default_demo_folder, demo_folder
+from worker.cli.common import (
+    EXAMPLE_CONFIG,
+    default_demo_folder,
+    demo_folder,
+    parse_date,
+    positive_number,
+    require,
+)
 from worker.config import load_settings
 from worker.errors import ConfigError
+
+
+def test_a_positive_number_option_refuses_zero_negatives_and_non_numbers() -> None:
+    seconds = positive_number("seconds")
+    assert seconds("2.5") == 2.5
+    for text in ("0", "-1", "nan", "inf", "soon"):
+        with pytest.raises(
+            argparse.ArgumentTypeError, match=f"not a positive number of seconds: {text!r}"
+        ):
+            seconds(text)
+
+
+def test_a_date_option_is_iso() -> None:
+    assert parse_date("2026-11-26") == date(2026, 11, 26)
+    with pytest.raises(
+        argparse.ArgumentTypeError, match="not a date \\(YYYY-MM-DD\\): '26/11/2026'"
+    ):
+        parse_date("26/11/2026")
+
+
+def test_require_is_a_config_error_when_the_condition_fails() -> None:
+    require(True, "never raised")
+    with pytest.raises(ConfigError, match="--out needs a file"):
+        require(False, "--out needs a file")
 
 
 def test_the_example_config_names_the_bundled_demo() -> None:

@@ -11,7 +11,7 @@ import responses
 
 from tests.redcap_client.support import CLASSIC_METADATA, contents, reply, sent
 from worker.redcap_client import RedcapClient
-from worker.redcap_client.record_ids import sort_record_ids, unique
+from worker.redcap_client.record_ids import unique
 
 
 def numbered(payload: dict[str, str], key: str) -> list[str]:
@@ -26,16 +26,6 @@ def rows_for(
     ids: list[str], events: tuple[str, ...] = ("baseline_arm_1", "week_4_arm_1")
 ) -> list[dict[str, str]]:
     return [{"study_id": i, "redcap_event_name": e, "sbp": "120"} for i in ids for e in events]
-
-
-def test_ids_are_deduplicated_and_sorted_as_integers_when_all_are() -> None:
-    assert sort_record_ids(unique(["10", "9", "10", "100", "9"])) == ["9", "10", "100"]
-
-
-def test_other_ids_are_sorted_naturally() -> None:
-    ids = ["site2-10", "Site2-9", "site1-100", "site10-1", "site2-9"]
-    # Case-insensitive; exact ties broken by the text itself, so the order is deterministic.
-    assert sort_record_ids(ids) == ["site1-100", "Site2-9", "site2-9", "site2-10", "site10-1"]
 
 
 def test_record_ids_exports_the_record_id_and_every_forms_status(
@@ -164,12 +154,6 @@ def test_batches_ask_for_each_records_data_access_group(
     reply(api, "record", rows_for(["1"]), params={"records[0]": "1"})
     list(make_client().iter_record_batches())
     assert sent(api.calls[-1])["exportDataAccessGroups"] == "True"
-
-
-def test_record_ids_of_any_length_sort_without_conversion() -> None:
-    huge = "9" * 5000  # more digits than int() reads
-    assert sort_record_ids([huge, "10", "9"]) == ["9", "10", huge]
-    assert sort_record_ids(["site" + huge, "site10", "x"]) == ["site10", "site" + huge, "x"]
 
 
 @pytest.mark.parametrize(("n", "named"), [(3, True), (4, True), (5, False)])

@@ -1,0 +1,71 @@
+"""``run_sync`` (worker/sync.py) in-process against the demo sandbox: what a dry run plans is
+what a sync writes, every change is announced, a stop before the first export writes nothing,
+and the counts a summary shows. The query lifecycle across runs, refusals, bans and crashes:
+tests/e2e/test_sync.py."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.conftest import AS_OF, REPO, worker_env
+from worker.config import Settings, load_settings
+from worker.core.queries import Action, Change
+from worker.pipeline import make_client
+from worker.sync import run_sync, sync_counts
+from worker.sync_run import SyncResult, SyncStopped
+
+pytestmark = pytest.mark.e2e
+
+NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def settings(demo_sandbox, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    for key, value in worker_env(demo_sandbox.url, demo_sandbox.token).items():
+        monkeypatch.setenv(key, value)
+    return load_settings(REPO / "config.example.toml")
+
+
+def sync(settings: Settings, **options) -> SyncResult:
+    with make_client(settings) as client:
+        return run_sync(client, settings, as_of=AS_OF, now=NOW, **options)
+
+
+def plan_of(result: SyncResult) -> list[tuple[str, str, int]]:
+    return sorted((c.record, c.rule, c.instance) for c in result.plan.changes)
+
+
+def test_a_dry_run_plans_exactly_what_the_sync_then_writes(demo_sandbox, settings) -> None:
+    dry = sync(settings, dry_run=True)
+    assert dry.written == 0
+    assert not list(demo_sandbox.request_log.imports())
+    real = sync(settings)
+    assert plan_of(real) == plan_of(dry)
+    assert real.written == len(real.plan.changes)
+    assert real.complete
+
+
+def test_every_planned_change_is_announced(settings) -> None:
+    announced: list[Change] = []
+    result = sync(settings, dry_run=True, on_change=announced.append)
+    assert sorted(announced, key=lambda c: (c.record, c.instance)) == sorted(
+        result.plan.changes, key=lambda c: (c.record, c.instance)
+    )
+
+
+def test_a_stop_before_the_first_export_batch_writes_nothing(demo_sandbox, settings) -> None:
+    with pytest.raises(SyncStopped, match="nothing written"):
+        sync(settings, should_stop=lambda: True)
+    assert not list(demo_sandbox.request_log.imports())
+
+
+def test_the_counts_a_summary_shows(settings) -> None:
+    first = sync(settings)
+    counts = sync_counts(first)
+    assert counts["findings"] == len(first.check.findings)
+    assert counts["created"] == first.plan.count(Action.CREATE) > 0
+    assert counts["write_errors"] == 0
+    again = sync_counts(sync(settings))
+    assert (again["created"], again["resolved"], again["unchanged"]) == (0, 0, counts["created"])
