@@ -19,7 +19,9 @@ from worker.config import Settings, load_settings
 from worker.pipeline import make_client
 from worker.sandbox import DEMO_TOKEN, Sandbox
 from worker.sandbox.reqlog import RequestEntry
-from worker.sync import SyncResult, run_sync
+from worker.core.outcome import RunOutcome
+from worker.session import sync_options
+from worker.sync import run_sync
 
 pytestmark = pytest.mark.e2e
 
@@ -54,11 +56,11 @@ def settings_for(
     return load_settings(CONFIG)
 
 
-def first_sync(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, *, at_once: int) -> SyncResult:
+def first_sync(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, *, at_once: int) -> RunOutcome:
     settings = settings_for(sandbox, monkeypatch, at_once=at_once)
     monkeypatch.setattr(sync_module, "WRITE_BATCH_ROWS", WRITE_BATCH_ROWS)
-    with make_client(settings) as client:
-        return run_sync(client, settings, as_of=AS_OF, now=NOW)
+    with make_client(settings.redcap) as client:
+        return run_sync(client, sync_options(settings), as_of=AS_OF, now=NOW)
 
 
 def batch_exports(entries: list[RequestEntry]) -> list[tuple[str, ...]]:
@@ -104,7 +106,7 @@ def test_concurrent_and_sequential_syncs_write_the_same_queries(
             result = first_sync(sandbox, monkeypatch, at_once=at_once)
             imports = sandbox.request_log.imports()
             outcomes[at_once] = {
-                "findings": result.check.findings,
+                "findings": result.findings,
                 "written": result.written,
                 "stored": sandbox.rows(),
                 "imports": Counter((e.records_written, e.rows_sent, e.status) for e in imports),
@@ -149,7 +151,7 @@ def test_a_failed_export_batch_among_concurrent_ones_is_retried_alone(
     assert faulted.fault == "500"
     assert asked.pop(faulted.records_requested) == 2
     assert set(asked.values()) == {1}
-    assert len(result.check.findings) == len(SEEDED)
+    assert len(result.findings) == len(SEEDED)
     assert result.written == len(SEEDED)
 
 
