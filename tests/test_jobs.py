@@ -11,13 +11,12 @@ import pytest
 
 from tests.conftest import AS_OF, REPO, worker_env
 from worker.config import Settings, load_settings
-from worker.core.findings import CheckResult
-from worker.core.queries import Plan
+from worker.core.outcome import RunOutcome
 from worker.jobs import JobOutcome, changed_since, run_sync_job, saved_structure
 from worker.notify import NotifyOutcome
-from worker.pipeline import Session, make_client
+from worker.pipeline import make_client
+from worker.session import Session
 from worker.state import StateDir
-from worker.sync_run import SyncResult
 
 
 @pytest.fixture
@@ -29,7 +28,7 @@ def settings(demo_sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> S
 
 
 def session_of(settings: Settings) -> Session:
-    return Session(settings=settings, client=make_client(settings), as_of=AS_OF)
+    return Session(settings=settings, client=make_client(settings.redcap), as_of=AS_OF)
 
 
 def with_redcap(settings: Settings, **values: object) -> Settings:
@@ -46,6 +45,7 @@ def test_with_no_cursor_a_run_is_full(settings: Settings) -> None:
     assert changed_since(StateDir(settings.state_dir), session_of(settings)) is None
 
 
+@pytest.mark.e2e
 def test_an_incremental_run_starts_the_overlap_before_the_cursor_in_server_time(
     settings: Settings,
 ) -> None:
@@ -76,12 +76,12 @@ def test_a_run_is_recorded_and_a_complete_full_run_moves_the_cursor(settings: Se
     assert outcome.mode == "full"
     assert outcome.ok
     [entry] = state.history()
-    assert (entry["run_id"], entry["mode"], entry["status"]) == (
+    assert (entry.run_id, entry.mode, entry.status) == (
         outcome.run_id,
         "full",
         outcome.status,
     )
-    assert entry["created"] == len(outcome.sync.plan.changes)
+    assert entry.counts["created"] == len(outcome.sync.plan.changes)
     assert state.cursor() is not None
     assert run_sync_job(session_of(settings), incremental=True).mode == "incremental"
 
@@ -93,12 +93,11 @@ def test_a_dry_run_and_a_run_of_named_records_leave_the_cursor_alone(settings: S
     assert state.history() == []
     assert run_sync_job(session_of(settings), records=["1"]).mode == "records"
     assert state.cursor() is None
-    assert [e["mode"] for e in state.history()] == ["records"]
+    assert [run.mode for run in state.history()] == ["records"]
 
 
 def outcome(*, write_errors: list[str] = (), failed: list[str] = (), quarantined=None):
-    check = CheckResult(as_of=AS_OF, quarantined=quarantined or {})
-    sync = SyncResult(check=check, plan=Plan(), dry_run=False, write_errors=list(write_errors))
+    sync = RunOutcome(as_of=AS_OF, quarantined=quarantined or {}, write_errors=list(write_errors))
     return JobOutcome("r1", "full", sync, NotifyOutcome(failed=list(failed)), 1.0)
 
 

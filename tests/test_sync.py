@@ -11,10 +11,12 @@ import pytest
 
 from tests.conftest import AS_OF, REPO, worker_env
 from worker.config import Settings, load_settings
+from worker.core.outcome import RunOutcome
 from worker.core.queries import Action, Change
 from worker.pipeline import make_client
-from worker.sync import run_sync, sync_counts
-from worker.sync_run import SyncResult, SyncStopped
+from worker.session import sync_options
+from worker.sync import run_sync
+from worker.sync_run import SyncStopped
 
 pytestmark = pytest.mark.e2e
 
@@ -28,12 +30,12 @@ def settings(demo_sandbox, monkeypatch: pytest.MonkeyPatch) -> Settings:
     return load_settings(REPO / "config.example.toml")
 
 
-def sync(settings: Settings, **options) -> SyncResult:
-    with make_client(settings) as client:
-        return run_sync(client, settings, as_of=AS_OF, now=NOW, **options)
+def sync(settings: Settings, **options) -> RunOutcome:
+    with make_client(settings.redcap) as client:
+        return run_sync(client, sync_options(settings), as_of=AS_OF, now=NOW, **options)
 
 
-def plan_of(result: SyncResult) -> list[tuple[str, str, int]]:
+def plan_of(result: RunOutcome) -> list[tuple[str, str, int]]:
     return sorted((c.record, c.rule, c.instance) for c in result.plan.changes)
 
 
@@ -63,9 +65,9 @@ def test_a_stop_before_the_first_export_batch_writes_nothing(demo_sandbox, setti
 
 def test_the_counts_a_summary_shows(settings) -> None:
     first = sync(settings)
-    counts = sync_counts(first)
-    assert counts["findings"] == len(first.check.findings)
+    counts = first.counts()
+    assert counts["findings"] == len(first.findings)
     assert counts["created"] == first.plan.count(Action.CREATE) > 0
     assert counts["write_errors"] == 0
-    again = sync_counts(sync(settings))
+    again = sync(settings).counts()
     assert (again["created"], again["resolved"], again["unchanged"]) == (0, 0, counts["created"])

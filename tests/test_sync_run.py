@@ -8,24 +8,22 @@ from datetime import date
 import pytest
 
 from tests.conftest import REPO, demo_schema
-from worker.config import Settings, load_settings
-from worker.core.findings import CheckResult
+from worker.config import StudySettings, load_settings
 from worker.core.generic_checks import GenericRule
-from worker.core.queries import Plan
 from worker.core.visits import VisitRow, VisitStatus
 from worker.pipeline import load_study
-from worker.sync_run import SyncResult, SyncStopped, open_visit, rules_that_ran, until_stopped
+from worker.sync_run import SyncStopped, open_visit, rules_that_ran, until_stopped
 
 AS_OF = date(2026, 11, 26)
 
 
 def test_without_a_study_the_generic_checks_alone_ran() -> None:
-    study = load_study(Settings(), demo_schema())
+    study = load_study(StudySettings(), demo_schema())
     assert rules_that_ran(study, partial=False) == {rule.value for rule in GenericRule}
 
 
 def test_a_partial_run_leaves_out_the_cross_participant_checks() -> None:
-    study = load_study(load_settings(REPO / "config.example.toml"), demo_schema())
+    study = load_study(load_settings(REPO / "config.example.toml").study, demo_schema())
     assert study.ruleset is not None
     whole, partial = rules_that_ran(study, partial=False), rules_that_ran(study, partial=True)
     cross = {c.id for c in study.ruleset.checks if c.cross_participant}
@@ -75,10 +73,3 @@ def test_batches_flow_until_a_stop_is_asked_for_before_the_next() -> None:
 
 def test_without_a_stop_every_batch_comes() -> None:
     assert list(until_stopped([[{"a": 1}], [{"a": 2}]], lambda: False)) == [[{"a": 1}], [{"a": 2}]]
-
-
-def test_a_sync_is_complete_unless_a_write_failed() -> None:
-    result = SyncResult(check=CheckResult(as_of=AS_OF), plan=Plan(), dry_run=False)
-    assert result.complete
-    result.write_errors.append("record 7: locked")
-    assert not result.complete

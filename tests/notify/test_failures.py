@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from worker.notify.failures import (
-    STREAK_FILE,
     Streak,
     failing_notice,
     load_streak,
@@ -62,7 +61,7 @@ def test_the_streak_survives_a_restart_and_a_damaged_file_starts_afresh(tmp_path
     kept = Streak(failed_runs=4, since=T0, last_error="HTTP 503", alerted=True)
     save_streak(state, kept)
     assert load_streak(StateDir(tmp_path)) == kept
-    (tmp_path / STREAK_FILE).write_text('{"failed_runs": "many"}', encoding="utf-8")
+    (tmp_path / Streak.FILE).write_text('{"failed_runs": "many"}', encoding="utf-8")
     assert load_streak(state) == Streak()
 
 

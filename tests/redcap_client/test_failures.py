@@ -12,8 +12,8 @@ from urllib3.exceptions import NameResolutionError, ProtocolError
 from worker.errors import RedcapRefused, RedcapUnreachable
 from worker.redcap_client.failures import (
     BAN_MESSAGE,
+    FailureKind,
     HTTPStatusFailure,
-    Kind,
     RedcapRequestFailed,
     RedcapRequestRefused,
     UnexpectedResponse,
@@ -43,11 +43,11 @@ def test_redcaps_error_message_is_read_from_each_of_its_formats(body, message) -
 @pytest.mark.parametrize(
     ("status", "kind", "reason"),
     [
-        (503, Kind.RETRYABLE, "HTTP 503 Service Unavailable"),
-        (429, Kind.RETRYABLE, "HTTP 429 Too Many Requests"),
-        (408, Kind.RETRYABLE, "HTTP 408 Request Timeout"),
-        (501, Kind.FATAL, "HTTP 501 Not Implemented (REDCap got a non-POST request)"),
-        (404, Kind.FATAL, "HTTP 404 Not Found without a REDCap answer"),
+        (503, FailureKind.RETRYABLE, "HTTP 503 Service Unavailable"),
+        (429, FailureKind.RETRYABLE, "HTTP 429 Too Many Requests"),
+        (408, FailureKind.RETRYABLE, "HTTP 408 Request Timeout"),
+        (501, FailureKind.FATAL, "HTTP 501 Not Implemented (REDCap got a non-POST request)"),
+        (404, FailureKind.FATAL, "HTTP 404 Not Found without a REDCap answer"),
     ],
 )
 def test_an_http_status_is_retried_only_when_transient(status, kind, reason) -> None:
@@ -60,7 +60,7 @@ def test_an_http_status_is_retried_only_when_transient(status, kind, reason) -> 
 def test_a_redirect_is_never_followed_and_names_where_it_went() -> None:
     failure = classify(HTTPStatusFailure(302, location="https://elsewhere.example.org/"))
     assert failure is not None
-    assert failure.kind is Kind.FATAL
+    assert failure.kind is FailureKind.FATAL
     assert "to https://elsewhere.example.org/" in failure.reason
     assert "configure the final URL" in failure.reason
 
@@ -68,13 +68,17 @@ def test_a_redirect_is_never_followed_and_names_where_it_went() -> None:
 def test_a_4xx_with_redcaps_message_is_its_refusal_kept_with_the_status() -> None:
     failure = classify(HTTPStatusFailure(400, redcap_message="Unknown field"))
     assert failure is not None
-    assert (failure.kind, failure.detail, failure.status) == (Kind.REFUSED, "Unknown field", 400)
+    assert (failure.kind, failure.detail, failure.status) == (
+        FailureKind.REFUSED,
+        "Unknown field",
+        400,
+    )
 
 
 def test_a_ban_is_a_refusal_saying_what_to_ask_for() -> None:
     failure = classify(HTTPStatusFailure(403, banned=True))
     assert failure is not None
-    assert (failure.kind, failure.detail) == (Kind.REFUSED, BAN_MESSAGE)
+    assert (failure.kind, failure.detail) == (FailureKind.REFUSED, BAN_MESSAGE)
 
 
 def test_retry_after_is_kept_for_the_wait() -> None:
@@ -88,7 +92,7 @@ def test_connection_refused_surely_never_reached_the_server() -> None:
     failure = classify(exc)
     assert failure is not None
     assert (failure.kind, failure.reason, failure.surely_not_sent) == (
-        Kind.RETRYABLE,
+        FailureKind.RETRYABLE,
         "connection refused",
         True,
     )
@@ -111,13 +115,13 @@ def test_an_unknown_host_is_named_as_such() -> None:
 @pytest.mark.parametrize(
     ("exc", "kind", "reason"),
     [
-        (requests.ReadTimeout(), Kind.RETRYABLE, "read timeout"),
-        (requests.ConnectTimeout(), Kind.RETRYABLE, "connect timeout"),
-        (requests.exceptions.ChunkedEncodingError(), Kind.RETRYABLE, "response cut off"),
-        (requests.JSONDecodeError("x", "<html>", 0), Kind.RETRYABLE, "unparseable response"),
-        (UnexpectedResponse("metadata: expected"), Kind.RETRYABLE, "unexpected response"),
-        (requests.exceptions.SSLError(), Kind.FATAL, "TLS error"),
-        (requests.exceptions.InvalidURL(), Kind.FATAL, "request failed (InvalidURL)"),
+        (requests.ReadTimeout(), FailureKind.RETRYABLE, "read timeout"),
+        (requests.ConnectTimeout(), FailureKind.RETRYABLE, "connect timeout"),
+        (requests.exceptions.ChunkedEncodingError(), FailureKind.RETRYABLE, "response cut off"),
+        (requests.JSONDecodeError("x", "<html>", 0), FailureKind.RETRYABLE, "unparseable response"),
+        (UnexpectedResponse("metadata: expected"), FailureKind.RETRYABLE, "unexpected response"),
+        (requests.exceptions.SSLError(), FailureKind.FATAL, "TLS error"),
+        (requests.exceptions.InvalidURL(), FailureKind.FATAL, "request failed (InvalidURL)"),
     ],
 )
 def test_transport_errors_are_sorted_by_what_retrying_can_fix(exc, kind, reason) -> None:
@@ -130,10 +134,10 @@ def test_transport_errors_are_sorted_by_what_retrying_can_fix(exc, kind, reason)
 def test_pycaps_error_holding_redcaps_message_is_a_refusal() -> None:
     failure = classify(requests.RequestException({"error": "Invalid token"}))
     assert failure is not None
-    assert (failure.kind, failure.detail) == (Kind.REFUSED, "Invalid token")
+    assert (failure.kind, failure.detail) == (FailureKind.REFUSED, "Invalid token")
     unreadable = classify(requests.RequestException("<html>oops</html>"))
     assert unreadable is not None
-    assert unreadable.kind is Kind.RETRYABLE
+    assert unreadable.kind is FailureKind.RETRYABLE
 
 
 def test_anything_else_is_a_bug_not_a_request_failure() -> None:

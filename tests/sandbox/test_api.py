@@ -15,7 +15,7 @@ from worker.sandbox.api import Api, describe
 from worker.sandbox.clock import FakeClock
 from worker.sandbox.drw import PREFIX
 from worker.sandbox.errors import NO_PERMISSION
-from worker.sandbox.params import Params
+from worker.sandbox.params import RequestParams
 from worker.sandbox.project import load_project
 from worker.sandbox.store import Store
 
@@ -68,10 +68,12 @@ def test_the_logged_facts_never_hold_the_token(api: Api) -> None:
 
 
 def test_describe_names_the_action_a_request_means() -> None:
-    assert describe(Params.parse(body(content="record")))["action"] == "export"
-    assert describe(Params.parse(body(content="record", data="[]")))["action"] == "import"
-    assert describe(Params.parse(body(content="record", action="delete")))["action"] == "delete"
-    assert describe(Params.parse(body(content="arm", data="[]")))["action"] == "export"
+    assert describe(RequestParams.parse(body(content="record")))["action"] == "export"
+    assert describe(RequestParams.parse(body(content="record", data="[]")))["action"] == "import"
+    assert (
+        describe(RequestParams.parse(body(content="record", action="delete")))["action"] == "delete"
+    )
+    assert describe(RequestParams.parse(body(content="arm", data="[]")))["action"] == "export"
 
 
 def test_a_module_page_needs_the_module_enabled(api: Api) -> None:

@@ -7,14 +7,14 @@ from tests.conftest import DEMO_PROJECT
 from worker.sandbox.access import Access
 from worker.sandbox.clock import FakeClock
 from worker.sandbox.context import Context
-from worker.sandbox.params import Params
+from worker.sandbox.params import RequestParams
 from worker.sandbox.project import load_project
 from worker.sandbox.store import Store
 
 
 def context(body: bytes) -> Context:
     project = load_project(DEMO_PROJECT)
-    return Context(project, Store(project, FakeClock()), Params.parse(body), Access(project))
+    return Context(project, Store(project, FakeClock()), RequestParams.parse(body), Access(project))
 
 
 def test_the_format_is_the_requests_as_redcap_reads_it() -> None:
