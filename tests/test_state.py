@@ -68,7 +68,7 @@ URL = "https://redcap.example.org/api/"
 
 
 def test_a_saved_structure_is_read_back_for_its_project_while_recent(tmp_path: Path) -> None:
-    from tests.rules.builders import schema
+    from tests.support.nk_trial import schema
 
     state = StateDir(tmp_path)
     state.save_structure(URL, schema(), T0)
@@ -127,7 +127,7 @@ def use_cursor(state: StateDir) -> None:
 
 
 def use_structure(state: StateDir) -> None:
-    from tests.conftest import demo_schema
+    from tests.support.projects import demo_schema
 
     assert state.structure("u", read_since=T0) is None
     state.save_structure("u", demo_schema(), T0)

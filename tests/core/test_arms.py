@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TWO_ARM_PROJECT, demo_schema, project_export, two_arm_schema
+from tests.support.projects import TWO_ARM_PROJECT, demo_schema, project_export, two_arm_schema
 from worker.core.arms import arms_of_record, own_event
 from worker.core.coverage import Coverage, mapping_coverage
 from worker.core.findings import Finding, Kind, Severity

@@ -9,9 +9,8 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from tests.conftest import demo_schema
-from tests.core.test_mapping import REPO
-from tests.rules.test_demo import demo_data
+from tests.support.nk_trial import demo_data
+from tests.support.projects import REPO, demo_schema
 from worker.core import mapping
 from worker.core.mapping import ParticipantBuilder, load_mapping
 from worker.core.records import RecordData, RowKey, group_rows

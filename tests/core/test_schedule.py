@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.core.test_rules import (
+from tests.support.toy_study import (
     BUILDER,
     baseline,
     check_all_records,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.notify.conftest import settings_for
-from tests.rules.builders import schema
+from tests.support.nk_trial import schema
+from tests.support.notify import settings_for
 from worker.core.schema import ProjectSchema
 from worker.notify.links import DataEntryLinks, redcap_base_url
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.notify.conftest import email_settings
-from tests.notify.smtpd import (
+from tests.support.notify import email_settings
+from tests.support.smtpd import (
     Collector,
     client_tls_context,
     free_port,
@@ -99,6 +99,7 @@ def test_an_unreachable_server_is_a_send_error_naming_host_and_port() -> None:
         pass
 
 
+@pytest.mark.e2e
 def test_starttls_with_login_against_a_real_tls_server(tmp_path: Path) -> None:
     made = self_signed_certificate(tmp_path)
     if made is None:
@@ -125,6 +126,7 @@ def test_starttls_with_login_against_a_real_tls_server(tmp_path: Path) -> None:
     assert [user for user, _ in collector.logins] == ["worker"]
 
 
+@pytest.mark.e2e
 def test_starttls_refuses_a_certificate_it_does_not_trust(tmp_path: Path) -> None:
     made = self_signed_certificate(tmp_path)
     if made is None:

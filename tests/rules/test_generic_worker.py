@@ -10,7 +10,8 @@ import re
 import tokenize
 from pathlib import Path
 
-from tests.rules.builders import PROJECT, REPO
+from tests.support.nk_trial import PROJECT
+from tests.support.projects import REPO
 
 WORKER = REPO / "worker"
 

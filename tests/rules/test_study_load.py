@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 
-from tests.rules.builders import MAPPING, RULES, schema
+from tests.support.nk_trial import MAPPING, RULES, schema
 from worker.config import Settings
 from worker.pipeline import load_study
 

@@ -8,16 +8,11 @@ import pytest
 import redcap
 import requests
 
-from tests.sandbox.conftest import SandboxFactory, pycap
+from tests.support.sandbox import SandboxFactory, post, pycap
 from worker.errors import ConfigError
 from worker.sandbox import DEMO_TOKEN, Sandbox
 
 WRONG_TOKEN = "0123456789ABCDEF0123456789ABCDEF"
-
-
-def post(sb: Sandbox, **data: str) -> requests.Response:
-    data.setdefault("token", sb.token)
-    return requests.post(sb.url, data=data, timeout=10)
 
 
 def test_serves_on_loopback_with_a_free_port_and_the_api_path(nk: Sandbox) -> None:
@@ -66,7 +61,7 @@ def test_wrong_token_is_403_in_the_requested_format(nk: Sandbox) -> None:
 
 
 def test_missing_or_malformed_token_is_403(nk: Sandbox) -> None:
-    missing = requests.post(nk.url, data={"content": "version"}, timeout=10)
+    missing = post(nk, content="version")
     assert missing.status_code == 403
     assert post(nk, token=DEMO_TOKEN.lower(), content="version").status_code == 403
     assert post(nk, token=DEMO_TOKEN[:-1] + "!", content="version").status_code == 403
@@ -116,6 +111,7 @@ def test_keep_alive_connections_do_not_outlive_stop(make_sandbox: SandboxFactory
         session.post(url, data={"token": sb.token, "content": "version"}, timeout=5)
 
 
+@pytest.mark.e2e
 def test_context_manager_starts_and_stops(classic_dir) -> None:
     with Sandbox.from_folder(project_dir=classic_dir, data="empty") as sb:
         assert sb.running

@@ -8,13 +8,13 @@ import math
 from datetime import date, datetime
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.core.logic import test_context as RICH
-from tests.core.logic.test_nk_branching import SCHEMA
-from tests.core.logic.test_properties import calls
-from tests.rules.test_demo import demo_data
+from tests.support import logic_project as RICH
+from tests.support.examples import examples
+from tests.support.logic_trees import compound
+from tests.support.nk_trial import demo_data, schema
 from worker.core.logic import Expression, LogicError, RecordContext, parse
 from worker.core.logic.compiled import compiled_for
 from worker.core.logic.evaluate import evaluate
@@ -22,19 +22,17 @@ from worker.core.logic.nodes import (
     EVENT_SMART_VARIABLES,
     INSTANCE_SMART_VARIABLES,
     STANDALONE_SMART_VARIABLES,
-    Binary,
     Boolean,
     FieldRef,
-    Logical,
     Node,
     Number,
     SmartVariable,
     String,
-    Unary,
 )
 from worker.core.records import RecordData, group_rows
 from worker.core.schema import ProjectSchema
 
+SCHEMA = schema()
 TODAY = date(2026, 11, 26)
 RECORDS = list(group_rows(SCHEMA, demo_data().generate(TODAY)).values())
 
@@ -125,24 +123,7 @@ def project_trees(schema: ProjectSchema) -> st.SearchStrategy[Node]:
         st.sampled_from(sorted(STANDALONE_SMART_VARIABLES)).map(SmartVariable),
     )
 
-    def extend(children: st.SearchStrategy[Node]) -> st.SearchStrategy[Node]:
-        return st.one_of(
-            st.builds(Unary, st.sampled_from(["-", "+", "not"]), children),
-            st.builds(
-                Binary,
-                st.sampled_from(["=", "<>", "<", "<=", ">", ">=", "+", "-", "*", "/", "^"]),
-                children,
-                children,
-            ),
-            st.builds(
-                Logical,
-                st.sampled_from(["and", "or"]),
-                st.lists(children, min_size=2, max_size=4).map(tuple),
-            ),
-            calls(children),
-        )
-
-    return st.recursive(leaves, extend, max_leaves=12)
+    return st.recursive(leaves, compound, max_leaves=12)
 
 
 def row_contexts(schema: ProjectSchema, record: RecordData) -> list[RecordContext]:
@@ -161,7 +142,7 @@ def row_contexts(schema: ProjectSchema, record: RecordData) -> list[RecordContex
     ]
 
 
-@settings(max_examples=300, deadline=None)
+@examples(300)
 @given(project_trees(SCHEMA), st.sampled_from(RECORDS), st.data())
 def test_generated_logic_on_the_demo_project(
     node: Node, record: RecordData, data: st.DataObject
@@ -171,7 +152,7 @@ def test_generated_logic_on_the_demo_project(
         assert_same(expr, ctx)
 
 
-@settings(max_examples=300, deadline=None)
+@examples(300)
 @given(project_trees(RICH.SCHEMA), st.data())
 def test_generated_logic_on_checkboxes_repeats_and_comma_decimals(
     node: Node, data: st.DataObject

@@ -1,11 +1,14 @@
-"""Small summaries' inputs for the notify tests: items, visits and snapshots by hand."""
+"""Small summaries' inputs for the notify tests: items, visits and snapshots by hand, and
+email settings pointing at a loopback SMTP server."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from itertools import count
+from pathlib import Path
 from typing import Any
 
+from worker.config import EmailSettings, Settings
 from worker.core.findings import Kind, Severity
 from worker.notify.snapshot import Item, Snapshot, Visit, VisitState
 
@@ -111,7 +114,7 @@ def stored_query(
 
 def sync_result(queries: dict[str, list[Any]], *, partial: bool = False, **values: Any) -> Any:
     """A SyncResult carrying what summaries read, without a sync."""
-    from tests.rules.builders import schema
+    from tests.support.nk_trial import schema
     from worker.core.findings import CheckResult
     from worker.core.queries import Plan
     from worker.sync import SyncResult
@@ -141,4 +144,24 @@ def message(recipients: tuple[str, ...] = ("pi@example.org", "dm@example.org")) 
         sender="worker@example.org",
         recipients=recipients,
         now=NOW,
+    )
+
+
+def email_settings(**values: object) -> EmailSettings:
+    base: dict[str, object] = {
+        "security": "none",
+        "sender": "worker@example.org",
+        "critical": ["pi@example.org"],
+        "major": ["dm@example.org"],
+        "minor": ["monitor@example.org"],
+        "timeout_s": 5.0,
+    }
+    return EmailSettings.model_validate(base | values)
+
+
+def settings_for(tmp_path: Path, **email: object) -> Settings:
+    return Settings(
+        state_dir=tmp_path / "state",
+        email=email_settings(**email),
+        redcap={"url": "https://redcap.example.org/api/"},
     )

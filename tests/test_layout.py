@@ -1,0 +1,64 @@
+"""The test tree's own layout: what tests share lives in tests/support, so no test module
+imports another test module (nor a conftest, which pytest loads on its own)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from tests.support.projects import REPO
+
+TESTS = REPO / "tests"
+
+
+def imported_test_modules(path: Path) -> list[str]:
+    """The modules under ``tests`` that a file imports, other than tests.support."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            whole = node.module != "tests"  # ``from tests import x`` imports tests.x
+            names = [node.module] if whole else [f"tests.{a.name}" for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names = ["." * node.level + (node.module or "")]  # relative: within tests
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        else:
+            continue
+        found += [
+            name
+            for name in names
+            if (name == "tests" or name.startswith(("tests.", ".")))
+            and name != "tests.support"
+            and not name.startswith("tests.support.")
+        ]
+    return found
+
+
+def test_no_test_module_imports_another() -> None:
+    offenders = {
+        str(path.relative_to(REPO)): imported
+        for path in sorted(TESTS.rglob("*.py"))
+        if (imported := imported_test_modules(path))
+    }
+    assert offenders == {}
+
+
+def test_the_check_sees_an_import_of_a_test_module(tmp_path: Path) -> None:
+    sample = tmp_path / "test_sample.py"
+    sample.write_text(
+        "from tests.support.projects import REPO\n"
+        "from tests.e2e.test_check import seeded\n"
+        "import tests.conftest\n"
+        "from tests import conftest, support\n"
+        "from . import builders\n"
+        "def f():\n"
+        "    from tests.rules.test_demo import demo_data\n",
+        encoding="utf-8",
+    )
+    assert imported_test_modules(sample) == [
+        "tests.e2e.test_check",
+        "tests.conftest",
+        "tests.conftest",
+        ".",
+        "tests.rules.test_demo",
+    ]
