@@ -4,17 +4,34 @@ imports another test module (nor a conftest, which pytest loads on its own)."""
 from __future__ import annotations
 
 import ast
+import re
+from collections.abc import Iterator
 from pathlib import Path
 
 from tests.support.projects import REPO
 
 TESTS = REPO / "tests"
+# A file that names ``tests`` other than as ``tests.support``, or imports relatively.
+MAY_IMPORT_A_TEST_MODULE = re.compile(r"\btests\b(?!\.support\b)|^\s*from\s+\.", re.MULTILINE)
+
+
+def statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Every statement, however nested (imports are statements; expressions are skipped,
+    which keeps the walk over the whole tree quick)."""
+    for statement in body:
+        yield statement
+        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+            for inner in getattr(statement, field, ()):
+                yield from statements(inner.body if not isinstance(inner, ast.stmt) else [inner])
 
 
 def imported_test_modules(path: Path) -> list[str]:
     """The modules under ``tests`` that a file imports, other than tests.support."""
     found = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    text = path.read_text(encoding="utf-8")
+    if not MAY_IMPORT_A_TEST_MODULE.search(text):
+        return []  # parsing every file is what makes this test slow
+    for node in statements(ast.parse(text).body):
         if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             whole = node.module != "tests"  # ``from tests import x`` imports tests.x
             names = [node.module] if whole else [f"tests.{a.name}" for a in node.names]

@@ -46,6 +46,7 @@ def test_a_failed_write_leaves_the_old_file_whole(
     assert [p.name for p in tmp_path.iterdir()] == ["x.json"]  # no temporary left behind
 
 
+@pytest.mark.slow
 def test_history_is_short_and_the_heartbeat_tracks_the_last_success(tmp_path: Path) -> None:
     state = StateDir(tmp_path)
     for i in range(250):

@@ -39,6 +39,7 @@ def snapshot(model: BaseModel) -> tuple[Any, ...]:
     return type(model).__name__, tuple(parts), frozenset(model.model_fields_set), repr(model)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("as_of", [date(2026, 11, 26), date(2025, 3, 1)])
 def test_constructed_participants_are_the_validated_ones(
     schema: ProjectSchema, as_of: date, monkeypatch: pytest.MonkeyPatch

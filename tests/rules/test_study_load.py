@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import sys
 
+import pytest
+
 from tests.support.nk_trial import MAPPING, RULES, schema
 from worker.config import Settings
 from worker.pipeline import load_study
@@ -13,6 +15,7 @@ from worker.pipeline import load_study
 SETTINGS = Settings.model_validate({"study": {"mapping": MAPPING, "rules": RULES}})
 
 
+@pytest.mark.slow
 def test_loading_the_study_50_times_leaves_sys_modules_as_it_was() -> None:
     # The first load may import what the checks import (the standard library, the worker's
     # own rules framework), once per process like any import.

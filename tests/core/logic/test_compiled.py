@@ -178,8 +178,11 @@ def every_reference(schema: ProjectSchema) -> list[FieldRef]:
 
 @pytest.mark.parametrize(
     ("schema", "records"),
-    [(SCHEMA, RECORDS[:3]), (RICH.SCHEMA, [RICH.RECORD]), (RICH.SCHEMA, [RICH.PADDED])],
-    ids=["demo project", "checkboxes, repeats, comma decimals", "padded values"],
+    [
+        pytest.param(SCHEMA, RECORDS[:3], id="demo project", marks=pytest.mark.slow),
+        pytest.param(RICH.SCHEMA, [RICH.RECORD], id="checkboxes, repeats, comma decimals"),
+        pytest.param(RICH.SCHEMA, [RICH.PADDED], id="padded values"),
+    ],
 )
 def test_every_single_reference_reads_what_the_tree_walker_reads(
     schema: ProjectSchema, records: list[RecordData]
