@@ -1,5 +1,6 @@
-"""The test tree's own layout: what tests share lives in tests/support, so no test module
-imports another test module (nor a conftest, which pytest loads on its own)."""
+"""The test tree's own rules: what tests share lives in tests/support, so no test module
+imports another test module (nor a conftest, which pytest loads on its own); and every test
+can fail: it asserts, or expects an error."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import ast
 import re
 from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from tests.support.projects import REPO
 
@@ -79,3 +82,50 @@ def test_the_check_sees_an_import_of_a_test_module(tmp_path: Path) -> None:
         ".",
         "tests.rules.test_demo",
     ]
+
+
+# Calls that judge: assert_*, pytest.raises, pytest.fail, pytest.warns and the like.
+JUDGING = ("assert", "raises", "fail", "warns")
+
+
+def judges(function: ast.FunctionDef, helpers: set[str]) -> bool:
+    """Whether a function asserts, expects an error, or calls a helper that does."""
+    for node in ast.walk(function):
+        if isinstance(node, ast.Assert):
+            return True
+        if isinstance(node, ast.Call):
+            called = ast.unparse(node.func)
+            if called in helpers or any(word in called.lower() for word in JUDGING):
+                return True
+    return False
+
+
+def idle_tests_in(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    functions = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]
+    helpers: set[str] = set()
+    for _ in range(3):  # helpers calling helpers, a few levels deep
+        helpers |= {f.name for f in functions if judges(f, helpers)}
+    return [f.name for f in functions if f.name.startswith("test_") and not judges(f, helpers)]
+
+
+@pytest.mark.slow
+def test_every_test_asserts_something_or_expects_an_error() -> None:
+    idle = {
+        str(path.relative_to(REPO)): names
+        for path in sorted(TESTS.rglob("test_*.py"))
+        if (names := idle_tests_in(path))
+    }
+    assert idle == {}
+
+
+def test_the_check_sees_a_test_that_judges_nothing(tmp_path: Path) -> None:
+    sample = tmp_path / "test_sample.py"
+    sample.write_text(
+        "def helper(x):\n    assert x\n"
+        "def test_judged():\n    helper(1)\n"
+        "def test_raises():\n    with pytest.raises(ValueError):\n        int('x')\n"
+        "def test_idle():\n    int('1')\n",
+        encoding="utf-8",
+    )
+    assert idle_tests_in(sample) == ["test_idle"]

@@ -60,8 +60,9 @@ def test_plain_smtp_to_a_non_loopback_host_is_a_one_line_config_error() -> None:
     assert "smtp.example.org" in str(caught.value)
 
 
-def test_plain_smtp_to_loopback_is_allowed() -> None:
-    check_transport(email_settings(smtp_host="127.0.0.1", security="none"))
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1"])
+def test_plain_smtp_to_loopback_is_allowed(host: str) -> None:
+    assert check_transport(email_settings(smtp_host=host, security="none")) is None
 
 
 def test_a_username_without_any_password_is_a_config_error() -> None:
