@@ -9,9 +9,10 @@ import queue
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -59,36 +60,52 @@ LIMIT_S = 120
 
 
 class LiveWorker:
-    """``python -m worker ARGS`` running in the background, its stdout read line by line."""
+    """``python -m worker ARGS`` running in the background (after ``prefix``, such as
+    ``unshare`` to run it as PID 1), the lines of its log stream (``stdout``, or ``stderr``)
+    read as they come; the other stream goes to a file in ``tmp``."""
 
-    def __init__(self, *args: str, env: dict[str, str], tmp: Path) -> None:
-        self.stderr = tmp / "worker.stderr"
-        with self.stderr.open("w") as err:
+    def __init__(
+        self,
+        *args: str,
+        env: dict[str, str],
+        tmp: Path,
+        prefix: Sequence[str] = (),
+        log: Literal["stdout", "stderr"] = "stdout",
+    ) -> None:
+        self.other = tmp / ("worker.stderr" if log == "stdout" else "worker.stdout")
+        with self.other.open("w") as other:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "worker", *args],
-                stdout=subprocess.PIPE,
-                stderr=err,
+                [*prefix, sys.executable, "-m", "worker", *args],
+                stdout=subprocess.PIPE if log == "stdout" else other,
+                stderr=subprocess.PIPE if log == "stderr" else other,
                 text=True,
                 env=env,
                 cwd=REPO,
             )
+        self._log = self.proc.stdout if log == "stdout" else self.proc.stderr
         self.lines: list[str] = []
         self._queue: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
+        assert self._log is not None
+        for line in self._log:
             self._queue.put(line)
         self._queue.put(None)
 
     @property
     def events(self) -> list[dict]:
+        """Every line read, as JSON (stdout holds nothing else)."""
         return [json.loads(line) for line in self.lines]
 
+    @property
+    def text(self) -> str:
+        return "".join(self.lines)
+
     def wait_for(self, matches: Callable[[dict], bool], count: int = 1) -> list[dict]:
-        """Read lines until ``count`` of them match; return those."""
-        found = [e for e in self.events if matches(e)]
+        """Read lines until ``count`` JSON lines match; return those."""
+        found = [json.loads(x) for x in self.lines if x.startswith("{")]
+        found = [e for e in found if matches(e)]
         while len(found) < count:
             try:
                 line = self._queue.get(timeout=LIMIT_S)
@@ -98,8 +115,8 @@ class LiveWorker:
                 self.kill()
                 pytest.fail(f"worker ended or hung before {count} matching lines:\n{self.tail()}")
             self.lines.append(line)
-            event = json.loads(line)
-            if matches(event):
+            event = json.loads(line) if line.startswith("{") else None
+            if event is not None and matches(event):
                 found.append(event)
         return found
 
@@ -107,7 +124,7 @@ class LiveWorker:
         self.proc.send_signal(signum)
 
     def finish(self) -> int:
-        """Wait for the exit; read what is left of stdout."""
+        """Wait for the exit; read what is left of the log stream."""
         try:
             code = self.proc.wait(timeout=LIMIT_S)
         except subprocess.TimeoutExpired:
@@ -123,4 +140,4 @@ class LiveWorker:
             self.proc.wait()
 
     def tail(self) -> str:
-        return "".join(self.lines[-20:]) + self.stderr.read_text()[-3000:]
+        return "".join(self.lines[-20:]) + self.other.read_text()[-3000:]
