@@ -1,173 +1,87 @@
-"""Shared fixtures: a sandbox REDCap on loopback, a way to run the worker as a user does,
-and the demo project's structure."""
+"""Shared fixtures: a sandbox REDCap on loopback serving the demo project; and the markers
+that keep tests out of the developers' fast loop. What tests share besides fixtures lives in
+tests/support."""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
+from hypothesis import settings
 
-from worker.core.schema import ProjectSchema
-from worker.state_records import RunRecord
+from tests.support.projects import DEMO_PROJECT
+from tests.support.sandbox import serving_demo
+from worker.sandbox import Sandbox
+from worker.sandbox.server import SandboxHTTPServer
 
-REPO = Path(__file__).resolve().parent.parent
-AS_OF = date(2026, 11, 26)
-DEMO_PROJECT = REPO / "demo" / "nk_trial"
-# Projects as REDCap's own files: a project XML (with its oracle of generic findings) and a
-# data dictionary CSV, served by the sandbox as `python -m worker sandbox FILE` does.
-PROJECT_FILES = REPO / "tests" / "fixtures" / "projects"
-TWO_ARM_XML = PROJECT_FILES / "two_arm_trial.REDCap.xml"
-TWO_ARM_FINDINGS = PROJECT_FILES / "two_arm_trial.findings.json"
-CLASSIC_CSV = PROJECT_FILES / "classic_dictionary.csv"
+# A test with one of these markers is left out of the fast loop (README), which runs the
+# others, marked ``unit`` here; CI runs them all.
+OUT_OF_FAST_LOOP = ("e2e", "slow", "bench")
+# Fixtures that start a server on loopback: a test using one is end to end.
+SERVER_FIXTURES = {"demo_sandbox", "make_sandbox", "smtpd"}
 
-
-def run_record(
-    *,
-    status: str = "ok",
-    mode: str = "full",
-    started_at: datetime = datetime(2026, 11, 26, 8, 0, tzinfo=UTC),
-    finished_at: datetime | None = None,
-    run_id: str = "run",
-) -> RunRecord:
-    """A run as the history keeps it (``finished_at`` defaults to its start)."""
-    return RunRecord(
-        run_id=run_id,
-        mode=mode,
-        status=status,
-        started_at=started_at,
-        finished_at=finished_at or started_at,
-        duration_s=0.0,
-    )
+# The fast loop runs each property on fewer generated examples (--hypothesis-profile=fast);
+# CI and the full run keep hypothesis's default of 100 (or what a test asks for).
+settings.register_profile("fast", max_examples=10)
 
 
-# A synthetic project with two arms whose visits share names (see its README.md).
-TWO_ARM_PROJECT = REPO / "tests" / "fixtures" / "projects" / "two_arm_exports"
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.e2e)
+        if not any(item.get_closest_marker(name) for name in OUT_OF_FAST_LOOP):
+            item.add_marker(pytest.mark.unit)
 
 
-def project_export(folder: Path, name: str) -> Any:
-    """One of a project folder's REDCap API exports (``FOLDER/NAME.json``)."""
-    return json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
+def _runs_python(args: Any) -> bool:
+    """Whether a subprocess's command is Python or a tool of this virtual environment."""
+    program = Path(str(args if isinstance(args, str | bytes | Path) else args[0]).split()[0])
+    if program.name.startswith("python"):
+        return True
+    if program.parent != Path(sys.executable).parent:
+        return False
+    with program.open("rb") as script:  # a tool pip installed: Python behind a shebang
+        return b"python" in script.readline()
 
 
-def demo_export(name: str) -> Any:
-    """One of the demo project's REDCap API exports (``demo/nk_trial/NAME.json``)."""
-    return project_export(DEMO_PROJECT, name)
+@pytest.fixture(autouse=True)
+def _fast_loop_starts_no_server_and_no_python(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A test left in the fast loop starts no server and no Python in a subprocess (each
+    costs seconds on a busy machine): one that does fails, asking for its marker."""
+    if any(request.node.get_closest_marker(name) for name in OUT_OF_FAST_LOOP):
+        return
 
+    def refuse(what: str) -> Any:
+        def refused(*args: Any, **kwargs: Any) -> Any:
+            pytest.fail(
+                f"this test starts {what}: mark it e2e, slow or bench (pyproject.toml), "
+                "which leaves it out of the fast loop",
+                pytrace=False,
+            )
 
-@cache
-def exports_schema(folder: Path) -> ProjectSchema:
-    """A project folder's structure, as the worker reads it from REDCap (immutable, so one
-    copy serves every test)."""
-    return ProjectSchema.from_exports(
-        project_info=project_export(folder, "project"),
-        metadata=project_export(folder, "metadata"),
-        events=project_export(folder, "events"),
-        form_event_mapping=project_export(folder, "form_event_mapping"),
-        repeating=project_export(folder, "repeating_forms_events"),
-        instruments=project_export(folder, "instruments"),
-    )
+        return refused
 
+    class Popen(subprocess.Popen):  # type: ignore[type-arg]
+        def __init__(self, args: Any, *more: Any, **options: Any) -> None:
+            if _runs_python(args):
+                refuse("Python in a subprocess")()
+            super().__init__(args, *more, **options)
 
-def demo_schema() -> ProjectSchema:
-    """The dNK demo project's structure."""
-    return exports_schema(DEMO_PROJECT)
-
-
-def two_arm_schema() -> ProjectSchema:
-    """The two-arm test project's structure."""
-    return exports_schema(TWO_ARM_PROJECT)
-
-
-def dictionary_rows(csv_text: str) -> list[dict[str, str]]:
-    """A Data Dictionary CSV (REDCap's download: human column names) as the API's metadata
-    rows, as REDCap reads an uploaded one: columns by position."""
-    from worker.core.scaffold import DICTIONARY_COLUMNS
-
-    reader = csv.reader(io.StringIO(csv_text))
-    header = next(reader)
-    assert header == [human for _, human in DICTIONARY_COLUMNS]
-    names = [api for api, _ in DICTIONARY_COLUMNS]
-    return [dict(zip(names, row, strict=True)) for row in reader]
-
-
-@dataclass
-class WorkerRun:
-    returncode: int
-    stdout: str
-    stderr: str
+    monkeypatch.setattr(subprocess, "Popen", Popen)
+    monkeypatch.setattr(SandboxHTTPServer, "start", refuse("a sandbox server"))
+    monkeypatch.setattr(Controller, "start", refuse("an SMTP server"))
 
 
 @pytest.fixture
-def demo_sandbox() -> Iterator[object]:
+def demo_sandbox() -> Iterator[Sandbox]:
     """A fresh sandbox serving the dNK demo data as of ``AS_OF``."""
-    from worker.sandbox import DEMO_TOKEN, Sandbox
-
-    with Sandbox.from_folder(
-        project_dir=DEMO_PROJECT, data="demo", as_of=AS_OF, token=DEMO_TOKEN
-    ) as sandbox:
+    with serving_demo(DEMO_PROJECT) as sandbox:
         yield sandbox
-
-
-def worker_env(url: str, token: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("WORKER_", "REDCAP_API_"))}
-    env.update(
-        {
-            "REDCAP_API_URL": url,
-            "REDCAP_API_TOKEN": token,
-            # Retries stay real but fast: the backoff itself is unit-tested in the client.
-            "WORKER_REDCAP__RETRY_BASE_DELAY_S": "0.01",
-            "WORKER_REDCAP__RETRY_MAX_DELAY_S": "0.05",
-            "WORKER_REDCAP__MAX_REQUESTS_PER_SECOND": "50",
-        }
-    )
-    env.update(extra)
-    return env
-
-
-def run_worker(*args: str, env: dict[str, str], cwd: Path = REPO) -> WorkerRun:
-    """``python -m worker ARGS`` in a subprocess, as a user or a scheduler runs it."""
-    done = subprocess.run(
-        [sys.executable, "-m", "worker", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=300,
-    )
-    return WorkerRun(done.returncode, done.stdout, done.stderr)
-
-
-# --- Visit schedules ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _FailingSchedule:
-    """A declared schedule that raises for one record: how a participant's bad data (or a
-    broken ``@condition``) looks to the commands that list visits."""
-
-    inner: Any
-    record: str
-
-    def rows(self, participant: Any, as_of: date, arm: int | None) -> list[Any]:
-        if participant.record_id == self.record:
-            raise ValueError("bad data")
-        return self.inner.rows(participant, as_of, arm)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-
-def schedule_failing_for(ruleset: Any, record: str) -> Any:
-    """``ruleset`` with a schedule that cannot be computed for ``record``."""
-    return replace(ruleset, visit_schedule=_FailingSchedule(ruleset.visit_schedule, record))

@@ -11,9 +11,7 @@ import pytest
 
 from bench.report import RateJudgement, Target, judge_rate, verdicts
 from bench.sandbox import closest, max_in_window
-from tests.conftest import REPO
-
-pytestmark = pytest.mark.e2e
+from tests.support.projects import REPO
 
 ROWS = (
     "bare batched PyCap export (floor)",
@@ -50,6 +48,7 @@ ROWS = (
 )
 
 
+@pytest.mark.bench
 def test_the_quick_benchmark_runs_and_prints_every_row() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--quick"],

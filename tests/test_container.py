@@ -19,7 +19,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from tests.conftest import REPO
+from tests.support.projects import REPO
 
 SECRETS = re.compile(r"(TOKEN|PASSWORD|SECRET)\s*[= ]\s*\S", re.IGNORECASE)
 

@@ -14,7 +14,7 @@ import tomllib
 import pytest
 from pydantic import BaseModel
 
-from tests.conftest import REPO
+from tests.support.projects import REPO
 from worker.cli import COMMAND_MODULES, build_parser
 from worker.config import Settings
 

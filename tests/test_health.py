@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from tests.conftest import run_record
+from tests.support.state import run_record
 from worker.health import OutageTracker, evaluate, read_heartbeat
 from worker.state import StateDir
 from worker.state_records import Heartbeat

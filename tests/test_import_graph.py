@@ -13,20 +13,7 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.conftest import REPO
-
-PACKAGE = "worker"
-
-
-def module_files(root: Path = REPO / PACKAGE) -> dict[str, Path]:
-    """Dotted module name -> file, for every module of the package (packages by __init__)."""
-    found: dict[str, Path] = {}
-    for path in sorted(root.rglob("*.py")):
-        parts = path.relative_to(root.parent).with_suffix("").parts
-        if parts[-1] == "__init__":
-            parts = parts[:-1]
-        found[".".join(parts)] = path
-    return found
+from tests.support.source import module_files
 
 
 def _imports(tree: ast.AST) -> Iterator[ast.Import | ast.ImportFrom]:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import AS_OF, REPO, worker_env
+from tests.support.projects import AS_OF, REPO
+from tests.support.worker_process import worker_env
 from worker.config import Settings, load_settings
 from worker.core.outcome import RunOutcome
 from worker.jobs import JobOutcome, changed_since, run_sync_job, saved_structure

@@ -13,7 +13,7 @@ import ast
 from collections import defaultdict
 from pathlib import Path
 
-from tests.test_import_graph import module_files
+from tests.support.source import module_files
 
 # Private names of other packages the worker relies on, each with the reason and what
 # guards it. Nothing of the worker's own is allowed here.

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 import worker_demo
-from tests.conftest import AS_OF, DEMO_PROJECT, REPO
+from tests.support.projects import AS_OF, DEMO_PROJECT, REPO
 
 # What a fresh clone does not hold: caches, environments, build output, local state.
 NOT_IN_A_CLONE = shutil.ignore_patterns(

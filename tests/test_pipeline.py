@@ -13,8 +13,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import schedule_failing_for
-from tests.rules.builders import AS_OF, builder, mapping, ruleset, schema, screened, treated
+from tests.support.nk_trial import AS_OF, builder, mapping, ruleset, schema, screened, treated
+from tests.support.schedules import schedule_failing_for
 from worker.core.findings import Kind, Severity
 from worker.core.generic_checks import GenericChecker
 from worker.core.queries import QueryBook

@@ -15,8 +15,8 @@ import pytest
 import structlog
 from structlog.testing import capture_logs
 
-from tests.conftest import run_record
-from tests.notify.smtpd import free_port, smtp_server
+from tests.support.smtpd import free_port, smtp_server
+from tests.support.state import run_record
 from worker.config import EmailSettings, ScheduleSettings, Settings
 from worker.errors import ConfigError, RedcapRefused, SyncBusy
 from worker.health import OutageTracker
@@ -403,6 +403,7 @@ def alerting(settings: Settings, port: int, **email: object) -> Settings:
     return settings.model_copy(update={"email": EmailSettings(**values)})
 
 
+@pytest.mark.e2e
 def test_the_data_manager_hears_once_that_runs_keep_failing_and_once_that_they_recovered(
     settings: Settings,
 ) -> None:
@@ -438,6 +439,7 @@ def test_the_data_manager_hears_once_that_runs_keep_failing_and_once_that_they_r
     assert recovered.rcpt_tos == ["dm@example.org"]
 
 
+@pytest.mark.e2e
 def test_the_failure_count_survives_a_restart_and_a_restart_does_not_alert_again(
     settings: Settings,
 ) -> None:
@@ -460,6 +462,7 @@ def test_the_failure_count_survives_a_restart_and_a_restart_does_not_alert_again
     ]
 
 
+@pytest.mark.e2e
 def test_an_alert_the_relay_did_not_take_goes_out_with_a_later_run(settings: Settings) -> None:
     port = free_port()
     configured = alerting(settings, port, alert_after_failures=1)
@@ -472,6 +475,7 @@ def test_an_alert_the_relay_did_not_take_goes_out_with_a_later_run(settings: Set
     assert list((configured.state_dir / "outbox").glob("*.eml")) == []
 
 
+@pytest.mark.e2e
 def test_an_unexpected_error_is_named_by_its_class_only(settings: Settings) -> None:
     with smtp_server() as relay:
         configured = alerting(settings, relay.port, alert_after_failures=1)
@@ -481,8 +485,9 @@ def test_an_unexpected_error_is_named_by_its_class_only(settings: Settings) -> N
     assert "Jane" not in alert.text
 
 
+@pytest.mark.e2e
 def test_an_incomplete_run_counts_as_failed_without_redcaps_message(settings: Settings) -> None:
-    from tests.notify.builders import sync_result
+    from tests.support.notify import sync_result
     from worker.jobs import JobOutcome
     from worker.notify import NotifyOutcome
 
@@ -500,6 +505,7 @@ def test_an_incomplete_run_counts_as_failed_without_redcaps_message(settings: Se
     assert "79.9" not in alert.text
 
 
+@pytest.mark.e2e
 def test_no_alert_when_alerts_are_turned_off(settings: Settings) -> None:
     with smtp_server() as relay:
         configured = alerting(settings, relay.port, alert_after_failures=0)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from tests.conftest import run_record
+from tests.support.state import run_record
 from worker.errors import SyncBusy
 from worker.state import StateDir, atomic_write_bytes
 from worker.state_records import Heartbeat
@@ -48,6 +48,7 @@ def test_a_failed_write_leaves_the_old_file_whole(
     assert [p.name for p in tmp_path.iterdir()] == ["x.json"]  # no temporary left behind
 
 
+@pytest.mark.slow
 def test_history_is_short_and_the_heartbeat_tracks_the_last_success(tmp_path: Path) -> None:
     state = StateDir(tmp_path)
 
@@ -75,7 +76,7 @@ URL = "https://redcap.example.org/api/"
 
 
 def test_a_saved_structure_is_read_back_for_its_project_while_recent(tmp_path: Path) -> None:
-    from tests.rules.builders import schema
+    from tests.support.nk_trial import schema
 
     state = StateDir(tmp_path)
     state.save_structure(URL, schema(), T0)
@@ -134,7 +135,7 @@ def use_cursor(state: StateDir) -> None:
 
 
 def use_structure(state: StateDir) -> None:
-    from tests.conftest import demo_schema
+    from tests.support.projects import demo_schema
 
     assert state.structure("u", read_since=T0) is None
     state.save_structure("u", demo_schema(), T0)

@@ -17,7 +17,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.conftest import REPO
+from tests.support.projects import REPO
 
 THIS = Path(__file__).resolve()
 

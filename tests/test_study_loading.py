@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, demo_schema
+from tests.support.projects import REPO, demo_schema
 from worker.config import StudySettings
 from worker.errors import ConfigError
 from worker.pipeline import load_study, query_instrument

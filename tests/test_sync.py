@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.conftest import AS_OF, REPO, worker_env
+from tests.support.projects import AS_OF, REPO
+from tests.support.worker_process import worker_env
 from worker.config import Settings, load_settings
 from worker.core.outcome import RunOutcome
 from worker.core.queries import Action, Change

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from tests.conftest import REPO, demo_schema
+from tests.support.projects import REPO, demo_schema
 from worker.config import StudySettings, load_settings
 from worker.core.generic_checks import GenericRule
 from worker.core.visits import VisitRow, VisitStatus

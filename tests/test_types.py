@@ -42,6 +42,7 @@ def mypy(folder: Path, *targets: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("study", "file", "old", "new", "message"),
     [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.bp_trial.builders import REPO
+from tests.support.projects import REPO
 
 
 def test_no_worker_module_names_the_second_study() -> None:

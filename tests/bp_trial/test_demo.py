@@ -8,21 +8,14 @@ running these checks, so agreement is evidence that both read the protocol the s
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import pytest
 
-from tests.bp_trial.builders import PROJECT, builder, demo_data, ruleset, schema
+from tests.support.bp_trial import ORACLE, builder, demo_data, ruleset, schema
+from tests.support.studies import finding_key
 from worker.core.findings import Finding
 from worker.core.generic_checks import GenericChecker
 from worker.core.records import group_rows
-
-ORACLE = json.loads((PROJECT / "demo_findings.json").read_text(encoding="utf-8"))
-
-
-def key(f: dict | Finding) -> tuple:
-    d = f if isinstance(f, dict) else f.model_dump()
-    return (d["rule"], d["record"], d["event"], d["instance"], d["field"])
 
 
 def run_demo(as_of: dt.date) -> tuple[list[Finding], int]:
@@ -42,7 +35,7 @@ def run_demo(as_of: dt.date) -> tuple[list[Finding], int]:
 def test_the_checks_report_exactly_the_seeded_findings(as_of: dt.date) -> None:
     found, errors = run_demo(as_of)
     assert errors == 0
-    assert {key(f) for f in found} == {key(f) for f in ORACLE}
+    assert {finding_key(f) for f in found} == {finding_key(f) for f in ORACLE}
     assert len(found) == len(ORACLE)
 
 

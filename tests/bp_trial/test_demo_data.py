@@ -6,8 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from tests.bp_trial.builders import demo_data, export
-from tests.bp_trial.test_demo import ORACLE
+from tests.support.bp_trial import ORACLE, demo_data, export
 
 AS_OF = dt.date(2026, 11, 26)
 PSEUDO = ("record_id", "redcap_event_name", "redcap_repeat_instrument", "redcap_repeat_instance")

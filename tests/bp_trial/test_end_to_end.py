@@ -10,25 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.bp_trial.builders import MAPPING, PROJECT, RULES
-from tests.conftest import AS_OF, run_worker, worker_env
+from tests.support.bp_trial import MAPPING, ORACLE, PROJECT, RULES
+from tests.support.projects import AS_OF
+from tests.support.sandbox import serving_demo
+from tests.support.studies import finding_key
+from tests.support.worker_process import run_worker, worker_env
+from worker.sandbox import Sandbox
 
 pytestmark = pytest.mark.e2e
 
-ORACLE = json.loads((PROJECT / "demo_findings.json").read_text(encoding="utf-8"))
-
-
-def key(f: dict) -> tuple:
-    return (f["rule"], f["record"], f["event"], f["instance"], f["field"])
-
 
 @pytest.fixture
-def bp_sandbox() -> Iterator[object]:
-    from worker.sandbox import DEMO_TOKEN, Sandbox
-
-    with Sandbox.from_folder(
-        project_dir=PROJECT, data="demo", as_of=AS_OF, token=DEMO_TOKEN
-    ) as sandbox:
+def bp_sandbox() -> Iterator[Sandbox]:
+    with serving_demo(PROJECT) as sandbox:
         yield sandbox
 
 
@@ -59,7 +53,7 @@ def test_check_reports_exactly_the_oracle_in_both_arms(bp_sandbox, config) -> No
     run = worker(bp_sandbox, config, "check", "--format", "json")
     assert run.returncode == 1, run.stderr
     document = json.loads(run.stdout)
-    assert {key(f) for f in document["findings"]} == {key(f) for f in ORACLE}
+    assert {finding_key(f) for f in document["findings"]} == {finding_key(f) for f in ORACLE}
     assert len(document["findings"]) == len(ORACLE)
     assert document["summary"]["check_errors"] == 0
 
@@ -144,4 +138,6 @@ def test_check_with_the_bundled_sandbox_serves_the_configured_studys_demo(config
         env=worker_env("http://127.0.0.1:9/api/", "0" * 32),
     )
     assert run.returncode == 1, run.stderr
-    assert {key(f) for f in json.loads(run.stdout)["findings"]} == {key(f) for f in ORACLE}
+    assert {finding_key(f) for f in json.loads(run.stdout)["findings"]} == {
+        finding_key(f) for f in ORACLE
+    }

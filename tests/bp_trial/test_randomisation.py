@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.bp_trial.builders import CONTROL, INTERVENTION, day, findings, randomised, where
+from tests.support.bp_trial import CONTROL, INTERVENTION, day, findings, randomised, where
 
 ARMS = pytest.mark.parametrize("arm", [INTERVENTION, CONTROL])
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.bp_trial.builders import CONTROL, R, day, findings, followed, where
+from tests.support.bp_trial import CONTROL, R, day, findings, followed, where
 
 
 def sae(aware: int, report: int | None) -> dict:

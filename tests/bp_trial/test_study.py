@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.bp_trial.builders import (
+from tests.support.bp_trial import (
     AS_OF,
     CONTROL,
     RULES,

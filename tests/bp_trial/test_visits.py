@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.bp_trial.builders import (
+from tests.support.bp_trial import (
     AS_OF,
     CONTROL,
     INTERVENTION,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import worker_env
+from tests.support.worker_process import worker_env
 from worker.stopping import Shutdown
 
 

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from tests.conftest import AS_OF, REPO
+from tests.support.projects import AS_OF, REPO
 from worker.cli import main
 
 pytestmark = pytest.mark.e2e

@@ -32,6 +32,7 @@ def test_every_command_has_a_description_and_documented_options(name: str) -> No
         assert action.help, f"{name}: option {action.option_strings or action.dest} has no help"
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("name", COMMAND_MODULES)
 def test_help_runs_as_a_user_would_run_it(name: str) -> None:
     done = subprocess.run(
@@ -41,6 +42,7 @@ def test_help_runs_as_a_user_would_run_it(name: str) -> None:
     assert f"usage: python -m worker {name}" in done.stdout
 
 
+@pytest.mark.e2e
 def test_top_level_help_lists_every_command() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "worker", "--help"], capture_output=True, text=True
@@ -50,6 +52,7 @@ def test_top_level_help_lists_every_command() -> None:
         assert name in done.stdout
 
 
+@pytest.mark.e2e
 def test_a_usage_mistake_exits_2_with_usage_not_a_traceback() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "worker", "check", "--as-of", "yesterday"],
@@ -82,6 +85,7 @@ def loaded_modules(*argv: str) -> set[str]:
     return set(done.stdout.split())
 
 
+@pytest.mark.e2e
 def test_a_command_loads_only_its_own_module() -> None:
     """Start-up time is paid on every run: `check` must not import the scheduler, the
     sandbox server or the report's templates."""
@@ -97,6 +101,7 @@ def test_a_command_loads_only_its_own_module() -> None:
     }
 
 
+@pytest.mark.e2e
 def test_the_top_level_help_and_a_mistyped_command_still_list_every_command() -> None:
     assert {f"worker.cli.{name}" for name in COMMAND_MODULES} <= loaded_modules("--help")
     done = subprocess.run(

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DEMO_PROJECT, REPO, run_worker, worker_env
+from tests.support.projects import DEMO_PROJECT, REPO
+from tests.support.worker_process import run_worker, worker_env
 from worker.cli import common
 from worker.cli.common import (
     EXAMPLE_CONFIG,
@@ -87,6 +88,7 @@ def test_with_no_demo_named_anywhere_the_sandbox_says_so(
         common.default_demo_folder()
 
 
+@pytest.mark.e2e
 def test_sandbox_serves_the_demo_the_config_names(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text(
@@ -115,6 +117,7 @@ def test_a_sandbox_try_keeps_its_own_state_never_inside_the_installed_demo(
     assert common.sandbox_state_dir(package / "state") == package / "state" / "sandbox"
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     ("option", "expected"),
     [

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import AS_OF, REPO
+from tests.support.projects import AS_OF, REPO
 from worker.cli import main
 from worker.cli.doctor import check_run_problems
 from worker.config import load_settings

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_record
+from tests.support.state import run_record
 from worker.cli import main
 from worker.notify.outbox import load_ledger
 from worker.notify.plan import Ledger

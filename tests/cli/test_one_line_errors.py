@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import AS_OF, REPO, WorkerRun, run_worker, worker_env
+from tests.support.projects import AS_OF, REPO
+from tests.support.worker_process import WorkerRun, run_worker, worker_env
 
 CONFIG = REPO / "config.example.toml"
 LATIN_1 = "# Études cliniques\n".encode("latin-1")
@@ -33,6 +34,7 @@ def offline_env(**extra: str) -> dict[str, str]:
     return worker_env("https://redcap.invalid/api/", "A" * 32, **extra)
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
@@ -52,6 +54,7 @@ def test_a_usage_error_is_one_line_with_a_pointer_to_help(
     assert_one_line(run_worker(*args, env=offline_env()), *expected)
 
 
+@pytest.mark.e2e
 def test_a_config_file_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_bytes(LATIN_1 + b'state_dir = "st\xe9"\n')
@@ -72,6 +75,7 @@ def test_a_mapping_file_that_is_not_utf8_is_one_line(demo_sandbox, tmp_path: Pat
     assert_one_line(done, "mapping file", "not UTF-8")
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     ("variable", "value", "expected"),
     [
@@ -86,6 +90,7 @@ def test_a_list_given_as_a_plain_environment_value_is_one_line(
     assert_one_line(done, variable, "JSON", expected)
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("url", ["http://redcap.example.org/api/", "http://192.0.2.7/redcap/api/"])
 def test_plain_http_to_a_remote_host_is_refused_in_one_line(url: str) -> None:
     env = worker_env(url, "A" * 32)
@@ -110,6 +115,7 @@ def test_a_report_path_that_cannot_be_written_is_one_line(demo_sandbox, tmp_path
     assert_one_line(run_worker("report", *args, env=env), "cannot write the report", str(out))
 
 
+@pytest.mark.e2e
 def test_a_state_folder_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "a_file").write_text("")
     env = offline_env(WORKER_STATE_DIR=str(tmp_path / "a_file" / "state"))

@@ -6,7 +6,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from tests.conftest import AS_OF, REPO, run_worker, worker_env
+from tests.support.projects import AS_OF, REPO
+from tests.support.worker_process import run_worker, worker_env
 
 pytestmark = pytest.mark.e2e
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import REPO
+from tests.support.projects import REPO
 from worker.cli import main
 
 CONFIG = str(REPO / "config.example.toml")

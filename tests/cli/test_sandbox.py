@@ -4,39 +4,18 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import os
-import select
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 import redcap
 
-from tests.sandbox.conftest import write_classic_project
+from tests.support.sandbox import launch, read_banner, refusal, stop, write_classic_project
 from worker.cli import sandbox as sandbox_cli
 from worker.errors import ConfigError
 from worker.sandbox import DEMO_TOKEN
 
 REPO = Path(__file__).resolve().parents[2]
-# Builds the parser from this command alone, as worker.cli.main does for every command; the
-# other command modules are other people's work and may not exist yet.
-DRIVER = """
-import argparse, sys
-from worker.cli import sandbox
-from worker.errors import WorkerError
-parser = argparse.ArgumentParser(prog="python -m worker")
-sub = parser.add_subparsers(dest="command", required=True)
-sandbox.register(sub)
-args = parser.parse_args(sys.argv[1:])
-try:
-    sys.exit(args.func(args))
-except WorkerError as exc:
-    print(f"error: {exc}", file=sys.stderr)
-    sys.exit(exc.exit_code)
-"""
 FULL_CLI = all(
     importlib.util.find_spec(f"worker.cli.{name}") is not None for name in ("check", "doctor")
 )
@@ -46,40 +25,6 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python -m worker")
     sandbox_cli.register(root.add_subparsers(dest="command", required=True))
     return root
-
-
-def launch(*args: str, module: bool = False) -> subprocess.Popen[bytes]:
-    command = ["-m", "worker"] if module else ["-c", DRIVER]
-    return subprocess.Popen(
-        [sys.executable, *command, "sandbox", *args],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-
-
-def read_banner(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> dict[str, str]:
-    """Read stdout until the 'Serving' line (select with a deadline: never hang a test run)."""
-    assert proc.stdout is not None
-    deadline = time.monotonic() + timeout
-    text = b""
-    while b"Serving until" not in text:
-        remaining = deadline - time.monotonic()
-        ready, _, _ = select.select([proc.stdout], [], [], max(remaining, 0))
-        chunk = os.read(proc.stdout.fileno(), 4096) if ready else b""
-        if not chunk:
-            proc.kill()
-            raise AssertionError(f"no banner; got {text!r}, stderr {proc.communicate()[1]!r}")
-        text += chunk
-    lines = dict(line.split(":", 1) for line in text.decode().splitlines() if ":" in line)
-    return {k.strip(): v.strip() for k, v in lines.items()}
-
-
-def stop(proc: subprocess.Popen[bytes], sig: int) -> tuple[int, str, str]:
-    proc.send_signal(sig)
-    out, err = proc.communicate(timeout=20)
-    return proc.returncode, out.decode(), err.decode()
 
 
 def test_help_documents_every_option() -> None:
@@ -94,6 +39,7 @@ def test_help_documents_every_option() -> None:
     assert "--latency-ms" in sandbox_parser.format_help()
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_serves_until_signalled_then_exits_0(tmp_path: Path, sig: int) -> None:
     project_dir = write_classic_project(tmp_path / "p")
@@ -114,6 +60,7 @@ def test_serves_until_signalled_then_exits_0(tmp_path: Path, sig: int) -> None:
     assert DEMO_TOKEN not in err
 
 
+@pytest.mark.e2e
 def test_state_file_and_faults_from_the_command_line(tmp_path: Path) -> None:
     project_dir = write_classic_project(tmp_path / "p")
     state = tmp_path / "state.json"
@@ -130,6 +77,7 @@ def test_state_file_and_faults_from_the_command_line(tmp_path: Path) -> None:
     assert state.exists()
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -146,12 +94,7 @@ def test_state_file_and_faults_from_the_command_line(tmp_path: Path) -> None:
     ],
 )
 def test_bad_options_are_one_line_errors_with_exit_2(args: list[str], message: str) -> None:
-    proc = launch(*args)
-    out, err = proc.communicate(timeout=20)
-    assert proc.returncode == 2
-    assert err.decode().startswith(message)
-    assert len(err.decode().strip().splitlines()) == 1
-    assert out == b""
+    assert refusal(*args).startswith(message)
 
 
 def test_demo_without_demo_data_is_a_one_line_error(tmp_path: Path) -> None:
@@ -163,6 +106,7 @@ def test_demo_without_demo_data_is_a_one_line_error(tmp_path: Path) -> None:
     assert "has no demo_data.py" in str(caught.value)
 
 
+@pytest.mark.e2e
 @pytest.mark.skipif(not FULL_CLI, reason="worker.cli.check/doctor are not written yet")
 def test_through_python_dash_m_worker(tmp_path: Path) -> None:
     project_dir = write_classic_project(tmp_path / "p")

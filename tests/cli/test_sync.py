@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.conftest import AS_OF, REPO
+from tests.support.projects import AS_OF, REPO
 from worker.cli import main
 
 CONFIG = str(REPO / "config.example.toml")

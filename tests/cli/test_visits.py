@@ -12,9 +12,19 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import AS_OF, REPO, run_worker, schedule_failing_for, worker_env
-from tests.rules.builders import builder, mapping, ruleset, schema, screened, treated
-from tests.rules.test_demo import demo_data
+from tests.support.nk_trial import (
+    SEEDED,
+    builder,
+    demo_data,
+    mapping,
+    ruleset,
+    schema,
+    screened,
+    treated,
+)
+from tests.support.projects import AS_OF, REPO
+from tests.support.schedules import schedule_failing_for
+from tests.support.worker_process import run_worker, worker_env
 from worker.cli import visits as cli
 from worker.config import load_settings
 from worker.core.generic_checks import GenericChecker
@@ -276,8 +286,7 @@ def test_visits_end_to_end_on_the_demo_sandbox(demo_sandbox: Any) -> None:
     )
     assert run.returncode == 0, run.stderr
     document = json.loads(run.stdout)
-    seeded = json.loads((REPO / "demo" / "nk_trial" / "demo_findings.json").read_text())
-    missed = {(f["record"], f["event"]) for f in seeded if f["rule"] == "NK-WIN-02"}
+    missed = {(f["record"], f["event"]) for f in SEEDED if f["rule"] == "NK-WIN-02"}
     listed = {(v["record"], v["event"]) for v in document["visits"] if v["status"] == "missed"}
     assert listed == missed
     statuses = [v["status"] for v in document["visits"]]

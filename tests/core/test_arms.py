@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TWO_ARM_PROJECT, demo_schema, project_export, two_arm_schema
+from tests.support.projects import TWO_ARM_PROJECT, demo_schema, project_export, two_arm_schema
 from worker.core.arms import arms_of_record, own_event
 from worker.core.findings import Finding, Kind, Severity
 from worker.core.logic import RecordContext, parse

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import tomllib
 
-from tests.conftest import REPO, TWO_ARM_PROJECT, demo_schema, two_arm_schema
+from tests.support.projects import REPO, TWO_ARM_PROJECT, demo_schema, two_arm_schema
 from worker.core.coverage import Coverage, mapping_coverage
 from worker.core.mapping import MappingSpec, load_mapping
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.conftest import demo_schema
-from tests.core.test_queries import finding
+from tests.support.projects import demo_schema
+from tests.support.queries import finding
 from worker.core.drw import (
     CLOSED,
     OPEN,

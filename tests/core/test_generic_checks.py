@@ -12,10 +12,11 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.conftest import demo_schema
+from tests.support.examples import examples
+from tests.support.projects import demo_schema
 from worker.core.findings import Finding, Kind, Severity
 from worker.core.generic_checks import RULES, GenericChecker, GenericRule, run_generic_checks
 from worker.core.logic import Expression, LogicReferenceError
@@ -699,7 +700,7 @@ def test_no_message_quotes_a_record_value() -> None:
 DEMO_COLUMNS = [c for c in LONG.export_columns if c != "record_id" and not c.endswith("_complete")]
 
 
-@settings(max_examples=60, deadline=None)
+@examples(60)
 @given(
     st.dictionaries(
         st.sampled_from(DEMO_COLUMNS),

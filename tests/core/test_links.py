@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.rules.builders import schema
+from tests.support.nk_trial import schema
 from worker.core.links import DataEntryLinks, redcap_base_url
 from worker.core.schema import ProjectSchema
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import demo_schema
+from tests.support.projects import demo_schema
 from worker.core.mapping import (
     MappingSpec,
     PartEntry,

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import demo_schema
-from worker.core.findings import Finding, Kind, Severity
+from tests.support.projects import demo_schema
+from tests.support.queries import finding
+from worker.core.findings import Kind, Severity
 from worker.core.mapping import load_mapping
 from worker.core.queries import Action, QueryBook, fingerprint, query_id
 from worker.core.records import RecordData, group_rows
@@ -25,23 +26,6 @@ def book() -> QueryBook:
     spec = load_mapping(REPO / "mappings" / "nk_trial.toml").queries
     assert spec is not None
     return QueryBook(spec, schema)
-
-
-def finding(value: str = "48", **kw) -> Finding:
-    base = {
-        "rule": "NK-WIN-01",
-        "kind": Kind.DEVIATION,
-        "severity": Severity.MAJOR,
-        "record": "4",
-        "event": "fu_m2_arm_1",
-        "instrument": "menstrual_blood_analysis",
-        "instance": None,
-        "field": "mba_date",
-        "message": f"Sample for month 2 taken on day {value}; window is days 49–63",
-        "evidence": {"fu_m2_arm_1[].mba_date": value},
-    }
-    base.update(kw)
-    return Finding(**base)
 
 
 def apply(book: QueryBook, record: RecordData, plan) -> RecordData:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import demo_schema, dictionary_rows, two_arm_schema
+from tests.support.projects import demo_schema, dictionary_rows, two_arm_schema
 from worker.config import load_settings
 from worker.core.coverage import mapping_coverage
 from worker.core.mapping import (

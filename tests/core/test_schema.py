@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.rules.builders import schema as demo_schema
+from tests.support.nk_trial import schema as demo_schema
 from worker.core.schema import ProjectSchema
 
 CLASSIC = ProjectSchema.from_exports(

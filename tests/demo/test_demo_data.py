@@ -288,6 +288,7 @@ def test_structure_is_the_same_for_any_as_of(
     assert first == second
 
 
+@pytest.mark.slow
 def test_scales_to_5000_participants(demo: ModuleType) -> None:
     started = time.perf_counter()
     rows = demo.generate(AS_OF, participants=5000)

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, TWO_ARM_XML, WorkerRun, dictionary_rows, run_worker, worker_env
+from tests.support.projects import REPO, TWO_ARM_XML, dictionary_rows
+from tests.support.worker_process import WorkerRun, run_worker, worker_env
 from worker.sandbox import DEMO_TOKEN, Sandbox
 from worker.sandbox.odm import read_odm
 from worker.sandbox.project import FILES

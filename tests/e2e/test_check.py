@@ -8,20 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import AS_OF, REPO, run_worker, worker_env
+from tests.support.nk_trial import seeded
+from tests.support.projects import AS_OF, REPO
+from tests.support.studies import finding_key
+from tests.support.worker_process import run_worker, worker_env
 
 pytestmark = pytest.mark.e2e
 
 CONFIG = str(REPO / "config.example.toml")
-SEEDED = json.loads((REPO / "demo" / "nk_trial" / "demo_findings.json").read_text())
-
-
-def key(f: dict) -> tuple:
-    return (f["rule"], f["record"], f["event"], f["instance"], f["field"])
-
-
-def seeded(prefix: str = "") -> set[tuple]:
-    return {key(f) for f in SEEDED if f["rule"].startswith(prefix)}
 
 
 def check_json(sandbox, *extra: str, **env: str) -> tuple[int, dict, str]:
@@ -43,13 +37,13 @@ def check_json(sandbox, *extra: str, **env: str) -> tuple[int, dict, str]:
 def test_check_reports_every_seeded_generic_finding_and_no_other(demo_sandbox) -> None:
     code, document, _ = check_json(demo_sandbox)
     assert code == 1
-    found = {key(f) for f in document["findings"] if f["rule"].startswith("DQ-")}
+    found = {finding_key(f) for f in document["findings"] if f["rule"].startswith("DQ-")}
     assert found == seeded("DQ-")
 
 
 def test_check_reports_exactly_the_seeded_findings_study_and_generic(demo_sandbox) -> None:
     _, document, _ = check_json(demo_sandbox)
-    assert {key(f) for f in document["findings"]} == seeded()
+    assert {finding_key(f) for f in document["findings"]} == seeded()
     assert document["summary"]["check_errors"] == 0
 
 
@@ -173,7 +167,7 @@ def test_the_sandbox_flag_runs_the_demo_without_any_url_or_token() -> None:
         env=env,
     )
     assert run.returncode == 1
-    assert {key(f) for f in json.loads(run.stdout)["findings"]} == seeded()
+    assert {finding_key(f) for f in json.loads(run.stdout)["findings"]} == seeded()
 
 
 def test_the_sandbox_needs_no_config_at_all(tmp_path: Path) -> None:
@@ -191,4 +185,4 @@ def test_the_sandbox_needs_no_config_at_all(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert run.returncode == 1, run.stderr
-    assert {key(f) for f in json.loads(run.stdout)["findings"]} == seeded()
+    assert {finding_key(f) for f in json.loads(run.stdout)["findings"]} == seeded()

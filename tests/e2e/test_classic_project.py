@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_worker, worker_env
-from tests.sandbox.conftest import write_classic_project
+from tests.support.sandbox import write_classic_project
+from tests.support.worker_process import run_worker, worker_env
 from worker.sandbox import Sandbox
 
 pytestmark = pytest.mark.e2e

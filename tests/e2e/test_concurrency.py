@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 import pytest
 
 from bench.sandbox import max_in_window
-from tests.conftest import AS_OF, DEMO_PROJECT, REPO, run_worker, worker_env
+from tests.support.projects import AS_OF, DEMO_PROJECT, REPO
+from tests.support.worker_process import run_worker, worker_env
 from worker import sync as sync_module
 from worker.config import Settings, load_settings
 from worker.core.outcome import RunOutcome

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import AS_OF, REPO, run_worker, worker_env
+from tests.support.projects import AS_OF, REPO
+from tests.support.worker_process import run_worker, worker_env
 from worker.state import StateDir
 
 pytestmark = pytest.mark.e2e

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import AS_OF, REPO, run_worker, worker_env
-from tests.notify.smtpd import Received, SmtpServer, free_port, smtp_server
-from tests.rules.builders import ruleset
+from tests.support.nk_trial import ruleset
+from tests.support.projects import AS_OF, REPO
+from tests.support.smtpd import Received, SmtpServer, free_port, smtp_server
+from tests.support.worker_process import run_worker, worker_env
 from worker import sync as sync_module
 from worker.config import load_settings
 from worker.core.findings import Kind, Severity

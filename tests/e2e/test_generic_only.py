@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import AS_OF, REPO, run_worker, worker_env
-from tests.e2e.test_check import key, seeded
+from tests.support.nk_trial import finding_key, seeded
+from tests.support.projects import AS_OF, REPO
+from tests.support.worker_process import run_worker, worker_env
 
 pytestmark = pytest.mark.e2e
 
@@ -48,7 +49,7 @@ def mapping_without_its_query_form(folder: Path) -> Path:
 def test_with_only_url_and_token_check_runs_every_generic_check(demo_sandbox, tmp_path) -> None:
     code, document = check_json(demo_sandbox, tmp_path)  # an empty working directory
     assert code == 1
-    assert {key(f) for f in document["findings"]} == seeded("DQ-")
+    assert {finding_key(f) for f in document["findings"]} == seeded("DQ-")
     assert document["summary"]["study_checks"] == 0
 
 
@@ -66,7 +67,7 @@ def test_a_config_whose_study_names_nothing_runs_the_generic_checks(demo_sandbox
     path = config(tmp_path, 'timezone = "Asia/Shanghai"\n')
     code, document = check_json(demo_sandbox, tmp_path, "--config", str(path))
     assert code == 1
-    assert {key(f) for f in document["findings"]} == seeded("DQ-")
+    assert {finding_key(f) for f in document["findings"]} == seeded("DQ-")
     assert document["summary"]["study_checks"] == 0
 
 
@@ -91,7 +92,7 @@ def test_check_runs_with_a_mapping_whose_query_form_the_project_lacks(
     path = config(tmp_path, f'mapping = "{mapping}"\nrules = "{NK_RULES}"\n')
     code, document = check_json(demo_sandbox, tmp_path, "--config", str(path))
     assert code == 1
-    assert {key(f) for f in document["findings"]} == seeded()
+    assert {finding_key(f) for f in document["findings"]} == seeded()
 
 
 def test_doctor_with_only_url_and_token_passes_and_says_what_init_does(

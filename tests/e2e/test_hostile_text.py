@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import AS_OF, DEMO_PROJECT, REPO, run_worker, worker_env
-from tests.e2e.test_run import LiveWorker
+from tests.support.projects import AS_OF, DEMO_PROJECT, REPO
+from tests.support.worker_process import LiveWorker, run_worker, worker_env
 from worker.sandbox import DEMO_TOKEN, Sandbox
 
 pytestmark = pytest.mark.e2e

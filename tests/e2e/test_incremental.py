@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.conftest import AS_OF, DEMO_PROJECT, REPO, worker_env
+from tests.support.projects import AS_OF, DEMO_PROJECT, REPO
+from tests.support.worker_process import worker_env
 from worker.config import load_settings
 from worker.jobs import JobOutcome, run_sync_job
 from worker.pipeline import make_client

@@ -11,17 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import (
-    AS_OF,
-    REPO,
-    TWO_ARM_PROJECT,
-    dictionary_rows,
-    project_export,
-    run_worker,
-    worker_env,
-)
-from tests.e2e.test_check import key, seeded
-from tests.sandbox.conftest import write_classic_project
+from tests.support.nk_trial import finding_key, seeded
+from tests.support.projects import AS_OF, REPO, TWO_ARM_PROJECT, dictionary_rows, project_export
+from tests.support.sandbox import write_classic_project
+from tests.support.worker_process import run_worker, worker_env
 from worker.sandbox import Sandbox
 
 pytestmark = pytest.mark.e2e
@@ -89,7 +82,7 @@ def test_init_on_the_dnk_project_writes_a_folder_doctor_passes_and_check_runs(
     )
     assert check.returncode == 1
     document = json.loads(check.stdout)
-    assert {key(f) for f in document["findings"]} == seeded("DQ-")
+    assert {finding_key(f) for f in document["findings"]} == seeded("DQ-")
     assert document["summary"]["study_checks"] == 0
 
 
@@ -142,7 +135,7 @@ def test_on_a_project_without_the_query_instrument_sync_says_what_to_add(tmp_pat
 
         check = worker(sandbox, "check", "--config", config, "--format", "json", cwd=tmp_path)
         assert check.returncode == 1
-        assert [key(f) for f in json.loads(check.stdout)["findings"]] == [
+        assert [finding_key(f) for f in json.loads(check.stdout)["findings"]] == [
             ("DQ-TYPE", "2", None, None, "age")
         ]
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import AS_OF, DEMO_PROJECT, REPO, run_worker, worker_env
+from tests.support.projects import AS_OF, DEMO_PROJECT, REPO
+from tests.support.worker_process import run_worker, worker_env
 from worker.config import load_settings
 from worker.notify import after_sync
 from worker.pipeline import make_client

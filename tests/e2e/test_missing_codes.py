@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, run_worker, worker_env
+from tests.support.projects import REPO
+from tests.support.worker_process import run_worker, worker_env
 from worker.sandbox import Sandbox
 
 pytestmark = pytest.mark.e2e

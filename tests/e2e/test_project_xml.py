@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 import redcap
 
-from tests.conftest import AS_OF, TWO_ARM_FINDINGS, TWO_ARM_XML, run_worker, worker_env
+from tests.support.projects import AS_OF, TWO_ARM_FINDINGS, TWO_ARM_XML
+from tests.support.worker_process import run_worker, worker_env
 from worker.sandbox import DEMO_TOKEN, Sandbox
 
 pytestmark = pytest.mark.e2e

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import AS_OF, DEMO_PROJECT, REPO, run_worker, worker_env
+from tests.support.projects import AS_OF, DEMO_PROJECT, REPO
+from tests.support.worker_process import run_worker, worker_env
 from worker.config import load_settings
 from worker.pipeline import make_client
 from worker.sandbox import DEMO_TOKEN, Sandbox

@@ -3,94 +3,20 @@ log lines on stdout, stopped by signals as Docker or a terminal stops it."""
 
 from __future__ import annotations
 
-import json
 import os
-import queue
 import signal
 import socket
-import subprocess
-import sys
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import AS_OF, REPO, run_worker, worker_env
+from tests.support.projects import AS_OF, REPO
+from tests.support.worker_process import LiveWorker, run_worker, worker_env
 
 pytestmark = pytest.mark.e2e
 
 CONFIG = REPO / "config.example.toml"
-# Only a safety net for a hung worker: no assertion here is about speed.
-LIMIT_S = 120
-
-
-class LiveWorker:
-    """``python -m worker ARGS`` running in the background, its stdout read line by line."""
-
-    def __init__(self, *args: str, env: dict[str, str], tmp: Path) -> None:
-        self.stderr = tmp / "worker.stderr"
-        with self.stderr.open("w") as err:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "worker", *args],
-                stdout=subprocess.PIPE,
-                stderr=err,
-                text=True,
-                env=env,
-                cwd=REPO,
-            )
-        self.lines: list[str] = []
-        self._queue: queue.Queue[str | None] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self._queue.put(line)
-        self._queue.put(None)
-
-    @property
-    def events(self) -> list[dict]:
-        return [json.loads(line) for line in self.lines]
-
-    def wait_for(self, matches: Callable[[dict], bool], count: int = 1) -> list[dict]:
-        """Read lines until ``count`` of them match; return those."""
-        found = [e for e in self.events if matches(e)]
-        while len(found) < count:
-            try:
-                line = self._queue.get(timeout=LIMIT_S)
-            except queue.Empty:
-                line = None
-            if line is None:
-                self.kill()
-                pytest.fail(f"worker ended or hung before {count} matching lines:\n{self.tail()}")
-            self.lines.append(line)
-            event = json.loads(line)
-            if matches(event):
-                found.append(event)
-        return found
-
-    def signal(self, signum: int) -> None:
-        self.proc.send_signal(signum)
-
-    def finish(self) -> int:
-        """Wait for the exit; read what is left of stdout."""
-        try:
-            code = self.proc.wait(timeout=LIMIT_S)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            pytest.fail(f"worker did not exit:\n{self.tail()}")
-        while (line := self._queue.get(timeout=LIMIT_S)) is not None:
-            self.lines.append(line)
-        return code
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
-    def tail(self) -> str:
-        return "".join(self.lines[-20:]) + self.stderr.read_text()[-3000:]
 
 
 @pytest.fixture

@@ -9,25 +9,21 @@ root or with user namespaces), and the signal is sent from outside it, as the ku
 
 from __future__ import annotations
 
-import json
 import os
-import queue
 import shutil
 import signal
 import subprocess
-import sys
-import threading
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import AS_OF, REPO, worker_env
+from tests.support.projects import AS_OF, REPO
+from tests.support.worker_process import LiveWorker, worker_env
 from worker.state import StateDir
 
 pytestmark = pytest.mark.e2e
 
 CONFIG = str(REPO / "config.example.toml")
-LIMIT_S = 120  # a safety net for a hung worker, not an assertion about speed
 
 
 def _pid_namespaces_work() -> bool:
@@ -45,72 +41,21 @@ def _pid_namespaces_work() -> bool:
 AS_PID_1 = ["unshare", "--pid", "--fork", "--mount-proc"]
 
 
-class SyncProcess:
+def start_sync(env: dict[str, str], tmp: Path, *, as_pid_1: bool) -> LiveWorker:
     """``python -m worker sync`` in the background (optionally as PID 1 of a new PID
     namespace), its JSON log lines read from stderr."""
+    args = ("sync", "--config", CONFIG, "--as-of", AS_OF.isoformat(), "--log-level", "info")
+    prefix = AS_PID_1 if as_pid_1 else []
+    return LiveWorker(*args, env=env, tmp=tmp, prefix=prefix, log="stderr")
 
-    def __init__(self, prefix: list[str], env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen(
-            [
-                *prefix,
-                sys.executable,
-                "-m",
-                "worker",
-                "sync",
-                "--config",
-                CONFIG,
-                "--as-of",
-                AS_OF.isoformat(),
-                "--log-level",
-                "info",
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-            cwd=REPO,
-        )
-        self.stderr: list[str] = []
-        self._lines: queue.Queue[str | None] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
 
-    def _read(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self._lines.put(line)
-        self._lines.put(None)
-
-    def wait_for_event(self, event: str) -> None:
-        while True:
-            line = self._lines.get(timeout=LIMIT_S)
-            if line is None:
-                pytest.fail(f"sync ended before {event!r}:\n{''.join(self.stderr)}")
-            self.stderr.append(line)
-            if line.startswith("{") and json.loads(line).get("event") == event:
-                return
-
-    def worker_pid(self, as_pid_1: bool) -> int:
-        """The worker's PID as seen from here: unshare's one child when it is PID 1 there."""
-        if not as_pid_1:
-            return self.proc.pid
-        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()
-        [child] = children.split()
-        return int(child)
-
-    def finish(self) -> tuple[int, str]:
-        try:
-            code = self.proc.wait(timeout=LIMIT_S)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            pytest.fail(f"sync did not stop:\n{''.join(self.stderr)}")
-        while (line := self._lines.get(timeout=LIMIT_S)) is not None:
-            self.stderr.append(line)
-        return code, "".join(self.stderr)
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+def worker_pid(sync: LiveWorker, as_pid_1: bool) -> int:
+    """The worker's PID as seen from here: unshare's one child when it is PID 1 there."""
+    if not as_pid_1:
+        return sync.proc.pid
+    children = Path(f"/proc/{sync.proc.pid}/task/{sync.proc.pid}/children").read_text()
+    [child] = children.split()
+    return int(child)
 
 
 @pytest.mark.parametrize(
@@ -133,11 +78,11 @@ def test_sigterm_stops_sync_at_a_safe_point_with_a_history_line_and_exit_0(
     env = worker_env(demo_sandbox.url, demo_sandbox.token, WORKER_STATE_DIR=str(state))
     # The sync's first request is answered late, so the signal lands while it is going.
     demo_sandbox.faults.plan("latency:5000")
-    sync = SyncProcess(AS_PID_1 if as_pid_1 else [], env)
+    sync = start_sync(env, tmp_path, as_pid_1=as_pid_1)
     try:
-        sync.wait_for_event("sync started")
-        os.kill(sync.worker_pid(as_pid_1), signal.SIGTERM)
-        code, stderr = sync.finish()
+        sync.wait_for(lambda event: event.get("event") == "sync started")
+        os.kill(worker_pid(sync, as_pid_1), signal.SIGTERM)
+        code, stderr = sync.finish(), sync.text
     finally:
         sync.kill()
     assert code == 0, stderr

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 import redcap
 
-from tests.conftest import AS_OF, DEMO_PROJECT, REPO, run_worker, worker_env
+from tests.support.nk_trial import SEEDED
+from tests.support.projects import AS_OF, DEMO_PROJECT, REPO
+from tests.support.worker_process import run_worker, worker_env
 from worker import sync as sync_module
 from worker.config import load_settings
 from worker.pipeline import make_client
@@ -19,7 +20,6 @@ from worker.sync import run_sync
 pytestmark = pytest.mark.e2e
 
 CONFIG = REPO / "config.example.toml"
-SEEDED = json.loads((REPO / "demo" / "nk_trial" / "demo_findings.json").read_text())
 QUERY_EVENT, QUERY_FORM = "queries_arm_1", "data_query"
 # A seeded finding a coordinator can fix: a cycle day of 9 where the dictionary allows 1-7.
 RANGE = {"record": "12", "event": "fu_m2_arm_1", "field": "mba_cycle_day", "rule": "DQ-RANGE"}

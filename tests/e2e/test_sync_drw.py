@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import json
 import re
 import subprocess
 import sys
@@ -16,7 +15,9 @@ from pathlib import Path
 import pytest
 import redcap
 
-from tests.conftest import AS_OF, DEMO_PROJECT, REPO, run_worker, worker_env
+from tests.support.nk_trial import SEEDED
+from tests.support.projects import AS_OF, DEMO_PROJECT, REPO
+from tests.support.worker_process import run_worker, worker_env
 from worker.config import load_settings
 from worker.pipeline import make_client
 from worker.sandbox import DEMO_TOKEN, FakeClock, Sandbox
@@ -27,7 +28,6 @@ from worker.sync import run_sync
 pytestmark = pytest.mark.e2e
 
 CONFIG = REPO / "config.example.toml"
-SEEDED = json.loads((REPO / "demo" / "nk_trial" / "demo_findings.json").read_text())
 BOT, COORDINATOR, DATA_MANAGER = "dq-bot", "site_coord", "data_manager"
 MODULE = "module:vanderbilt_dataQuality"
 # A seeded finding a coordinator can fix: a cycle day of 9 where the dictionary allows 1-7.

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TWO_ARM_PROJECT, WorkerRun, run_worker, worker_env
+from tests.support.projects import TWO_ARM_PROJECT
+from tests.support.worker_process import WorkerRun, run_worker, worker_env
 from worker.sandbox import FakeClock, Sandbox
 from worker.state import utc_now
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import AS_OF, DEMO_PROJECT
+from tests.support.projects import AS_OF, DEMO_PROJECT
 from worker.errors import WritesInterrupted
 from worker.redcap_client import RedcapClient
 from worker.sandbox import DEMO_TOKEN, Sandbox

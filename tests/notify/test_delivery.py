@@ -6,9 +6,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from tests.notify.builders import message
-from tests.notify.conftest import email_settings
-from tests.notify.smtpd import free_port, smtp_server
+from tests.support.notify import email_settings, message
+from tests.support.smtpd import free_port, smtp_server
 from worker.errors import ConfigError
 from worker.notify.delivery import deliver
 from worker.notify.outbox import Outbox
@@ -103,6 +102,7 @@ def test_a_refused_setting_keeps_the_summary_and_is_a_config_error(state) -> Non
     assert len(outbox.queued()) == 1
 
 
+@pytest.mark.e2e
 def test_the_next_run_sends_what_the_last_one_kept(state) -> None:
     port = free_port()
     outbox = queue(state)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from email import policy
 from email.parser import BytesParser
 
-from tests.notify.builders import message
+from tests.support.notify import message
 from worker.notify.message import AUDIENCE_HEADER, KEY_HEADER, recipients_of, set_recipients
 
 

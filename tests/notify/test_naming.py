@@ -6,7 +6,7 @@ from __future__ import annotations
 from email import policy
 from email.parser import BytesParser
 
-from tests.notify.builders import critical, item, message, snapshot
+from tests.support.notify import critical, item, message, snapshot
 from worker.notify.naming import header_text, study_name, subject_prefix
 from worker.notify.summary import compose_critical, compose_digest
 

@@ -6,9 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from tests.notify.builders import AS_OF, NOW, stored_query, sync_result
-from tests.notify.conftest import settings_for
-from tests.notify.smtpd import free_port, smtp_server
+from tests.support.notify import AS_OF, NOW, settings_for, stored_query, sync_result
+from tests.support.smtpd import free_port, smtp_server
 from worker.core.findings import Severity
 from worker.errors import ConfigError
 from worker.notify import after_sync
@@ -65,6 +64,7 @@ def test_a_dry_run_writes_what_it_would_send_and_remembers_nothing(tmp_path, smt
     assert len(run(settings).sent) == 2  # the real run still announces everything
 
 
+@pytest.mark.e2e
 def test_relay_down_then_up_sends_each_summary_exactly_once(tmp_path):
     port = free_port()
     settings = settings_for(tmp_path, smtp_host="127.0.0.1", smtp_port=port)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 
-from tests.notify.builders import NOW, message
+from tests.support.notify import NOW, message
 from worker.notify.outbox import LEDGER_FILE, Outbox, load_ledger, save_ledger
 from worker.notify.plan import Ledger
 

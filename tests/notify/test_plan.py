@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from tests.notify.builders import NOW, critical, item, query, snapshot
-from tests.notify.conftest import email_settings
+from tests.support.notify import NOW, critical, email_settings, item, query, snapshot
 from worker.core.findings import Severity
 from worker.notify.plan import Ledger, audience_of, plan_summaries, recipients_for
 from worker.notify.summary import SummaryKind

@@ -8,7 +8,7 @@ import pytest
 from jinja2 import UndefinedError
 
 import worker.notify.render as render_module
-from tests.notify.builders import critical, item, query, snapshot
+from tests.support.notify import critical, item, query, snapshot
 from worker.notify.render import age, item_text, place, render
 from worker.notify.summary import compose_critical, compose_digest
 

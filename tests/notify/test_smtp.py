@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.notify.conftest import email_settings
-from tests.notify.smtpd import (
+from tests.support.notify import email_settings
+from tests.support.smtpd import (
     Collector,
     client_tls_context,
     free_port,
@@ -42,8 +42,9 @@ def test_plain_smtp_to_a_non_loopback_host_is_a_one_line_config_error() -> None:
     assert "smtp.example.org" in str(caught.value)
 
 
-def test_plain_smtp_to_loopback_is_allowed() -> None:
-    check_transport(email_settings(smtp_host="127.0.0.1", security="none"))
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1"])
+def test_plain_smtp_to_loopback_is_allowed(host: str) -> None:
+    assert check_transport(email_settings(smtp_host=host, security="none")) is None
 
 
 def test_a_username_without_any_password_is_a_config_error() -> None:
@@ -81,6 +82,7 @@ def test_an_unreachable_server_is_a_send_error_naming_host_and_port() -> None:
         pass
 
 
+@pytest.mark.e2e
 def test_starttls_with_login_against_a_real_tls_server(tmp_path: Path) -> None:
     made = self_signed_certificate(tmp_path)
     if made is None:
@@ -107,6 +109,7 @@ def test_starttls_with_login_against_a_real_tls_server(tmp_path: Path) -> None:
     assert [user for user, _ in collector.logins] == ["worker"]
 
 
+@pytest.mark.e2e
 def test_starttls_refuses_a_certificate_it_does_not_trust(tmp_path: Path) -> None:
     made = self_signed_certificate(tmp_path)
     if made is None:

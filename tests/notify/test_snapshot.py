@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, timedelta
 
-from tests.notify.builders import AS_OF, NOW, stored_query, sync_result
-from tests.notify.conftest import options_for
+from tests.support.notify import AS_OF, NOW, options_for, stored_query, sync_result
 from worker.core.findings import Kind, Severity
 from worker.core.queries import Status
 from worker.core.visits import VisitRow, VisitStatus

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.notify.builders import critical, item, query, snapshot, visit
+from tests.support.notify import critical, item, query, snapshot, visit
 from worker.core.findings import Severity
 from worker.notify.snapshot import VisitState
 from worker.notify.summary import compose_critical, compose_digest

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import responses
 
-from tests.redcap_client.support import TOKEN, URL, FakeTime
+from tests.support.redcap_client import TOKEN, URL, FakeTime
 from worker.redcap_client import RedcapClient, RetryPolicy
 
 

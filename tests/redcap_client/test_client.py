@@ -9,7 +9,7 @@ from datetime import datetime
 import pytest
 import responses
 
-from tests.redcap_client.support import CLASSIC_METADATA, contents, reply, sent
+from tests.support.redcap_client import CLASSIC_METADATA, contents, reply, sent
 from worker.redcap_client import RedcapClient
 from worker.redcap_client.record_ids import unique
 

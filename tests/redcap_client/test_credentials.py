@@ -6,7 +6,7 @@ import pytest
 from pydantic import SecretStr
 from structlog.testing import capture_logs
 
-from tests.redcap_client.support import TOKEN, URL
+from tests.support.redcap_client import TOKEN, URL
 from worker.errors import ConfigError
 from worker.redcap_client import RedcapClient
 from worker.redcap_client.credentials import check_token, check_url

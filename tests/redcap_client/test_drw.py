@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import DEMO_PROJECT
+from tests.support.projects import DEMO_PROJECT
 from worker.errors import RedcapRefused
 from worker.redcap_client import RedcapClient
 from worker.redcap_client.drw import DEFAULT_PREFIX, DrwApi, module_prefixes

@@ -11,7 +11,7 @@ import pytest
 import requests
 import responses
 
-from tests.redcap_client.support import (
+from tests.support.redcap_client import (
     TOKEN,
     FakeTime,
     connection_dropped,

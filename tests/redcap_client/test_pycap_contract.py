@@ -9,7 +9,7 @@ import redcap
 import redcap.request
 from redcap.methods.base import Base
 
-from tests.redcap_client.support import TOKEN, URL
+from tests.support.redcap_client import TOKEN, URL
 
 
 def params(func: object) -> list[str]:

@@ -9,10 +9,11 @@ import math
 import threading
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.redcap_client.support import FakeTime
+from tests.support.examples import examples
+from tests.support.redcap_client import FakeTime
 from worker.errors import ConfigError
 from worker.redcap_client import RateLimiter
 
@@ -118,7 +119,7 @@ def test_a_long_export_averages_at_most_the_ceiling(fake_time: FakeTime) -> None
     assert per_minute == 58 * 5
 
 
-@settings(max_examples=100, deadline=None)
+@examples(100)
 @given(
     rate=st.floats(min_value=0.1, max_value=50.0, exclude_min=True, allow_nan=False),
     n=st.integers(min_value=1, max_value=200),
@@ -131,7 +132,7 @@ def test_instant_requests_go_in_bursts_of_k_one_window_apart(rate: float, n: int
     assert starts == pytest.approx([1000.0 + (i // k) * w for i in range(n)], abs=EPS)
 
 
-@settings(max_examples=200, deadline=None)
+@examples(200)
 @given(
     rate=st.floats(min_value=0.1, max_value=50.0, exclude_min=True, allow_nan=False),
     margin=st.floats(min_value=0.0, max_value=0.5, allow_nan=False),

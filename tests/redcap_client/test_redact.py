@@ -10,7 +10,7 @@ import pytest
 import responses
 from structlog.testing import capture_logs
 
-from tests.redcap_client.support import TOKEN, connection_dropped, reply
+from tests.support.redcap_client import TOKEN, connection_dropped, reply
 from worker.errors import RedcapRefused, RedcapUnreachable
 from worker.redcap_client import RedcapClient, RetryPolicy
 from worker.redcap_client.redact import REDACTED, Redactor, display_url

@@ -8,8 +8,8 @@ import pytest
 import responses
 from structlog.testing import capture_logs
 
-from tests.conftest import demo_export as demo
-from tests.redcap_client.support import (
+from tests.support.projects import demo_export as demo
+from tests.support.redcap_client import (
     CLASSIC_INSTRUMENTS,
     CLASSIC_METADATA,
     contents,

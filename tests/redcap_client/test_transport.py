@@ -11,7 +11,7 @@ import requests
 import responses
 from structlog.testing import capture_logs
 
-from tests.redcap_client.support import (
+from tests.support.redcap_client import (
     CLASSIC_INSTRUMENTS,
     CLASSIC_METADATA,
     TOKEN,

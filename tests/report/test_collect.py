@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import AS_OF, REPO
-from tests.report.conftest import collect
-from tests.rules.builders import ruleset
+from tests.support.nk_trial import ruleset
+from tests.support.projects import AS_OF, REPO
+from tests.support.report import collect
 from worker.config import load_settings
 from worker.core.findings import Kind
 from worker.pipeline import make_client

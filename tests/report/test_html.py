@@ -3,39 +3,11 @@
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
 
-from tests.conftest import AS_OF
-from tests.report.conftest import BASE, NOW, collect
+from tests.support.projects import AS_OF
+from tests.support.report import BASE, NOW, collect, page
 from worker.core.rules.wording import Wording
 from worker.report import ReportData, render_report
-
-
-class Page(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-        self.text: list[str] = []
-
-    def handle_starttag(self, tag, attrs) -> None:
-        self.tags.append((tag, dict(attrs)))
-
-    def handle_startendtag(self, tag, attrs) -> None:
-        self.tags.append((tag, dict(attrs)))
-
-    def handle_data(self, data: str) -> None:
-        self.text.append(data)
-
-    def all(self, tag: str, **attrs: str) -> list[dict[str, str | None]]:
-        return [
-            a for t, a in self.tags if t == tag and all(a.get(k) == v for k, v in attrs.items())
-        ]
-
-
-def page(html: str) -> Page:
-    parsed = Page()
-    parsed.feed(html)
-    return parsed
 
 
 def test_the_page_has_every_section(demo_rows) -> None:

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from tests.report.conftest import collect
-from tests.report.test_html import page
-from tests.report.test_timeline import row
+from tests.support.report import collect, page, row
 from worker.core.findings import Kind, Severity
 from worker.core.visits import VisitStatus
 from worker.report import render_report

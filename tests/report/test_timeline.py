@@ -3,32 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, timedelta
 from xml.etree import ElementTree
 
-from worker.core.visits import VisitRow, VisitStatus
+from tests.support.report import row
+from worker.core.visits import VisitStatus
 from worker.report.collect import Timeline
 from worker.report.timeline import STYLE, Scale, legend, render_timeline, tick_step
 
-D0 = date(2026, 3, 2)
 SVG = "{http://www.w3.org/2000/svg}"
-
-
-def row(month: int, status: VisitStatus, sample_day: int | None = None) -> VisitRow:
-    target = D0 + timedelta(days=28 * month)
-    return VisitRow(
-        record="5",
-        visit=f"month {month}",
-        part="follow_up",
-        ordinal=month,
-        field="mba_date",
-        anchor=D0,
-        target=target,
-        window_start=target - timedelta(days=7),
-        window_end=target + timedelta(days=7),
-        sample_date=None if sample_day is None else D0 + timedelta(days=sample_day),
-        status=status,
-    )
 
 
 def timeline(record: str = "5", as_of_day: int = 100) -> Timeline:

@@ -3,7 +3,7 @@ test's own change."""
 
 from __future__ import annotations
 
-from tests.rules.builders import findings, screened, treated
+from tests.support.nk_trial import findings, screened, treated
 
 
 def test_a_treated_participant_on_protocol_fires_no_dnk_check() -> None:
@@ -15,7 +15,7 @@ def test_a_screened_untreated_participant_fires_no_dnk_check() -> None:
 
 
 def test_every_check_of_the_protocol_is_declared_once() -> None:
-    from tests.rules.builders import ruleset
+    from tests.support.nk_trial import ruleset
 
     ids = [c.id for c in ruleset().checks]
     assert ids == sorted(set(ids))
@@ -33,7 +33,7 @@ def test_every_check_of_the_protocol_is_declared_once() -> None:
 
 
 def test_kinds_and_severities_are_the_protocols() -> None:
-    from tests.rules.builders import ruleset
+    from tests.support.nk_trial import ruleset
 
     table = {c.id: (c.kind.value, c.severity.value) for c in ruleset().checks}
     assert table == {
@@ -69,7 +69,7 @@ def test_kinds_and_severities_are_the_protocols() -> None:
 
 
 def test_the_checks_that_fit_redcap_logic_are_declared_as_logic_only() -> None:
-    from tests.rules.builders import ruleset
+    from tests.support.nk_trial import ruleset
 
     sources = {c.id: c.source for c in ruleset().checks}
     assert sources["NK-PRG-02"] == "logic"

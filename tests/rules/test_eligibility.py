@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.rules.builders import Rec, day, findings, product, screened, treated, where
+from tests.support.nk_trial import Rec, day, findings, product, screened, treated, where
 
 SCREENING = "screening_arm_1"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.rules.builders import day, findings, product, treated, where
+from tests.support.nk_trial import day, findings, product, treated, where
 
 
 def test_eos01_dates_on_the_end_day_are_fine() -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
-from tests.rules.builders import (
+from tests.support.examples import examples
+from tests.support.nk_trial import (
     D0,
     Rec,
     day,
@@ -214,7 +215,7 @@ follow_up_dates = st.dictionaries(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@examples(150, suppress_health_check=[HealthCheck.too_slow])
 @given(
     samples=follow_up_dates,
     eos_day=st.one_of(st.none(), st.integers(0, 220)),

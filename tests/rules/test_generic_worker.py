@@ -10,7 +10,10 @@ import re
 import tokenize
 from pathlib import Path
 
-from tests.rules.builders import PROJECT, REPO
+import pytest
+
+from tests.support.nk_trial import PROJECT
+from tests.support.projects import REPO
 
 WORKER = REPO / "worker"
 
@@ -56,6 +59,7 @@ def test_the_scan_covers_the_whole_worker_including_the_sandbox() -> None:
     assert {"core", "cli", "sandbox", "pipeline.py"} <= files
 
 
+@pytest.mark.slow
 def test_the_worker_names_no_dnk_field_form_or_event() -> None:
     names = dnk_names()
     longest_first = sorted(names, key=len, reverse=True)
@@ -77,6 +81,7 @@ def test_the_worker_names_no_dnk_field_form_or_event() -> None:
     assert not found, "\n".join(found)
 
 
+@pytest.mark.slow
 def test_the_worker_holds_no_distinctive_protocol_number() -> None:
     number = re.compile(r"(?<![\w.-])(\d+(?:\.\d+)?)(?![\w.])")
     found: list[str] = []

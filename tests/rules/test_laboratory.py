@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.rules.builders import findings, screened, treated, where
+from tests.support.nk_trial import findings, screened, treated, where
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.rules.builders import AS_OF, Rec, day, product, ruleset, sample, screened, treated
+from tests.support.nk_trial import AS_OF, Rec, day, product, ruleset, sample, screened, treated
 
 
 def progress(rec: Rec) -> dict[str, int]:

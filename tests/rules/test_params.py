@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.rules.builders import (
+from tests.support.nk_trial import (
     AS_OF,
     RULES,
     Rec,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.rules.builders import D0, day, findings, sample, screened, treated, where
+from tests.support.nk_trial import D0, day, findings, sample, screened, treated, where
 
 PREGNANCY = "pregnancy_arm_1"
 

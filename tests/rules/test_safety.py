@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.rules.builders import D0, day, findings, treated, where
+from tests.support.nk_trial import D0, day, findings, treated, where
 
 SAFETY = "safety_arm_1"
 

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import sys
 
-from tests.rules.builders import MAPPING, RULES, schema
+import pytest
+
+from tests.support.nk_trial import MAPPING, RULES, schema
 from worker.config import StudySettings
 from worker.pipeline import load_study
 
 SETTINGS = StudySettings.model_validate({"mapping": MAPPING, "rules": RULES})
 
 
+@pytest.mark.slow
 def test_loading_the_study_50_times_leaves_sys_modules_as_it_was() -> None:
     # The first load may import what the checks import (the standard library, the worker's
     # own rules framework), once per process like any import.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.rules.builders import day, findings, product, sample, screened, treated, where
+from tests.support.nk_trial import day, findings, product, sample, screened, treated, where
 
 TREATMENT = "treatment_arm_1"
 

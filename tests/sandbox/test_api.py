@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.conftest import DEMO_PROJECT
+from tests.support.projects import DEMO_PROJECT
 from worker.sandbox import handlers
 from worker.sandbox.api import Api, describe
 from worker.sandbox.clock import FakeClock

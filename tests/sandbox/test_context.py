@@ -3,7 +3,7 @@ request, the token user's access and a place for facts the request log keeps."""
 
 from __future__ import annotations
 
-from tests.conftest import DEMO_PROJECT
+from tests.support.projects import DEMO_PROJECT
 from worker.sandbox.access import Access
 from worker.sandbox.clock import FakeClock
 from worker.sandbox.context import Context

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CLASSIC_CSV
+from tests.support.projects import CLASSIC_CSV
 from worker.errors import ConfigError
 from worker.sandbox.dictionary_csv import HUMAN_COLUMNS, read_dictionary
 from worker.sandbox.project import METADATA_COLUMNS

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.sandbox.conftest import pycap
+from tests.support.sandbox import pycap
 from worker.sandbox import Sandbox
 from worker.sandbox.drw import DRW_OFF
 

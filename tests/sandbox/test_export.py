@@ -8,8 +8,8 @@ import pytest
 import redcap
 import requests
 
-from tests.conftest import DEMO_PROJECT
-from tests.sandbox.conftest import SandboxFactory, pycap
+from tests.support.projects import DEMO_PROJECT
+from tests.support.sandbox import SandboxFactory, post, pycap
 from worker.sandbox import FakeClock, Sandbox
 
 CLASSIC_COLUMNS = [
@@ -223,17 +223,13 @@ def test_csv_export(filled: Sandbox) -> None:
 
 
 def test_csv_with_label_headers_and_delimiter(filled: Sandbox) -> None:
-    answer = requests.post(
-        filled.url,
-        data={
-            "token": filled.token,
-            "content": "record",
-            "format": "csv",
-            "rawOrLabelHeaders": "label",
-            "csvDelimiter": ";",
-            "records": "10",
-        },
-        timeout=10,
+    answer = post(
+        filled,
+        content="record",
+        format="csv",
+        rawOrLabelHeaders="label",
+        csvDelimiter=";",
+        records="10",
     )
     header = answer.text.splitlines()[0].split(";")
     assert header[:3] == ['"Record ID"', '"Repeat Instrument"', '"Repeat Instance"']
@@ -331,17 +327,13 @@ def test_descriptive_and_status_names_are_accepted(filled: Sandbox) -> None:
 
 def test_comma_strings_work_like_arrays(nk: Sandbox) -> None:
     """REDCapR sends records=1,2 and fields=a,b rather than PHP arrays."""
-    answer = requests.post(
-        nk.url,
-        data={
-            "token": nk.token,
-            "content": "record",
-            "format": "json",
-            "records": "1,3",
-            "fields": "record_id,enr_age",
-            "events": "screening_arm_1",
-        },
-        timeout=10,
+    answer = post(
+        nk,
+        content="record",
+        format="json",
+        records="1,3",
+        fields="record_id,enr_age",
+        events="screening_arm_1",
     )
     assert [(r["record_id"], r["enr_age"]) for r in answer.json()] == [("1", "26"), ("3", "28")]
 
@@ -392,7 +384,7 @@ def test_no_dag_column_when_the_project_has_no_dags(nk: Sandbox) -> None:
 def test_date_range_filters_on_each_records_last_change(
     make_sandbox: SandboxFactory, clock: FakeClock
 ) -> None:
-    from tests.sandbox.synthetic import nk_rows
+    from tests.support.synthetic import nk_rows
 
     sb = make_sandbox(project_dir=DEMO_PROJECT, data=nk_rows(8))  # at 09:00:00
     project = pycap(sb)
@@ -424,23 +416,10 @@ def test_date_range_filters_on_each_records_last_change(
 
 def test_date_range_accepts_redcaps_other_spellings(nk: Sandbox) -> None:
     for value in ("2026-11-20", "2026-11-20 09:00", "2026-11-20T09:00:00", "2026/11/20"):
-        answer = requests.post(
-            nk.url,
-            data={
-                "token": nk.token,
-                "content": "record",
-                "format": "json",
-                "dateRangeBegin": value,
-            },
-            timeout=10,
-        )
+        answer = post(nk, content="record", format="json", dateRangeBegin=value)
         assert answer.status_code == 200, value
         assert answer.json()
-    bad = requests.post(
-        nk.url,
-        data={"token": nk.token, "content": "record", "format": "json", "dateRangeEnd": "soon"},
-        timeout=10,
-    )
+    bad = post(nk, content="record", format="json", dateRangeEnd="soon")
     assert bad.status_code == 400
 
 
@@ -452,9 +431,7 @@ def test_unemulated_options_are_refused_not_ignored(nk: Sandbox) -> None:
 
 
 def test_xml_is_the_default_format(nk: Sandbox) -> None:
-    answer = requests.post(
-        nk.url, data={"token": nk.token, "content": "record", "records": "1"}, timeout=10
-    )
+    answer = post(nk, content="record", records="1")
     assert answer.text.startswith('<?xml version="1.0" encoding="UTF-8" ?><records><item>')
     assert "<record_id><![CDATA[1]]></record_id>" in answer.text
 

@@ -8,7 +8,7 @@ import pytest
 import redcap
 import requests
 
-from tests.sandbox.conftest import SandboxFactory, pycap
+from tests.support.sandbox import SandboxFactory, post, pycap
 from worker.sandbox import Sandbox
 from worker.sandbox.faults import Faults, parse_fault
 
@@ -114,7 +114,7 @@ def test_random_faults_are_repeatable_with_a_seed(make_sandbox: SandboxFactory) 
         sb = make_sandbox(fail_rate=0.5, fail_kinds=["500", "429", "drop"], seed=seed)
         for _ in range(30):
             with contextlib.suppress(requests.ConnectionError):
-                requests.post(sb.url, data={"token": sb.token, "content": "version"}, timeout=10)
+                post(sb, content="version")
         return [e.status for e in sb.request_log]
 
     first, again, other = run(7), run(7), run(8)

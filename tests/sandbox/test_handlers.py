@@ -7,11 +7,10 @@ import json
 
 import pytest
 import redcap
-import requests
 import semantic_version
 
-from tests.conftest import DEMO_PROJECT
-from tests.sandbox.conftest import CLASSIC_METADATA, SandboxFactory, pycap
+from tests.support.projects import DEMO_PROJECT
+from tests.support.sandbox import CLASSIC_METADATA, SandboxFactory, post, pycap
 from worker.sandbox import Sandbox
 
 
@@ -21,7 +20,7 @@ def _saved(name: str) -> object:
 
 def test_version_is_plain_text_semver(nk: Sandbox) -> None:
     assert pycap(nk).export_version() == semantic_version.Version("15.7.6")
-    raw = requests.post(nk.url, data={"token": nk.token, "content": "version"}, timeout=10)
+    raw = post(nk, content="version")
     assert raw.text == "15.7.6"
 
 
@@ -85,9 +84,7 @@ def test_classic_projects_refuse_events_arms_and_mappings(classic: Sandbox) -> N
             method()
         assert caught.value.args[0] == {"error": message}
     assert project.is_longitudinal is False
-    answer = requests.post(
-        classic.url, data={"token": classic.token, "content": "event", "format": "json"}, timeout=9
-    )
+    answer = post(classic, content="event", format="json")
     assert answer.status_code == 400
 
 
@@ -97,7 +94,7 @@ def test_classic_repeating_setup_has_no_event_name(classic: Sandbox) -> None:
 
 
 def test_no_repeating_setup_is_a_400(make_sandbox: SandboxFactory, tmp_path) -> None:
-    from tests.sandbox.conftest import write_classic_project
+    from tests.support.sandbox import write_classic_project
 
     sb = make_sandbox(project_dir=write_classic_project(tmp_path / "plain", repeating=False))
     with pytest.raises(redcap.RedcapError) as caught:

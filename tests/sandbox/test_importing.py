@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 import redcap
-import requests
 
-from tests.sandbox.conftest import pycap
+from tests.support.sandbox import post, pycap
 from worker.sandbox import Sandbox
 
 
@@ -29,16 +28,12 @@ def test_return_content_count_ids_and_nothing(classic: Sandbox) -> None:
     assert project.import_records(rows) == {"count": 2}  # distinct records, not rows
     assert project.import_records(rows, return_content="ids") == ["1", "2"]
     assert project.import_records([{"record_id": "3"}], return_content="nothing") == [{}]
-    raw = requests.post(
-        classic.url,
-        data={
-            "token": classic.token,
-            "content": "record",
-            "format": "json",
-            "returnContent": "nothing",
-            "data": '[{"record_id": "4"}]',
-        },
-        timeout=10,
+    raw = post(
+        classic,
+        content="record",
+        format="json",
+        returnContent="nothing",
+        data='[{"record_id": "4"}]',
     )
     assert (raw.status_code, raw.text) == (200, "")
     # Record 1's repeating row is not in an ID-only export (see the export's tests).
@@ -181,16 +176,12 @@ def test_value_validation_reports_every_bad_value_and_writes_nothing(nk: Sandbox
 
 
 def test_the_http_status_of_an_invalid_import_is_400(nk: Sandbox) -> None:
-    answer = requests.post(
-        nk.url,
-        data={
-            "token": nk.token,
-            "content": "record",
-            "format": "json",
-            "returnFormat": "json",
-            "data": '[{"record_id":"1","redcap_event_name":"screening_arm_1","enr_age":"x"}]',
-        },
-        timeout=10,
+    answer = post(
+        nk,
+        content="record",
+        format="json",
+        returnFormat="json",
+        data='[{"record_id":"1","redcap_event_name":"screening_arm_1","enr_age":"x"}]',
     )
     assert answer.status_code == 400
 

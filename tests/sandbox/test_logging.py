@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from tests.conftest import DEMO_PROJECT
-from tests.sandbox.conftest import SandboxFactory, pycap
+from tests.support.projects import DEMO_PROJECT
+from tests.support.sandbox import SandboxFactory, pycap
 from worker.sandbox import FakeClock
 
 
@@ -52,7 +52,7 @@ def test_unchanged_imports_are_not_logged(make_sandbox: SandboxFactory, classic_
 
 
 def test_a_new_empty_row_is_a_logged_change(make_sandbox: SandboxFactory, clock: FakeClock) -> None:
-    from tests.sandbox.synthetic import nk_rows
+    from tests.support.synthetic import nk_rows
 
     sb = make_sandbox(project_dir=DEMO_PROJECT, data=nk_rows(1))
     clock.advance(hours=1)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TWO_ARM_XML
+from tests.support.projects import TWO_ARM_XML
 from worker.errors import ConfigError
 from worker.sandbox.odm import missing_codes_text, read_odm, unique_group_name
 

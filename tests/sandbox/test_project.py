@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DEMO_PROJECT
-from tests.sandbox.conftest import write_classic_project
+from tests.support.projects import DEMO_PROJECT
+from tests.support.sandbox import write_classic_project
 from worker.errors import ConfigError
 from worker.sandbox.project import checkbox_column, load_project, parse_choices
 

@@ -14,9 +14,8 @@ import pytest
 import redcap
 from redcap import RedcapError
 
-from tests.cli.test_sandbox import launch, read_banner, stop
-from tests.conftest import CLASSIC_CSV, TWO_ARM_FINDINGS, TWO_ARM_XML
-from tests.sandbox.conftest import SandboxFactory
+from tests.support.projects import CLASSIC_CSV, TWO_ARM_FINDINGS, TWO_ARM_XML
+from tests.support.sandbox import SandboxFactory, launch, read_banner, refusal, stop
 from worker.errors import ConfigError
 from worker.sandbox import DEMO_TOKEN, Sandbox
 from worker.sandbox.project import METADATA_COLUMNS
@@ -358,6 +357,7 @@ def test_a_classic_project_xml(tmp_path: Path, make_sandbox: SandboxFactory) -> 
     ]
 
 
+@pytest.mark.e2e
 def test_event_offsets_are_exported_when_scheduling_is_on(tmp_path: Path) -> None:
     text = TWO_ARM_XML.read_text(encoding="utf-8")
     path = tmp_path / "scheduled.REDCap.xml"
@@ -439,6 +439,7 @@ def test_data_access_groups_in_the_xml(tmp_path: Path, make_sandbox: SandboxFact
 # -- the command line ---------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("how", [["FILE"], ["--project", "FILE"]])
 def test_the_command_serves_a_project_xml(tmp_path: Path, how: list[str]) -> None:
     copy = tmp_path / TWO_ARM_XML.name
@@ -454,6 +455,7 @@ def test_the_command_serves_a_project_xml(tmp_path: Path, how: list[str]) -> Non
     assert (code, err) == (0, "")
 
 
+@pytest.mark.e2e
 def test_the_command_serves_a_data_dictionary_with_a_seed(tmp_path: Path) -> None:
     seed = tmp_path / "seed.json"
     seed.write_text(json.dumps([{"record_id": "1", "age": "40"}]), encoding="utf-8")
@@ -464,6 +466,7 @@ def test_the_command_serves_a_data_dictionary_with_a_seed(tmp_path: Path) -> Non
     assert code == 0
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -475,14 +478,10 @@ def test_the_command_serves_a_data_dictionary_with_a_seed(tmp_path: Path) -> Non
     ],
 )
 def test_bad_project_files_are_one_line_errors(args: list[str], message: str) -> None:
-    proc = launch(*args)
-    out, err = proc.communicate(timeout=20)
-    assert proc.returncode == 2
-    assert err.decode().startswith(message)
-    assert len(err.decode().strip().splitlines()) == 1
-    assert out == b""
+    assert refusal(*args).startswith(message)
 
 
+@pytest.mark.e2e
 def test_a_malformed_xml_on_the_command_line_is_one_line(tmp_path: Path) -> None:
     path = tmp_path / "cut.xml"
     path.write_text("<ODM><Study>", encoding="utf-8")

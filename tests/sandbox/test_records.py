@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 import redcap
-import requests
 
-from tests.sandbox.conftest import pycap
+from tests.support.sandbox import post, pycap
 from worker.sandbox import Sandbox
 
 
@@ -30,17 +29,7 @@ def test_deleting_an_unknown_record_deletes_nothing(nk: Sandbox) -> None:
 
 
 def test_records_must_be_an_array(nk: Sandbox) -> None:
-    answer = requests.post(
-        nk.url,
-        data={
-            "token": nk.token,
-            "content": "record",
-            "action": "delete",
-            "returnFormat": "json",
-            "records": "1",
-        },
-        timeout=10,
-    )
+    answer = post(nk, content="record", action="delete", returnFormat="json", records="1")
     assert answer.status_code == 400
     assert answer.json()["error"].startswith("Incorrect format for 'records' parameter.")
 

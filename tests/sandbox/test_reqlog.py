@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from datetime import datetime
 
-from tests.sandbox.conftest import pycap
+from tests.support.sandbox import post, pycap
 from worker.sandbox import DEMO_TOKEN, FakeClock, Sandbox
 
 
@@ -82,7 +82,7 @@ def test_the_token_is_never_recorded(nk: Sandbox) -> None:
     project = pycap(nk)
     project.export_records()
     project.import_records([{"record_id": "5", "redcap_event_name": "screening_arm_1"}])
-    requests.post(nk.url, data={"token": "X" * 32, "content": "record"}, timeout=10)
+    post(nk, token="X" * 32, content="record")
     nk.faults.plan("drop")
     with contextlib.suppress(requests.ConnectionError):
         project.export_version()

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DEMO_PROJECT, TWO_ARM_XML
-from tests.sandbox.conftest import SandboxFactory, pycap
+from tests.support.projects import DEMO_PROJECT, TWO_ARM_XML
+from tests.support.sandbox import SandboxFactory, pycap
 from worker.errors import ConfigError
 from worker.sandbox import Sandbox
 

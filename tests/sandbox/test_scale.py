@@ -8,9 +8,9 @@ from datetime import date
 
 import pytest
 
-from tests.conftest import DEMO_PROJECT
-from tests.sandbox.conftest import SandboxFactory, pycap
-from tests.sandbox.synthetic import nk_rows
+from tests.support.projects import DEMO_PROJECT
+from tests.support.sandbox import SandboxFactory, pycap
+from tests.support.synthetic import nk_rows
 
 PARTICIPANTS = 5000
 BATCH = 500

@@ -8,16 +8,11 @@ import pytest
 import redcap
 import requests
 
-from tests.sandbox.conftest import SandboxFactory
+from tests.support.sandbox import SandboxFactory, post
 from worker.errors import ConfigError
 from worker.sandbox import DEMO_TOKEN, Sandbox
 
 WRONG_TOKEN = "0123456789ABCDEF0123456789ABCDEF"
-
-
-def post(sb: Sandbox, **data: str) -> requests.Response:
-    data.setdefault("token", sb.token)
-    return requests.post(sb.url, data=data, timeout=10)
 
 
 def test_serves_on_loopback_with_a_free_port_and_the_api_path(nk: Sandbox) -> None:
@@ -66,7 +61,7 @@ def test_wrong_token_is_403_in_the_requested_format(nk: Sandbox) -> None:
 
 
 def test_missing_or_malformed_token_is_403(nk: Sandbox) -> None:
-    missing = requests.post(nk.url, data={"content": "version"}, timeout=10)
+    missing = requests.post(nk.url, data={"content": "version"}, timeout=10)  # no token
     assert missing.status_code == 403
     assert post(nk, token=DEMO_TOKEN.lower(), content="version").status_code == 403
     assert post(nk, token=DEMO_TOKEN[:-1] + "!", content="version").status_code == 403

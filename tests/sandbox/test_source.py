@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CLASSIC_CSV, DEMO_PROJECT, TWO_ARM_XML
+from tests.support.projects import CLASSIC_CSV, DEMO_PROJECT, TWO_ARM_XML
 from worker.errors import ConfigError
 from worker.sandbox.source import is_project_file, open_project
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import redcap
 
-from tests.conftest import DEMO_PROJECT
-from tests.sandbox.conftest import SandboxFactory, pycap, write_classic_project
-from tests.sandbox.synthetic import nk_rows
+from tests.support.projects import DEMO_PROJECT
+from tests.support.sandbox import SandboxFactory, pycap, write_classic_project
+from tests.support.synthetic import nk_rows
 from worker.errors import ConfigError
 from worker.sandbox import Sandbox
 

@@ -11,13 +11,13 @@ from collections.abc import Callable
 from datetime import date, datetime
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.core.logic import test_context as RICH
-from tests.core.logic.test_nk_branching import SCHEMA
-from tests.core.logic.test_properties import calls
-from tests.rules.test_demo import demo_data
+from tests.support import logic_project as RICH
+from tests.support.examples import examples
+from tests.support.logic_trees import compound
+from tests.support.nk_trial import demo_data, schema
 from worker.core.logic import (
     Expression,
     LogicError,
@@ -34,16 +34,15 @@ from worker.core.logic.nodes import (
     Binary,
     Boolean,
     FieldRef,
-    Logical,
     Node,
     Number,
     SmartVariable,
     String,
-    Unary,
 )
 from worker.core.records import RecordData, group_rows
 from worker.core.schema import ProjectSchema
 
+SCHEMA = schema()
 TODAY = date(2026, 11, 26)
 RECORDS = list(group_rows(SCHEMA, demo_data().generate(TODAY)).values())
 
@@ -140,24 +139,7 @@ def project_trees(schema: ProjectSchema) -> st.SearchStrategy[Node]:
         st.sampled_from(sorted(STANDALONE_SMART_VARIABLES)).map(SmartVariable),
     )
 
-    def extend(children: st.SearchStrategy[Node]) -> st.SearchStrategy[Node]:
-        return st.one_of(
-            st.builds(Unary, st.sampled_from(["-", "+", "not"]), children),
-            st.builds(
-                Binary,
-                st.sampled_from(["=", "<>", "<", "<=", ">", ">=", "+", "-", "*", "/", "^"]),
-                children,
-                children,
-            ),
-            st.builds(
-                Logical,
-                st.sampled_from(["and", "or"]),
-                st.lists(children, min_size=2, max_size=4).map(tuple),
-            ),
-            calls(children),
-        )
-
-    return st.recursive(leaves, extend, max_leaves=12)
+    return st.recursive(leaves, compound, max_leaves=12)
 
 
 def row_contexts(schema: ProjectSchema, record: RecordData) -> list[RecordContext]:
@@ -176,14 +158,14 @@ def row_contexts(schema: ProjectSchema, record: RecordData) -> list[RecordContex
     ]
 
 
-@settings(max_examples=300, deadline=None)
+@examples(300)
 @given(project_trees(SCHEMA), st.sampled_from(RECORDS))
 def test_generated_logic_on_the_demo_project(node: Node, record: RecordData) -> None:
     expr = Expression(node, source="generated logic")
     assert_order_free(expr, SCHEMA, record)
 
 
-@settings(max_examples=300, deadline=None)
+@examples(300)
 @given(project_trees(RICH.SCHEMA))
 def test_generated_logic_on_checkboxes_repeats_and_comma_decimals(node: Node) -> None:
     expr = Expression(node, source="generated logic")
@@ -205,8 +187,11 @@ def every_reference(schema: ProjectSchema) -> list[FieldRef]:
 
 @pytest.mark.parametrize(
     ("schema", "records"),
-    [(SCHEMA, RECORDS[:3]), (RICH.SCHEMA, [RICH.RECORD]), (RICH.SCHEMA, [RICH.PADDED])],
-    ids=["demo project", "checkboxes, repeats, comma decimals", "padded values"],
+    [
+        pytest.param(SCHEMA, RECORDS[:3], id="demo project", marks=pytest.mark.slow),
+        pytest.param(RICH.SCHEMA, [RICH.RECORD], id="checkboxes, repeats, comma decimals"),
+        pytest.param(RICH.SCHEMA, [RICH.PADDED], id="padded values"),
+    ],
 )
 def test_every_single_reference_reads_the_same_in_any_order_and_fails_as_listed(
     schema: ProjectSchema, records: list[RecordData]

@@ -152,12 +152,103 @@ def test_if_is_not_callable_eagerly() -> None:
         call("if", [True, 1.0, 2.0], CTX)
 
 
-@pytest.mark.parametrize("name", sorted(set(FUNCTIONS) - {"if"}))
-@pytest.mark.parametrize(
-    "argument", ["", "abc", math.nan, math.inf, -math.inf, 1e308, -0.0, True, "2024-02-30", "1e999"]
-)
-def test_no_function_raises_on_odd_input(name: str, argument: Value) -> None:
+# What each function gives back, whatever it is given: text, true/false, or a number (NaN
+# being REDCap's blank number).
+TEXT_FUNCTIONS = {
+    "calcdate", "calctext", "concat", "concat_ws", "left", "right", "mid", "lower", "upper",
+    "trim", "replace_text",
+}  # fmt: skip
+TEST_FUNCTIONS = {
+    "contains", "not_contain", "starts_with", "ends_with", "isnumber", "isinteger",
+    "isblankormissingcode", "isblanknotmissingcode", "hasmissingcode", "ismissingcode",
+}  # fmt: skip
+# Functions of numbers and dates: whatever is not one reads as blank, so they are blank.
+NUMBER_FUNCTIONS = {
+    "abs", "exponential", "log", "max", "mean", "median", "min", "mod", "pow", "round",
+    "rounddown", "roundup", "sqrt", "stdev", "sum", "datediff", "year", "month", "day",
+}  # fmt: skip
+DATE_FUNCTIONS = {"datediff", "year", "month", "day", "calcdate"}
+ODD = ["", "abc", math.nan, math.inf, -math.inf, 1e308, -0.0, True, "2024-02-30", "1e999"]
+# What each function gives for blank arguments (text "" or a blank number alike).
+ON_BLANK: dict[str, Value] = {
+    **dict.fromkeys(NUMBER_FUNCTIONS, NAN),
+    **dict.fromkeys(TEXT_FUNCTIONS, ""),
+    "length": 0.0,
+    "find": 1.0,  # the empty text is found at once
+    "contains": True,
+    "starts_with": True,
+    "ends_with": True,
+    "not_contain": False,
+    "isnumber": False,
+    "isinteger": False,
+    "isblankormissingcode": True,
+    "isblanknotmissingcode": True,
+    "ismissingcode": False,
+    "hasmissingcode": False,
+}
+
+
+def argument_counts(name: str) -> list[int]:
+    """The fewest arguments the function takes, and the most (or two more than the fewest)."""
     spec = FUNCTIONS[name]
-    count = spec.max_args if spec.max_args is not None else spec.min_args + 2
-    call(name, [argument] * count, CTX)
-    call(name, [argument] * spec.min_args, CTX)
+    return [spec.min_args, spec.max_args if spec.max_args is not None else spec.min_args + 2]
+
+
+def test_the_table_of_blank_results_names_every_function_but_if() -> None:
+    assert set(ON_BLANK) == set(FUNCTIONS) - {"if"}
+    assert TEXT_FUNCTIONS | TEST_FUNCTIONS | NUMBER_FUNCTIONS | {"length", "find"} == set(ON_BLANK)
+
+
+@pytest.mark.parametrize("name", sorted(ON_BLANK))
+@pytest.mark.parametrize("blank", ["", NAN])
+def test_each_function_of_blank_arguments(name: str, blank: Value) -> None:
+    for count in argument_counts(name):
+        assert_value(call(name, [blank] * count, CTX), ON_BLANK[name])
+
+
+@pytest.mark.parametrize("name", sorted(NUMBER_FUNCTIONS))
+@pytest.mark.parametrize("text", ["abc", "2024-02-30", "1,5"])
+def test_a_function_of_numbers_or_dates_is_blank_for_text_that_is_neither(
+    name: str, text: str
+) -> None:
+    for count in argument_counts(name):
+        assert_value(call(name, [text] * count, CTX), NAN)
+
+
+@pytest.mark.parametrize("name", sorted(DATE_FUNCTIONS))
+@pytest.mark.parametrize("argument", ODD)
+def test_a_date_function_is_blank_for_anything_but_a_date(name: str, argument: Value) -> None:
+    for count in argument_counts(name):
+        assert_value(call(name, [argument] * count, CTX), "" if name in TEXT_FUNCTIONS else NAN)
+
+
+@pytest.mark.parametrize("name", sorted(ON_BLANK))
+@pytest.mark.parametrize("argument", ODD)
+def test_every_function_gives_its_kind_of_value_for_odd_input(name: str, argument: Value) -> None:
+    kind = str if name in TEXT_FUNCTIONS else bool if name in TEST_FUNCTIONS else float
+    for count in argument_counts(name):
+        assert type(call(name, [argument] * count, CTX)) is kind
+
+
+@pytest.mark.parametrize("argument", ODD)
+def test_no_odd_input_is_a_missing_code_and_only_a_blank_is_blank(argument: Value) -> None:
+    blank = argument == "" or (isinstance(argument, float) and math.isnan(argument))
+    for name, expected in [
+        ("ismissingcode", False),
+        ("hasmissingcode", False),
+        ("isblankormissingcode", blank),
+        ("isblanknotmissingcode", blank),
+    ]:
+        for count in argument_counts(name):
+            assert call(name, [argument] * count, CTX) is expected
+
+
+@pytest.mark.parametrize(
+    ("argument", "number", "integer"),
+    [(1e308, True, True), (-0.0, True, True), (math.inf, False, False), ("abc", False, False)],
+)
+def test_a_finite_number_is_a_number_and_infinity_is_not(
+    argument: Value, number: bool, integer: bool
+) -> None:
+    assert call("isnumber", [argument], CTX) is number
+    assert call("isinteger", [argument], CTX) is integer

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from tests.conftest import demo_schema
+from tests.support.projects import demo_schema
 from worker.core.logic import RecordContext, parse, reference_problems
 from worker.core.records import RecordData, RowKey
 

@@ -13,20 +13,19 @@ import operator
 from collections.abc import Callable
 from datetime import date, datetime
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.support.examples import examples
+from tests.support.logic_trees import compound
 from worker.core.logic import LogicSyntaxError, MappingContext, parse, unparse
-from worker.core.logic.functions import FUNCTIONS
 from worker.core.logic.nodes import (
     EVENT_SMART_VARIABLES,
     INSTANCE_SMART_VARIABLES,
     STANDALONE_SMART_VARIABLES,
     Binary,
     Boolean,
-    Call,
     FieldRef,
-    Logical,
     Node,
     Number,
     SmartVariable,
@@ -36,7 +35,7 @@ from worker.core.logic.nodes import (
 )
 from worker.core.logic.unparser import reference_text
 
-SETTINGS = settings(max_examples=200, deadline=None)
+SETTINGS = examples(200)
 
 # --- 1. parse raises only LogicSyntaxError ---------------------------------------------------
 
@@ -130,47 +129,9 @@ leaves: st.SearchStrategy[Node] = st.one_of(
     st.builds(Boolean, st.booleans()),
     st.sampled_from(sorted(STANDALONE_SMART_VARIABLES)).map(SmartVariable),
 )
-# Functions whose literal arguments are checked at parse time get their own strategy.
-PLAIN_FUNCTIONS = sorted(name for name, spec in FUNCTIONS.items() if spec.check is None)
-UNITS = ["y", "M", "d", "h", "m", "s"]
 
 
-def calls(children: st.SearchStrategy[Node]) -> st.SearchStrategy[Node]:
-    def with_args(name: str) -> st.SearchStrategy[Node]:
-        spec = FUNCTIONS[name]
-        most = spec.max_args if spec.max_args is not None else spec.min_args + 2
-        args = st.lists(children, min_size=spec.min_args, max_size=most)
-        return args.map(lambda a: Call(name, tuple(a)))
-
-    datediff = st.builds(
-        lambda a, b, unit, rest: Call("datediff", (a, b, String(unit), *rest)),
-        children,
-        children,
-        st.sampled_from(UNITS),
-        st.lists(children, max_size=1),
-    )
-    return st.sampled_from(PLAIN_FUNCTIONS).flatmap(with_args) | datediff
-
-
-def extend(children: st.SearchStrategy[Node]) -> st.SearchStrategy[Node]:
-    return st.one_of(
-        st.builds(Unary, st.sampled_from(["-", "+", "not"]), children),
-        st.builds(
-            Binary,
-            st.sampled_from(["=", "<>", "<", "<=", ">", ">=", "+", "-", "*", "/", "^"]),
-            children,
-            children,
-        ),
-        st.builds(
-            Logical,
-            st.sampled_from(["and", "or"]),
-            st.lists(children, min_size=2, max_size=4).map(tuple),
-        ),
-        calls(children),
-    )
-
-
-trees = st.recursive(leaves, extend, max_leaves=20)
+trees = st.recursive(leaves, compound, max_leaves=20)
 
 
 @SETTINGS

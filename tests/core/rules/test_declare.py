@@ -6,11 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.core.rules.builders import (
-    CHECKS,
-    load,
-    rules_folder,
-)
+from tests.support.toy_study import CHECKS, load, rules_folder
 from worker.core.findings import Kind, Severity
 from worker.core.rules.declare import CheckInfo, at, at_part, check, check_all, declared_check
 from worker.errors import MappingError

@@ -6,7 +6,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from tests.core.rules.builders import (
+from tests.support.toy_study import (
     AS_OF,
     CHECKS,
     CLEAN,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.core.rules.builders import (
+from tests.support.toy_study import (
     AS_OF,
     BUILDER,
     CHECKS,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.core.rules.builders import (
+from tests.support.toy_study import (
     CLEAN,
     LOGIC,
     MAPPING,

@@ -7,10 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.core.rules.builders import (
-    load,
-    rules_folder,
-)
+from tests.support.toy_study import load, rules_folder
 from worker.core.rules import Params
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.core.rules.builders import (
+from tests.support.toy_study import (
     AS_OF,
     BUILDER,
     CHECKS,

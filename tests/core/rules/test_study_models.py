@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.rules.builders import AS_OF, RULES, Rec, day, mapping, ruleset, schema, treated
+from tests.support.nk_trial import AS_OF, RULES, Rec, day, mapping, ruleset, schema, treated
 from worker.core.mapping import ParticipantBuilder
 from worker.core.rules import load_ruleset
 from worker.core.rules.params import StudyParams

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from tests.rules.builders import AS_OF, ruleset, screened, treated
+from tests.support.nk_trial import AS_OF, ruleset, screened, treated
 from worker.core.rules.tally import StudyTally
 from worker.core.visits import VisitStatus
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
-from tests.core.rules.builders import load, rules_folder
+from tests.support.projects import REPO
+from tests.support.toy_study import load, rules_folder
 from worker.core.rules.wording import GENERIC, STUDY_FILE, Wording, load_wording
 from worker.errors import MappingError
 

@@ -6,21 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from tests.core.rules.builders import (
-    check_all_records,
-    month,
-    places,
-    record,
-)
-from tests.core.schedule.builders import (
-    SCHEDULE,
-    dosed,
-    iso,
-    missed_on,
-    on,
-    ruleset_with,
-    statuses,
-)
+from tests.support.toy_schedule import SCHEDULE, dosed, iso, missed_on, on, ruleset_with, statuses
+from tests.support.toy_study import check_all_records, month, places, record
 
 
 def test_the_declared_checks_report_out_of_window_and_missed_visits(tmp_path: Path) -> None:

@@ -8,13 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.core.schedule.builders import (
-    SCHEDULE,
-    dosed,
-    on,
-    ruleset_with,
-    statuses,
-)
+from tests.support.toy_schedule import SCHEDULE, dosed, on, ruleset_with, statuses
 from worker.errors import MappingError
 
 

@@ -5,22 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.core.rules.builders import (
-    BUILDER,
-    baseline,
-    log,
-    month,
-    record,
-)
-from tests.core.schedule.builders import (
-    DAY0,
-    SCHEDULE,
-    dosed,
-    iso,
-    on,
-    ruleset_with,
-    statuses,
-)
+from tests.support.toy_schedule import DAY0, SCHEDULE, dosed, iso, on, ruleset_with, statuses
+from tests.support.toy_study import BUILDER, baseline, log, month, record
 
 
 def test_each_visit_has_its_target_and_window_counted_from_the_earliest_anchor_date(

@@ -7,11 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
-from tests.core.schedule.builders import (
-    SCHEDULE,
-    ruleset_with,
-)
+from tests.support.projects import REPO
+from tests.support.toy_schedule import SCHEDULE, ruleset_with
 from worker.errors import MappingError
 
 

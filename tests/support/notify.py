@@ -1,13 +1,17 @@
-"""Small summaries' inputs for the notify tests: items, visits and snapshots by hand."""
+"""Small summaries' inputs for the notify tests: items, visits and snapshots by hand, and
+email settings pointing at a loopback SMTP server."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from itertools import count
+from pathlib import Path
 from typing import Any
 
+from worker.config import EmailSettings, Settings
 from worker.core.findings import Kind, Severity
-from worker.notify.snapshot import Item, Snapshot, Visit, VisitState
+from worker.notify.snapshot import Item, Snapshot, SummaryOptions, Visit, VisitState
+from worker.session import summary_options
 
 AS_OF = date(2026, 11, 26)
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
@@ -111,7 +115,7 @@ def stored_query(
 
 def sync_result(queries: dict[str, list[Any]], *, partial: bool = False, **values: Any) -> Any:
     """A run's outcome carrying what summaries read, without a sync."""
-    from tests.rules.builders import schema
+    from tests.support.nk_trial import schema
     from worker.core.outcome import RunOutcome
 
     project = schema().model_copy(update={"redcap_version": "15.7.6", "project_id": 4107})
@@ -139,3 +143,28 @@ def message(recipients: tuple[str, ...] = ("pi@example.org", "dm@example.org")) 
         recipients=recipients,
         now=NOW,
     )
+
+
+def email_settings(**values: object) -> EmailSettings:
+    base: dict[str, object] = {
+        "security": "none",
+        "sender": "worker@example.org",
+        "critical": ["pi@example.org"],
+        "major": ["dm@example.org"],
+        "minor": ["monitor@example.org"],
+        "timeout_s": 5.0,
+    }
+    return EmailSettings.model_validate(base | values)
+
+
+def settings_for(tmp_path: Path, **email: object) -> Settings:
+    return Settings(
+        state_dir=tmp_path / "state",
+        email=email_settings(**email),
+        redcap={"url": "https://redcap.example.org/api/"},
+    )
+
+
+def options_for(tmp_path: Path, **email: object) -> SummaryOptions:
+    """What the summaries read of :func:`settings_for`."""
+    return summary_options(settings_for(tmp_path, **email))

@@ -1,4 +1,4 @@
-"""A visit schedule on the made-up project of tests/core/rules/builders.py, not the dNK
+"""A visit schedule on the made-up project of tests/support/toy_study.py, not the dNK
 trial: the engine is generic. Day 0 is the earliest dose date; months 1 and 2 are the part
 ``months``."""
 
@@ -8,7 +8,7 @@ import textwrap
 from datetime import date, timedelta
 from pathlib import Path
 
-from tests.core.rules.builders import (
+from tests.support.toy_study import (
     BUILDER,
     baseline,
     check_all_records,

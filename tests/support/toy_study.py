@@ -1,5 +1,8 @@
-"""A small made-up project and rules folder for the study-check framework's tests (not
-the dNK trial: the framework is generic)."""
+"""A small made-up study for the tests of the study-check framework (worker/core/rules): its
+project, mapping, a rules folder written into a temporary folder, and its records.
+
+It is not the dNK trial on purpose: the framework is generic.
+"""
 
 from __future__ import annotations
 
@@ -203,4 +206,5 @@ def places(found) -> list[tuple]:
     return sorted((f.rule, f.record, f.event, f.instance, f.field) for f in found)
 
 
+# A record's rows that no check of the toy study finds anything in.
 CLEAN = (baseline(), month(1), month(2), dose(1, visit_date="2026-02-01", weight_kg="70"))

@@ -1,9 +1,6 @@
 """Small dNK participants for the rule tests, built the way the worker builds them.
 
-A :class:`Rec` collects REDCap rows (raw strings, as the API exports them) for one record;
-the rows go through ``group_rows`` and the real ``ParticipantBuilder`` from
-``mappings/nk_trial.toml``, so the tests see the typed participant the checks see, with
-invalid values blanked exactly as in production.
+A :class:`Rec` is a record of the dNK project (see tests/support/studies.py).
 
 Dates are written as days relative to D0, the first infusion: ``day(28)`` is 28 days after.
 :func:`treated` is a participant who fires no dNK check; each test changes what it needs.
@@ -11,23 +8,27 @@ Dates are written as days relative to D0, the first infusion: ``day(28)`` is 28 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import date, timedelta
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-from tests.conftest import demo_schema
+from tests.support.studies import BundledStudy, StudyRecord
+from tests.support.studies import finding_key as finding_key
+from tests.support.studies import where as where
 from worker.core.findings import Finding
-from worker.core.mapping import MappingSpec, ParticipantBuilder, load_mapping
-from worker.core.records import RecordData, group_rows
-from worker.core.rules import Ruleset, load_ruleset
-from worker.core.schema import ProjectSchema
 
-REPO = Path(__file__).resolve().parents[2]
-PROJECT = REPO / "demo" / "nk_trial"
-RULES = REPO / "rules" / "nk_trial"
-MAPPING = REPO / "mappings" / "nk_trial.toml"
+NK_TRIAL = BundledStudy("nk_trial")
+PROJECT, RULES, MAPPING = NK_TRIAL.project, NK_TRIAL.rules, NK_TRIAL.mapping_file
+schema, mapping, builder, ruleset = (
+    NK_TRIAL.schema,
+    NK_TRIAL.mapping,
+    NK_TRIAL.builder,
+    NK_TRIAL.ruleset,
+)
+demo_data = NK_TRIAL.demo_data
+# The findings the demo seeds (generic and NK-*), written from the protocol by reasoning.
+SEEDED = json.loads((PROJECT / "demo_findings.json").read_text(encoding="utf-8"))
 
 D0 = date(2026, 3, 2)
 AS_OF = D0 + timedelta(days=400)  # every follow-up window has closed
@@ -38,46 +39,10 @@ def day(n: int) -> str:
     return (D0 + timedelta(days=n)).isoformat()
 
 
-def schema() -> ProjectSchema:
-    return demo_schema()
+class Rec(StudyRecord):
+    """A dNK record; each method sets values in one row and returns the record."""
 
-
-@cache
-def mapping() -> MappingSpec:
-    return load_mapping(MAPPING)
-
-
-@cache
-def builder() -> ParticipantBuilder:
-    """Participants of the checks' own class (rules/nk_trial/checks/models.py), as the
-    pipeline builds them."""
-    return ParticipantBuilder(mapping(), schema(), model=ruleset().participant_model)
-
-
-@cache
-def ruleset() -> Ruleset:
-    return load_ruleset(RULES, schema=schema(), mapping=mapping())
-
-
-class Rec:
-    """The rows of one record; each method sets values in one row and returns the record."""
-
-    def __init__(self, record_id: str = "1") -> None:
-        self.record_id = record_id
-        self.rows: dict[tuple[str, str, str], dict[str, str]] = {}
-
-    def _set(self, event: str, instrument: str, instance: str, values: dict[str, Any]) -> Rec:
-        row = self.rows.setdefault(
-            (event, instrument, instance),
-            {
-                "record_id": self.record_id,
-                "redcap_event_name": event,
-                "redcap_repeat_instrument": instrument,
-                "redcap_repeat_instance": instance,
-            },
-        )
-        row.update({k: "" if v is None else str(v) for k, v in values.items()})
-        return self
+    study = NK_TRIAL
 
     def screening(self, **values: Any) -> Rec:
         return self._set("screening_arm_1", "", "", values)
@@ -100,12 +65,6 @@ class Rec:
     def drop_fu(self, month: int) -> Rec:
         self.rows.pop((f"fu_m{month}_arm_1", "", ""), None)
         return self
-
-    def record(self) -> RecordData:
-        return group_rows(schema(), list(self.rows.values()))[self.record_id]
-
-    def participant(self) -> Any:
-        return builder().build(self.record())
 
 
 def screened(record_id: str = "1") -> Rec:
@@ -172,14 +131,9 @@ def treated(record_id: str = "1", *, months: Iterable[int] = range(1, 7)) -> Rec
 
 def findings(*recs: Rec, rule: str | None = None, as_of: date = AS_OF) -> list[Finding]:
     """Every dNK finding on these records (cross-participant checks included)."""
-    run = ruleset().start(as_of)
-    found: list[Finding] = []
-    for rec in recs:
-        found.extend(run.check(rec.participant(), rec.record()))
-    found.extend(run.finish())
-    return [f for f in found if rule is None or f.rule == rule]
+    return NK_TRIAL.findings(recs, rule, as_of)
 
 
-def where(found: Iterable[Finding]) -> list[tuple[str, str | None, int | None, str | None]]:
-    """(record, event, instance, field) of each finding: where the query is raised."""
-    return [(f.record, f.event, f.instance, f.field) for f in found]
+def seeded(prefix: str = "") -> set[tuple[Any, ...]]:
+    """Where the demo seeds findings of the checks whose ids start with ``prefix``."""
+    return {finding_key(f) for f in SEEDED if f["rule"].startswith(prefix)}
