@@ -13,6 +13,7 @@ from worker.errors import ConfigError
 from worker.sandbox import Sandbox
 
 
+@pytest.mark.e2e
 def test_context_manager_starts_and_stops(classic_dir) -> None:
     with Sandbox.from_folder(project_dir=classic_dir, data="empty") as sb:
         assert sb.running
