@@ -42,7 +42,7 @@ def test_rules_without_a_mapping_fail_with_exit_2(redcap_env, tmp_path: Path, ca
 
 def test_the_demo_studys_checks_run_on_every_record_without_an_error(redcap_env) -> None:
     settings = load_settings(REPO / "config.example.toml")
-    client = make_client(settings)
+    client = make_client(settings.redcap)
     problems, ran = check_run_problems(settings, client.schema(), client, AS_OF)
     assert problems == []
     assert ran.endswith(f"record(s) as of {AS_OF} without an error")

@@ -26,7 +26,7 @@ METADATA_ROW = {"field_name": "study_id", "form_name": "enrolment"}
     ],
 )
 def test_answers_of_the_expected_shape_pass(payload, return_type, result) -> None:
-    check_shape(payload, return_type, result)
+    assert check_shape(payload, return_type, result) is None  # no UnexpectedResponse
 
 
 @pytest.mark.parametrize(
