@@ -1,6 +1,7 @@
 """What the in-process command tests share: the demo sandbox named by the environment, as a
 user's shell would name it, a state folder of the test's own, and signal handlers restored
-after commands that install theirs (sync, run)."""
+after commands that install theirs (sync, run), and the log stream after ``run`` switches the
+process to stdout."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.worker_process import worker_env
+from worker import logs
 from worker.stopping import Shutdown
 
 
@@ -34,3 +36,10 @@ def restore_signals() -> Iterator[None]:
     yield
     for sig, handler in saved.items():
         signal.signal(sig, handler)
+
+
+@pytest.fixture
+def restore_log_stream() -> Iterator[None]:
+    saved = logs._default_stream
+    yield
+    logs.set_default_stream(saved)
