@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from worker.config import Settings
-from worker.core.findings import CheckResult, Finding, sort_findings
+from worker.core.findings import CheckResult, Finding, merge_sorted, sort_findings
 from worker.core.generic_checks import GenericChecker
 from worker.core.mapping import MappingSpec, ParticipantBuilder, QueriesSpec, load_mapping
 from worker.core.records import RecordData, group_rows
@@ -341,7 +341,11 @@ def check_batches(
     """
     result = CheckResult(as_of=as_of, partial=partial, study_checks=study.study_checks)
     run = study.ruleset.start(as_of) if study.ruleset else None
+    # Each batch's findings sorted as they come, merged once at the end: sorting them all
+    # at once would hold a sort key beside every finding of the project.
+    sorted_runs: list[list[Finding]] = []
     for batch in read_ahead(batches):
+        in_batch: list[Finding] = []
         for record in group_rows(study.schema, batch).values():
             result.records_checked += 1
             found = study.generic.check(record, as_of)
@@ -349,18 +353,19 @@ def check_batches(
                 found.extend(run.check(study.builder.build(record), record))
             if on_record is not None:
                 on_record(record, found)
-            result.findings.extend(found)
+            in_batch.extend(found)
+        sorted_runs.append(sort_findings(in_batch))
     if run is not None:
         # Cross-participant checks (e.g. an enrollment cap) are meaningless on a subset.
         if not partial:
-            result.findings.extend(run.finish())
+            sorted_runs.append(sort_findings(run.finish()))
         else:
             run.skip_cross()
         result.check_errors = run.check_errors
         result.coverage = run.coverage
         result.quarantined = {q.check.id: q.reason for q in run.ruleset.quarantined}
     result.logic_errors = list(study.generic.logic_errors)
-    result.findings = sort_findings(result.findings)
+    result.findings = merge_sorted(sorted_runs)
     return result
 
 
