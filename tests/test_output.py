@@ -22,11 +22,14 @@ from worker.output import (
     PUBLIC_COLUMNS,
     _public_row,
     _wrap_message,
+    csv_chunks,
+    json_chunks,
     render_csv,
     render_json,
     render_table,
     summarise,
     summary_line,
+    table_chunks,
 )
 from worker.text_safety import csv_cell, visible, visible_text
 
@@ -261,6 +264,19 @@ def test_each_format_matches_its_plain_implementation() -> None:
         assert render_json(r) == plain_json(r)
         assert render_csv(r) == plain_csv(r)
         assert render_table(r) == plain_table(r)
+
+
+def test_each_format_written_in_pieces_is_the_same_text() -> None:
+    many = result(*(finding(str(n % 4), f"DQ-{n}") for n in range(7)))
+    for r in (many, result()):
+        for size in (1, 2, 7, 100):
+            assert "".join(json_chunks(r, size)) == plain_json(r)
+            assert "".join(csv_chunks(r, size)) == plain_csv(r)
+        pieces = list(table_chunks(r))
+        assert "".join(pieces) == plain_table(r)
+    # The table comes a record at a time: the title, each record, the summary.
+    assert len(list(table_chunks(many))) == 1 + 4 + 1
+    assert len(list(json_chunks(many, 2))) == 1 + 1 + 4 + 1 + 1
 
 
 def test_the_public_row_is_what_public_gives_in_column_order() -> None:
