@@ -85,8 +85,8 @@ def test_after_a_run_nothing_of_the_participants_is_left_but_the_findings() -> N
 def test_findings_are_compact() -> None:
     _, large = small_and_large()
     # A finding's own object, its evidence and its share of the texts, not a model with a
-    # dict per finding (which took over 1.5 KB each).
-    assert large.held / large.findings < 600
+    # dict per finding (which took over 1.7 KB each).
+    assert large.held / large.findings < 400
 
 
 def test_the_memory_a_run_works_in_does_not_grow_with_the_project() -> None:

@@ -34,7 +34,7 @@ def _shared(text: str) -> str:
     return intern(text) if type(text) is str else text
 
 
-_NO_EVIDENCE: tuple[tuple[str, str], ...] = ()
+_NO_EVIDENCE: tuple[str, ...] = ()
 
 
 class Finding:
@@ -45,7 +45,7 @@ class Finding:
 
     Compact and immutable: a run holds every finding until it writes them out (hundreds of
     thousands in a large project), so a finding is a slotted object sharing its repeated
-    texts, with its evidence as a tuple of pairs.
+    texts, with its evidence as one flat tuple.
     """
 
     __slots__ = (
@@ -71,7 +71,7 @@ class Finding:
     instance: int | None
     field: str | None
     message: str
-    _evidence: tuple[tuple[str, str], ...]
+    _evidence: tuple[str, ...]  # key, value, key, value, ...: one object, not one per pair
     # The check itself failed on this participant: for the data manager, never a site query.
     check_error: bool
 
@@ -103,7 +103,7 @@ class Finding:
         put(
             self,
             "_evidence",
-            tuple((_shared(k), _shared(v)) for k, v in evidence.items())
+            tuple(_shared(text) for pair in evidence.items() for text in pair)
             if evidence
             else _NO_EVIDENCE,
         )
@@ -112,7 +112,8 @@ class Finding:
     @property
     def evidence(self) -> dict[str, str]:
         """The values the check read, keyed ``event[instance].field`` (a fresh dict)."""
-        return dict(self._evidence)
+        flat = self._evidence
+        return dict(zip(flat[::2], flat[1::2], strict=True))
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"a Finding is immutable: cannot set {name}")
