@@ -400,3 +400,11 @@ def test_visible_escapes_only_what_harms() -> None:
     assert visible_text("a\nb\tc\x1b") == "a\nb\tc\\x1b"
     assert visible("\u200bzero\ufeff\u2028") == "\\u200bzero\\ufeff\\u2028"
     assert visible("\u200djoiner\xa0nbsp") == "\u200djoiner\xa0nbsp"
+
+
+def test_the_table_is_the_same_when_few_laid_out_findings_are_kept(monkeypatch) -> None:
+    import worker.output
+
+    monkeypatch.setattr(worker.output, "LAID_OUT_KEPT", 1)
+    many = result(*(finding(str(n % 5), f"DQ-{n % 3}") for n in range(15)))
+    assert render_table(many) == plain_table(many)

@@ -19,6 +19,8 @@ PUBLIC_COLUMNS = PUBLIC_FIELDS
 WIDTH = 80
 # Findings per piece of JSON or CSV output.
 CHUNK = 2000
+# Distinct findings whose table lines are kept for reuse.
+LAID_OUT_KEPT = 5000
 NO_STUDY_RULES = "no study rules configured: generic checks only"
 
 
@@ -152,11 +154,14 @@ def table_chunks(result: CheckResult) -> Iterator[str]:
     """``render_table``'s text a record at a time."""
     yield f"Findings as of {result.as_of.isoformat()}\n\n"
     # Findings repeat a lot across participants (same rule, place and often message):
-    # lay out each distinct one once.
+    # lay out each distinct one once, remembering a bounded number (a project's distinct
+    # messages grow with it).
     laid_out: dict[tuple[Any, ...], list[str]] = {}
     for record, group in groupby(result.findings, key=_RECORD):
         items = list(group)
         lines = [f"Record {visible(record)} ({len(items)} finding{'s' if len(items) != 1 else ''})"]
+        if len(laid_out) > LAID_OUT_KEPT:
+            laid_out.clear()
         for key in map(_TABLE_KEY, items):
             finding_lines = laid_out.get(key)
             if finding_lines is None:
