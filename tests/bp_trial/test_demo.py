@@ -21,7 +21,7 @@ ORACLE = json.loads((PROJECT / "demo_findings.json").read_text(encoding="utf-8")
 
 
 def key(f: dict | Finding) -> tuple:
-    d = f if isinstance(f, dict) else f.model_dump()
+    d = f if isinstance(f, dict) else f.public()
     return (d["rule"], d["record"], d["event"], d["instance"], d["field"])
 
 

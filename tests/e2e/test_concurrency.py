@@ -16,10 +16,10 @@ from bench.sandbox import max_in_window
 from tests.conftest import AS_OF, DEMO_PROJECT, REPO, run_worker, worker_env
 from worker import sync as sync_module
 from worker.config import Settings, load_settings
+from worker.core.outcome import RunOutcome
 from worker.pipeline import make_client
 from worker.sandbox import DEMO_TOKEN, Sandbox
 from worker.sandbox.reqlog import RequestEntry
-from worker.core.outcome import RunOutcome
 from worker.session import sync_options
 from worker.sync import run_sync
 

@@ -32,7 +32,7 @@ def demo_data() -> ModuleType:
 
 
 def key(f: dict | Finding) -> tuple:
-    d = f if isinstance(f, dict) else f.model_dump()
+    d = f if isinstance(f, dict) else f.public()
     return (d["rule"], d["record"], d["event"], d["instance"], d["field"])
 
 
