@@ -22,7 +22,7 @@ BATCH = 20  # records per batch
 
 @cache
 def study() -> Study:
-    return load_study(load_settings(REPO / "config.example.toml"), demo_schema())
+    return load_study(load_settings(REPO / "config.example.toml").study, demo_schema())
 
 
 def batches(participants: int) -> list[list[dict]]:
