@@ -22,11 +22,14 @@ from worker.output import (
     PUBLIC_COLUMNS,
     _public_row,
     _wrap_message,
+    csv_chunks,
+    json_chunks,
     render_csv,
     render_json,
     render_table,
     summarise,
     summary_line,
+    table_chunks,
 )
 from worker.text_safety import csv_cell, visible, visible_text
 
@@ -263,6 +266,19 @@ def test_each_format_matches_its_plain_implementation() -> None:
         assert render_table(r) == plain_table(r)
 
 
+def test_each_format_written_in_pieces_is_the_same_text() -> None:
+    many = result(*(finding(str(n % 4), f"DQ-{n}") for n in range(7)))
+    for r in (many, result()):
+        for size in (1, 2, 7, 100):
+            assert "".join(json_chunks(r, size)) == plain_json(r)
+            assert "".join(csv_chunks(r, size)) == plain_csv(r)
+        pieces = list(table_chunks(r))
+        assert "".join(pieces) == plain_table(r)
+    # The table comes a record at a time: the title, each record, the summary.
+    assert len(list(table_chunks(many))) == 1 + 4 + 1
+    assert len(list(json_chunks(many, 2))) == 1 + 1 + 4 + 1 + 1
+
+
 def test_the_public_row_is_what_public_gives_in_column_order() -> None:
     for f in awkward_findings():
         assert dict(zip(PUBLIC_COLUMNS, _public_row(f), strict=True)) == plain_public(f)
@@ -367,3 +383,19 @@ def test_a_lone_surrogate_never_breaks_an_output() -> None:
     # A real (paired) character outside the BMP stays itself.
     emoji = result(finding("10", "DQ-TYPE", message="ok \U0001f600"))
     assert json.loads(render_json(emoji))["findings"][0]["message"] == "ok \U0001f600"
+
+
+def test_visible_escapes_only_what_harms() -> None:
+    assert visible("Ünïcødé ok · – «»") == "Ünïcødé ok · – «»"
+    assert visible("a\nb\tc") == "a\\x0ab\\x09c"
+    assert visible_text("a\nb\tc\x1b") == "a\nb\tc\\x1b"
+    assert visible("\u200bzero\ufeff\u2028") == "\\u200bzero\\ufeff\\u2028"
+    assert visible("\u200djoiner\xa0nbsp") == "\u200djoiner\xa0nbsp"
+
+
+def test_the_table_is_the_same_when_few_laid_out_findings_are_kept(monkeypatch) -> None:
+    import worker.output
+
+    monkeypatch.setattr(worker.output, "LAID_OUT_KEPT", 1)
+    many = result(*(finding(str(n % 5), f"DQ-{n % 3}") for n in range(15)))
+    assert render_table(many) == plain_table(many)

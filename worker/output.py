@@ -7,26 +7,21 @@ import io
 import json
 import textwrap
 from collections import Counter
+from collections.abc import Callable, Iterator
 from itertools import chain, groupby
 from operator import attrgetter
 from typing import Any
 
-from worker.core.findings import Finding, Kind, Severity
+from worker.core.findings import PUBLIC_FIELDS, Finding, Kind, Severity
 from worker.core.outcome import RunOutcome
 from worker.text_safety import csv_cell, json_text, visible, visible_text
 
-PUBLIC_COLUMNS = (
-    "rule",
-    "kind",
-    "severity",
-    "record",
-    "event",
-    "instrument",
-    "instance",
-    "field",
-    "message",
-)
+PUBLIC_COLUMNS = PUBLIC_FIELDS
 WIDTH = 80
+# Findings per piece of JSON or CSV output.
+CHUNK = 2000
+# Distinct findings whose table lines are kept for reuse.
+LAID_OUT_KEPT = 5000
 NO_STUDY_RULES = "no study rules configured: generic checks only"
 
 
@@ -90,46 +85,61 @@ def render_json(result: RunOutcome) -> str:
     The document is ``{"as_of": ..., "findings": [<public columns>, ...], "summary": ...,
     "coverage": {<check>: {"ran": n, "errored": n, "skipped": {<reason>: n}}}}``.
     """
+    return "".join(json_chunks(result))
+
+
+def json_chunks(result: RunOutcome, size: int = CHUNK) -> Iterator[str]:
+    """``render_json``'s text in pieces of at most ``size`` findings: written out one after
+    another, a large run's output never sits in memory whole."""
+    findings = result.findings
+    yield f'{{\n  "as_of": {json.dumps(result.as_of.isoformat())},\n  "findings": '
+    if findings:
+        yield "[\n"
+        for start in range(0, len(findings), size):
+            yield (",\n" if start else "") + _json_findings(findings[start : start + size])
+        yield "\n  ]"
+    else:
+        yield "[]"
     summary = json.dumps(summarise(result), indent=2).replace("\n", "\n  ")
     coverage = json.dumps(coverage_document(result), indent=2).replace("\n", "\n  ")
-    return (
-        "{\n"
-        f'  "as_of": {json.dumps(result.as_of.isoformat())},\n'
-        f'  "findings": {_json_findings(result.findings)},\n'
-        f'  "summary": {summary},\n'
-        f'  "coverage": {coverage}\n'
-        "}\n"
-    )
+    yield f',\n  "summary": {summary},\n  "coverage": {coverage}\n}}\n'
 
 
 def _json_findings(findings: list[Finding]) -> str:
-    """The findings list as ``json.dumps(..., indent=2)`` lays it out one level deep.
+    """The findings (at least one) as ``json.dumps(..., indent=2)`` lays out the items of a
+    list one level deep, joined by ``,\\n``.
 
     With ``indent``, json uses its pure-Python encoder, which took most of a large report's
     rendering time. Here the C encoder encodes every value in one call, one value a line
     (an encoded value never holds a raw newline), and each finding is the same template
     filled with its encoded values.
     """
-    if not findings:
-        return "[]"
     values = list(chain.from_iterable(map(_public_row, findings)))
     encoded_all = json.dumps(values, separators=("\n", ":"))
     if "\\ud" in encoded_all:  # a surrogate, paired or lone: rare, so checked only then
         values = [json_text(v) if isinstance(v, str) else v for v in values]
         encoded_all = json.dumps(values, separators=("\n", ":"))
     encoded = encoded_all[1:-1].split("\n")
-    return "[\n" + ",\n".join([_JSON_FINDING] * len(findings)) % tuple(encoded) + "\n  ]"
+    return ",\n".join([_JSON_FINDING] * len(findings)) % tuple(encoded)
 
 
 def render_csv(result: RunOutcome) -> str:
     """One row per finding; text cells pass through ``csv_cell`` (no formula runs in a
     spreadsheet, no control character reaches it)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(PUBLIC_COLUMNS)
-    # csv writes None as an empty field and a StrEnum as its value.
-    writer.writerows(map(_csv_row, result.findings))
-    return buffer.getvalue()
+    return "".join(csv_chunks(result))
+
+
+def csv_chunks(result: RunOutcome, size: int = CHUNK) -> Iterator[str]:
+    """``render_csv``'s text in pieces of at most ``size`` rows."""
+    findings = result.findings
+    for start in range(0, max(len(findings), 1), size):
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        if not start:
+            writer.writerow(PUBLIC_COLUMNS)
+        # csv writes None as an empty field and a StrEnum as its value.
+        writer.writerows(map(_csv_row, findings[start : start + size]))
+        yield buffer.getvalue()
 
 
 def _csv_row(finding: Finding) -> list[Any]:
@@ -138,29 +148,39 @@ def _csv_row(finding: Finding) -> list[Any]:
 
 def render_table(result: RunOutcome) -> str:
     """Findings grouped by record, each in at most 80 columns."""
-    lines: list[str] = [f"Findings as of {result.as_of.isoformat()}", ""]
-    append, extend = lines.append, lines.extend
+    return "".join(table_chunks(result))
+
+
+def table_chunks(result: RunOutcome) -> Iterator[str]:
+    """``render_table``'s text a record at a time."""
+    yield f"Findings as of {result.as_of.isoformat()}\n\n"
     # Findings repeat a lot across participants (same rule, place and often message):
-    # lay out each distinct one once.
+    # lay out each distinct one once, remembering a bounded number (a project's distinct
+    # messages grow with it).
     laid_out: dict[tuple[Any, ...], list[str]] = {}
     for record, group in groupby(result.findings, key=_RECORD):
         items = list(group)
-        append(f"Record {visible(record)} ({len(items)} finding{'s' if len(items) != 1 else ''})")
+        lines = [f"Record {visible(record)} ({len(items)} finding{'s' if len(items) != 1 else ''})"]
+        if len(laid_out) > LAID_OUT_KEPT:
+            laid_out.clear()
         for key in map(_TABLE_KEY, items):
             finding_lines = laid_out.get(key)
             if finding_lines is None:
                 finding_lines = laid_out[key] = _table_lines(*key)
-            extend(finding_lines)
-        append("")
+            lines.extend(finding_lines)
+        lines.append("")
+        yield "\n".join(lines) + "\n"
+    lines = []
     if not result.findings:
-        append("No findings.")
-        append("")
-    extend(textwrap.wrap(summary_line(result), width=WIDTH, subsequent_indent="  "))
+        lines += ["No findings.", ""]
+    lines.extend(textwrap.wrap(summary_line(result), width=WIDTH, subsequent_indent="  "))
     for problem in result.degraded:
-        extend(textwrap.wrap(problem, width=WIDTH, initial_indent="  ", subsequent_indent="    "))
+        lines.extend(
+            textwrap.wrap(problem, width=WIDTH, initial_indent="  ", subsequent_indent="    ")
+        )
     for problem in result.logic_errors:
-        append(_fit(f"logic error: {visible(problem)}"))
-    return "\n".join(lines) + "\n"
+        lines.append(_fit(f"logic error: {visible(problem)}"))
+    yield "\n".join(lines) + "\n"
 
 
 # Everything of a finding its table lines show, in _table_lines' argument order.
@@ -246,3 +266,9 @@ _JSON_FINDING = (
 
 
 RENDERERS = {"table": render_table, "json": render_json, "csv": render_csv}
+# The same, in pieces to write out one after another.
+CHUNKED: dict[str, Callable[[RunOutcome], Iterator[str]]] = {
+    "table": table_chunks,
+    "json": json_chunks,
+    "csv": csv_chunks,
+}

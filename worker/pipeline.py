@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from worker.config import RedcapSettings, StudySettings
-from worker.core.findings import Finding, sort_findings
+from worker.core.findings import Finding, merge_sorted, sort_findings
 from worker.core.generic_checks import GenericChecker
 from worker.core.mapping import MappingSpec, ParticipantBuilder, QueriesSpec, load_mapping
 from worker.core.outcome import KeptQueries, RunOutcome
@@ -355,7 +355,11 @@ def check_batches(
             outcome.tally = StudyTally(ruleset, keep_visit=visits)
             ruleset = ruleset.observed_by(outcome.tally.observe)
     run = ruleset.start(as_of) if ruleset else None
+    # Each batch's findings sorted as they come, merged once at the end: sorting them all
+    # at once would hold a sort key beside every finding of the project.
+    sorted_runs: list[list[Finding]] = []
     for batch in read_ahead(batches):
+        in_batch: list[Finding] = []
         for record in group_rows(study.schema, batch).values():
             outcome.records_checked += 1
             found = study.generic.check(record, as_of)
@@ -364,11 +368,12 @@ def check_batches(
             _keep(outcome, record, found, queries)
             if on_record is not None:
                 on_record(record, found)
-            outcome.findings.extend(found)
+            in_batch.extend(found)
+        sorted_runs.append(sort_findings(in_batch))
     if run is not None:
         # Cross-participant checks (e.g. an enrollment cap) are meaningless on a subset.
         if not partial:
-            outcome.findings.extend(run.finish())
+            sorted_runs.append(sort_findings(run.finish()))
         else:
             run.skip_cross()
         outcome.check_errors = run.check_errors
@@ -376,7 +381,7 @@ def check_batches(
         outcome.coverage = run.coverage
         outcome.quarantined = {q.check.id: q.reason for q in run.ruleset.quarantined}
     outcome.logic_errors = list(study.generic.logic_errors)
-    outcome.findings = sort_findings(outcome.findings)
+    outcome.findings = merge_sorted(sorted_runs)
     if queries is not None:
         for record_id, kept in outcome.query_rows.items():
             found_queries = queries.read(kept.record, event=kept.event)

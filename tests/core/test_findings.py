@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from worker.core.findings import Finding, Kind, Severity, record_sort_key, sort_findings
+from worker.core.findings import (
+    Finding,
+    Kind,
+    Severity,
+    merge_sorted,
+    record_sort_key,
+    sort_findings,
+)
 
 
 def ordered(ids: list[str]) -> list[str]:
@@ -65,3 +74,100 @@ def test_findings_sort_by_that_record_order() -> None:
 
     found = sort_findings([finding(r) for r in ("1a", "10", "9" * 4400, "9")])
     assert [f.record for f in found] == ["9", "10", "9" * 4400, "1a"]
+
+
+# --- A compact finding ----------------------------------------------------------------------
+
+
+def made(record: str = "12", message: str = "Age is out of range.", **kw: object) -> Finding:
+    base: dict[str, object] = {
+        "rule": "DQ-RANGE",
+        "kind": "query",
+        "severity": "minor",
+        "record": record,
+        "event": "screening_arm_1",
+        "instrument": "enrollment",
+        "instance": None,
+        "field": "enr_age",
+        "message": message,
+        "evidence": {"screening_arm_1[].enr_age": "71"},
+    }
+    base.update(kw)
+    return Finding(**base)  # type: ignore[arg-type]
+
+
+def fresh(text: str) -> str:
+    """An equal text in an object of its own, as each exported row brings one."""
+    return "".join(list(text))
+
+
+def test_findings_share_their_repeated_texts() -> None:
+    a, b = made(fresh("12"), fresh("Age is out of range.")), made("12", "Age is out of range.")
+    assert a.record is b.record
+    assert a.message is b.message
+    assert a.event is b.event
+    assert a.field is b.field
+    assert a.rule is b.rule
+
+
+def test_a_finding_holds_no_dict_and_cannot_change() -> None:
+    finding = made()
+    assert not hasattr(finding, "__dict__")
+    with pytest.raises(AttributeError):
+        finding.record = "13"  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        del finding.message
+
+
+def test_kind_and_severity_are_read_from_their_names() -> None:
+    finding = made()
+    assert finding.kind is Kind.QUERY
+    assert finding.severity is Severity.MINOR
+    with pytest.raises(ValueError, match="remark"):
+        made(kind="remark")
+
+
+def test_evidence_reads_back_as_given_and_cannot_be_changed_through_the_finding() -> None:
+    finding = made(evidence={"b[].x": "1", "a[2].y": ""})
+    assert finding.evidence == {"b[].x": "1", "a[2].y": ""}
+    finding.evidence["b[].x"] = "2"
+    assert finding.evidence["b[].x"] == "1"
+    assert made(evidence=None).evidence == {} == made(evidence={}).evidence
+
+
+def test_equal_findings_are_equal_and_hash_alike() -> None:
+    assert made() == made(fresh("12"))
+    assert hash(made()) == hash(made(fresh("12")))
+    assert made() != made(evidence={"screening_arm_1[].enr_age": "72"})
+    assert made() != made(check_error=True)
+    assert made() != made(instance=2)
+
+
+def test_public_has_the_report_columns_in_json_types_and_no_evidence() -> None:
+    assert made(instance=2).public() == {
+        "rule": "DQ-RANGE",
+        "kind": "query",
+        "severity": "minor",
+        "record": "12",
+        "event": "screening_arm_1",
+        "instrument": "enrollment",
+        "instance": 2,
+        "field": "enr_age",
+        "message": "Age is out of range.",
+    }
+    assert "71" not in repr(made())
+
+
+def test_a_finding_survives_pickling_whole() -> None:
+    finding = made(check_error=True)
+    again = pickle.loads(pickle.dumps(finding))
+    assert again == finding
+    assert again.evidence == finding.evidence
+
+
+@given(st.lists(st.lists(st.sampled_from(["1", "2", "10", "a"]), max_size=5), max_size=5))
+def test_merging_sorted_batches_orders_as_sorting_them_all(batches: list[list[str]]) -> None:
+    # Equal keys (the same record and place) keep the batches' order, as one sort would.
+    runs = [[made(r, message=f"{n}:{i}") for i, r in enumerate(b)] for n, b in enumerate(batches)]
+    everything = [f for run in runs for f in run]
+    assert merge_sorted([sort_findings(run) for run in runs]) == sort_findings(everything)

@@ -11,7 +11,7 @@ import responses
 
 from tests.support.redcap_client import CLASSIC_METADATA, contents, reply, sent
 from worker.redcap_client import RedcapClient
-from worker.redcap_client.record_ids import unique
+from worker.redcap_client.record_ids import ids_of_csv, unique
 
 
 def numbered(payload: dict[str, str], key: str) -> list[str]:
@@ -43,6 +43,41 @@ def test_record_ids_exports_the_record_id_and_every_forms_status(
     assert numbered(form, "records") == []
     assert numbered(form, "forms") == []
     assert form["dateRangeBegin"] == "2026-03-01 08:30:00"
+    # A row per record, event and instance: as CSV, not as a JSON object naming every column
+    # in every row (hundreds of MB at 50,000 records).
+    assert form["format"] == "csv"
+
+
+def test_the_csv_listing_keeps_each_id_once_in_first_seen_order() -> None:
+    text = 'study_id,redcap_event_name,visit_complete\n3,a,2\n1,a,0\n3,b,\n"x,\ny",a,1\n'
+    assert ids_of_csv(text, "study_id") == ["3", "1", "x,\ny"]
+    assert ids_of_csv("\ufeffstudy_id\r\n7\r\n", "study_id") == ["7"]
+    assert ids_of_csv("study_id,visit_complete\n", "study_id") == []
+    assert ids_of_csv("", "study_id") == ids_of_csv("\n", "study_id") == []
+
+
+def test_a_csv_listing_without_the_record_id_column_is_not_a_listing(
+    api: responses.RequestsMock, make_client: Callable[..., RedcapClient]
+) -> None:
+    assert ids_of_csv("<html>busy</html>\n", "study_id") is None
+    reply(api, "metadata", CLASSIC_METADATA)
+    reply(api, "record", raw="<html>busy</html>\n", params={"format": "csv"})
+    with pytest.raises(RedcapUnreachable, match="without the record-ID field 'study_id'"):
+        make_client().record_ids()
+
+
+def test_an_id_whose_bytes_are_not_utf8_is_read_from_the_json_listing_and_skipped(
+    api: responses.RequestsMock, make_client: Callable[..., RedcapClient]
+) -> None:
+    reply(api, "metadata", CLASSIC_METADATA)
+    # REDCap's CSV hands out the stored bytes; decoded, they are U+FFFD. Its JSON escapes.
+    reply(api, "record", raw="study_id\n13\ufffd\ufffd\ufffd\n2\n", params={"format": "csv"})
+    reply(api, "record", [{"study_id": "13\ud800"}, {"study_id": "2"}], params={"format": "json"})
+    client = make_client()
+
+    assert client.record_ids() == ["2"]
+    assert client.skipped_record_ids == ["13\\ud800"]
+    assert [sent(c).get("format") for c in api.calls[1:]] == ["csv", "json"]
 
 
 @pytest.mark.parametrize(("n", "batch_size"), [(5, 2), (4, 2), (1, 200), (450, 200)])

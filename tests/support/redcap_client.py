@@ -3,6 +3,8 @@ data dictionaries. No test sleeps for real or talks to anything but loopback."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from typing import Any
 from urllib.parse import parse_qsl
@@ -89,6 +91,19 @@ def reply(
     if isinstance(raw, BaseException):
         api.add(responses.POST, URL, body=raw, match=match)
         return
+    if raw is None and content == "record" and _rows(body):
+        # A record export answers in the format the request asks for (the record-ID
+        # listing reads CSV).
+        rows: list[dict[str, Any]] = body
+
+        def answer(request: Any) -> tuple[int, dict[str, str], str]:
+            asked = dict(parse_qsl(_text(request.body), keep_blank_values=True))
+            if asked.get("format") == "csv":
+                return status, {**(headers or {}), "Content-Type": "text/csv"}, csv_text(rows)
+            return status, {**(headers or {}), "Content-Type": content_type}, json.dumps(rows)
+
+        api.add_callback(responses.POST, URL, callback=answer, content_type=None, match=match)
+        return
     text = raw if raw is not None else json.dumps(body)
     api.add(
         responses.POST,
@@ -99,6 +114,26 @@ def reply(
         content_type=content_type,
         match=match,
     )
+
+
+def _rows(body: Any) -> bool:
+    return isinstance(body, list) and all(isinstance(row, dict) for row in body)
+
+
+def _text(body: Any) -> str:
+    return body.decode() if isinstance(body, bytes) else body or ""
+
+
+def csv_text(rows: list[dict[str, Any]]) -> str:
+    """Flat rows as REDCap's CSV export: a header of every column, then a line per row."""
+    if not rows:
+        return ""
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows([row.get(c, "") for c in columns] for row in rows)
+    return out.getvalue()
 
 
 def sent(call: Any) -> dict[str, str]:

@@ -102,5 +102,5 @@ def where(found: Iterable[Finding]) -> list[tuple[str, str | None, int | None, s
 
 def finding_key(f: dict[str, Any] | Finding) -> tuple[Any, ...]:
     """What identifies a finding in a study's ``demo_findings.json`` oracle."""
-    d = f if isinstance(f, dict) else f.model_dump()
+    d = f if isinstance(f, dict) else f.public()
     return (d["rule"], d["record"], d["event"], d["instance"], d["field"])

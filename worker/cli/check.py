@@ -13,7 +13,7 @@ from worker.cli.common import (
     progress_printer,
 )
 from worker.core.findings import Severity
-from worker.output import NO_STUDY_RULES, RENDERERS
+from worker.output import CHUNKED, NO_STUDY_RULES
 from worker.pipeline import run_check
 
 EXIT_OK, EXIT_FINDINGS = 0, 1
@@ -46,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--format",
-        choices=sorted(RENDERERS),
+        choices=sorted(CHUNKED),
         default="table",
         help="table for people (default), json or csv for programs; control characters in "
         "record IDs and values are shown as escapes (\\x1b), and a csv cell a spreadsheet "
@@ -83,9 +83,10 @@ def run(args: argparse.Namespace) -> int:
             max_error_share=settings.check.max_error_share,
         )
         fail_on = Severity(args.fail_on or session.settings.check.fail_on)
-    sys.stdout.write(RENDERERS[args.format](result))
+    for piece in CHUNKED[args.format](result):  # never the whole output as one string
+        sys.stdout.write(piece)
     if args.format == "csv" and result.study_checks == 0:
         # A CSV has no summary: the one fact it cannot carry goes to stderr.
         print(f"note: {NO_STUDY_RULES}", file=sys.stderr)
-    failing = [f for f in result.findings if f.severity.rank >= fail_on.rank]
+    failing = any(f.severity.rank >= fail_on.rank for f in result.findings)
     return EXIT_FINDINGS if failing else EXIT_OK

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import csv
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 
 _DIGITS = re.compile(r"([0-9]+)")
+# What bytes that are not UTF-8 become in a decoded answer.
+UNDECODABLE = "\ufffd"
+_BYTE_ORDER_MARK = "\ufeff"
 
 
 def unique(ids: Iterable[str]) -> list[str]:
@@ -40,3 +44,33 @@ def batched(items: Sequence[str], size: int) -> Iterator[list[str]]:
     iterator = iter(items)
     while batch := list(islice(iterator, size)):
         yield batch
+
+
+def _lines(text: str) -> Iterator[str]:
+    """``text`` a line at a time, each with its line break: no copy of the whole text (as
+    ``splitlines`` or ``io.StringIO`` would make) sits beside it."""
+    start, size = 0, len(text)
+    while start < size:
+        end = text.find("\n", start)
+        end = size if end < 0 else end + 1
+        yield text[start:end]
+        start = end
+
+
+def ids_of_csv(text: str, id_field: str) -> list[str] | None:
+    """The distinct values of the ``id_field`` column of a CSV export, first-seen order;
+    None when the header has no such column. A blank answer lists no records."""
+    if not text or text.isspace():
+        return []
+    rows = csv.reader(_lines(text))
+    header = next(rows)
+    if header:
+        header[0] = header[0].removeprefix(_BYTE_ORDER_MARK)
+    if id_field not in header:
+        return None
+    column = header.index(id_field)
+    ids: dict[str, None] = {}
+    for row in rows:
+        if len(row) > column:
+            ids.setdefault(row[column])
+    return list(ids)

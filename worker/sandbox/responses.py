@@ -102,7 +102,9 @@ def table_response(
     if fmt == "csv":
         cols = list(columns) if columns is not None else list(rows[0]) if rows else []
         text = csv_text(header or cols, ([row.get(c, "") for c in cols] for row in rows), delimiter)
-        return Response(200, text.encode("utf-8"), CONTENT_TYPES["csv"])
+        # CSV has no escapes: text UTF-8 cannot carry (a lone surrogate) goes out as bytes
+        # that are not UTF-8, as PHP hands out whatever it holds; a client decodes U+FFFD.
+        return Response(200, text.encode("utf-8", "surrogatepass"), CONTENT_TYPES["csv"])
     return Response(200, xml_text(rows).encode("utf-8"), CONTENT_TYPES["xml"])
 
 

@@ -66,7 +66,7 @@ def test_findings_carry_the_checks_id_kind_severity_and_place(tmp_path: Path) ->
     rec = record("7", *CLEAN, dose(2, weight_kg="101"))
     _, found = check_all_records(rules, rec)
     (finding,) = found
-    assert finding.model_dump() == {
+    assert finding.public() == {
         "rule": "T-HEAVY",
         "kind": "query",
         "severity": "minor",
