@@ -1,17 +1,20 @@
 """What the in-process command tests share: the demo sandbox named by the environment, as a
 user's shell would name it, a state folder of the test's own, and signal handlers restored
-after commands that install theirs (sync, run)."""
+after commands that install theirs (sync, run), and the log stream after `run` (which sends
+the process's log lines to stdout)."""
 
 from __future__ import annotations
 
 import os
 import signal
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import worker_env
+from worker.logs import default_stream, set_default_stream
 from worker.stopping import Shutdown
 
 
@@ -34,3 +37,10 @@ def restore_signals() -> Iterator[None]:
     yield
     for sig, handler in saved.items():
         signal.signal(sig, handler)
+
+
+@pytest.fixture
+def restore_log_stream() -> Iterator[None]:
+    saved = "stdout" if default_stream() is sys.stdout else "stderr"
+    yield
+    set_default_stream(saved)

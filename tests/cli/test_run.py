@@ -11,7 +11,7 @@ from worker.cli import main
 
 CONFIG = str(REPO / "config.example.toml")
 
-pytestmark = pytest.mark.usefixtures("restore_signals")
+pytestmark = pytest.mark.usefixtures("restore_signals", "restore_log_stream")
 
 
 @pytest.mark.e2e
