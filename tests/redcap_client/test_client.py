@@ -10,6 +10,7 @@ import pytest
 import responses
 
 from tests.support.redcap_client import CLASSIC_METADATA, contents, reply, sent
+from worker.errors import RedcapUnreachable
 from worker.redcap_client import RedcapClient
 from worker.redcap_client.record_ids import ids_of_csv, unique
 
