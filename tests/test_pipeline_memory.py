@@ -9,7 +9,7 @@ import weakref
 from dataclasses import dataclass
 from functools import cache
 
-from tests.conftest import AS_OF, DEMO_PROJECT, REPO, demo_schema
+from tests.support.projects import AS_OF, DEMO_PROJECT, REPO, demo_schema
 from worker.config import load_settings
 from worker.core.findings import Finding
 from worker.core.records import RecordData
