@@ -385,14 +385,6 @@ def test_a_lone_surrogate_never_breaks_an_output() -> None:
     assert json.loads(render_json(emoji))["findings"][0]["message"] == "ok \U0001f600"
 
 
-def test_visible_escapes_only_what_harms() -> None:
-    assert visible("Ünïcødé ok · – «»") == "Ünïcødé ok · – «»"
-    assert visible("a\nb\tc") == "a\\x0ab\\x09c"
-    assert visible_text("a\nb\tc\x1b") == "a\nb\tc\\x1b"
-    assert visible("\u200bzero\ufeff\u2028") == "\\u200bzero\\ufeff\\u2028"
-    assert visible("\u200djoiner\xa0nbsp") == "\u200djoiner\xa0nbsp"
-
-
 def test_the_table_is_the_same_when_few_laid_out_findings_are_kept(monkeypatch) -> None:
     import worker.output
 
