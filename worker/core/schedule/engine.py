@@ -65,9 +65,16 @@ class Schedule:
         """The hits of the check ``key`` on one participant's rows."""
         return schedule_hits(key, self.spec.checks[key], rows, as_of)
 
-    def rows(self, participant: Participant, as_of: date, arm: int | None) -> list[VisitRow]:
+    def rows(
+        self,
+        participant: Participant,
+        as_of: date,
+        arm: int | None,
+        event_of: Callable[[str, int | None], str | None] | None = None,
+    ) -> list[VisitRow]:
         """Each visit of the participant's arm; none without a day 0 (or, with several arms,
-        without an arm). ``event`` is left for the caller, who knows the mapping's events."""
+        without an arm). ``event`` is ``event_of(part, ordinal)``, from the caller, who knows
+        the mapping's events (None without it)."""
         several_arms = len(self.schema.arms) > 1
         if several_arms and arm is None:
             return []
@@ -83,7 +90,8 @@ class Schedule:
                 continue
             if several_arms and not self._in_arm(visit, arm):
                 continue
-            rows.append(self._row(participant, visit, day0, anchor_evidence, as_of))
+            event = None if event_of is None else event_of(visit.part, visit.ordinal)
+            rows.append(self._row(participant, visit, day0, anchor_evidence, as_of, event))
         return rows
 
     def _in_arm(self, visit: ScheduledVisit, arm: int | None) -> bool:
@@ -98,6 +106,7 @@ class Schedule:
         day0: date,
         anchor_evidence: dict[str, str],
         as_of: date,
+        event: str | None,
     ) -> VisitRow:
         target = day0 + timedelta(days=visit.target)
         start = target - timedelta(days=visit.before)
@@ -131,6 +140,7 @@ class Schedule:
             window_end=end,
             sample_date=dated,
             status=status,
+            event=event,
             reason=reason,
             evidence=evidence,
         )
