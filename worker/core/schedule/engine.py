@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
-from worker.core.logic import MappingContext, RecordContext
+from worker.core.logic import Expression, MappingContext, RecordContext
 from worker.core.records import RecordData
 from worker.core.rules.declare import Hit
 from worker.core.schedule.checks import schedule_hits
@@ -44,6 +44,9 @@ class Schedule:
     conditions: Mapping[str, ConditionFn] = field(default_factory=dict)
     # ``check --ignore-grace``: judge as if every grace period were 0 days.
     ignore_grace: bool = False
+    _numeric_fields: dict[Expression, frozenset[str]] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
 
     def without_grace(self) -> Schedule:
         return replace(self, ignore_grace=True)
@@ -168,17 +171,21 @@ class Schedule:
         assert excuse.when is not None
         context = MappingContext(
             _logic_values(self.schema, entry.raw),
-            numeric=self._numeric(excuse),
+            numeric=self._numeric(excuse.when),
             missing_codes=self.schema.missing_codes,
         )
         # References were checked at load; an error here is a run error of the schedule
         # checks for this participant (never a silent "expected").
         return excuse.when.is_true(context)
 
-    def _numeric(self, excuse: NotExpected) -> frozenset[str]:
-        assert excuse.when is not None
-        probe = RecordContext(schema=self.schema, record=RecordData(record_id=""))
-        return frozenset(r.field for r in excuse.when.field_refs if probe.is_numeric(r.field))
+    def _numeric(self, when: Expression) -> frozenset[str]:
+        """The fields a condition reads that REDCap reads as numbers (once per condition)."""
+        found = self._numeric_fields.get(when)
+        if found is None:
+            probe = RecordContext(schema=self.schema, record=RecordData(record_id=""))
+            found = frozenset(r.field for r in when.field_refs if probe.is_numeric(r.field))
+            self._numeric_fields[when] = found
+        return found
 
 
 def _anchor_for(anchors: Iterable[Anchor], arm: int | None) -> Anchor | None:
