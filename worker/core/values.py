@@ -591,8 +591,15 @@ def range_checker(field: FieldDef) -> RangeCheck:
             high = None if value is None else (high_bound.text, value)
         return low, high
 
+    # Whether a value can be compared depends only on its type: asked once per type.
+    comparable: dict[type, bool] = {}
+
     def check(typed: Typed, today: date | None) -> str | None:
-        if not _comparable(typed, order):
+        kind = type(typed)
+        ok = comparable.get(kind)
+        if ok is None:
+            ok = comparable[kind] = _comparable(typed, order)
+        if not ok:
             return None
         try:
             low, high = resolved[today]
