@@ -305,6 +305,8 @@ class GenericChecker:
         # branching logic is evaluated only when it decides. Whether the form has data is
         # worked out on first need.
         values = row.values
+        if _stores_nothing(form, values):
+            return
         has_data: bool | None = None
         for plan in form.fields:
             # TYPE, RANGE and CHOICE, and whether the field is filled. A value equal to a
@@ -471,6 +473,21 @@ def _instance_rows(
     for rows in found.values():
         rows.sort(key=lambda item: item[0])
     return found
+
+
+def _stores_nothing(form: _FormPlan, values: Mapping[str, str]) -> bool:
+    """Every column of the form is "" (a checkbox option may be "0"): no check can find
+    anything (nothing is typed, filled or has data), so the field loop is skipped. Most
+    forms of most rows are like this."""
+    get = values.get
+    for column in form.value_columns:
+        if get(column):
+            return False
+    for column in form.checkbox_columns:
+        raw = get(column)
+        if raw and raw != "0":
+            return False
+    return True
 
 
 def _has_data(form: _FormPlan, values: Mapping[str, str]) -> bool:
