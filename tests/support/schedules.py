@@ -15,10 +15,12 @@ class _FailingSchedule:
     inner: Any
     record: str
 
-    def rows(self, participant: Any, as_of: date, arm: int | None) -> list[Any]:
+    def rows(
+        self, participant: Any, as_of: date, arm: int | None, event_of: Any = None
+    ) -> list[Any]:
         if participant.record_id == self.record:
             raise ValueError("bad data")
-        return self.inner.rows(participant, as_of, arm)
+        return self.inner.rows(participant, as_of, arm, event_of)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)

@@ -91,8 +91,9 @@ class Finding:
     ) -> None:
         put = object.__setattr__
         put(self, "rule", _shared(rule))
-        put(self, "kind", Kind(kind))
-        put(self, "severity", Severity(severity))
+        # The enum call only for text (it is slow next to a type test).
+        put(self, "kind", kind if type(kind) is Kind else Kind(kind))
+        put(self, "severity", severity if type(severity) is Severity else Severity(severity))
         put(self, "record", _shared(record))
         put(self, "event", None if event is None else _shared(event))
         put(self, "instrument", None if instrument is None else _shared(instrument))

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from types import MappingProxyType
@@ -103,6 +103,8 @@ class _FieldCheckPlan:
     parse: Parser
     label: str
     logic: Expression | None  # the parsed branching logic
+    # Equal branching logic has one key, so a row evaluates it once for all its fields.
+    logic_key: int
     logic_unreadable: bool  # REQUIRED/HIDDEN are not judged
     has_range: bool
     out_of_range: RangeCheck  # the DQ-RANGE message for a valid value, or None
@@ -140,6 +142,8 @@ class _Row:
     context: RecordContext | None = None
     # Whether DQ-REQUIRED waits on this row (its event's date is within the grace period).
     waiting: bool | None = None
+    # Branching logic already evaluated on this row, by logic key (errors are not kept).
+    shown: dict[int, bool] = field(default_factory=dict)
 
 
 class GenericChecker:
@@ -178,6 +182,7 @@ class GenericChecker:
         # to log); filled while preparing and, for errors only evaluation finds, by check().
         self.logic_errors: list[str] = []
         self._unreadable: set[str] = set()
+        self._logic_keys: dict[Expression, int] = {}
         forms = {
             form: self._plan_form(form) for form in schema.forms if form not in self.exclude_forms
         }
@@ -226,6 +231,9 @@ class GenericChecker:
             parse=value_parser(field, self.missing_codes),
             label=display_label(field),
             logic=logic,
+            logic_key=-1
+            if logic is None
+            else self._logic_keys.setdefault(logic, len(self._logic_keys)),
             logic_unreadable=unreadable,
             has_range=bool(field.min or field.max),
             out_of_range=range_checker(field),
@@ -297,6 +305,8 @@ class GenericChecker:
         # branching logic is evaluated only when it decides. Whether the form has data is
         # worked out on first need.
         values = row.values
+        if _stores_nothing(form, values):
+            return
         has_data: bool | None = None
         for plan in form.fields:
             # TYPE, RANGE and CHOICE, and whether the field is filled. A value equal to a
@@ -404,6 +414,9 @@ class GenericChecker:
     def _shown(self, plan: _FieldCheckPlan, row: _Row) -> bool | None:
         """Branching logic on the stored values, as REDCap evaluates it (invalid values are
         not blanked); None if it cannot be evaluated on this row."""
+        known = row.shown.get(plan.logic_key)
+        if known is not None:
+            return known
         if row.context is None:
             row.context = RecordContext(
                 schema=self.schema,
@@ -417,10 +430,11 @@ class GenericChecker:
             )
         assert plan.logic is not None
         try:
-            return plan.logic.is_true(row.context)
+            shown = row.shown[plan.logic_key] = plan.logic.is_true(row.context)
         except LogicError as exc:  # a reference the up-front check could not rule out
             self._logic_error(plan.name, str(exc))
             return None
+        return shown
 
     def _finding(
         self,
@@ -459,6 +473,21 @@ def _instance_rows(
     for rows in found.values():
         rows.sort(key=lambda item: item[0])
     return found
+
+
+def _stores_nothing(form: _FormPlan, values: Mapping[str, str]) -> bool:
+    """Every column of the form is "" (a checkbox option may be "0"): no check can find
+    anything (nothing is typed, filled or has data), so the field loop is skipped. Most
+    forms of most rows are like this."""
+    get = values.get
+    for column in form.value_columns:
+        if get(column):
+            return False
+    for column in form.checkbox_columns:
+        raw = get(column)
+        if raw and raw != "0":
+            return False
+    return True
 
 
 def _has_data(form: _FormPlan, values: Mapping[str, str]) -> bool:

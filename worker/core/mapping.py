@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from worker.core.records import RecordData, RowKey
 from worker.core.schema import FieldDef, ProjectSchema
-from worker.core.values import Parser, ParseStatus, is_blank, validation_type, value_parser
+from worker.core.values import Parser, ParseStatus, validation_type, value_parser
 from worker.errors import MappingError
 from worker.tomlfile import read_toml
 
@@ -757,7 +757,8 @@ class _PartPlan:
         found: list[PartEntry] = []
         for key, ordinal in self.row_keys(record):
             raw = self.raw_values(key, record)
-            if all(is_blank(value) for value in raw.values()):
+            # str.strip() leaves "" of exactly what is_blank calls blank (done in C).
+            if not any(map(str.strip, raw.values())):
                 continue
             values: dict[str, Any] = {
                 "event": key.event,
@@ -779,8 +780,13 @@ class _PartPlan:
                     if not f.kept:
                         continue
                 else:
+                    text = raw[f.name]
+                    if not text:  # what every parser calls blank: the usual case
+                        if f.kept:
+                            values[f.name] = None
+                        continue
                     assert f.parse is not None
-                    parsed = f.parse(raw[f.name])
+                    parsed = f.parse(text)
                     status = parsed.status
                     if status is ParseStatus.VALID:
                         if not f.kept:

@@ -578,10 +578,10 @@ def range_checker(field: FieldDef) -> RangeCheck:
     if low_bound is None and high_bound is None:
         return _no_range
     label = display_label(field)
+    # The bounds as of each day asked about (a run asks about one): resolved once per day.
+    resolved: dict[date | None, tuple[tuple[str, Typed] | None, tuple[str, Typed] | None]] = {}
 
-    def check(typed: Typed, today: date | None) -> str | None:
-        if not _comparable(typed, order):
-            return None
+    def bounds(today: date | None) -> tuple[tuple[str, Typed] | None, tuple[str, Typed] | None]:
         low = high = None
         if low_bound is not None:
             value = _resolve(low_bound, order, today, upper=False)
@@ -589,6 +589,22 @@ def range_checker(field: FieldDef) -> RangeCheck:
         if high_bound is not None:
             value = _resolve(high_bound, order, today, upper=True)
             high = None if value is None else (high_bound.text, value)
+        return low, high
+
+    # Whether a value can be compared depends only on its type: asked once per type.
+    comparable: dict[type, bool] = {}
+
+    def check(typed: Typed, today: date | None) -> str | None:
+        kind = type(typed)
+        ok = comparable.get(kind)
+        if ok is None:
+            ok = comparable[kind] = _comparable(typed, order)
+        if not ok:
+            return None
+        try:
+            low, high = resolved[today]
+        except KeyError:
+            low, high = resolved[today] = bounds(today)
         # Python compares an int of any size with an int or a float exactly.
         below = low is not None and typed < low[1]  # type: ignore[operator]
         above = high is not None and typed > high[1]  # type: ignore[operator]

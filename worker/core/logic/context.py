@@ -345,8 +345,9 @@ def _reader(schema: ProjectSchema, ref: FieldRef, *, as_number: bool) -> ValueRe
     checkbox = ref.code is not None
     instance = ref.instance
     fixed_event = None if spec in (None, "event-name") or per_row else spec
-    # Per event: the base row's key, or None when the form or the event repeats there.
-    base_keys: dict[str | None, RowKey | None] = {}
+    # Per event: the base row's key, or, when the form or the event repeats there, None and
+    # the repeat instrument of its rows (as _row_key works them out).
+    base_keys: dict[str | None, tuple[RowKey | None, str]] = {}
 
     def read(ctx: RecordContext) -> Value:
         key: RowKey | None
@@ -356,17 +357,19 @@ def _reader(schema: ProjectSchema, ref: FieldRef, *, as_number: bool) -> ValueRe
         else:
             event = ctx.event if fixed_event is None else fixed_event
             try:
-                key = base_keys[event]
+                key, instrument = base_keys[event]
             except KeyError:
                 # The row's project, not the one captured: a reader kept for a project
                 # must not keep it alive.
                 project = ctx.schema
-                repeats = project.is_repeating_form(event, form) or project.is_repeating_event(
-                    event
-                )
-                key = base_keys[event] = None if repeats else RowKey(event, "", None)
+                repeating_form = project.is_repeating_form(event, form)
+                repeats = repeating_form or project.is_repeating_event(event)
+                key = None if repeats else RowKey(event, "", None)
+                instrument = form if repeating_form else ""
+                base_keys[event] = (key, instrument)
             if key is None:
-                key = ctx._row_key(event, form, instance)
+                number = ctx._instance(event, instrument, instance)
+                key = None if number is None else RowKey(event, instrument, number)
         row = None if key is None else ctx.record.rows.get(key)
         raw = "" if row is None else row.get(column, "")
         if raw and (raw[0].isspace() or raw[-1].isspace()):

@@ -31,7 +31,15 @@ from worker.core.logic.nodes import (
     Unary,
 )
 from worker.core.logic.protocol import LogicContext, SupportsSmartVariables
-from worker.core.logic.values import NAN, Value, arithmetic, as_number, compare, truthy
+from worker.core.logic.values import (
+    NAN,
+    Value,
+    arithmetic,
+    as_number,
+    compare,
+    constant_comparison,
+    truthy,
+)
 
 Evaluator = Callable[[LogicContext], Value]
 
@@ -45,6 +53,10 @@ def compile_tree(node: Node) -> Evaluator:
             return _field(node)
         case Binary(op=op, left=left, right=right):
             lhs, rhs = compile_tree(left), compile_tree(right)
+            if op in COMPARISON_OPERATORS and isinstance(right, Number | String):
+                # The usual branching logic, [field] = 'code': the literal is read once.
+                against = constant_comparison(op, right.value)
+                return lambda ctx: against(lhs(ctx))
             if op in COMPARISON_OPERATORS:
                 return lambda ctx: compare(op, lhs(ctx), rhs(ctx))
             return lambda ctx: arithmetic(op, lhs(ctx), rhs(ctx))

@@ -18,6 +18,7 @@ import math
 import operator
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
 Value = float | str | bool
 
@@ -45,6 +46,8 @@ def is_blank(value: Value) -> bool:
     return value == ""
 
 
+# Stored values repeat (codes, common numbers) and are read on every row: look each up once.
+@lru_cache(maxsize=4096)
 def numeric_string(text: str) -> float | None:
     """The number a string holds by PHP's rules, or ``None``."""
     if _PHP_NUMERIC.fullmatch(text) is None:
@@ -135,6 +138,43 @@ def compare(op: str, left: Value, right: Value) -> bool:
     if left_blank or right_blank:
         return False
     return _ORDER[op](_three_way(left, right))
+
+
+def constant_comparison(op: str, right: Value) -> Callable[[Value], bool]:
+    """``lambda left: compare(op, left, right)`` for a constant ``right`` (a literal in the
+    logic), with what depends only on ``right`` worked out once."""
+    if isinstance(right, bool):
+        return lambda left: compare(op, left, right)
+    right_blank = is_blank(right)
+    right_number = as_number(right)
+    right_text = to_text(right)
+    right_truthy = truthy(right)
+    equality = op in ("=", "<>")
+    order = None if equality else _ORDER[op]
+
+    def three_way(left: Value) -> int:  # _three_way(left, right)
+        if isinstance(left, bool):
+            a = left
+            return (a > right_truthy) - (a < right_truthy)
+        x = as_number(left)
+        if x is not None and right_number is not None:
+            return (x > right_number) - (x < right_number)
+        s = to_text(left)
+        return (s > right_text) - (s < right_text)
+
+    def compare_to_constant(left: Value) -> bool:
+        left_blank = is_blank(left)
+        if order is None:
+            if left_blank or right_blank:
+                equal = left_blank and right_blank
+            else:
+                equal = three_way(left) == 0
+            return equal if op == "=" else not equal
+        if left_blank or right_blank:
+            return False
+        return order(three_way(left))
+
+    return compare_to_constant
 
 
 _ARITHMETIC: dict[str, Callable[[float, float], float]] = {

@@ -278,9 +278,10 @@ class ValidOnly:
             if self._events is not None and key.event not in self._events:
                 continue
             clean = dict(values)
+            parsers = self._parsers
             for column, raw in values.items():
-                parser = self._parsers.get(column)
-                if parser is not None and raw and parser(raw).is_invalid:
+                # Most stored values are blank: test that before looking for a parser.
+                if raw and (parser := parsers.get(column)) is not None and parser(raw).is_invalid:
                     clean[column] = ""
             rows[key] = clean
         return RecordData(record.record_id, rows, record.data_access_group)

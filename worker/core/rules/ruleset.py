@@ -112,10 +112,9 @@ class Ruleset:
         if self.visit_schedule is None:
             raise ConfigError(f"the rules in {self.path} define no visit schedule")
         arm = participant_arm(self.schema, participant) if len(self.schema.arms) > 1 else None
-        return [
-            replace(row, event=self.part_event(row.part, row.ordinal, arm))
-            for row in self.visit_schedule.rows(participant, as_of, arm)
-        ]
+        return self.visit_schedule.rows(
+            participant, as_of, arm, lambda part, ordinal: self.part_event(part, ordinal, arm)
+        )
 
     def without_grace(self) -> Ruleset:
         """This ruleset judging as if every grace period were 0 days (``--ignore-grace``)."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
-from worker.core.logic import MappingContext, RecordContext
+from worker.core.logic import Expression, MappingContext, RecordContext
 from worker.core.records import RecordData
 from worker.core.rules.declare import Hit
 from worker.core.schedule.checks import schedule_hits
@@ -44,6 +44,9 @@ class Schedule:
     conditions: Mapping[str, ConditionFn] = field(default_factory=dict)
     # ``check --ignore-grace``: judge as if every grace period were 0 days.
     ignore_grace: bool = False
+    _numeric_fields: dict[Expression, frozenset[str]] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
 
     def without_grace(self) -> Schedule:
         return replace(self, ignore_grace=True)
@@ -65,9 +68,16 @@ class Schedule:
         """The hits of the check ``key`` on one participant's rows."""
         return schedule_hits(key, self.spec.checks[key], rows, as_of)
 
-    def rows(self, participant: Participant, as_of: date, arm: int | None) -> list[VisitRow]:
+    def rows(
+        self,
+        participant: Participant,
+        as_of: date,
+        arm: int | None,
+        event_of: Callable[[str, int | None], str | None] | None = None,
+    ) -> list[VisitRow]:
         """Each visit of the participant's arm; none without a day 0 (or, with several arms,
-        without an arm). ``event`` is left for the caller, who knows the mapping's events."""
+        without an arm). ``event`` is ``event_of(part, ordinal)``, from the caller, who knows
+        the mapping's events (None without it)."""
         several_arms = len(self.schema.arms) > 1
         if several_arms and arm is None:
             return []
@@ -83,7 +93,8 @@ class Schedule:
                 continue
             if several_arms and not self._in_arm(visit, arm):
                 continue
-            rows.append(self._row(participant, visit, day0, anchor_evidence, as_of))
+            event = None if event_of is None else event_of(visit.part, visit.ordinal)
+            rows.append(self._row(participant, visit, day0, anchor_evidence, as_of, event))
         return rows
 
     def _in_arm(self, visit: ScheduledVisit, arm: int | None) -> bool:
@@ -98,6 +109,7 @@ class Schedule:
         day0: date,
         anchor_evidence: dict[str, str],
         as_of: date,
+        event: str | None,
     ) -> VisitRow:
         target = day0 + timedelta(days=visit.target)
         start = target - timedelta(days=visit.before)
@@ -131,6 +143,7 @@ class Schedule:
             window_end=end,
             sample_date=dated,
             status=status,
+            event=event,
             reason=reason,
             evidence=evidence,
         )
@@ -158,17 +171,21 @@ class Schedule:
         assert excuse.when is not None
         context = MappingContext(
             _logic_values(self.schema, entry.raw),
-            numeric=self._numeric(excuse),
+            numeric=self._numeric(excuse.when),
             missing_codes=self.schema.missing_codes,
         )
         # References were checked at load; an error here is a run error of the schedule
         # checks for this participant (never a silent "expected").
         return excuse.when.is_true(context)
 
-    def _numeric(self, excuse: NotExpected) -> frozenset[str]:
-        assert excuse.when is not None
-        probe = RecordContext(schema=self.schema, record=RecordData(record_id=""))
-        return frozenset(r.field for r in excuse.when.field_refs if probe.is_numeric(r.field))
+    def _numeric(self, when: Expression) -> frozenset[str]:
+        """The fields a condition reads that REDCap reads as numbers (once per condition)."""
+        found = self._numeric_fields.get(when)
+        if found is None:
+            probe = RecordContext(schema=self.schema, record=RecordData(record_id=""))
+            found = frozenset(r.field for r in when.field_refs if probe.is_numeric(r.field))
+            self._numeric_fields[when] = found
+        return found
 
 
 def _anchor_for(anchors: Iterable[Anchor], arm: int | None) -> Anchor | None:
