@@ -135,6 +135,8 @@ class RedcapClient:
         self._schema: ProjectSchema | None = None
         self._labelled = False
         self._version: str | None = None
+        # Every record ID, listed by schema(list_records=True) for the next full export.
+        self._listing: Callable[[], list[str]] | None = None
         # Things schema() had to guess, said once in the log and kept here for reports.
         self.schema_warnings: list[str] = []
         # Record IDs REDCap listed that no request can name (escaped for display).
@@ -217,7 +219,7 @@ class RedcapClient:
             payload, "json", url=url, what=what, write=write, idempotent=True, shape=shape
         )
 
-    def schema(self, *, labels: bool = True) -> ProjectSchema:
+    def schema(self, *, labels: bool = True, list_records: bool = False) -> ProjectSchema:
         """The project's fields, forms, events and repeating setup (cached after the first
         call). Asks only what the project has: classic projects get no event exports (REDCap
         answers them with an error), projects without repeating setup no repeating export.
@@ -228,10 +230,17 @@ class RedcapClient:
         people read: REDCap's version (for links into its data entry pages) and the forms'
         display labels, two requests that checking records does not need. A later call with
         ``labels=True`` adds them.
+
+        With ``max_concurrent_requests`` above 1 the requests that need no earlier answer go
+        out together: the project info with the data dictionary, then the event, repeating
+        and (``list_records``) record-ID exports, the form-event mapping after the events.
+        ``list_records`` lists every record ID alongside the structure, for the next full
+        export to use instead of asking again (a run that exports everything anyway). With
+        one request at a time, the same requests go one after another, in today's order.
         """
         with self._lock:
             if self._schema is None:
-                self._schema = self._read_schema(self.project_info())
+                self._schema = self._read_schema(list_records=list_records)
             if labels and not self._labelled:
                 self._schema = self._schema.model_copy(update=self._labels())
                 self._labelled = True
@@ -243,6 +252,7 @@ class RedcapClient:
         with self._lock:
             self._schema = schema
             self._labelled = True
+            self._listing = None
             self._project.know_record_id_field(schema.record_id_field)
 
     def forget_schema(self) -> None:
@@ -250,6 +260,7 @@ class RedcapClient:
         with self._lock:
             self._schema = None
             self._labelled = False
+            self._listing = None
             self._project.know_record_id_field(None)
 
     def _labels(self) -> dict[str, Any]:
@@ -259,19 +270,27 @@ class RedcapClient:
             "form_labels": form_labels_of(instruments),
         }
 
-    def _read_schema(self, info: dict[str, Any]) -> ProjectSchema:
+    def _read_schema(self, *, list_records: bool) -> ProjectSchema:
+        width = self.max_concurrent_requests
         # PyCap caches the metadata on the Project: record exports reuse it, no second call.
-        metadata = self._project.metadata
-        events: list[Row] = []
-        mapping: list[Row] = []
+        info, metadata = in_order(
+            [self.project_info, lambda: self._project.metadata], width=width, name="redcap-schema"
+        )
         longitudinal = _flag(info, "is_longitudinal")
+        asked: dict[str, Callable[[], Any]] = {}
         if longitudinal is not False:
-            events = self._events(known_longitudinal=longitudinal is True)
-            if events:
-                mapping = self._project.export_instrument_event_mappings()
-        repeating: list[Row] = []
+            asked["events"] = partial(self._events_and_mapping, known_longitudinal=longitudinal)
         if _flag(info, "has_repeating_instruments_or_events") is not False:
-            repeating = self._repeating_setup()
+            asked["repeating"] = self._repeating_setup
+        if list_records:
+            # Needs only the record-ID field and the forms, both from the data dictionary.
+            asked["record IDs"] = self._record_listing
+        answers = dict(
+            zip(asked, in_order(asked.values(), width=width, name="redcap-schema"), strict=True)
+        )
+        events, mapping = answers.get("events", ([], []))
+        repeating = answers.get("repeating", [])
+        self._listing = answers.get("record IDs")
         return ProjectSchema.from_exports(
             project_info=info,
             metadata=metadata,
@@ -279,6 +298,27 @@ class RedcapClient:
             form_event_mapping=mapping,
             repeating=repeating,
         )
+
+    def _events_and_mapping(
+        self, *, known_longitudinal: bool | None
+    ) -> tuple[list[Row], list[Row]]:
+        events = self._events(known_longitudinal=known_longitudinal is True)
+        mapping = list(self._project.export_instrument_event_mappings()) if events else []
+        return events, mapping
+
+    def _record_listing(self) -> Callable[[], list[str]]:
+        """The record IDs, or the listing's error: raised when the listing is used, so a
+        failed listing surfaces where it would have without the head start."""
+        try:
+            ids = self._ids_export(records=None, date_begin=None)
+        except Exception as exc:  # noqa: BLE001 - re-raised unchanged when the IDs are used
+            failure = exc
+
+            def fail() -> list[str]:
+                raise failure
+
+            return fail
+        return lambda: ids
 
     def _events(self, *, known_longitudinal: bool) -> list[Row]:
         if known_longitudinal:
@@ -462,7 +502,10 @@ class RedcapClient:
         # Naming the forms (rather than none) keeps the POST small: PyCap would otherwise
         # send every field name, and PHP silently drops form variables past max_input_vars.
         form_list = self._all_forms() if forms is None else forms
-        if records is None:
+        listed, self._listing = self._listing, None  # used once, by the export right after
+        if records is None and date_begin is None and listed is not None:
+            ids, batch_date_begin = listed(), None
+        elif records is None:
             ids = self.record_ids(date_begin=date_begin)
             batch_date_begin = None  # stage one already filtered
         else:
