@@ -232,15 +232,17 @@ class RedcapClient:
         ``labels=True`` adds them.
 
         With ``max_concurrent_requests`` above 1 the requests that need no earlier answer go
-        out together: the project info with the data dictionary, then the event, repeating
-        and (``list_records``) record-ID exports, the form-event mapping after the events.
+        out together: the project info with the data dictionary, then the event, repeating,
+        label and (``list_records``) record-ID exports, the form-event mapping after the
+        events.
         ``list_records`` lists every record ID alongside the structure, for the next full
         export to use instead of asking again (a run that exports everything anyway). With
         one request at a time, the same requests go one after another, in today's order.
         """
         with self._lock:
             if self._schema is None:
-                self._schema = self._read_schema(list_records=list_records)
+                self._schema = self._read_schema(labels=labels, list_records=list_records)
+                self._labelled = labels
             if labels and not self._labelled:
                 self._schema = self._schema.model_copy(update=self._labels())
                 self._labelled = True
@@ -270,7 +272,7 @@ class RedcapClient:
             "form_labels": form_labels_of(instruments),
         }
 
-    def _read_schema(self, *, list_records: bool) -> ProjectSchema:
+    def _read_schema(self, *, labels: bool, list_records: bool) -> ProjectSchema:
         width = self.max_concurrent_requests
         # PyCap caches the metadata on the Project: record exports reuse it, no second call.
         info, metadata = in_order(
@@ -282,6 +284,9 @@ class RedcapClient:
             asked["events"] = partial(self._events_and_mapping, known_longitudinal=longitudinal)
         if _flag(info, "has_repeating_instruments_or_events") is not False:
             asked["repeating"] = self._repeating_setup
+        if labels:
+            asked["instruments"] = self._project.export_instruments
+            asked["version"] = self.version
         if list_records:
             # Needs only the record-ID field and the forms, both from the data dictionary.
             asked["record IDs"] = self._record_listing
@@ -291,12 +296,20 @@ class RedcapClient:
         events, mapping = answers.get("events", ([], []))
         repeating = answers.get("repeating", [])
         self._listing = answers.get("record IDs")
-        return ProjectSchema.from_exports(
+        schema = ProjectSchema.from_exports(
             project_info=info,
             metadata=metadata,
             events=events,
             form_event_mapping=mapping,
             repeating=repeating,
+        )
+        if not labels:
+            return schema
+        return schema.model_copy(
+            update={
+                "redcap_version": answers["version"],
+                "form_labels": form_labels_of(answers["instruments"]),
+            }
         )
 
     def _events_and_mapping(
