@@ -275,9 +275,8 @@ class RedcapClient:
     def _read_schema(self, *, labels: bool, list_records: bool) -> ProjectSchema:
         width = self.max_concurrent_requests
         # PyCap caches the metadata on the Project: record exports reuse it, no second call.
-        info, metadata = in_order(
-            [self.project_info, lambda: self._project.metadata], width=width, name="redcap-schema"
-        )
+        first: list[Callable[[], Any]] = [self.project_info, lambda: self._project.metadata]
+        info, metadata = in_order(first, width=width, name="redcap-schema")
         longitudinal = _flag(info, "is_longitudinal")
         asked: dict[str, Callable[[], Any]] = {}
         if longitudinal is not False:
@@ -324,7 +323,7 @@ class RedcapClient:
         failed listing surfaces where it would have without the head start."""
         try:
             ids = self._ids_export(records=None, date_begin=None)
-        except Exception as exc:  # noqa: BLE001 - re-raised unchanged when the IDs are used
+        except Exception as exc:  # re-raised unchanged when the IDs are used
             failure = exc
 
             def fail() -> list[str]:
