@@ -23,7 +23,7 @@ from pydantic import SecretStr
 from worker.core.schema import ProjectSchema, form_labels_of
 from worker.errors import ConfigError, RedcapUnreachable
 from worker.loopback import is_loopback
-from worker.redcap_client.concurrency import in_order
+from worker.redcap_client.concurrency import Abandoned, in_order
 from worker.redcap_client.credentials import check_token, check_url
 from worker.redcap_client.failures import RedcapRequestRefused
 from worker.redcap_client.policy import RetryPolicy
@@ -231,10 +231,10 @@ class RedcapClient:
         display labels, two requests that checking records does not need. A later call with
         ``labels=True`` adds them.
 
-        With ``max_concurrent_requests`` above 1 the requests that need no earlier answer go
-        out together: the project info with the data dictionary, then the event, repeating,
-        label and (``list_records``) record-ID exports, the form-event mapping after the
-        events.
+        With ``max_concurrent_requests`` above 1, after the project info the requests go out
+        together: the data dictionary, event, repeating, label and (``list_records``)
+        record-ID exports, the form-event mapping after the events and the record IDs after
+        the data dictionary.
         ``list_records`` lists every record ID alongside the structure, for the next full
         export to use instead of asking again (a run that exports everything anyway). With
         one request at a time, the same requests go one after another, in today's order.
@@ -273,12 +273,33 @@ class RedcapClient:
         }
 
     def _read_schema(self, *, labels: bool, list_records: bool) -> ProjectSchema:
-        width = self.max_concurrent_requests
-        # PyCap caches the metadata on the Project: record exports reuse it, no second call.
-        first: list[Callable[[], Any]] = [self.project_info, lambda: self._project.metadata]
-        info, metadata = in_order(first, width=width, name="redcap-schema")
+        # The project info alone first: what else to ask depends on it, and an unreachable
+        # or refusing REDCap fails on one request, not on several retried at once.
+        info = self.project_info()
         longitudinal = _flag(info, "is_longitudinal")
-        asked: dict[str, Callable[[], Any]] = {}
+        metadata_read = threading.Event()
+        metadata: list[Row] = []
+        read_ok: list[bool] = []
+
+        def read_metadata() -> list[Row]:
+            # PyCap caches the metadata on the Project: record exports reuse it, no second
+            # call.
+            try:
+                metadata.extend(self._project.metadata)
+                read_ok.append(True)
+            finally:
+                metadata_read.set()
+            return metadata
+
+        def list_record_ids() -> Callable[[], list[str]]:
+            # The record-ID field and the forms come from the data dictionary: asked
+            # together with it, the listing waits for it (if it failed, so has the read).
+            metadata_read.wait()
+            if not read_ok:
+                raise Abandoned
+            return self._record_listing()
+
+        asked: dict[str, Callable[[], Any]] = {"metadata": read_metadata}
         if longitudinal is not False:
             asked["events"] = partial(self._events_and_mapping, known_longitudinal=longitudinal)
         if _flag(info, "has_repeating_instruments_or_events") is not False:
@@ -287,11 +308,10 @@ class RedcapClient:
             asked["instruments"] = self._project.export_instruments
             asked["version"] = self.version
         if list_records:
-            # Needs only the record-ID field and the forms, both from the data dictionary.
-            asked["record IDs"] = self._record_listing
-        answers = dict(
-            zip(asked, in_order(asked.values(), width=width, name="redcap-schema"), strict=True)
-        )
+            asked["record IDs"] = list_record_ids
+        width = self.max_concurrent_requests
+        answered = in_order(asked.values(), width=width, name="redcap-schema")
+        answers = dict(zip(asked, answered, strict=True))
         events, mapping = answers.get("events", ([], []))
         repeating = answers.get("repeating", [])
         self._listing = answers.get("record IDs")
