@@ -243,6 +243,10 @@ class RedcapClient:
             if self._schema is None:
                 self._schema = self._read_schema(labels=labels, list_records=list_records)
                 self._labelled = labels
+            else:
+                # A listing is for the export right after the read that made it, never a
+                # later run's (a long-running worker keeps its client).
+                self._listing = None
             if labels and not self._labelled:
                 self._schema = self._schema.model_copy(update=self._labels())
                 self._labelled = True
