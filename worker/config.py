@@ -59,7 +59,8 @@ class RedcapSettings(BaseModel):
     timeout_s: float = Field(120.0, gt=0)
     batch_size: int = Field(200, ge=1, le=10_000)
     max_requests_per_second: float = Field(5.0, gt=0, le=50)
-    # Requests in flight at once (export and import batches); 1: one after another.
+    # Requests in flight at once (export and import batches, the structure's exports); 1: one
+    # after another.
     max_concurrent_requests: int = Field(3, ge=1, le=16)
     # REDCap reads dateRangeBegin in its server's local time.
     server_timezone: str = "UTC"

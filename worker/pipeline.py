@@ -458,7 +458,9 @@ def run_check(
     max_error_share: float = 0.05,
 ) -> RunOutcome:
     """Pull the project's records and check them; read-only."""
-    schema = client.schema(labels=False)  # the output names forms, events and fields as REDCap does
+    # The output names forms, events and fields as REDCap does; a full check exports every
+    # record, so their IDs are listed alongside the structure.
+    schema = client.schema(labels=False, list_records=not records)
     study = load_study(settings, schema, ignore_grace=ignore_grace)
     result = check_project(
         client,

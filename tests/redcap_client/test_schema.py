@@ -264,3 +264,26 @@ def test_version_and_project_info(
     assert client.version() == "15.7.6"  # cached
     assert client.project_info()["project_title"].startswith("dNK")
     assert client.requests_made == 2
+
+
+@pytest.mark.parametrize("at_once", [1, 3])
+def test_record_ids_listed_with_the_structure_are_used_by_the_next_full_export_only(
+    api: responses.RequestsMock, make_client: Callable[..., RedcapClient], at_once: int
+) -> None:
+    reply(api, "project", project_info(longitudinal=False, repeating=False))
+    reply(api, "metadata", CLASSIC_METADATA)
+    rows = [{"study_id": "1", "demographics_complete": "2", "visit_complete": "0"}]
+    reply(api, "record", rows, params={"fields[0]": "study_id"})  # the listing
+    reply(api, "record", rows, params={"records[0]": "1"})  # the batch
+    client = make_client(max_concurrent_requests=at_once)
+
+    client.schema(labels=False, list_records=True)
+    # The listing waits for the data dictionary it is built from: asked once, not twice.
+    assert contents(api) == ["project", "metadata", "record"]
+    assert list(client.iter_record_batches()) == [rows]
+    assert contents(api) == ["project", "metadata", "record", "record"]
+
+    reply(api, "record", rows, params={"fields[0]": "study_id"})
+    client.schema(labels=False, list_records=True)  # read already: no new listing
+    list(client.iter_record_batches())
+    assert contents(api)[4:] == ["record", "record"]  # the IDs listed again, then the batch

@@ -180,3 +180,15 @@ def test_batch_export_faults_wait_for_an_export_that_names_its_records(nk: Sandb
     assert project.export_records(records=["1", "2"], fields=["record_id"])
     [faulted] = nk.request_log.faulted()
     assert (faulted.fault, faulted.records_requested) == ("500", ("1", "2"))
+
+
+def test_content_faults_wait_for_a_request_of_that_content(nk: Sandbox) -> None:
+    project = pycap(nk)
+    nk.faults.plan_content("event", "500")
+    project.export_version()  # a request for something else passes
+    project.export_instruments()
+    with pytest.raises(redcap.RedcapError):
+        project.export_events()
+    assert project.export_events()  # one-shot: the next event export is answered
+    [faulted] = nk.request_log.faulted()
+    assert (faulted.fault, faulted.content) == ("500", "event")

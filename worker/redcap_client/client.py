@@ -23,7 +23,7 @@ from pydantic import SecretStr
 from worker.core.schema import ProjectSchema, form_labels_of
 from worker.errors import ConfigError, RedcapUnreachable
 from worker.loopback import is_loopback
-from worker.redcap_client.concurrency import in_order
+from worker.redcap_client.concurrency import Abandoned, in_order
 from worker.redcap_client.credentials import check_token, check_url
 from worker.redcap_client.failures import RedcapRequestRefused
 from worker.redcap_client.policy import RetryPolicy
@@ -135,6 +135,8 @@ class RedcapClient:
         self._schema: ProjectSchema | None = None
         self._labelled = False
         self._version: str | None = None
+        # Every record ID, listed by schema(list_records=True) for the next full export.
+        self._listing: Callable[[], list[str]] | None = None
         # Things schema() had to guess, said once in the log and kept here for reports.
         self.schema_warnings: list[str] = []
         # Record IDs REDCap listed that no request can name (escaped for display).
@@ -217,7 +219,7 @@ class RedcapClient:
             payload, "json", url=url, what=what, write=write, idempotent=True, shape=shape
         )
 
-    def schema(self, *, labels: bool = True) -> ProjectSchema:
+    def schema(self, *, labels: bool = True, list_records: bool = False) -> ProjectSchema:
         """The project's fields, forms, events and repeating setup (cached after the first
         call). Asks only what the project has: classic projects get no event exports (REDCap
         answers them with an error), projects without repeating setup no repeating export.
@@ -228,10 +230,23 @@ class RedcapClient:
         people read: REDCap's version (for links into its data entry pages) and the forms'
         display labels, two requests that checking records does not need. A later call with
         ``labels=True`` adds them.
+
+        With ``max_concurrent_requests`` above 1, after the project info the requests go out
+        together: the data dictionary, event, repeating, label and (``list_records``)
+        record-ID exports, the form-event mapping after the events and the record IDs after
+        the data dictionary.
+        ``list_records`` lists every record ID alongside the structure, for the next full
+        export to use instead of asking again (a run that exports everything anyway). With
+        one request at a time, the same requests go one after another, in today's order.
         """
         with self._lock:
             if self._schema is None:
-                self._schema = self._read_schema(self.project_info())
+                self._schema = self._read_schema(labels=labels, list_records=list_records)
+                self._labelled = labels
+            else:
+                # A listing is for the export right after the read that made it, never a
+                # later run's (a long-running worker keeps its client).
+                self._listing = None
             if labels and not self._labelled:
                 self._schema = self._schema.model_copy(update=self._labels())
                 self._labelled = True
@@ -243,6 +258,7 @@ class RedcapClient:
         with self._lock:
             self._schema = schema
             self._labelled = True
+            self._listing = None
             self._project.know_record_id_field(schema.record_id_field)
 
     def forget_schema(self) -> None:
@@ -250,6 +266,7 @@ class RedcapClient:
         with self._lock:
             self._schema = None
             self._labelled = False
+            self._listing = None
             self._project.know_record_id_field(None)
 
     def _labels(self) -> dict[str, Any]:
@@ -259,26 +276,85 @@ class RedcapClient:
             "form_labels": form_labels_of(instruments),
         }
 
-    def _read_schema(self, info: dict[str, Any]) -> ProjectSchema:
-        # PyCap caches the metadata on the Project: record exports reuse it, no second call.
-        metadata = self._project.metadata
-        events: list[Row] = []
-        mapping: list[Row] = []
+    def _read_schema(self, *, labels: bool, list_records: bool) -> ProjectSchema:
+        # The project info alone first: what else to ask depends on it, and an unreachable
+        # or refusing REDCap fails on one request, not on several retried at once.
+        info = self.project_info()
         longitudinal = _flag(info, "is_longitudinal")
+        metadata_read = threading.Event()
+        metadata: list[Row] = []
+        read_ok: list[bool] = []
+
+        def read_metadata() -> list[Row]:
+            # PyCap caches the metadata on the Project: record exports reuse it, no second
+            # call.
+            try:
+                metadata.extend(self._project.metadata)
+                read_ok.append(True)
+            finally:
+                metadata_read.set()
+            return metadata
+
+        def list_record_ids() -> Callable[[], list[str]]:
+            # The record-ID field and the forms come from the data dictionary: asked
+            # together with it, the listing waits for it (if it failed, so has the read).
+            metadata_read.wait()
+            if not read_ok:
+                raise Abandoned
+            return self._record_listing()
+
+        asked: dict[str, Callable[[], Any]] = {"metadata": read_metadata}
         if longitudinal is not False:
-            events = self._events(known_longitudinal=longitudinal is True)
-            if events:
-                mapping = self._project.export_instrument_event_mappings()
-        repeating: list[Row] = []
+            asked["events"] = partial(self._events_and_mapping, known_longitudinal=longitudinal)
         if _flag(info, "has_repeating_instruments_or_events") is not False:
-            repeating = self._repeating_setup()
-        return ProjectSchema.from_exports(
+            asked["repeating"] = self._repeating_setup
+        if labels:
+            asked["instruments"] = self._project.export_instruments
+            asked["version"] = self.version
+        if list_records:
+            asked["record IDs"] = list_record_ids
+        width = self.max_concurrent_requests
+        answered = in_order(asked.values(), width=width, name="redcap-schema")
+        answers = dict(zip(asked, answered, strict=True))
+        events, mapping = answers.get("events", ([], []))
+        repeating = answers.get("repeating", [])
+        self._listing = answers.get("record IDs")
+        schema = ProjectSchema.from_exports(
             project_info=info,
             metadata=metadata,
             events=events,
             form_event_mapping=mapping,
             repeating=repeating,
         )
+        if not labels:
+            return schema
+        return schema.model_copy(
+            update={
+                "redcap_version": answers["version"],
+                "form_labels": form_labels_of(answers["instruments"]),
+            }
+        )
+
+    def _events_and_mapping(
+        self, *, known_longitudinal: bool | None
+    ) -> tuple[list[Row], list[Row]]:
+        events = self._events(known_longitudinal=known_longitudinal is True)
+        mapping = list(self._project.export_instrument_event_mappings()) if events else []
+        return events, mapping
+
+    def _record_listing(self) -> Callable[[], list[str]]:
+        """The record IDs, or the listing's error: raised when the listing is used, so a
+        failed listing surfaces where it would have without the head start."""
+        try:
+            ids = self._ids_export(records=None, date_begin=None)
+        except Exception as exc:  # re-raised unchanged when the IDs are used
+            failure = exc
+
+            def fail() -> list[str]:
+                raise failure
+
+            return fail
+        return lambda: ids
 
     def _events(self, *, known_longitudinal: bool) -> list[Row]:
         if known_longitudinal:
@@ -462,7 +538,10 @@ class RedcapClient:
         # Naming the forms (rather than none) keeps the POST small: PyCap would otherwise
         # send every field name, and PHP silently drops form variables past max_input_vars.
         form_list = self._all_forms() if forms is None else forms
-        if records is None:
+        listed, self._listing = self._listing, None  # used once, by the export right after
+        if records is None and date_begin is None and listed is not None:
+            ids, batch_date_begin = listed(), None
+        elif records is None:
             ids = self.record_ids(date_begin=date_begin)
             batch_date_begin = None  # stage one already filtered
         else:

@@ -19,7 +19,9 @@ fault; lets a plan skip a request).
 ``faults.plan_imports(...)`` queues faults that only record imports consume, so a test can
 target "the second write" whatever reads happen in between; ``faults.plan_batch_exports``
 faults that only record exports naming their records consume (the batches of a two-stage
-export, not the export of every record ID before them).
+export, not the export of every record ID before them); ``faults.plan_content("event", ...)``
+faults that only requests for that API content consume (e.g. the event export, whenever it
+arrives among requests sent together).
 """
 
 from __future__ import annotations
@@ -131,6 +133,7 @@ class Faults:
         self._planned: deque[Fault] = deque()
         self._planned_imports: deque[Fault] = deque()
         self._planned_batch_exports: deque[Fault] = deque()
+        self._planned_by_content: dict[str, deque[Fault]] = {}
         self.configure(latency_ms=latency_ms, fail_rate=fail_rate, fail_kinds=fail_kinds, seed=seed)
 
     def configure(
@@ -173,8 +176,15 @@ class Faults:
         with self._lock:
             self._planned_batch_exports.extend(faults)
 
+    def plan_content(self, content: str, *specs: str) -> None:
+        """Queue one-shot faults for the next requests of this API ``content`` only."""
+        faults = [parse_fault(s) for s in specs]
+        with self._lock:
+            self._planned_by_content.setdefault(content, deque()).extend(faults)
+
     def clear(self) -> None:
         with self._lock:
+            self._planned_by_content.clear()
             self._planned.clear()
             self._planned_imports.clear()
             self._planned_batch_exports.clear()
@@ -184,10 +194,15 @@ class Faults:
         with self._lock:
             return [f.label for f in self._planned]
 
-    def next(self, *, is_import: bool = False, is_batch_export: bool = False) -> Decision:
+    def next(
+        self, *, is_import: bool = False, is_batch_export: bool = False, content: str = ""
+    ) -> Decision:
         with self._lock:
             fault: Fault | None = None
-            if is_import and self._planned_imports:
+            by_content = self._planned_by_content.get(content)
+            if by_content:
+                fault = by_content.popleft()
+            elif is_import and self._planned_imports:
                 fault = self._planned_imports.popleft()
             elif is_batch_export and self._planned_batch_exports:
                 fault = self._planned_batch_exports.popleft()

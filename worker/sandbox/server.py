@@ -180,18 +180,22 @@ class _Handler(BaseHTTPRequestHandler):
         query = self.path.split("?", 1)[1] if "?" in self.path else ""
         module = "type=module" in query.split("&")
         is_batch_export = False
+        content = ""
         if module:
             is_import = "page=import" in query.split("&")
         else:
             params = RequestParams.parse(body)
             asked = describe(params)
             is_import = asked["is_import"]
+            content = str(asked["content"])
             is_batch_export = (
                 asked["content"] == "record"
                 and asked["action"] == "export"
                 and bool(params.list("records"))
             )
-        decision = server.faults.next(is_import=is_import, is_batch_export=is_batch_export)
+        decision = server.faults.next(
+            is_import=is_import, is_batch_export=is_batch_export, content=content
+        )
         if decision.delay_ms:
             server.stopping.wait(decision.delay_ms / 1000)
         fault = decision.fault

@@ -1,0 +1,130 @@
+"""The project's structure read with several requests at once (``max_concurrent_requests``),
+through PyCap against the sandbox: the same structure and the same requests as one after
+another, the record-ID listing of a full check sent alongside it and not again, and a
+refused structure request failing the run as it does without concurrency."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import AS_OF, DEMO_PROJECT, REPO, worker_env
+from worker.config import Settings, load_settings
+from worker.core.schema import ProjectSchema
+from worker.errors import RedcapRefused
+from worker.pipeline import make_client, run_check
+from worker.sandbox import DEMO_TOKEN, Sandbox
+
+pytestmark = pytest.mark.e2e
+
+CONFIG = REPO / "config.example.toml"
+# One after another, as the client asked before requests went out together.
+STRUCTURE_IN_ORDER = [
+    "project",
+    "metadata",
+    "event",
+    "formEventMapping",
+    "repeatingFormsEvents",
+    "instrument",
+    "version",
+]
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    with Sandbox.from_folder(
+        project_dir=DEMO_PROJECT, data="demo", as_of=AS_OF, token=DEMO_TOKEN
+    ) as started:
+        yield started
+
+
+def settings_for(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, *, at_once: int) -> Settings:
+    env = worker_env(
+        sandbox.url,
+        sandbox.token,
+        WORKER_REDCAP__BATCH_SIZE="5",
+        WORKER_REDCAP__MAX_CONCURRENT_REQUESTS=str(at_once),
+    )
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return load_settings(CONFIG)
+
+
+def read_schema(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, at_once: int) -> ProjectSchema:
+    with make_client(settings_for(sandbox, monkeypatch, at_once=at_once).redcap) as client:
+        return client.schema()
+
+
+def asked(sandbox: Sandbox, since: int = 0) -> list[str]:
+    return [e.content for e in list(sandbox.request_log)[since:]]
+
+
+def test_the_structure_is_the_same_read_one_at_a_time_or_three_at_once(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sandbox.faults.configure(latency_ms=200)  # long enough for requests to overlap
+    sequential = read_schema(sandbox, monkeypatch, at_once=1)
+    one_at_a_time = asked(sandbox)
+    assert sandbox.request_log.most_at_once() == 1
+
+    mark = len(sandbox.request_log)
+    concurrent = read_schema(sandbox, monkeypatch, at_once=3)
+
+    assert one_at_a_time == STRUCTURE_IN_ORDER
+    assert Counter(asked(sandbox, mark)) == Counter(STRUCTURE_IN_ORDER)
+    assert sandbox.request_log.most_at_once() > 1
+    assert concurrent.model_dump() == sequential.model_dump()
+
+
+@pytest.mark.parametrize("at_once", [1, 3])
+def test_a_full_check_lists_the_record_ids_once_alongside_the_structure(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, at_once: int
+) -> None:
+    settings = settings_for(sandbox, monkeypatch, at_once=at_once)
+    with make_client(settings.redcap) as client:
+        result = run_check(client, settings.study, as_of=AS_OF)
+
+    entries = list(sandbox.request_log)
+    record_exports = [e for e in entries if e.content == "record"]
+    listings = [e for e in record_exports if e.records_requested is None]
+    batches = [e for e in record_exports if e.records_requested is not None]
+    structure = [e.content for e in entries if e.content != "record"]
+    assert len(listings) == 1
+    assert Counter(structure) == Counter(STRUCTURE_IN_ORDER[:5])  # checking needs no labels
+    exported = [record for batch in batches for record in batch.records_requested or ()]
+    assert sorted(exported) == sorted(set(exported))
+    assert len(exported) == result.records_checked
+    if at_once == 1:  # the order of old: structure, then the listing, then the batches
+        assert [e.content for e in entries[:6]] == [*STRUCTURE_IN_ORDER[:5], "record"]
+        assert entries[5] is listings[0]
+
+
+@pytest.mark.parametrize("content", ["project", "metadata", "event", "repeatingFormsEvents"])
+def test_a_refused_structure_request_fails_the_same_way_with_concurrency(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, content: str
+) -> None:
+    failures = {}
+    for at_once in (1, 3):
+        sandbox.faults.plan_content(content, "refuse")
+        with pytest.raises(RedcapRefused) as raised:
+            read_schema(sandbox, monkeypatch, at_once)
+        failures[at_once] = (type(raised.value), str(raised.value))
+    assert failures[3] == failures[1]
+
+
+def test_a_refused_record_id_listing_fails_a_full_check_as_before(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    failures = {}
+    for at_once in (1, 3):
+        # The listing is the first record export; the batches come after it.
+        sandbox.faults.plan_content("record", "refuse")
+        settings = settings_for(sandbox, monkeypatch, at_once=at_once)
+        with make_client(settings.redcap) as client, pytest.raises(RedcapRefused) as raised:
+            run_check(client, settings.study, as_of=AS_OF)
+        failures[at_once] = (type(raised.value), str(raised.value))
+        batches = [e for e in sandbox.request_log if e.records_requested is not None]
+        assert not batches  # nothing exported after the listing failed
+    assert failures[3] == failures[1]
