@@ -10,7 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import AS_OF, DEMO_PROJECT, REPO, worker_env
+from tests.support.projects import AS_OF, DEMO_PROJECT, REPO
+from tests.support.worker_process import worker_env
 from worker.config import Settings, load_settings
 from worker.core.schema import ProjectSchema
 from worker.errors import RedcapRefused
