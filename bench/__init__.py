@@ -1,8 +1,9 @@
 """The worker's benchmark: ``python -m bench`` (``--help`` for the options).
 
-It starts the REDCap sandbox (``python -m worker sandbox demo --participants N``) in its own
-process on loopback and, interleaving the measurements round by round so that machine drift
-hits each of them alike:
+It byte-compiles the worker and the studies' rules first, as installing the package does,
+so no measured run compiles them from source. It starts the REDCap sandbox (``python -m
+worker sandbox demo --participants N``) in its own process on loopback and, interleaving the
+measurements round by round so that machine drift hits each of them alike:
 
 - times a bare batched PyCap export of every record (record IDs first, then batches of the
   worker's batch size, under the worker's request-rate ceiling): the floor;

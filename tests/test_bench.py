@@ -4,8 +4,10 @@ the README's, from a full run."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -132,3 +134,25 @@ def test_every_target_prints_its_figure_and_verdict_and_the_closing_line_counts_
         verdicts([met, missed, aside]) == "1 of 2 judged targets NOT MET: first full sync / check"
     )
     assert verdicts([aside]) == "No target judged."
+
+
+def test_the_benchmark_measures_compiled_code_as_an_installed_worker_runs_it(
+    tmp_path: Path,
+) -> None:
+    """Every module of the worker and of the studies' rules has its bytecode ready before a
+    run is measured, whatever PYTHONDONTWRITEBYTECODE says (a copy of the tree, so bytecode
+    left by an earlier run cannot pass the test)."""
+    from importlib.util import cache_from_source
+
+    from bench.__main__ import compile_sources
+
+    ignore = shutil.ignore_patterns("__pycache__")
+    for folder in ("worker", "rules"):
+        shutil.copytree(REPO / folder, tmp_path / folder, ignore=ignore)
+    compile_sources(tmp_path)
+    sources = [
+        *tmp_path.joinpath("worker").rglob("*.py"),
+        *tmp_path.joinpath("rules").rglob("*.py"),
+    ]
+    assert len(sources) > 100
+    assert [s for s in sources if not Path(cache_from_source(str(s))).is_file()] == []
