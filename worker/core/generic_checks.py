@@ -41,10 +41,11 @@ values go to ``Finding.evidence`` only (for query fingerprints).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from functools import lru_cache
 from types import MappingProxyType
 
 from worker.core.findings import Finding, Kind, Severity
@@ -62,9 +63,9 @@ from worker.core.values import (
     Parser,
     ParseStatus,
     Problem,
-    RangeCheck,
     display_label,
     is_blank,
+    is_judged,
     range_checker,
     value_parser,
 )
@@ -92,6 +93,48 @@ RULES: Mapping[GenericRule, tuple[Kind, Severity]] = MappingProxyType(
 _PROBLEM_RULE = {Problem.TYPE: GenericRule.TYPE, Problem.CHOICE: GenericRule.CHOICE}
 _UNREPORTED_INVALID = frozenset({"calc", "slider"})
 
+# What a stored (non-empty) value says by itself: whether it fills its field, and the
+# TYPE, CHOICE or RANGE finding it earns (rule and message), if any.
+Verdict = tuple[bool, tuple[GenericRule, str] | None]
+ValueJudge = Callable[[str, date], Verdict]
+# The same texts recur across records (codes, visit dates, lab values): each field keeps a
+# bounded memo of its recent verdicts, as values.py does of parsed values.
+VERDICT_MEMO_SIZE = 1024
+
+
+def value_judge(field: FieldDef, missing_codes: Iterable[str] = ()) -> ValueJudge:
+    """The verdict on one non-checkbox field's non-empty stored values, as of a day (the day
+    matters only to a ``today`` min/max): parsed, judged against the field's validation,
+    choices and range. A value equal to a missing-data code fills the field and is not
+    judged; calc and slider values are never reported invalid (see the module's notes)."""
+    parse = value_parser(field, frozenset(missing_codes))
+    reports_invalid = field.field_type not in _UNREPORTED_INVALID and is_judged(field)
+    out_of_range = range_checker(field) if field.min or field.max else None
+    label = display_label(field)
+    if not reports_invalid and out_of_range is None:
+        # Nothing to judge: a value fills the field unless it is only whitespace (free
+        # text, unknown validation types; a missing-data code is never blank).
+        return lambda raw, today: (not raw.isspace(), None)
+
+    @lru_cache(maxsize=VERDICT_MEMO_SIZE)
+    def judge(raw: str, today: date) -> Verdict:
+        parsed = parse(raw)
+        status = parsed.status
+        if status is ParseStatus.BLANK:
+            return False, None
+        if status is ParseStatus.INVALID:
+            if not reports_invalid:
+                return True, None
+            rule = _PROBLEM_RULE[parsed.problem or Problem.TYPE]
+            return True, (rule, f"{label} {parsed.reason}.")
+        if out_of_range is not None and status is ParseStatus.VALID and parsed.value is not None:
+            outside = out_of_range(parsed.value, today)
+            if outside is not None:
+                return True, (GenericRule.RANGE, outside)
+        return True, None
+
+    return judge
+
 
 @dataclass(frozen=True, slots=True)
 class _FieldCheckPlan:
@@ -100,15 +143,13 @@ class _FieldCheckPlan:
     field: FieldDef
     name: str
     columns: tuple[str, ...]
-    parse: Parser
+    parse: Parser  # a checkbox's, per option column
+    judge: ValueJudge  # any other field's, per stored value
     label: str
     logic: Expression | None  # the parsed branching logic
     # Equal branching logic has one key, so a row evaluates it once for all its fields.
     logic_key: int
     logic_unreadable: bool  # REQUIRED/HIDDEN are not judged
-    has_range: bool
-    out_of_range: RangeCheck  # the DQ-RANGE message for a valid value, or None
-    reports_invalid: bool  # False for calc/slider: typed as numbers, but no validation type
     is_checkbox: bool
     required: bool
 
@@ -229,17 +270,13 @@ class GenericChecker:
             name=field.name,
             columns=tuple(field.export_names),
             parse=value_parser(field, self.missing_codes),
+            judge=value_judge(field, self.missing_codes),
             label=display_label(field),
             logic=logic,
             logic_key=-1
             if logic is None
             else self._logic_keys.setdefault(logic, len(self._logic_keys)),
             logic_unreadable=unreadable,
-            has_range=bool(field.min or field.max),
-            out_of_range=range_checker(field),
-            # A calc value is REDCap's to compute (its rule H, not ours) and a slider has no
-            # validation type: a site could not act on a DQ-TYPE query about either.
-            reports_invalid=field.field_type not in _UNREPORTED_INVALID,
             is_checkbox=field.is_checkbox,
             required=field.required,
         )
@@ -275,7 +312,7 @@ class GenericChecker:
     def check(self, record: RecordData, today: date) -> list[Finding]:
         """All generic findings of one record, in event, instance and field order."""
         findings: list[Finding] = []
-        instances = _instance_rows(record)
+        base_rows, instances = _rows_by_event(record)
         for plan in self._events:
             if plan.repeats:
                 for instance, values in instances.get((plan.event, ""), ()):
@@ -283,7 +320,7 @@ class GenericChecker:
                     for form, _ in plan.forms:
                         self._check_form(findings, form, row)
                 continue
-            base_values = record.rows.get(RowKey(plan.event, "", None))
+            base_values = base_rows.get(plan.event)
             # One row object for all forms of the base row, so they share a logic context.
             base = (
                 None
@@ -308,46 +345,22 @@ class GenericChecker:
         if _stores_nothing(form, values):
             return
         has_data: bool | None = None
+        get = values.get
+        today = row.today
         for plan in form.fields:
             # TYPE, RANGE and CHOICE, and whether the field is filled. A value equal to a
-            # missing-data code (the parser's MISSING) fills the field and is not judged.
+            # missing-data code fills the field and is not judged.
             if plan.is_checkbox:
                 filled = self._check_checkbox(out, form, plan, row)
             else:
-                raw = values.get(plan.name, "")
+                raw = get(plan.name)
                 if not raw:
                     filled = False  # what every parser says of ""
                 else:
-                    parsed = plan.parse(raw)
-                    status = parsed.status
-                    if status is ParseStatus.BLANK:
-                        filled = False
-                    else:
-                        filled = True
-                        if status is ParseStatus.INVALID:
-                            if plan.reports_invalid:
-                                rule = _PROBLEM_RULE[parsed.problem or Problem.TYPE]
-                                message = f"{plan.label} {parsed.reason}."
-                                out.append(
-                                    self._finding(rule, form, plan, row, message, {plan.name: raw})
-                                )
-                        elif (
-                            plan.has_range
-                            and status is ParseStatus.VALID
-                            and parsed.value is not None
-                        ):
-                            outside = plan.out_of_range(parsed.value, row.today)
-                            if outside is not None:
-                                out.append(
-                                    self._finding(
-                                        GenericRule.RANGE,
-                                        form,
-                                        plan,
-                                        row,
-                                        outside,
-                                        {plan.name: raw},
-                                    )
-                                )
+                    filled, problem = plan.judge(raw, today)
+                    if problem is not None:
+                        rule, message = problem
+                        out.append(self._finding(rule, form, plan, row, message, {plan.name: raw}))
             if plan.logic_unreadable:
                 continue
             # HIDDEN and REQUIRED.
@@ -460,19 +473,26 @@ class GenericChecker:
         )
 
 
-def _instance_rows(
+def _rows_by_event(
     record: RecordData,
-) -> dict[tuple[str | None, str], list[tuple[int, Mapping[str, str]]]]:
-    """The record's repeating rows by (event, repeat instrument), instances ascending; one
-    pass over the rows instead of one per event and form."""
+) -> tuple[
+    dict[str | None, Mapping[str, str]],
+    dict[tuple[str | None, str], list[tuple[int, Mapping[str, str]]]],
+]:
+    """The record's base rows by event, and its repeating rows by (event, repeat
+    instrument), instances ascending: one pass over the rows instead of a look-up per event
+    and form."""
+    base: dict[str | None, Mapping[str, str]] = {}
     found: defaultdict[tuple[str | None, str], list[tuple[int, Mapping[str, str]]]]
     found = defaultdict(list)
     for key, values in record.rows.items():
         if key.instance:
             found[(key.event, key.repeat_instrument)].append((key.instance, values))
+        elif key.instance is None and not key.repeat_instrument:
+            base[key.event] = values
     for rows in found.values():
         rows.sort(key=lambda item: item[0])
-    return found
+    return base, found
 
 
 def _stores_nothing(form: _FormPlan, values: Mapping[str, str]) -> bool:
