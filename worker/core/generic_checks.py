@@ -57,8 +57,9 @@ from worker.core.logic import (
     parse,
     reference_problems,
 )
+from worker.core.logic.nodes import Binary, Boolean, FieldRef, Logical, Number, String, Unary, walk
 from worker.core.records import RecordData, RowKey
-from worker.core.schema import DATALESS_TYPES, FieldDef, ProjectSchema
+from worker.core.schema import DATALESS_TYPES, FieldDef, ProjectSchema, checkbox_export_name
 from worker.core.values import (
     Parser,
     ParseStatus,
@@ -100,6 +101,12 @@ ValueJudge = Callable[[str, date], Verdict]
 # The same texts recur across records (codes, visit dates, lab values): each field keeps a
 # bounded memo of its recent verdicts, as values.py does of parsed values.
 VERDICT_MEMO_SIZE = 1024
+# Branching logic that reads only its own row's values gives the same answer for the same
+# values, whatever the record: the checker remembers this many answers (a project's
+# branching mostly reads a few codes, so few combinations recur).
+SHOWN_MEMO_SIZE = 4096
+# Nodes whose value depends on nothing but their operands: no function, no smart variable.
+_PLAIN_NODES = (Number, String, Boolean, Unary, Binary, Logical)
 
 
 def value_judge(field: FieldDef, missing_codes: Iterable[str] = ()) -> ValueJudge:
@@ -107,14 +114,14 @@ def value_judge(field: FieldDef, missing_codes: Iterable[str] = ()) -> ValueJudg
     matters only to a ``today`` min/max): parsed, judged against the field's validation,
     choices and range. A value equal to a missing-data code fills the field and is not
     judged; calc and slider values are never reported invalid (see the module's notes)."""
-    parse = value_parser(field, frozenset(missing_codes))
-    reports_invalid = field.field_type not in _UNREPORTED_INVALID and is_judged(field)
-    out_of_range = range_checker(field) if field.min or field.max else None
-    label = display_label(field)
-    if not reports_invalid and out_of_range is None:
+    if not _judges_values(field):
         # Nothing to judge: a value fills the field unless it is only whitespace (free
         # text, unknown validation types; a missing-data code is never blank).
         return lambda raw, today: (not raw.isspace(), None)
+    parse = value_parser(field, frozenset(missing_codes))
+    reports_invalid = _reports_invalid(field)
+    out_of_range = range_checker(field) if field.min or field.max else None
+    label = display_label(field)
 
     @lru_cache(maxsize=VERDICT_MEMO_SIZE)
     def judge(raw: str, today: date) -> Verdict:
@@ -134,6 +141,17 @@ def value_judge(field: FieldDef, missing_codes: Iterable[str] = ()) -> ValueJudg
         return True, None
 
     return judge
+
+
+def _reports_invalid(field: FieldDef) -> bool:
+    # A calc value is REDCap's to compute (its rule H, not ours) and a slider has no
+    # validation type: a site could not act on a DQ-TYPE query about either.
+    return field.field_type not in _UNREPORTED_INVALID and is_judged(field)
+
+
+def _judges_values(field: FieldDef) -> bool:
+    """Whether a stored value of the field can earn a TYPE, CHOICE or RANGE finding."""
+    return _reports_invalid(field) or bool(field.min or field.max)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +186,10 @@ class _EventPlan:
     event: str | None
     repeats: bool  # the whole event repeats
     forms: tuple[tuple[_FormPlan, bool], ...]  # (form, repeating instrument?)
+    # By the rows' repeat instrument ("" for the base row and a repeating event's rows):
+    # the branching logic (by logic key) that reads only the row's own values, and the
+    # columns it reads.
+    own_row_logic: Mapping[str, Mapping[int, tuple[str, ...]]]
 
 
 @dataclass(slots=True)
@@ -180,6 +202,7 @@ class _Row:
     repeat_instrument: str
     values: Mapping[str, str]
     today: date
+    own_row_logic: Mapping[int, tuple[str, ...]]  # see _EventPlan
     context: RecordContext | None = None
     # Whether DQ-REQUIRED waits on this row (its event's date is within the grace period).
     waiting: bool | None = None
@@ -224,6 +247,8 @@ class GenericChecker:
         self.logic_errors: list[str] = []
         self._unreadable: set[str] = set()
         self._logic_keys: dict[Expression, int] = {}
+        # (logic key, the values it reads) -> shown, for logic that reads only its row.
+        self._shown_memo: dict[tuple[object, ...], bool] = {}
         forms = {
             form: self._plan_form(form) for form in schema.forms if form not in self.exclude_forms
         }
@@ -236,6 +261,13 @@ class GenericChecker:
                     for form in schema.forms_of_event(event)
                     if form in forms
                 ),
+                own_row_logic={
+                    instrument: self._own_row_logic(event, instrument)
+                    for instrument in (
+                        "",
+                        *(f for f in schema.forms_of_event(event) if f in forms),
+                    )
+                },
             )
             for event in schema.event_names
         )
@@ -256,6 +288,15 @@ class GenericChecker:
             if f.name != record_id and f.field_type not in DATALESS_TYPES
         ]
         plans = tuple(self._plan_field(f) for f in fields)
+        # A field no check can report on (e.g. free text neither required nor branched) is
+        # left out of the field loop; it still counts for "has data".
+        plans = tuple(
+            p
+            for p in plans
+            if p.is_checkbox
+            or _judges_values(p.field)
+            or (not p.logic_unreadable and (p.required or p.logic is not None))
+        )
         return _FormPlan(
             form=form,
             fields=plans,
@@ -297,6 +338,52 @@ class GenericChecker:
             return None, True
         return expr, False
 
+    def _own_row_logic(self, event: str | None, instrument: str) -> dict[int, tuple[str, ...]]:
+        """The branching logic that reads nothing but the values of a row of ``event`` with
+        this repeat instrument, with the columns it reads (see :meth:`_own_row_columns`)."""
+        found = {}
+        for logic, key in self._logic_keys.items():
+            columns = self._own_row_columns(logic, event, instrument)
+            if columns is not None:
+                found[key] = columns
+        return found
+
+    def _own_row_columns(
+        self, logic: Expression, event: str | None, instrument: str
+    ) -> tuple[str, ...] | None:
+        """The columns ``logic`` reads when it reads only the row's own values (plain field
+        references, literals and operators), else None. A plain ``[field]`` reads the row
+        being checked when the field's form is the row's repeat instrument or, on a base
+        row or a repeating event's row, when the form does not repeat in the event
+        (RecordContext)."""
+        columns: set[str] = set()
+        for node in walk(logic.node):
+            if isinstance(node, _PLAIN_NODES):
+                continue
+            if (
+                not isinstance(node, FieldRef)
+                or node.event is not None
+                or node.instance is not None
+            ):
+                return None
+            definition = self.schema.fields.get(node.field)
+            if (
+                definition is None
+                or definition.field_type in DATALESS_TYPES
+                or definition.is_checkbox != (node.code is not None)
+            ):
+                return None
+            if instrument:
+                own = definition.form == instrument
+            else:
+                own = not self.schema.is_repeating_form(event, definition.form)
+            if not own:
+                return None
+            columns.add(
+                node.field if node.code is None else checkbox_export_name(node.field, node.code)
+            )
+        return tuple(sorted(columns))
+
     def _logic_error(self, field: str, problem: str) -> None:
         """Record, once per field, that its branching logic cannot be evaluated."""
         if field in self._unreadable:
@@ -316,7 +403,9 @@ class GenericChecker:
         for plan in self._events:
             if plan.repeats:
                 for instance, values in instances.get((plan.event, ""), ()):
-                    row = _Row(record, plan.event, instance, "", values, today)
+                    row = _Row(
+                        record, plan.event, instance, "", values, today, plan.own_row_logic[""]
+                    )
                     for form, _ in plan.forms:
                         self._check_form(findings, form, row)
                 continue
@@ -325,12 +414,20 @@ class GenericChecker:
             base = (
                 None
                 if base_values is None
-                else _Row(record, plan.event, None, "", base_values, today)
+                else _Row(record, plan.event, None, "", base_values, today, plan.own_row_logic[""])
             )
             for form, repeating in plan.forms:
                 if repeating:
                     for instance, values in instances.get((plan.event, form.form), ()):
-                        row = _Row(record, plan.event, instance, form.form, values, today)
+                        row = _Row(
+                            record,
+                            plan.event,
+                            instance,
+                            form.form,
+                            values,
+                            today,
+                            plan.own_row_logic[form.form],
+                        )
                         self._check_form(findings, form, row)
                 elif base is not None:  # no row: nothing stored, nothing to check
                     self._check_form(findings, form, base)
@@ -427,9 +524,19 @@ class GenericChecker:
     def _shown(self, plan: _FieldCheckPlan, row: _Row) -> bool | None:
         """Branching logic on the stored values, as REDCap evaluates it (invalid values are
         not blanked); None if it cannot be evaluated on this row."""
-        known = row.shown.get(plan.logic_key)
+        key = plan.logic_key
+        known = row.shown.get(key)
         if known is not None:
             return known
+        columns = row.own_row_logic.get(key)
+        remembered: tuple[object, ...] | None = None
+        if columns is not None:
+            get = row.values.get
+            remembered = (key, *[get(column, "") for column in columns])
+            known = self._shown_memo.get(remembered)
+            if known is not None:
+                row.shown[key] = known
+                return known
         if row.context is None:
             row.context = RecordContext(
                 schema=self.schema,
@@ -443,10 +550,12 @@ class GenericChecker:
             )
         assert plan.logic is not None
         try:
-            shown = row.shown[plan.logic_key] = plan.logic.is_true(row.context)
+            shown = row.shown[key] = plan.logic.is_true(row.context)
         except LogicError as exc:  # a reference the up-front check could not rule out
             self._logic_error(plan.name, str(exc))
             return None
+        if remembered is not None and len(self._shown_memo) < SHOWN_MEMO_SIZE:
+            self._shown_memo[remembered] = shown
         return shown
 
     def _finding(
