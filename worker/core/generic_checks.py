@@ -214,7 +214,10 @@ class GenericChecker:
     """The generic checks for one project, prepared once and run on each record.
 
     Parsing every branching logic and building per-form field plans happens here, so
-    :meth:`check` does no parsing or regex compilation per record.
+    :meth:`check` does no parsing or regex compilation per record. Across records it
+    remembers, in bounded memos, each field's verdict on its recent values and what branching
+    logic that reads only its own row said of the values it read: both are functions of
+    exactly those inputs, so a remembered answer is the answer.
     """
 
     def __init__(
@@ -265,7 +268,11 @@ class GenericChecker:
                     instrument: self._own_row_logic(event, instrument)
                     for instrument in (
                         "",
-                        *(f for f in schema.forms_of_event(event) if f in forms),
+                        *(
+                            form
+                            for form in schema.forms_of_event(event)
+                            if form in forms and schema.is_repeating_form(event, form)
+                        ),
                     )
                 },
             )
