@@ -99,12 +99,13 @@ _UNREPORTED_INVALID = frozenset({"calc", "slider"})
 Verdict = tuple[bool, tuple[GenericRule, str] | None]
 ValueJudge = Callable[[str, date], Verdict]
 # The same texts recur across records (codes, visit dates, lab values): each field keeps a
-# bounded memo of its recent verdicts, as values.py does of parsed values.
-VERDICT_MEMO_SIZE = 1024
+# small memo of its recent verdicts. Small on purpose: it serves the recurring texts, and
+# what it holds after a run stays a few KB per field, whatever the size of the project.
+VERDICT_MEMO_SIZE = 32
 # Branching logic that reads only its own row's values gives the same answer for the same
-# values, whatever the record: the checker remembers this many answers (a project's
-# branching mostly reads a few codes, so few combinations recur).
-SHOWN_MEMO_SIZE = 4096
+# values, whatever the record: the checker remembers this many answers (branching mostly
+# reads a few codes, so few combinations recur; once full, it remembers no more).
+SHOWN_MEMO_SIZE = 512
 # Nodes whose value depends on nothing but their operands: no function, no smart variable.
 _PLAIN_NODES = (Number, String, Boolean, Unary, Binary, Logical)
 
