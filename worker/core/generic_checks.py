@@ -98,9 +98,9 @@ _UNREPORTED_INVALID = frozenset({"calc", "slider"})
 # TYPE, CHOICE or RANGE finding it earns (rule and message), if any.
 Verdict = tuple[bool, tuple[GenericRule, str] | None]
 ValueJudge = Callable[[str, date], Verdict]
-# The same texts recur across records (codes, visit dates, lab values): each field keeps a
-# small memo of its recent verdicts. Small on purpose: it serves the recurring texts, and
-# what it holds after a run stays a few KB per field, whatever the size of the project.
+# The same texts recur across records (codes, lab values): a field with choices or a range
+# keeps a small memo of its recent verdicts. Small on purpose: it serves the recurring
+# texts, and what it holds after a run stays a few KB per field, whatever the project's size.
 VERDICT_MEMO_SIZE = 32
 # Branching logic that reads only its own row's values gives the same answer for the same
 # values, whatever the record: the checker remembers this many answers (branching mostly
@@ -124,24 +124,27 @@ def value_judge(field: FieldDef, missing_codes: Iterable[str] = ()) -> ValueJudg
     out_of_range = range_checker(field) if field.min or field.max else None
     label = display_label(field)
 
-    @lru_cache(maxsize=VERDICT_MEMO_SIZE)
     def judge(raw: str, today: date) -> Verdict:
         parsed = parse(raw)
         status = parsed.status
+        if status is ParseStatus.VALID:
+            if out_of_range is not None and parsed.value is not None:
+                outside = out_of_range(parsed.value, today)
+                if outside is not None:
+                    return True, (GenericRule.RANGE, outside)
+            return True, None
         if status is ParseStatus.BLANK:
             return False, None
-        if status is ParseStatus.INVALID:
-            if not reports_invalid:
-                return True, None
+        if status is ParseStatus.INVALID and reports_invalid:
             rule = _PROBLEM_RULE[parsed.problem or Problem.TYPE]
             return True, (rule, f"{label} {parsed.reason}.")
-        if out_of_range is not None and status is ParseStatus.VALID and parsed.value is not None:
-            outside = out_of_range(parsed.value, today)
-            if outside is not None:
-                return True, (GenericRule.RANGE, outside)
-        return True, None
+        return True, None  # a missing-data code, or an invalid value not reported
 
-    return judge
+    if out_of_range is None and not field.choices:
+        # The verdict is the parser's, and values.py remembers the texts it parsed (dates,
+        # mostly, which seldom recur within one field).
+        return judge
+    return lru_cache(maxsize=VERDICT_MEMO_SIZE)(judge)
 
 
 def _reports_invalid(field: FieldDef) -> bool:
