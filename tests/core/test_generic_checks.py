@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from tests.support.examples import examples
 from tests.support.projects import demo_schema
+from worker.core import generic_checks
 from worker.core.findings import Finding, Kind, Severity
 from worker.core.generic_checks import RULES, GenericChecker, GenericRule, run_generic_checks
 from worker.core.logic import Expression, LogicReferenceError
@@ -800,6 +801,168 @@ def test_excluded_forms_logic_is_not_parsed() -> None:
     )
     assert GenericChecker(schema, exclude_forms={"dq"}).logic_errors == []
     assert len(GenericChecker(schema).logic_errors) == 1
+
+
+# --- one checker, many records -----------------------------------------------------------
+# A checker runs over a whole project: what it learns on one record (a value's verdict, what
+# branching logic said of some values) never decides another record's findings wrongly.
+
+
+def test_one_checker_judges_each_record_by_its_own_values() -> None:
+    checker = GenericChecker(LONG, exclude_forms={"dq"})
+    hidden = record({base(): {**CLEAN_DEMO, "consent": "0"}})
+    shown = record({base(): CLEAN_DEMO})
+    for rec in (hidden, shown, hidden, shown):
+        assert checker.check(rec, TODAY) == check(rec)
+    assert summary(checker.check(hidden, TODAY)) == [
+        ("DQ-HIDDEN", "base_arm_1", None, "consent_date")
+    ]
+
+
+def test_one_checker_reads_branching_on_another_event_per_record() -> None:
+    schema = ProjectSchema.from_exports(
+        project_info=None,
+        metadata=[
+            meta("record_id", "enrol"),
+            meta("arm", "enrol", "radio", choices="1, A | 2, B"),
+            meta("b_only", "fu", required=True, logic="[enrol_arm_1][arm] = '2'"),
+            meta("fu_date", "fu", validation="date_ymd"),
+        ],
+        events=[{"unique_event_name": "enrol_arm_1"}, {"unique_event_name": "fu_arm_1"}],
+        form_event_mapping=[
+            {"unique_event_name": "enrol_arm_1", "form": "enrol"},
+            {"unique_event_name": "fu_arm_1", "form": "fu"},
+        ],
+    )
+    checker = GenericChecker(schema)
+    fu = {"fu_date": "2026-01-01", "b_only": ""}  # the same in every record
+    arm_b = record({base("enrol_arm_1"): {"arm": "2"}, base("fu_arm_1"): fu})
+    arm_a = record({base("enrol_arm_1"): {"arm": "1"}, base("fu_arm_1"): fu})
+    for _ in range(2):
+        assert summary(checker.check(arm_b, TODAY)) == [("DQ-REQUIRED", "fu_arm_1", None, "b_only")]
+        assert checker.check(arm_a, TODAY) == []
+
+
+def test_one_checker_reads_a_repeating_forms_branching_on_the_base_row_per_record() -> None:
+    # ``ae_action`` (a repeating instrument) depends on ``v_done`` (its event's base row):
+    # the instance rows are alike, the base rows are not.
+    schema = ProjectSchema.from_exports(
+        project_info={"is_longitudinal": 1},
+        metadata=[
+            meta("record_id", "visit"),
+            meta("v_done", "visit", "yesno"),
+            meta("ae_term", "ae"),
+            meta("ae_action", "ae", required=True, logic="[v_done] = '0'"),
+        ],
+        events=[{"unique_event_name": "fu_arm_1"}],
+        form_event_mapping=[
+            {"unique_event_name": "fu_arm_1", "form": "visit"},
+            {"unique_event_name": "fu_arm_1", "form": "ae"},
+        ],
+        repeating=[{"event_name": "fu_arm_1", "form_name": "ae"}],
+    )
+    checker = GenericChecker(schema)
+    ae = {"ae_term": "Rash", "ae_action": ""}
+
+    def with_visit(done: str) -> RecordData:
+        return record({base("fu_arm_1"): {"v_done": done}, RowKey("fu_arm_1", "ae", 1): ae})
+
+    for _ in range(2):
+        assert summary(checker.check(with_visit("0"), TODAY)) == [
+            ("DQ-REQUIRED", "fu_arm_1", 1, "ae_action")
+        ]
+        assert checker.check(with_visit("1"), TODAY) == []
+
+
+def test_one_checker_evaluates_branching_on_today_on_each_day_asked() -> None:
+    schema = ProjectSchema.from_exports(
+        project_info=None,
+        metadata=[
+            meta("record_id", "f"),
+            meta("d", "f", validation="date_ymd"),
+            meta("late", "f", required=True, logic="datediff([d], 'today', 'd') > 30"),
+        ],
+    )
+    checker = GenericChecker(schema)
+    rec = record({base(None): {"d": "2026-01-01", "late": ""}})
+    assert checker.check(rec, date(2026, 1, 15)) == []
+    assert summary(checker.check(rec, date(2026, 3, 1))) == [("DQ-REQUIRED", None, None, "late")]
+    assert checker.check(rec, date(2026, 1, 15)) == []
+
+
+def test_one_checker_judges_a_today_bound_on_each_day_asked() -> None:
+    checker = GenericChecker(LONG, exclude_forms={"dq"})
+    rec = record({base(): {**CLEAN_DEMO, "consent_date": "2026-03-02"}})
+    assert summary(checker.check(rec, TODAY)) == [("DQ-RANGE", "base_arm_1", None, "consent_date")]
+    assert checker.check(rec, date(2026, 3, 2)) == []
+    assert len(checker.check(rec, TODAY)) == 1
+
+
+def test_a_checker_whose_memos_are_full_still_judges_every_record(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(generic_checks, "SHOWN_MEMO_SIZE", 1)
+    monkeypatch.setattr(generic_checks, "VERDICT_MEMO_SIZE", 1)
+    checker = GenericChecker(LONG, exclude_forms={"dq"})
+    records = [
+        record({base(): {**CLEAN_DEMO, "consent": consent, "age": age}})
+        for consent in ("0", "1", "", "7")
+        for age in ("35", "9", "x")
+    ]
+    for rec in records * 2:
+        assert checker.check(rec, TODAY) == check(rec)
+
+
+def test_fields_no_check_reports_on_still_give_their_form_data() -> None:
+    # ``demo_note`` (free text, optional, no branching) is not judged, yet it alone makes
+    # the form's required fields count.
+    rec = record({base(): {"demo_note": "seen"}})
+    assert {f.field for f in check(rec)} == {"dob", "age", "sex", "consent", "race"}
+
+
+# --- one value's verdict ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("definition", "raw", "verdict"),
+    [
+        (meta("n", "f", validation="integer", lo="1", hi="5"), "3", (True, None)),
+        (meta("n", "f", validation="integer", lo="1", hi="5"), " ", (False, None)),
+        (
+            meta("n", "f", validation="integer", lo="1", hi="5", label="Count"),
+            "9",
+            (True, (GenericRule.RANGE, "Count is outside the allowed range 1–5.")),
+        ),
+        (
+            meta("n", "f", validation="integer", label="Count"),
+            "3.5",
+            (True, (GenericRule.TYPE, "Count is not a whole number.")),
+        ),
+        (
+            meta("n", "f", "radio", choices="1, A | 2, B", label="Choice"),
+            "3",
+            (
+                True,
+                (
+                    GenericRule.CHOICE,
+                    "Choice holds a code that is not among the field's choices.",
+                ),
+            ),
+        ),
+        (meta("n", "f", validation="integer"), "UNK", (True, None)),  # a missing-data code
+        (meta("n", "f", "calc", choices="1+1"), "NaN", (True, None)),  # REDCap's to compute
+        (meta("n", "f", "notes"), "anything", (True, None)),
+        (meta("n", "f", "notes"), "  ", (False, None)),
+    ],
+)
+def test_the_verdict_on_one_stored_value(
+    definition: dict[str, str], raw: str, verdict: generic_checks.Verdict
+) -> None:
+    schema = ProjectSchema.from_exports(
+        project_info=None, metadata=[meta("record_id", "f"), definition]
+    )
+    judge = generic_checks.value_judge(schema.fields["n"], missing_codes={"UNK"})
+    assert judge(raw, TODAY) == verdict
 
 
 # --- the thin wrapper ---------------------------------------------------------------------

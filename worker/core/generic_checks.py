@@ -41,10 +41,11 @@ values go to ``Finding.evidence`` only (for query fingerprints).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from functools import lru_cache
 from types import MappingProxyType
 
 from worker.core.findings import Finding, Kind, Severity
@@ -56,15 +57,16 @@ from worker.core.logic import (
     parse,
     reference_problems,
 )
+from worker.core.logic.nodes import Binary, Boolean, FieldRef, Logical, Number, String, Unary, walk
 from worker.core.records import RecordData, RowKey
-from worker.core.schema import DATALESS_TYPES, FieldDef, ProjectSchema
+from worker.core.schema import DATALESS_TYPES, FieldDef, ProjectSchema, checkbox_export_name
 from worker.core.values import (
     Parser,
     ParseStatus,
     Problem,
-    RangeCheck,
     display_label,
     is_blank,
+    is_judged,
     range_checker,
     value_parser,
 )
@@ -92,6 +94,69 @@ RULES: Mapping[GenericRule, tuple[Kind, Severity]] = MappingProxyType(
 _PROBLEM_RULE = {Problem.TYPE: GenericRule.TYPE, Problem.CHOICE: GenericRule.CHOICE}
 _UNREPORTED_INVALID = frozenset({"calc", "slider"})
 
+# What a stored (non-empty) value says by itself: whether it fills its field, and the
+# TYPE, CHOICE or RANGE finding it earns (rule and message), if any.
+Verdict = tuple[bool, tuple[GenericRule, str] | None]
+ValueJudge = Callable[[str, date], Verdict]
+# The same texts recur across records (codes, lab values): a field with choices or a range
+# keeps a small memo of its recent verdicts. Small on purpose: it serves the recurring
+# texts, and what it holds after a run stays a few KB per field, whatever the project's size.
+VERDICT_MEMO_SIZE = 32
+# Branching logic that reads only its own row's values gives the same answer for the same
+# values, whatever the record: the checker remembers this many answers (branching mostly
+# reads a few codes, so few combinations recur; once full, it remembers no more).
+SHOWN_MEMO_SIZE = 512
+# Nodes whose value depends on nothing but their operands: no function, no smart variable.
+_PLAIN_NODES = (Number, String, Boolean, Unary, Binary, Logical)
+
+
+def value_judge(field: FieldDef, missing_codes: Iterable[str] = ()) -> ValueJudge:
+    """The verdict on one non-checkbox field's non-empty stored values, as of a day (the day
+    matters only to a ``today`` min/max): parsed, judged against the field's validation,
+    choices and range. A value equal to a missing-data code fills the field and is not
+    judged; calc and slider values are never reported invalid (see the module's notes)."""
+    if not _judges_values(field):
+        # Nothing to judge: a value fills the field unless it is only whitespace (free
+        # text, unknown validation types; a missing-data code is never blank).
+        return lambda raw, today: (not raw.isspace(), None)
+    parse = value_parser(field, frozenset(missing_codes))
+    reports_invalid = _reports_invalid(field)
+    out_of_range = range_checker(field) if field.min or field.max else None
+    label = display_label(field)
+
+    def judge(raw: str, today: date) -> Verdict:
+        parsed = parse(raw)
+        status = parsed.status
+        if status is ParseStatus.VALID:
+            if out_of_range is not None and parsed.value is not None:
+                outside = out_of_range(parsed.value, today)
+                if outside is not None:
+                    return True, (GenericRule.RANGE, outside)
+            return True, None
+        if status is ParseStatus.BLANK:
+            return False, None
+        if status is ParseStatus.INVALID and reports_invalid:
+            rule = _PROBLEM_RULE[parsed.problem or Problem.TYPE]
+            return True, (rule, f"{label} {parsed.reason}.")
+        return True, None  # a missing-data code, or an invalid value not reported
+
+    if out_of_range is None and not field.choices:
+        # The verdict is the parser's, and values.py remembers the texts it parsed (dates,
+        # mostly, which seldom recur within one field).
+        return judge
+    return lru_cache(maxsize=VERDICT_MEMO_SIZE)(judge)
+
+
+def _reports_invalid(field: FieldDef) -> bool:
+    # A calc value is REDCap's to compute (its rule H, not ours) and a slider has no
+    # validation type: a site could not act on a DQ-TYPE query about either.
+    return field.field_type not in _UNREPORTED_INVALID and is_judged(field)
+
+
+def _judges_values(field: FieldDef) -> bool:
+    """Whether a stored value of the field can earn a TYPE, CHOICE or RANGE finding."""
+    return _reports_invalid(field) or bool(field.min or field.max)
+
 
 @dataclass(frozen=True, slots=True)
 class _FieldCheckPlan:
@@ -100,15 +165,13 @@ class _FieldCheckPlan:
     field: FieldDef
     name: str
     columns: tuple[str, ...]
-    parse: Parser
+    parse: Parser  # a checkbox's, per option column
+    judge: ValueJudge  # any other field's, per stored value
     label: str
     logic: Expression | None  # the parsed branching logic
     # Equal branching logic has one key, so a row evaluates it once for all its fields.
     logic_key: int
     logic_unreadable: bool  # REQUIRED/HIDDEN are not judged
-    has_range: bool
-    out_of_range: RangeCheck  # the DQ-RANGE message for a valid value, or None
-    reports_invalid: bool  # False for calc/slider: typed as numbers, but no validation type
     is_checkbox: bool
     required: bool
 
@@ -127,6 +190,10 @@ class _EventPlan:
     event: str | None
     repeats: bool  # the whole event repeats
     forms: tuple[tuple[_FormPlan, bool], ...]  # (form, repeating instrument?)
+    # By the rows' repeat instrument ("" for the base row and a repeating event's rows):
+    # the branching logic (by logic key) that reads only the row's own values, and the
+    # columns it reads.
+    own_row_logic: Mapping[str, Mapping[int, tuple[str, ...]]]
 
 
 @dataclass(slots=True)
@@ -139,6 +206,7 @@ class _Row:
     repeat_instrument: str
     values: Mapping[str, str]
     today: date
+    own_row_logic: Mapping[int, tuple[str, ...]]  # see _EventPlan
     context: RecordContext | None = None
     # Whether DQ-REQUIRED waits on this row (its event's date is within the grace period).
     waiting: bool | None = None
@@ -150,7 +218,10 @@ class GenericChecker:
     """The generic checks for one project, prepared once and run on each record.
 
     Parsing every branching logic and building per-form field plans happens here, so
-    :meth:`check` does no parsing or regex compilation per record.
+    :meth:`check` does no parsing or regex compilation per record. Across records it
+    remembers, in bounded memos, each field's verdict on its recent values and what branching
+    logic that reads only its own row said of the values it read: both are functions of
+    exactly those inputs, so a remembered answer is the answer.
     """
 
     def __init__(
@@ -183,6 +254,8 @@ class GenericChecker:
         self.logic_errors: list[str] = []
         self._unreadable: set[str] = set()
         self._logic_keys: dict[Expression, int] = {}
+        # (logic key, the values it reads) -> shown, for logic that reads only its row.
+        self._shown_memo: dict[tuple[object, ...], bool] = {}
         forms = {
             form: self._plan_form(form) for form in schema.forms if form not in self.exclude_forms
         }
@@ -195,6 +268,17 @@ class GenericChecker:
                     for form in schema.forms_of_event(event)
                     if form in forms
                 ),
+                own_row_logic={
+                    instrument: self._own_row_logic(event, instrument)
+                    for instrument in (
+                        "",
+                        *(
+                            form
+                            for form in schema.forms_of_event(event)
+                            if form in forms and schema.is_repeating_form(event, form)
+                        ),
+                    )
+                },
             )
             for event in schema.event_names
         )
@@ -215,6 +299,15 @@ class GenericChecker:
             if f.name != record_id and f.field_type not in DATALESS_TYPES
         ]
         plans = tuple(self._plan_field(f) for f in fields)
+        # A field no check can report on (e.g. free text neither required nor branched) is
+        # left out of the field loop; it still counts for "has data".
+        plans = tuple(
+            p
+            for p in plans
+            if p.is_checkbox
+            or _judges_values(p.field)
+            or (not p.logic_unreadable and (p.required or p.logic is not None))
+        )
         return _FormPlan(
             form=form,
             fields=plans,
@@ -229,17 +322,13 @@ class GenericChecker:
             name=field.name,
             columns=tuple(field.export_names),
             parse=value_parser(field, self.missing_codes),
+            judge=value_judge(field, self.missing_codes),
             label=display_label(field),
             logic=logic,
             logic_key=-1
             if logic is None
             else self._logic_keys.setdefault(logic, len(self._logic_keys)),
             logic_unreadable=unreadable,
-            has_range=bool(field.min or field.max),
-            out_of_range=range_checker(field),
-            # A calc value is REDCap's to compute (its rule H, not ours) and a slider has no
-            # validation type: a site could not act on a DQ-TYPE query about either.
-            reports_invalid=field.field_type not in _UNREPORTED_INVALID,
             is_checkbox=field.is_checkbox,
             required=field.required,
         )
@@ -260,6 +349,52 @@ class GenericChecker:
             return None, True
         return expr, False
 
+    def _own_row_logic(self, event: str | None, instrument: str) -> dict[int, tuple[str, ...]]:
+        """The branching logic that reads nothing but the values of a row of ``event`` with
+        this repeat instrument, with the columns it reads (see :meth:`_own_row_columns`)."""
+        found = {}
+        for logic, key in self._logic_keys.items():
+            columns = self._own_row_columns(logic, event, instrument)
+            if columns is not None:
+                found[key] = columns
+        return found
+
+    def _own_row_columns(
+        self, logic: Expression, event: str | None, instrument: str
+    ) -> tuple[str, ...] | None:
+        """The columns ``logic`` reads when it reads only the row's own values (plain field
+        references, literals and operators), else None. A plain ``[field]`` reads the row
+        being checked when the field's form is the row's repeat instrument or, on a base
+        row or a repeating event's row, when the form does not repeat in the event
+        (RecordContext)."""
+        columns: set[str] = set()
+        for node in walk(logic.node):
+            if isinstance(node, _PLAIN_NODES):
+                continue
+            if (
+                not isinstance(node, FieldRef)
+                or node.event is not None
+                or node.instance is not None
+            ):
+                return None
+            definition = self.schema.fields.get(node.field)
+            if (
+                definition is None
+                or definition.field_type in DATALESS_TYPES
+                or definition.is_checkbox != (node.code is not None)
+            ):
+                return None
+            if instrument:
+                own = definition.form == instrument
+            else:
+                own = not self.schema.is_repeating_form(event, definition.form)
+            if not own:
+                return None
+            columns.add(
+                node.field if node.code is None else checkbox_export_name(node.field, node.code)
+            )
+        return tuple(sorted(columns))
+
     def _logic_error(self, field: str, problem: str) -> None:
         """Record, once per field, that its branching logic cannot be evaluated."""
         if field in self._unreadable:
@@ -275,25 +410,35 @@ class GenericChecker:
     def check(self, record: RecordData, today: date) -> list[Finding]:
         """All generic findings of one record, in event, instance and field order."""
         findings: list[Finding] = []
-        instances = _instance_rows(record)
+        base_rows, instances = _rows_by_event(record)
         for plan in self._events:
             if plan.repeats:
                 for instance, values in instances.get((plan.event, ""), ()):
-                    row = _Row(record, plan.event, instance, "", values, today)
+                    row = _Row(
+                        record, plan.event, instance, "", values, today, plan.own_row_logic[""]
+                    )
                     for form, _ in plan.forms:
                         self._check_form(findings, form, row)
                 continue
-            base_values = record.rows.get(RowKey(plan.event, "", None))
+            base_values = base_rows.get(plan.event)
             # One row object for all forms of the base row, so they share a logic context.
             base = (
                 None
                 if base_values is None
-                else _Row(record, plan.event, None, "", base_values, today)
+                else _Row(record, plan.event, None, "", base_values, today, plan.own_row_logic[""])
             )
             for form, repeating in plan.forms:
                 if repeating:
                     for instance, values in instances.get((plan.event, form.form), ()):
-                        row = _Row(record, plan.event, instance, form.form, values, today)
+                        row = _Row(
+                            record,
+                            plan.event,
+                            instance,
+                            form.form,
+                            values,
+                            today,
+                            plan.own_row_logic[form.form],
+                        )
                         self._check_form(findings, form, row)
                 elif base is not None:  # no row: nothing stored, nothing to check
                     self._check_form(findings, form, base)
@@ -308,46 +453,22 @@ class GenericChecker:
         if _stores_nothing(form, values):
             return
         has_data: bool | None = None
+        get = values.get
+        today = row.today
         for plan in form.fields:
             # TYPE, RANGE and CHOICE, and whether the field is filled. A value equal to a
-            # missing-data code (the parser's MISSING) fills the field and is not judged.
+            # missing-data code fills the field and is not judged.
             if plan.is_checkbox:
                 filled = self._check_checkbox(out, form, plan, row)
             else:
-                raw = values.get(plan.name, "")
+                raw = get(plan.name)
                 if not raw:
                     filled = False  # what every parser says of ""
                 else:
-                    parsed = plan.parse(raw)
-                    status = parsed.status
-                    if status is ParseStatus.BLANK:
-                        filled = False
-                    else:
-                        filled = True
-                        if status is ParseStatus.INVALID:
-                            if plan.reports_invalid:
-                                rule = _PROBLEM_RULE[parsed.problem or Problem.TYPE]
-                                message = f"{plan.label} {parsed.reason}."
-                                out.append(
-                                    self._finding(rule, form, plan, row, message, {plan.name: raw})
-                                )
-                        elif (
-                            plan.has_range
-                            and status is ParseStatus.VALID
-                            and parsed.value is not None
-                        ):
-                            outside = plan.out_of_range(parsed.value, row.today)
-                            if outside is not None:
-                                out.append(
-                                    self._finding(
-                                        GenericRule.RANGE,
-                                        form,
-                                        plan,
-                                        row,
-                                        outside,
-                                        {plan.name: raw},
-                                    )
-                                )
+                    filled, problem = plan.judge(raw, today)
+                    if problem is not None:
+                        rule, message = problem
+                        out.append(self._finding(rule, form, plan, row, message, {plan.name: raw}))
             if plan.logic_unreadable:
                 continue
             # HIDDEN and REQUIRED.
@@ -414,9 +535,19 @@ class GenericChecker:
     def _shown(self, plan: _FieldCheckPlan, row: _Row) -> bool | None:
         """Branching logic on the stored values, as REDCap evaluates it (invalid values are
         not blanked); None if it cannot be evaluated on this row."""
-        known = row.shown.get(plan.logic_key)
+        key = plan.logic_key
+        known = row.shown.get(key)
         if known is not None:
             return known
+        columns = row.own_row_logic.get(key)
+        remembered: tuple[object, ...] | None = None
+        if columns is not None:
+            get = row.values.get
+            remembered = (key, *[get(column, "") for column in columns])
+            known = self._shown_memo.get(remembered)
+            if known is not None:
+                row.shown[key] = known
+                return known
         if row.context is None:
             row.context = RecordContext(
                 schema=self.schema,
@@ -430,10 +561,12 @@ class GenericChecker:
             )
         assert plan.logic is not None
         try:
-            shown = row.shown[plan.logic_key] = plan.logic.is_true(row.context)
+            shown = row.shown[key] = plan.logic.is_true(row.context)
         except LogicError as exc:  # a reference the up-front check could not rule out
             self._logic_error(plan.name, str(exc))
             return None
+        if remembered is not None and len(self._shown_memo) < SHOWN_MEMO_SIZE:
+            self._shown_memo[remembered] = shown
         return shown
 
     def _finding(
@@ -460,19 +593,26 @@ class GenericChecker:
         )
 
 
-def _instance_rows(
+def _rows_by_event(
     record: RecordData,
-) -> dict[tuple[str | None, str], list[tuple[int, Mapping[str, str]]]]:
-    """The record's repeating rows by (event, repeat instrument), instances ascending; one
-    pass over the rows instead of one per event and form."""
+) -> tuple[
+    dict[str | None, Mapping[str, str]],
+    dict[tuple[str | None, str], list[tuple[int, Mapping[str, str]]]],
+]:
+    """The record's base rows by event, and its repeating rows by (event, repeat
+    instrument), instances ascending: one pass over the rows instead of a look-up per event
+    and form."""
+    base: dict[str | None, Mapping[str, str]] = {}
     found: defaultdict[tuple[str | None, str], list[tuple[int, Mapping[str, str]]]]
     found = defaultdict(list)
     for key, values in record.rows.items():
         if key.instance:
             found[(key.event, key.repeat_instrument)].append((key.instance, values))
+        elif key.instance is None and not key.repeat_instrument:
+            base[key.event] = values
     for rows in found.values():
         rows.sort(key=lambda item: item[0])
-    return found
+    return base, found
 
 
 def _stores_nothing(form: _FormPlan, values: Mapping[str, str]) -> bool:
