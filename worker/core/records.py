@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from worker.core.schema import ProjectSchema
 
@@ -23,10 +23,11 @@ PSEUDO_FIELDS = frozenset(
 )
 
 
-@dataclass(frozen=True, order=True)
-class RowKey:
+class RowKey(NamedTuple):
     """Where a row lives. ``repeat_instrument`` is ``""`` on base rows and on rows of a
-    repeating event; ``instance`` is ``None`` on rows that do not repeat."""
+    repeating event; ``instance`` is ``None`` on rows that do not repeat.
+
+    A named tuple: every row lookup hashes one, and a tuple hashes and compares in C."""
 
     event: str | None
     repeat_instrument: str
