@@ -20,7 +20,7 @@ import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from itertools import compress, repeat
+from itertools import compress
 from operator import call, itemgetter
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -808,8 +808,8 @@ class _PartPlan:
                         yield RowKey(event, "", k), position, self._merged(found)
 
     def _columns(self, row: Mapping[str, str]) -> dict[str, str]:
-        columns = self.columns
-        return dict(zip(columns, map(row.get, columns, repeat("")), strict=True))
+        get = row.get
+        return {column: get(column, "") for column in self.columns}
 
     def _merged(self, rows: list[dict[str, str]]) -> dict[str, str]:
         return {
