@@ -19,7 +19,7 @@ import types
 import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
 from itertools import compress
 from operator import call, itemgetter
 from pathlib import Path
@@ -38,7 +38,6 @@ from pydantic import (
 from worker.core.records import RecordData, RowKey
 from worker.core.schema import FieldDef, ProjectSchema
 from worker.core.values import (
-    PARSE_MEMO_SIZE,
     Parser,
     ParseStatus,
     validation_type,
@@ -681,15 +680,17 @@ Reader = Callable[[str], Reading]
 _STATUS = itemgetter(0)
 _VALUE = itemgetter(1)
 _UNREMARKABLE = frozenset({ParseStatus.BLANK, ParseStatus.VALID})
+_BLANK = Reading(ParseStatus.BLANK, None)
 
 
 def field_reader(parse: Parser, *, yes_no: bool) -> Reader:
     """How an entry reads a field's stored texts through its parser (``yes_no``: the code
-    "1" is True). Memoised like the parsers (see ``values.PARSE_MEMO_SIZE``): the same texts
-    recur across records and a reading is immutable; a memo hit costs no Python call."""
+    "1" is True). Not memoised here: a memo per field would hold texts of every participant
+    (the parsers keep their own bounded memo per validation type)."""
 
-    @lru_cache(maxsize=PARSE_MEMO_SIZE)
     def read(text: str) -> Reading:
+        if not text:  # what every parser calls blank: the usual case
+            return _BLANK
         parsed = parse(text)
         if parsed.status is not ParseStatus.VALID:
             return Reading(parsed.status, None)
@@ -824,7 +825,7 @@ class _PartPlan:
             # str.strip() leaves "" of exactly what is_blank calls blank (done in C).
             if not any(map(str.strip, raw.values())):
                 continue
-            # Every field read in one pass of C calls (a memo hit is no Python call).
+            # Every field read in one pass.
             readings = list(map(call, self.readers, map(raw.__getitem__, self.scalar_columns)))
             entry = dict(
                 zip(self.kept_names, map(_VALUE, compress(readings, self.kept)), strict=True)
