@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
@@ -15,17 +14,14 @@ from worker.core.mapping import (
     PartEntry,
     Participant,
     ParticipantBuilder,
-    Reading,
     declared_drift,
-    field_reader,
     load_mapping,
     mapping_drift,
     model_problems,
     python_type,
 )
 from worker.core.records import RecordData, RowKey, group_rows
-from worker.core.schema import FieldDef, ProjectSchema
-from worker.core.values import ParseStatus, value_parser
+from worker.core.schema import ProjectSchema
 from worker.errors import MappingError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -430,33 +426,3 @@ def test_every_entry_is_validated_so_hand_made_values_are_coerced(
     (treatment,) = ParticipantBuilder(spec, schema).build(text_instance).treatments
     assert treatment.instance == 1
     assert type(treatment.instance) is int
-
-
-# --- reading a field's stored texts -------------------------------------------------------
-
-
-def reader_of(row: dict[str, str], missing_codes: tuple[str, ...] = ()) -> Callable[[str], Reading]:
-    field = FieldDef.from_metadata_row({"field_name": "f", "form_name": "form", **row})
-    yes_no = field.field_type in ("yesno", "truefalse")
-    return field_reader(value_parser(field, missing_codes), yes_no=yes_no)
-
-
-def test_a_reader_gives_each_text_its_status_and_the_entrys_value() -> None:
-    read = reader_of(
-        {"field_type": "text", "text_validation_type_or_show_slider_number": "date_ymd"}
-    )
-    assert read("2026-03-01") == Reading(ParseStatus.VALID, date(2026, 3, 1))
-    assert read(" 2026-03-01 ") == Reading(ParseStatus.VALID, date(2026, 3, 1))
-    assert read("2026-02-30") == Reading(ParseStatus.INVALID, None)
-    assert read("") == Reading(ParseStatus.BLANK, None)
-    assert read("  ") == Reading(ParseStatus.BLANK, None)
-
-
-def test_a_reader_reads_yes_no_codes_as_booleans_and_missing_codes_as_missing() -> None:
-    read = reader_of({"field_type": "yesno"}, missing_codes=("UNK",))
-    assert read("1") == Reading(ParseStatus.VALID, True)
-    assert read("0") == Reading(ParseStatus.VALID, False)
-    assert read("2") == Reading(ParseStatus.INVALID, None)
-    assert read("UNK") == Reading(ParseStatus.MISSING, None)
-    radio = reader_of({"field_type": "radio", "select_choices_or_calculations": "1, One | 2, Two"})
-    assert radio("1") == Reading(ParseStatus.VALID, "1")  # a code, not a yes

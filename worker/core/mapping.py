@@ -17,32 +17,17 @@ from __future__ import annotations
 import inspect
 import types
 import typing
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from itertools import compress
-from operator import call, itemgetter
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    TypeAdapter,
-    ValidationError,
-    create_model,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
 from worker.core.records import RecordData, RowKey
 from worker.core.schema import FieldDef, ProjectSchema
-from worker.core.values import (
-    Parser,
-    ParseStatus,
-    validation_type,
-    value_parser,
-)
+from worker.core.values import Parser, ParseStatus, validation_type, value_parser
 from worker.errors import MappingError
 from worker.tomlfile import read_toml
 
@@ -649,7 +634,10 @@ class ParticipantBuilder:
         )
 
     def build(self, record: RecordData) -> Participant:
-        values = {plan.name: plan.attribute(record) for plan in self._plans}
+        values: dict[str, Any] = {}
+        for plan in self._plans:
+            entries = plan.entries(record)
+            values[plan.name] = entries if plan.is_list else (entries[0] if entries else None)
         return self.participant_model(
             record_id=record.record_id, data_access_group=record.data_access_group, **values
         )
@@ -663,40 +651,11 @@ class _FieldPlan:
     columns: tuple[str, ...]
     checkbox_codes: tuple[tuple[str, str], ...] | None  # (code, column), checkboxes only
     missing_columns: tuple[str, ...]  # a checkbox's missing-code columns
-    read: Reader | None  # None for checkboxes
+    parse: Parser | None  # None for checkboxes
+    yes_no: bool  # yesno/truefalse: the code "1" is True
     # An attribute of the entry (a declared class may leave fields out; they are still read
     # for ``raw``, ``invalid`` and ``missing``).
     kept: bool = True
-
-
-class Reading(NamedTuple):
-    """A stored text as an entry reads it: its parse status and, when valid, its value."""
-
-    status: ParseStatus
-    value: Any
-
-
-Reader = Callable[[str], Reading]
-_STATUS = itemgetter(0)
-_VALUE = itemgetter(1)
-_UNREMARKABLE = frozenset({ParseStatus.BLANK, ParseStatus.VALID})
-_BLANK = Reading(ParseStatus.BLANK, None)
-
-
-def field_reader(parse: Parser, *, yes_no: bool) -> Reader:
-    """How an entry reads a field's stored texts through its parser (``yes_no``: the code
-    "1" is True). Not memoised here: a memo per field would hold texts of every participant
-    (the parsers keep their own bounded memo per validation type)."""
-
-    def read(text: str) -> Reading:
-        if not text:  # what every parser calls blank: the usual case
-            return _BLANK
-        parsed = parse(text)
-        if parsed.status is not ParseStatus.VALID:
-            return Reading(parsed.status, None)
-        return Reading(parsed.status, parsed.value == "1" if yes_no else parsed.value)
-
-    return read
 
 
 @dataclass(frozen=True, slots=True)
@@ -704,23 +663,14 @@ class _PartPlan:
     """A mapping part prepared once: its model, fields, and where its rows are."""
 
     name: str
+    model: type[PartEntry]
     is_list: bool
     fields: tuple[_FieldPlan, ...]
     columns: tuple[str, ...]  # every export column of the part's fields, in field order
-    # Per event of the part: (event, ordinal for multi-event parts, repeat mode, the key of
-    # its row when it does not repeat).
-    events: tuple[tuple[str | None, int | None, str, RowKey], ...]
+    # Per event of the part: (event, ordinal for multi-event parts, repeat mode).
+    events: tuple[tuple[str | None, int | None, str], ...]
     forms: tuple[str, ...]
     repeating_events: frozenset[str | None]
-    # The fields read from one column each (all but checkboxes): their columns and readers,
-    # and which of them the entry keeps, in field order; then the checkboxes.
-    scalar_columns: tuple[str, ...]
-    readers: tuple[Reader, ...]
-    kept: tuple[bool, ...]
-    kept_names: tuple[str, ...]
-    checkboxes: tuple[_FieldPlan, ...]
-    # Validates a record's entries, each as the part's model, in one call.
-    validate_entries: Callable[[list[dict[str, Any]]], list[PartEntry]]
 
     @classmethod
     def make(
@@ -741,118 +691,121 @@ class _PartPlan:
             if f.is_checkbox:
                 missing = tuple(f.missing_columns)
                 codes = tuple(zip(f.choices, columns[: len(f.choices)], strict=True))
-                plans.append(_FieldPlan(f.name, columns, codes, missing, None, kept))
+                plans.append(_FieldPlan(f.name, columns, codes, missing, None, False, kept))
                 continue
-            parse = value_parser(f, schema.missing_codes)
-            read = field_reader(parse, yes_no=f.field_type in ("yesno", "truefalse"))
-            plans.append(_FieldPlan(f.name, columns, None, (), read, kept))
+            plans.append(
+                _FieldPlan(
+                    name=f.name,
+                    columns=columns,
+                    checkbox_codes=None,
+                    missing_columns=(),
+                    parse=value_parser(f, schema.missing_codes),
+                    yes_no=f.field_type in ("yesno", "truefalse"),
+                    kept=kept,
+                )
+            )
         # A drifted part reads no rows: it is empty for every participant.
         events = tuple(
-            (
-                event,
-                ordinal,
-                form_repeat_mode(schema, event, designated_forms(schema, event, part)),
-                RowKey(event, "", None),
-            )
+            (event, ordinal, form_repeat_mode(schema, event, designated_forms(schema, event, part)))
             for event, ordinal in ([] if broken else part_events(schema, part))
         )
-        scalars = [p for p in plans if p.read is not None]
         return cls(
             name=name,
+            model=model,
             is_list=is_list,
             fields=tuple(plans),
             columns=tuple(c for p in plans for c in p.columns),
             events=events,
             forms=tuple(part.forms),
-            repeating_events=frozenset(e[0] for e in events if schema.is_repeating_event(e[0])),
-            scalar_columns=tuple(p.name for p in scalars),
-            readers=tuple(p.read for p in scalars if p.read is not None),
-            kept=tuple(p.kept for p in scalars),
-            kept_names=tuple(p.name for p in scalars if p.kept),
-            checkboxes=tuple(p for p in plans if p.checkbox_codes is not None),
-            # The validator itself: the adapter's Python wrapper adds nothing here.
-            validate_entries=TypeAdapter(list[model]).validator.validate_python,  # type: ignore[valid-type]
+            repeating_events=frozenset(e for e, _, _ in events if schema.is_repeating_event(e)),
         )
 
-    def attribute(self, record: RecordData) -> list[PartEntry] | PartEntry | None:
-        """The part as the participant holds it: its entries, or its one entry (or None)."""
-        found = self.entries(record)
-        entries = self.validate_entries(found) if found else []
-        if self.is_list:
-            return entries
-        return entries[0] if entries else None
-
-    def places(self, record: RecordData) -> Iterator[tuple[RowKey, int | None, dict[str, str]]]:
-        """Where the part may have entries in ``record``: each place's key, ordinal and the
-        part's export columns there, from the one row there or, for a repeating instrument
-        instance, from the first of the part's forms' rows that fills each. Places without a
-        row (or with an empty one) are left out."""
-        rows = record.rows
-        for event, position, mode, base_key in self.events:
-            if mode == "none":
-                row = rows.get(base_key)
-                if row:
-                    yield base_key, position, self._columns(row)
-            elif mode == "event":
+    def row_keys(self, record: RecordData) -> Iterator[tuple[RowKey, int | None]]:
+        for event, position, mode in self.events:
+            if mode == "event":
                 for k in record.instances(event):
-                    key = RowKey(event, "", k)
-                    if row := rows[key]:
-                        yield key, position, self._columns(row)
-            else:
+                    yield RowKey(event, "", k), position
+            elif mode == "instrument":
                 instances = sorted({k for f in self.forms for k in record.instances(event, f)})
                 for k in instances:
                     # A repeating-instrument row carries one form; merge the part's forms.
-                    found = [row for f in self.forms if (row := rows.get(RowKey(event, f, k)))]
-                    if len(found) == 1:
-                        yield RowKey(event, "", k), position, self._columns(found[0])
-                    elif found:
-                        yield RowKey(event, "", k), position, self._merged(found)
+                    yield RowKey(event, "", k), position
+            else:
+                yield RowKey(event, "", None), position
 
-    def _columns(self, row: Mapping[str, str]) -> dict[str, str]:
+    def raw_values(self, key: RowKey, record: RecordData) -> dict[str, str]:
+        """The part's export columns at ``key``: from the one row there, or, for a repeating
+        instrument instance, from the first of the part's forms' rows that fills each."""
+        if key.instance is not None and key.event not in self.repeating_events:
+            rows = [
+                row
+                for form in self.forms
+                if (row := record.rows.get(RowKey(key.event, form, key.instance)))
+            ]
+            if len(rows) != 1:
+                return {
+                    column: next((r[column] for r in rows if r.get(column)), "")
+                    for column in self.columns
+                }
+            row = rows[0]
+        else:
+            row = record.rows.get(key) or {}
         get = row.get
-        return {column: get(column, "") for column in self.columns}
+        return {column: get(column) or "" for column in self.columns}
 
-    def _merged(self, rows: list[dict[str, str]]) -> dict[str, str]:
-        return {
-            column: next((r[column] for r in rows if r.get(column)), "") for column in self.columns
-        }
-
-    def entries(self, record: RecordData) -> list[dict[str, Any]]:
-        """The values of each of the part's entries in ``record``, for its model to validate.
-        A row holding none of the part's values is no entry."""
-        found: list[dict[str, Any]] = []
-        for key, ordinal, raw in self.places(record):
+    def entries(self, record: RecordData) -> list[PartEntry]:
+        found: list[PartEntry] = []
+        for key, ordinal in self.row_keys(record):
+            raw = self.raw_values(key, record)
             # str.strip() leaves "" of exactly what is_blank calls blank (done in C).
             if not any(map(str.strip, raw.values())):
                 continue
-            # Every field read in one pass.
-            readings = list(map(call, self.readers, map(raw.__getitem__, self.scalar_columns)))
-            entry = dict(
-                zip(self.kept_names, map(_VALUE, compress(readings, self.kept)), strict=True)
-            )
-            entry["event"] = key.event
-            entry["instance"] = key.instance
-            entry["ordinal"] = ordinal
-            entry["raw"] = raw
+            values: dict[str, Any] = {
+                "event": key.event,
+                "instance": key.instance,
+                "ordinal": ordinal,
+                "raw": raw,
+                "invalid": frozenset(),
+                "missing": frozenset(),
+            }
             invalid: set[str] = set()
             missing: set[str] = set()
-            if not _UNREMARKABLE.issuperset(map(_STATUS, readings)):
-                for column, reading in zip(self.scalar_columns, readings, strict=True):
-                    if reading.status is ParseStatus.INVALID:
-                        invalid.add(column)
-                    elif reading.status is ParseStatus.MISSING:
-                        missing.add(column)
-            for f in self.checkboxes:
-                assert f.checkbox_codes is not None
-                if any(_ticked(raw[column]) for column in f.missing_columns):
-                    missing.add(f.name)
-                if f.kept:
-                    entry[f.name] = frozenset(
+            for f in self.fields:
+                if f.checkbox_codes is not None:
+                    value: Any = frozenset(
                         code for code, column in f.checkbox_codes if _ticked(raw[column])
                     )
-            entry["invalid"] = frozenset(invalid)
-            entry["missing"] = frozenset(missing)
-            found.append(entry)
+                    if any(_ticked(raw[column]) for column in f.missing_columns):
+                        missing.add(f.name)
+                    if not f.kept:
+                        continue
+                else:
+                    text = raw[f.name]
+                    if not text:  # what every parser calls blank: the usual case
+                        if f.kept:
+                            values[f.name] = None
+                        continue
+                    assert f.parse is not None
+                    parsed = f.parse(text)
+                    status = parsed.status
+                    if status is ParseStatus.VALID:
+                        if not f.kept:
+                            continue
+                        value = parsed.value == "1" if f.yes_no else parsed.value
+                    else:
+                        value = None
+                        if status is ParseStatus.INVALID:
+                            invalid.add(f.name)
+                        elif status is ParseStatus.MISSING:
+                            missing.add(f.name)
+                        if not f.kept:
+                            continue
+                values[f.name] = value
+            if invalid:
+                values["invalid"] = frozenset(invalid)
+            if missing:
+                values["missing"] = frozenset(missing)
+            found.append(self.model(**values))
         return found
 
 
