@@ -1,7 +1,8 @@
 """The one run every command makes: what its outcome holds besides the findings, so that
 ``check``, ``sync``, ``report``, ``visits``, ``doctor`` and the emails read it instead of
 going over the records again; and ``read_ahead``, which exports the next batch on a helper
-thread while this one is checked (to the consumer the same sequence, errors in place)."""
+thread while this one is checked (to the consumer the same sequence, errors in place), unless
+the source reads ahead itself."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import dataclasses
 import sys
 import threading
 from collections.abc import Iterator
+from typing import Any, cast
 
 import pytest
 
@@ -19,7 +21,8 @@ from worker.core.findings import Kind, Severity
 from worker.core.generic_checks import GenericChecker
 from worker.core.queries import QueryBook
 from worker.core.rules.tally import keep_every_visit
-from worker.pipeline import Study, check_batches, read_ahead
+from worker.pipeline import Study, check_batches, check_project, read_ahead
+from worker.redcap_client import RedcapClient
 
 QUERY_ROW = {
     "record_id": "1",
@@ -176,3 +179,69 @@ def test_the_gil_switch_interval_is_restored_afterwards() -> None:
     with pytest.raises(ZeroDivisionError):
         fail_while_consuming()
     assert sys.getswitchinterval() == before
+
+
+class PulledBatches:
+    """A batch source that notes how many batches were pulled and on which threads."""
+
+    def __init__(self, batches: list[list[dict]]) -> None:
+        self.batches = batches
+        self.pulled = 0
+        self.threads: set[threading.Thread] = set()
+
+    def __iter__(self) -> Iterator[list[dict]]:
+        for batch in self.batches:
+            self.pulled += 1
+            self.threads.add(threading.current_thread())
+            yield batch
+
+
+def one_record_per_batch() -> list[list[dict]]:
+    return [list(treated(str(n)).rows.values()) for n in range(1, 6)]
+
+
+def test_a_source_that_reads_ahead_itself_is_pulled_by_the_run_one_batch_at_a_time() -> None:
+    source = PulledBatches(one_record_per_batch())
+    checked: list[tuple[str, int]] = []
+    check_batches(
+        study(),
+        iter(source),
+        as_of=AS_OF,
+        source_reads_ahead=True,
+        on_record=lambda record, _: checked.append((record.record_id, source.pulled)),
+    )
+    # While each batch is checked, no batch after it has been pulled: the source's own
+    # window is all that is held.
+    assert checked == [(str(n), n) for n in range(1, 6)]
+    assert source.threads == {threading.current_thread()}
+
+
+def test_a_lazy_source_that_does_not_read_ahead_is_read_ahead_on_a_helper_thread() -> None:
+    source = PulledBatches(one_record_per_batch())
+    outcome = check_batches(study(), iter(source), as_of=AS_OF)
+    assert outcome.records_checked == 5
+    assert threading.current_thread() not in source.threads
+
+
+class ExportingClient:
+    """What ``check_project`` asks of the client: its export batches and its window."""
+
+    def __init__(self, max_concurrent_requests: int) -> None:
+        self.max_concurrent_requests = max_concurrent_requests
+        self.source = PulledBatches(one_record_per_batch())
+
+    def iter_record_batches(self, **_: Any) -> Iterator[list[dict]]:
+        return iter(self.source)
+
+
+@pytest.mark.parametrize(
+    ("max_concurrent_requests", "read_ahead_by_the_run"), [(1, True), (2, False), (3, False)]
+)
+def test_a_check_reads_ahead_only_when_the_client_exports_one_batch_at_a_time(
+    max_concurrent_requests: int, read_ahead_by_the_run: bool
+) -> None:
+    client = ExportingClient(max_concurrent_requests)
+    outcome = check_project(cast(RedcapClient, client), study(), as_of=AS_OF)
+    assert outcome.records_checked == 5
+    pulled_here = client.source.threads == {threading.current_thread()}
+    assert pulled_here is not read_ahead_by_the_run

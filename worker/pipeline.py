@@ -328,13 +328,16 @@ def check_batches(
     visits: VisitFilter | None = None,
     max_error_share: float = 0.05,
     on_record: RecordCallback | None = None,
+    source_reads_ahead: bool = False,
 ) -> RunOutcome:
     """Run every check over a stream of flat-row batches (no I/O of its own): the one run
     every command's outcome comes from.
 
     A lazy stream (e.g. ``RedcapClient.iter_record_batches``) is read one batch ahead on a
     helper thread (see :func:`read_ahead`), so the next batch downloads while this one is
-    checked; an error from the stream is raised where it would have been.
+    checked; an error from the stream is raised where it would have been. A stream that
+    reads ahead itself (``source_reads_ahead``, see :func:`reads_ahead`) is read as it is:
+    a read-ahead of its own would hold batches beyond the source's bound.
 
     ``queries``: keep each record's rows of this query instrument (the batches must hold
     them) and read its queries. ``visits``: tally the study's progress and keep the visit
@@ -358,7 +361,7 @@ def check_batches(
     # Each batch's findings sorted as they come, merged once at the end: sorting them all
     # at once would hold a sort key beside every finding of the project.
     sorted_runs: list[list[Finding]] = []
-    for batch in read_ahead(batches):
+    for batch in batches if source_reads_ahead else read_ahead(batches):
         in_batch: list[Finding] = []
         for record in group_rows(study.schema, batch).values():
             outcome.records_checked += 1
@@ -444,7 +447,15 @@ def check_project(
         queries=queries,
         visits=visits,
         max_error_share=max_error_share,
+        source_reads_ahead=reads_ahead(client),
     )
+
+
+def reads_ahead(client: RedcapClient) -> bool:
+    """Whether the client's export batches come read ahead already: with
+    ``max_concurrent_requests`` above 1 it requests that many at once, the one being checked
+    included (``RedcapClient.iter_record_batches``); with 1, each when it is asked for."""
+    return client.max_concurrent_requests > 1
 
 
 def run_check(

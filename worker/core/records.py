@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from worker.core.schema import ProjectSchema
 
@@ -23,10 +23,11 @@ PSEUDO_FIELDS = frozenset(
 )
 
 
-@dataclass(frozen=True, order=True)
-class RowKey:
+class RowKey(NamedTuple):
     """Where a row lives. ``repeat_instrument`` is ``""`` on base rows and on rows of a
-    repeating event; ``instance`` is ``None`` on rows that do not repeat."""
+    repeating event; ``instance`` is ``None`` on rows that do not repeat.
+
+    A named tuple: every row lookup hashes one, and a tuple hashes and compares in C."""
 
     event: str | None
     repeat_instrument: str
@@ -66,37 +67,31 @@ class RecordData:
         )
 
 
-def _instance(value: Any) -> int | None:
-    if value in ("", None):
-        return None
-    return int(value)
-
-
 def group_rows(schema: ProjectSchema, rows: Iterable[Mapping[str, Any]]) -> dict[str, RecordData]:
     """Group flat export rows by record, preserving first-seen record order.
 
     Pseudo-fields become the key; every other value is kept as a string.
     """
     id_field = schema.record_id_field
+    longitudinal = schema.is_longitudinal
     records: dict[str, RecordData] = {}
     for raw in rows:
         record_id = str(raw[id_field])
         record = records.get(record_id)
         if record is None:
             record = records[record_id] = RecordData(record_id)
+        get = raw.get
+        instance = get("redcap_repeat_instance")
         key = RowKey(
-            event=(raw.get("redcap_event_name") or None) if schema.is_longitudinal else None,
-            repeat_instrument=raw.get("redcap_repeat_instrument") or "",
-            instance=_instance(raw.get("redcap_repeat_instance")),
+            (get("redcap_event_name") or None) if longitudinal else None,
+            get("redcap_repeat_instrument") or "",
+            None if instance in ("", None) else int(instance),
         )
-        dag = raw.get("redcap_data_access_group")
+        dag = get("redcap_data_access_group")
         if dag:
             record.data_access_group = str(dag)
         record.rows[key] = _values(raw)
     return records
-
-
-_STR_ONLY = frozenset({str})
 
 
 def _values(raw: Mapping[str, Any]) -> dict[str, str]:
@@ -104,7 +99,10 @@ def _values(raw: Mapping[str, Any]) -> dict[str, str]:
     values = dict(raw)
     for name in PSEUDO_FIELDS:
         values.pop(name, None)
-    # JSON from REDCap holds only strings: then the copy is the answer (checked in C).
-    if set(map(type, values.values())) == _STR_ONLY:
-        return values
-    return {k: "" if v is None else str(v) for k, v in values.items()}
+    # JSON from REDCap holds only strings: then the copy is the answer (joining them, done in
+    # C, refuses anything else).
+    try:
+        "".join(values.values())
+    except TypeError:
+        return {k: "" if v is None else str(v) for k, v in values.items()}
+    return values
