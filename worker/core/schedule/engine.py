@@ -15,7 +15,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
-from worker.core.logic import Expression, MappingContext, RecordContext
+from worker.core.logic import MappingContext, RecordContext
+from worker.core.logic.unparser import reference_text
 from worker.core.records import RecordData
 from worker.core.rules.declare import Hit
 from worker.core.schedule.checks import schedule_hits
@@ -65,9 +66,11 @@ class _ArmPlan:
 
 @dataclass(frozen=True, slots=True)
 class _StatePlan:
-    """A ``[[not_expected]]`` state and the fields its ``when`` reads as numbers."""
+    """A ``[[not_expected]]`` state and what its ``when`` logic reads: the stored columns
+    (by the key the logic context reads each under) and the fields it reads as numbers."""
 
     excuse: NotExpected
+    columns: Mapping[str, str]  # column -> "[f]" or "[f(code)]"
     numeric: frozenset[str]
 
 
@@ -92,10 +95,7 @@ class Schedule:
     def __post_init__(self) -> None:
         arms = self.schema.arms
         plans = {arm: self._arm_plan(arm, len(arms) > 1) for arm in (None, *arms)}
-        states = tuple(
-            _StatePlan(e, frozenset() if e.when is None else self._numeric(e.when))
-            for e in self.spec.not_expected
-        )
+        states = tuple(self._state_plan(e) for e in self.spec.not_expected)
         # A frozen dataclass sets what it derives at construction through object.__setattr__.
         object.__setattr__(self, "_several_arms", len(arms) > 1)
         object.__setattr__(self, "_arm_plans", plans)
@@ -163,9 +163,11 @@ class Schedule:
                 status = VisitStatus.DUE  # open, or closed and still within the grace period
             else:
                 status = VisitStatus.UPCOMING
-            evidence = dict(anchor_evidence)
-            if entry is not None:
-                evidence |= entry.evidence(visit.date)
+            evidence = (
+                dict(anchor_evidence)
+                if entry is None
+                else {**anchor_evidence, **entry.evidence(visit.date)}
+            )
             rows.append(
                 VisitRow(
                     record=participant.record_id,
@@ -201,10 +203,20 @@ class Schedule:
             return self.schema.arm_of(visit.event) == arm
         return self.schema.event_in_arm(visit.event, arm) is not None
 
-    def _numeric(self, when: Expression) -> frozenset[str]:
-        """The fields a condition reads that REDCap reads as numbers."""
+    def _state_plan(self, excuse: NotExpected) -> _StatePlan:
+        if excuse.when is None:
+            return _StatePlan(excuse, columns={}, numeric=frozenset())
+        refs = excuse.when.field_refs
+        read = {reference_text(r) for r in refs}
+        columns = {
+            column: key
+            for definition in self.schema.fields.values()
+            for column in definition.export_names
+            if (key := _logic_key(self.schema, column)) in read
+        }
         probe = RecordContext(schema=self.schema, record=RecordData(record_id=""))
-        return frozenset(r.field for r in when.field_refs if probe.is_numeric(r.field))
+        numeric = frozenset(r.field for r in refs if probe.is_numeric(r.field))
+        return _StatePlan(excuse, columns=columns, numeric=numeric)
 
 
 class _States:
@@ -240,7 +252,7 @@ class _States:
 class _Period:
     """An entry's period in a state: from ``began`` to ``ended`` (open-ended when None)."""
 
-    __slots__ = ("began", "ended", "entry", "_when")
+    __slots__ = ("_when", "began", "ended", "entry")
 
     def __init__(self, began: date, ended: date | None, entry: Any) -> None:
         self.began = began
@@ -257,8 +269,9 @@ class _Period:
         if when is None:
             return True
         if self._when is None:
+            raw = self.entry.raw
             context = MappingContext(
-                _logic_values(schema, self.entry.raw),
+                {key: raw[column] for column, key in state.columns.items() if column in raw},
                 numeric=state.numeric,
                 missing_codes=schema.missing_codes,
             )
@@ -294,15 +307,12 @@ def _entries(p: Participant, part: str | None) -> list[Any]:
 def _anchor_entry(p: Participant, anchor: Anchor) -> tuple[date, Any] | None:
     """Day 0 and the entry it comes from; of a list part, the earliest (or latest) filled
     date, ties going to the lower instance."""
-    dated = [(e, getattr(e, anchor.date)) for e in _entries(p, anchor.part)]
-    dated = [(e, d) for e, d in dated if d is not None]
+    dated = [(d, e) for e in _entries(p, anchor.part) if (d := getattr(e, anchor.date)) is not None]
     if not dated:
         return None
     if anchor.pick == "latest":
-        entry, day0 = max(dated, key=lambda x: (x[1], -(x[0].instance or 0)))
-    else:
-        entry, day0 = min(dated, key=lambda x: (x[1], x[0].instance or 0))
-    return day0, entry
+        return max(dated, key=lambda x: (x[0], -(x[1].instance or 0)))
+    return min(dated, key=lambda x: (x[0], x[1].instance or 0))
 
 
 def _visit_entries(p: Participant, visits: Iterable[_VisitPlan]) -> list[Any]:
@@ -331,14 +341,10 @@ def _first_filled(entry: Any, fields: Iterable[str]) -> date | None:
     return next((d for name in fields if (d := getattr(entry, name)) is not None), None)
 
 
-def _logic_values(schema: ProjectSchema, raw: Mapping[str, str]) -> dict[str, str]:
-    """An entry's stored values keyed as ``MappingContext`` reads them (``[f]``, ``[f(c)]``)."""
-    values: dict[str, str] = {}
-    for column, value in raw.items():
-        name, _, code = column.partition("___")
-        definition = schema.fields.get(name)
-        if code and definition is not None and definition.is_checkbox:
-            values[f"[{name}({code})]"] = value
-        else:
-            values[f"[{column}]"] = value
-    return values
+def _logic_key(schema: ProjectSchema, column: str) -> str:
+    """The key ``MappingContext`` reads a stored column under (``[f]``, ``[f(c)]``)."""
+    name, _, code = column.partition("___")
+    definition = schema.fields.get(name)
+    if code and definition is not None and definition.is_checkbox:
+        return f"[{name}({code})]"
+    return f"[{column}]"
