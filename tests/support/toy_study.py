@@ -38,6 +38,7 @@ SCHEMA = ProjectSchema.from_exports(
         field("visit_status", "visit", "radio", choices="1, Done | 2, Skipped"),
         field("ae_start", "event_log", validation="date_ymd"),
         field("ae_end", "event_log", validation="date_ymd"),
+        field("ae_kind", "event_log", "checkbox", choices="1, Fall | 2, Fever"),
     ],
     events=[
         {"unique_event_name": e, "event_name": e}

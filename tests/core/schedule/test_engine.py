@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.support.toy_schedule import DAY0, SCHEDULE, dosed, iso, on, ruleset_with, statuses
-from tests.support.toy_study import BUILDER, baseline, log, month, record
+from tests.support.toy_study import BUILDER, baseline, dose, log, month, record
 
 
 def test_each_visit_has_its_target_and_window_counted_from_the_earliest_anchor_date(
@@ -83,3 +85,47 @@ def test_when_logic_on_the_entrys_own_fields_narrows_the_state(tmp_path: Path) -
     still_open = dosed(log(1, ae_start=iso(20)))
     assert statuses(rules, *closed, as_of=on(100))["month 1"] == "not expected: on hold"
     assert statuses(rules, *still_open, as_of=on(100))["month 1"] == "missed"
+
+
+def test_when_logic_reads_a_checkbox_option_of_the_entry(tmp_path: Path) -> None:
+    rules = ruleset_with(
+        tmp_path, SCHEDULE.replace('until = "ae_end"', "when = \"[ae_kind(2)] = '1'\"")
+    )
+    fever = dosed(log(1, ae_start=iso(20), ae_kind___2="1"))
+    fall = dosed(log(1, ae_start=iso(20), ae_kind___1="1"))
+    assert statuses(rules, *fever, as_of=on(100))["month 1"] == "not expected: on hold"
+    assert statuses(rules, *fall, as_of=on(100))["month 1"] == "missed"
+
+
+def test_each_entry_is_judged_on_its_own_fields_and_period(tmp_path: Path) -> None:
+    rules = ruleset_with(
+        tmp_path, SCHEDULE.replace('until = "ae_end"', "when = \"[ae_kind(2)] = '1'\"")
+    )
+    # A fall overlapping month 1, a fever from day 60 on: only month 2 is excused.
+    rows = dosed(
+        log(1, ae_start=iso(20), ae_kind___1="1"),
+        log(2, ae_start=iso(60), ae_kind___2="1"),
+    )
+    assert statuses(rules, *rows, as_of=on(100)) == {
+        "month 1": "missed",
+        "month 2": "not expected: on hold",
+    }
+
+
+def test_one_state_excuses_each_visit_whose_window_it_overlaps(tmp_path: Path) -> None:
+    rules = ruleset_with(tmp_path)
+    # On hold from day 40 to day 60: after month 1's window (27-37), into month 2's (53-63).
+    held = dosed(log(1, ae_start=iso(40), ae_end=iso(60)))
+    assert statuses(rules, *held, as_of=on(100)) == {
+        "month 1": "missed",
+        "month 2": "not expected: on hold",
+    }
+
+
+@pytest.mark.parametrize("pick", ["earliest", "latest"])
+def test_day_0_ties_go_to_the_lower_instance(tmp_path: Path, pick: str) -> None:
+    rules = ruleset_with(tmp_path, SCHEDULE.replace('pick = "earliest"', f'pick = "{pick}"'))
+    same_day = (baseline(), dose(3, visit_date=iso(0)), dose(2, visit_date=iso(0)))
+    rows = rules.schedule(BUILDER.build(record("1", *same_day)), on(0))
+    assert rows[0].anchor == DAY0
+    assert list(rows[0].evidence) == ["dose_arm_1[2].visit_date"]

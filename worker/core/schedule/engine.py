@@ -15,7 +15,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
-from worker.core.logic import Expression, MappingContext, RecordContext
+from worker.core.logic import MappingContext, RecordContext
+from worker.core.logic.unparser import reference_text
 from worker.core.records import RecordData
 from worker.core.rules.declare import Hit
 from worker.core.schedule.checks import schedule_hits
@@ -35,18 +36,70 @@ Participant = Any  # the study's generated model (worker/core/mapping.py)
 ConditionFn = Callable[[Participant, date, date], bool]
 
 
+@dataclass(frozen=True, slots=True)
+class _VisitPlan:
+    """A visit, its window as offsets from day 0."""
+
+    visit: ScheduledVisit
+    target: timedelta
+    start: timedelta
+    end: timedelta
+
+    @classmethod
+    def of(cls, visit: ScheduledVisit) -> _VisitPlan:
+        target = timedelta(days=visit.target)
+        return cls(
+            visit=visit,
+            target=target,
+            start=target - timedelta(days=visit.before),
+            end=target + timedelta(days=visit.after),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _ArmPlan:
+    """What the rows of a participant in one arm read: her day 0 and her visits."""
+
+    anchor: Anchor | None
+    visits: tuple[_VisitPlan, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _StatePlan:
+    """A ``[[not_expected]]`` state and what its ``when`` logic reads: the stored columns
+    (by the key the logic context reads each under) and the fields it reads as numbers."""
+
+    excuse: NotExpected
+    columns: Mapping[str, str]  # column -> "[f]" or "[f(code)]"
+    numeric: frozenset[str]
+
+
 @dataclass(frozen=True)
 class Schedule:
-    """A declared schedule, bound to the project and the rules folder's conditions."""
+    """A declared schedule, bound to the project and the rules folder's conditions.
+
+    What does not depend on the participant (each arm's anchor and visits, the windows as
+    offsets from day 0, which fields each ``when`` reads as numbers) is worked out once,
+    when the schedule is bound; :meth:`rows` then reads each participant's data once.
+    """
 
     spec: ScheduleSpec
     schema: ProjectSchema
     conditions: Mapping[str, ConditionFn] = field(default_factory=dict)
     # ``check --ignore-grace``: judge as if every grace period were 0 days.
     ignore_grace: bool = False
-    _numeric_fields: dict[Expression, frozenset[str]] = field(
-        default_factory=dict, init=False, compare=False, repr=False
-    )
+    _several_arms: bool = field(init=False, compare=False, repr=False)
+    _arm_plans: Mapping[int | None, _ArmPlan] = field(init=False, compare=False, repr=False)
+    _states: tuple[_StatePlan, ...] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        arms = self.schema.arms
+        plans = {arm: self._arm_plan(arm, len(arms) > 1) for arm in (None, *arms)}
+        states = tuple(self._state_plan(e) for e in self.spec.not_expected)
+        # A frozen dataclass sets what it derives at construction through object.__setattr__.
+        object.__setattr__(self, "_several_arms", len(arms) > 1)
+        object.__setattr__(self, "_arm_plans", plans)
+        object.__setattr__(self, "_states", states)
 
     def without_grace(self) -> Schedule:
         return replace(self, ignore_grace=True)
@@ -78,114 +131,166 @@ class Schedule:
         """Each visit of the participant's arm; none without a day 0 (or, with several arms,
         without an arm). ``event`` is ``event_of(part, ordinal)``, from the caller, who knows
         the mapping's events (None without it)."""
-        several_arms = len(self.schema.arms) > 1
-        if several_arms and arm is None:
+        if self._several_arms and arm is None:
             return []
-        anchor = _anchor_for(self.spec.anchors, arm)
+        plan = self._arm_plans.get(arm) or self._arm_plan(arm, self._several_arms)
+        anchor = plan.anchor
         found = None if anchor is None else _anchor_entry(participant, anchor)
         if found is None:
             return []
         day0, anchor_entry = found
         anchor_evidence = anchor_entry.evidence(anchor.date)  # type: ignore[union-attr]
+        states = _States(self, participant)
+        missed_grace_days = self.missed_grace_days
+        entries = _visit_entries(participant, plan.visits)
         rows: list[VisitRow] = []
-        for visit in self.spec.visits:
-            if visit.arms is not None and arm not in visit.arms:
-                continue
-            if several_arms and not self._in_arm(visit, arm):
-                continue
+        for planned, entry in zip(plan.visits, entries, strict=True):
+            visit = planned.visit
             event = None if event_of is None else event_of(visit.part, visit.ordinal)
-            rows.append(self._row(participant, visit, day0, anchor_evidence, as_of, event))
+            target = day0 + planned.target
+            start = day0 + planned.start
+            end = day0 + planned.end
+            dated = None if entry is None else getattr(entry, visit.date)
+            reason = None
+            if dated is not None:
+                inside = start <= dated <= end
+                status = VisitStatus.IN_WINDOW if inside else VisitStatus.OUT_OF_WINDOW
+            elif (reason := states.excuse(start, end)) is not None:
+                status = VisitStatus.NOT_EXPECTED
+            elif (as_of - end).days > missed_grace_days:
+                status = VisitStatus.MISSED
+            elif start <= as_of:
+                status = VisitStatus.DUE  # open, or closed and still within the grace period
+            else:
+                status = VisitStatus.UPCOMING
+            evidence = (
+                dict(anchor_evidence)
+                if entry is None
+                else {**anchor_evidence, **entry.evidence(visit.date)}
+            )
+            rows.append(
+                VisitRow(
+                    record=participant.record_id,
+                    visit=visit.name,
+                    part=visit.part,
+                    ordinal=visit.ordinal,
+                    field=visit.date,
+                    anchor=day0,
+                    target=target,
+                    window_start=start,
+                    window_end=end,
+                    sample_date=dated,
+                    status=status,
+                    event=event,
+                    reason=reason,
+                    evidence=evidence,
+                )
+            )
         return rows
+
+    def _arm_plan(self, arm: int | None, several_arms: bool) -> _ArmPlan:
+        """The anchor and visits of a participant in ``arm``, in declared order."""
+        visits = tuple(
+            _VisitPlan.of(visit)
+            for visit in self.spec.visits
+            if (visit.arms is None or arm in visit.arms)
+            and (not several_arms or self._in_arm(visit, arm))
+        )
+        return _ArmPlan(anchor=_anchor_for(self.spec.anchors, arm), visits=visits)
 
     def _in_arm(self, visit: ScheduledVisit, arm: int | None) -> bool:
         if not self.schema.is_visit(visit.event):
             return self.schema.arm_of(visit.event) == arm
         return self.schema.event_in_arm(visit.event, arm) is not None
 
-    def _row(
-        self,
-        p: Participant,
-        visit: ScheduledVisit,
-        day0: date,
-        anchor_evidence: dict[str, str],
-        as_of: date,
-        event: str | None,
-    ) -> VisitRow:
-        target = day0 + timedelta(days=visit.target)
-        start = target - timedelta(days=visit.before)
-        end = target + timedelta(days=visit.after)
-        entry = _visit_entry(p, visit)
-        dated = None if entry is None else getattr(entry, visit.date)
-        reason = None
-        if dated is not None:
-            inside = start <= dated <= end
-            status = VisitStatus.IN_WINDOW if inside else VisitStatus.OUT_OF_WINDOW
-        elif (reason := self._excuse(p, start, end)) is not None:
-            status = VisitStatus.NOT_EXPECTED
-        elif (as_of - end).days > self.missed_grace_days:
-            status = VisitStatus.MISSED
-        elif start <= as_of:
-            status = VisitStatus.DUE  # open, or closed and still within the grace period
-        else:
-            status = VisitStatus.UPCOMING
-        evidence = dict(anchor_evidence)
-        if entry is not None:
-            evidence |= entry.evidence(visit.date)
-        return VisitRow(
-            record=p.record_id,
-            visit=visit.name,
-            part=visit.part,
-            ordinal=visit.ordinal,
-            field=visit.date,
-            anchor=day0,
-            target=target,
-            window_start=start,
-            window_end=end,
-            sample_date=dated,
-            status=status,
-            event=event,
-            reason=reason,
-            evidence=evidence,
-        )
+    def _state_plan(self, excuse: NotExpected) -> _StatePlan:
+        if excuse.when is None:
+            return _StatePlan(excuse, columns={}, numeric=frozenset())
+        refs = excuse.when.field_refs
+        read = {reference_text(r) for r in refs}
+        columns = {
+            column: key
+            for definition in self.schema.fields.values()
+            for column in definition.export_names
+            if (key := _logic_key(self.schema, column)) in read
+        }
+        probe = RecordContext(schema=self.schema, record=RecordData(record_id=""))
+        numeric = frozenset(r.field for r in refs if probe.is_numeric(r.field))
+        return _StatePlan(excuse, columns=columns, numeric=numeric)
 
-    def _excuse(self, p: Participant, start: date, end: date) -> str | None:
+
+class _States:
+    """One participant's ``[[not_expected]]`` states, read from her data at most once: each
+    declared state's periods, and whether an entry's ``when`` holds (evaluated at most once
+    per entry, and only for a period that overlaps a window it is asked about)."""
+
+    def __init__(self, schedule: Schedule, participant: Participant) -> None:
+        self._schedule = schedule
+        self._participant = participant
+        self._periods: list[list[_Period]] | None = None  # per declared state, when read
+
+    def excuse(self, start: date, end: date) -> str | None:
         """The reason of the first declared state that excuses a visit in ``start..end``."""
-        for excuse in self.spec.not_expected:
+        schedule = self._schedule
+        for state, periods in zip(schedule._states, self._read(), strict=True):
+            excuse = state.excuse
             if excuse.condition is not None:
-                if self.conditions[excuse.condition](p, start, end):
+                if schedule.conditions[excuse.condition](self._participant, start, end):
                     return excuse.reason
-            elif any(self._holds(excuse, e, start, end) for e in _entries(p, excuse.part)):
-                return excuse.reason
+                continue
+            for period in periods:
+                if period.overlaps(start, end) and period.when_holds(state, schedule.schema):
+                    return excuse.reason
         return None
 
-    def _holds(self, excuse: NotExpected, entry: Any, start: date, end: date) -> bool:
-        began = _first_filled(entry, excuse.start)
-        if began is None or began > end:
-            return False
-        ended = _first_filled(entry, excuse.end)
-        if ended is not None and ended < start:
-            return False
-        return excuse.when is None or self._when(excuse, entry)
+    def _read(self) -> list[list[_Period]]:
+        if self._periods is None:
+            self._periods = [_periods(self._participant, s.excuse) for s in self._schedule._states]
+        return self._periods
 
-    def _when(self, excuse: NotExpected, entry: Any) -> bool:
-        assert excuse.when is not None
-        context = MappingContext(
-            _logic_values(self.schema, entry.raw),
-            numeric=self._numeric(excuse.when),
-            missing_codes=self.schema.missing_codes,
-        )
-        # References were checked at load; an error here is a run error of the schedule
-        # checks for this participant (never a silent "expected").
-        return excuse.when.is_true(context)
 
-    def _numeric(self, when: Expression) -> frozenset[str]:
-        """The fields a condition reads that REDCap reads as numbers (once per condition)."""
-        found = self._numeric_fields.get(when)
-        if found is None:
-            probe = RecordContext(schema=self.schema, record=RecordData(record_id=""))
-            found = frozenset(r.field for r in when.field_refs if probe.is_numeric(r.field))
-            self._numeric_fields[when] = found
-        return found
+class _Period:
+    """An entry's period in a state: from ``began`` to ``ended`` (open-ended when None)."""
+
+    __slots__ = ("_when", "began", "ended", "entry")
+
+    def __init__(self, began: date, ended: date | None, entry: Any) -> None:
+        self.began = began
+        self.ended = ended
+        self.entry = entry
+        self._when: bool | None = None
+
+    def overlaps(self, start: date, end: date) -> bool:
+        return self.began <= end and (self.ended is None or self.ended >= start)
+
+    def when_holds(self, state: _StatePlan, schema: ProjectSchema) -> bool:
+        """Whether the state's ``when`` logic holds on the entry's own fields (none: true)."""
+        when = state.excuse.when
+        if when is None:
+            return True
+        if self._when is None:
+            raw = self.entry.raw
+            context = MappingContext(
+                {key: raw[column] for column, key in state.columns.items() if column in raw},
+                numeric=state.numeric,
+                missing_codes=schema.missing_codes,
+            )
+            # References were checked at load; an error here is a run error of the schedule
+            # checks for this participant (never a silent "expected").
+            self._when = when.is_true(context)
+        return self._when
+
+
+def _periods(p: Participant, excuse: NotExpected) -> list[_Period]:
+    """The periods of a declarative state in the participant's entries (none for a
+    ``@condition``): each entry with a start date, in order."""
+    if excuse.condition is not None:
+        return []
+    return [
+        _Period(began, _first_filled(entry, excuse.end), entry)
+        for entry in _entries(p, excuse.part)
+        if (began := _first_filled(entry, excuse.start)) is not None
+    ]
 
 
 def _anchor_for(anchors: Iterable[Anchor], arm: int | None) -> Anchor | None:
@@ -202,36 +307,44 @@ def _entries(p: Participant, part: str | None) -> list[Any]:
 def _anchor_entry(p: Participant, anchor: Anchor) -> tuple[date, Any] | None:
     """Day 0 and the entry it comes from; of a list part, the earliest (or latest) filled
     date, ties going to the lower instance."""
-    dated = [(e, getattr(e, anchor.date)) for e in _entries(p, anchor.part)]
-    dated = [(e, d) for e, d in dated if d is not None]
+    dated = [(d, e) for e in _entries(p, anchor.part) if (d := getattr(e, anchor.date)) is not None]
     if not dated:
         return None
     if anchor.pick == "latest":
-        entry, day0 = max(dated, key=lambda x: (x[1], -(x[0].instance or 0)))
-    else:
-        entry, day0 = min(dated, key=lambda x: (x[1], x[0].instance or 0))
-    return day0, entry
+        return max(dated, key=lambda x: (x[0], -(x[1].instance or 0)))
+    return min(dated, key=lambda x: (x[0], x[1].instance or 0))
 
 
-def _visit_entry(p: Participant, visit: ScheduledVisit) -> Any:
-    value = getattr(p, visit.part, None)
-    if isinstance(value, list):
-        return next((e for e in value if e.ordinal == visit.ordinal), None)
-    return value
+def _visit_entries(p: Participant, visits: Iterable[_VisitPlan]) -> list[Any]:
+    """The entry that dates each visit: of a list part, its first entry of the visit's
+    ordinal; of a one-entry part, the entry."""
+    by_part: dict[str, Any] = {}
+    found = []
+    for planned in visits:
+        part, ordinal = planned.visit.part, planned.visit.ordinal
+        if part not in by_part:
+            value = getattr(p, part, None)
+            by_part[part] = _first_by_ordinal(value) if isinstance(value, list) else value
+        entries = by_part[part]
+        found.append(entries.get(ordinal) if isinstance(entries, dict) else entries)
+    return found
+
+
+def _first_by_ordinal(entries: list[Any]) -> dict[int | None, Any]:
+    first: dict[int | None, Any] = {}
+    for entry in entries:
+        first.setdefault(entry.ordinal, entry)
+    return first
 
 
 def _first_filled(entry: Any, fields: Iterable[str]) -> date | None:
     return next((d for name in fields if (d := getattr(entry, name)) is not None), None)
 
 
-def _logic_values(schema: ProjectSchema, raw: Mapping[str, str]) -> dict[str, str]:
-    """An entry's stored values keyed as ``MappingContext`` reads them (``[f]``, ``[f(c)]``)."""
-    values: dict[str, str] = {}
-    for column, value in raw.items():
-        name, _, code = column.partition("___")
-        definition = schema.fields.get(name)
-        if code and definition is not None and definition.is_checkbox:
-            values[f"[{name}({code})]"] = value
-        else:
-            values[f"[{column}]"] = value
-    return values
+def _logic_key(schema: ProjectSchema, column: str) -> str:
+    """The key ``MappingContext`` reads a stored column under (``[f]``, ``[f(c)]``)."""
+    name, _, code = column.partition("___")
+    definition = schema.fields.get(name)
+    if code and definition is not None and definition.is_checkbox:
+        return f"[{name}({code})]"
+    return f"[{column}]"
