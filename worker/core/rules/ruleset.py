@@ -311,14 +311,21 @@ class RulesRun:
                             now=None,
                         )
                         if rule.expression.is_true(context):
-                            hit = Hit(
-                                field=rule.field,
-                                message=rule.message,
-                                evidence=self._logic_evidence(rule, raw, place, instance),
-                                event=place.event,
-                                instance=instance,
+                            # The rule's field and message were checked when it loaded.
+                            found.append(
+                                Finding(
+                                    rule=rule.info.id,
+                                    kind=rule.info.kind,
+                                    severity=rule.info.severity,
+                                    record=raw.record_id,
+                                    event=place.event,
+                                    instrument=rule.form,
+                                    instance=instance,
+                                    field=rule.field,
+                                    message=rule.message,
+                                    evidence=self._logic_evidence(rule, raw, place, instance),
+                                )
                             )
-                            found.append(self._finding(rule.info, hit, raw.record_id))
                 cover = self.coverage[rule.info.id]
                 if rows:
                     cover.ran += 1
