@@ -6,6 +6,7 @@ import heapq
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from itertools import chain
 from sys import intern
 from typing import Any
 
@@ -34,6 +35,15 @@ def _shared(text: str) -> str:
 
 
 _NO_EVIDENCE: tuple[str, ...] = ()
+
+
+def _flat_evidence(evidence: Mapping[str, str]) -> tuple[str, ...]:
+    """key, value, key, value, ...: each text shared (see ``_shared``)."""
+    flat = chain.from_iterable(evidence.items())
+    try:
+        return tuple(map(intern, flat))  # texts, as evidence holds: interned in one pass
+    except TypeError:  # something else than a plain str: each kept as _shared keeps it
+        return tuple(map(_shared, chain.from_iterable(evidence.items())))
 
 
 class Finding:
@@ -100,13 +110,7 @@ class Finding:
         put(self, "instance", instance)
         put(self, "field", None if field is None else _shared(field))
         put(self, "message", _shared(message))
-        put(
-            self,
-            "_evidence",
-            tuple(_shared(text) for pair in evidence.items() for text in pair)
-            if evidence
-            else _NO_EVIDENCE,
-        )
+        put(self, "_evidence", _flat_evidence(evidence) if evidence else _NO_EVIDENCE)
         put(self, "check_error", bool(check_error))
 
     @property

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from worker.core.rules import derived
 from worker.core.wording import day_count
 
 from .models import FollowUp, MenstrualBloodAnalysis, Params, Participant, Treatment
@@ -29,13 +30,14 @@ class Infusion:
         return self.entry.inf_date
 
 
-def infusions(p: Participant) -> list[Infusion]:
+@derived
+def infusions(p: Participant) -> tuple[Infusion, ...]:
     """Infusions numbered by ``inf_date``, ties by instance number (protocol: infusion)."""
     given = sorted(
         (t for t in p.treatments if t.inf_date is not None),
         key=lambda t: (t.inf_date, t.instance or 0),
     )
-    return [Infusion(n, t) for n, t in enumerate(given, start=1)]
+    return tuple(Infusion(n, t) for n, t in enumerate(given, start=1))
 
 
 def first_infusion(p: Participant) -> Infusion | None:
@@ -73,10 +75,11 @@ def relative(later: date, earlier: date) -> str:
 # --- Follow-up (the months' windows are declared in ../schedule.toml) -------------------
 
 
-def samples(p: Participant) -> list[FollowUp]:
+@derived
+def samples(p: Participant) -> tuple[FollowUp, ...]:
     """Follow-up samples with a date, in protocol order: by (``mba_date``, month k)."""
     dated = (f for f in p.follow_up if f.mba_date is not None)
-    return sorted(dated, key=lambda f: (sample_date(f), f.ordinal or 0))
+    return tuple(sorted(dated, key=lambda f: (sample_date(f), f.ordinal or 0)))
 
 
 def sample_date(sample: FollowUp) -> date:

@@ -23,7 +23,9 @@ from tests.support.toy_study import (
     record,
     rules_folder,
 )
+from worker.core.records import RowKey
 from worker.core.rules import load_ruleset
+from worker.core.rules.logic_rules import ValidOnly
 from worker.errors import MappingError
 
 
@@ -136,3 +138,22 @@ def test_a_logic_rule_reads_other_events_on_valid_values(tmp_path: Path) -> None
     ]
     invalid = record("1", baseline(weight_kg="80 kg"), month(1, visit_status="2"))
     assert check_all_records(rules, invalid)[1] == []
+
+
+def test_the_rules_read_valid_values_only_of_the_fields_they_name(tmp_path: Path) -> None:
+    rules = load(rules_folder(tmp_path))
+    valid_only = ValidOnly.for_rules(SCHEMA, rules.logic_rules)
+    rec = record(
+        "1",
+        month(1, visit_status="9", visit_date="someday"),  # a code no choice has; not a date
+        log(1, ae_start="2026-02-10", ae_end="2026-02-09"),
+    )
+    m1 = RowKey("m1_arm_1", "", None)
+    ae = RowKey("log_arm_1", "event_log", 1)
+    clean = valid_only(rec)
+    # visit_status is named by a rule: blank; visit_date is named by none: as stored.
+    assert clean.rows[m1]["visit_status"] == ""
+    assert clean.rows[m1]["visit_date"] == "someday"
+    assert rec.rows[m1]["visit_status"] == "9"  # the record itself is left as it is
+    # A row with nothing to blank is the record's own row, not a copy.
+    assert clean.rows[ae] is rec.rows[ae]

@@ -97,6 +97,9 @@ class RecordContext:
         )
         self._readings = _readings_of(schema)
         self._value_readers = self._readings.values
+        # (event, repeat instrument, instance) -> the row there: logic reads several
+        # fields of one row, and a tuple is found faster than a RowKey.
+        self._rows: dict[tuple[str | None, str, int | None], Mapping[str, str] | None] = {}
 
     def at(self, key: RowKey) -> RecordContext:
         """The same record, schema and clock, evaluating for another row."""
@@ -191,6 +194,17 @@ class RecordContext:
         instrument = form if repeating_form else ""
         number = self._instance(event, instrument, instance)
         return None if number is None else RowKey(event, instrument, number)
+
+    def _row(
+        self, event: str | None, instrument: str, instance: int | None
+    ) -> Mapping[str, str] | None:
+        """The record's row at a place (None if it has none), looked up once per context."""
+        place = (event, instrument, instance)
+        try:
+            return self._rows[place]
+        except KeyError:
+            row = self._rows[place] = self.record.rows.get(RowKey(event, instrument, instance))
+            return row
 
     def _instance(self, event: str | None, instrument: str, spec: int | str | None) -> int | None:
         if isinstance(spec, int):
@@ -345,32 +359,33 @@ def _reader(schema: ProjectSchema, ref: FieldRef, *, as_number: bool) -> ValueRe
     checkbox = ref.code is not None
     instance = ref.instance
     fixed_event = None if spec in (None, "event-name") or per_row else spec
-    # Per event: the base row's key, or, when the form or the event repeats there, None and
-    # the repeat instrument of its rows (as _row_key works them out).
-    base_keys: dict[str | None, tuple[RowKey | None, str]] = {}
+    # Per event: whether the form or the event repeats there, and the repeat instrument of
+    # its rows (as _row_key works them out).
+    repeats_in: dict[str | None, tuple[bool, str]] = {}
 
     def read(ctx: RecordContext) -> Value:
-        key: RowKey | None
+        row: Mapping[str, str] | None
         if per_row:  # a relative event or a visit name: which event depends on the row
             event = ctx._event(spec)
             key = None if event is _Absent.EVENT else ctx._row_key(event, form, instance)
+            row = None if key is None else ctx.record.rows.get(key)
         else:
             event = ctx.event if fixed_event is None else fixed_event
             try:
-                key, instrument = base_keys[event]
+                repeats, instrument = repeats_in[event]
             except KeyError:
                 # The row's project, not the one captured: a reader kept for a project
                 # must not keep it alive.
                 project = ctx.schema
                 repeating_form = project.is_repeating_form(event, form)
                 repeats = repeating_form or project.is_repeating_event(event)
-                key = None if repeats else RowKey(event, "", None)
                 instrument = form if repeating_form else ""
-                base_keys[event] = (key, instrument)
-            if key is None:
+                repeats_in[event] = (repeats, instrument)
+            if not repeats:
+                row = ctx._row(event, "", None)
+            else:
                 number = ctx._instance(event, instrument, instance)
-                key = None if number is None else RowKey(event, instrument, number)
-        row = None if key is None else ctx.record.rows.get(key)
+                row = None if number is None else ctx._row(event, instrument, number)
         raw = "" if row is None else row.get(column, "")
         if raw and (raw[0].isspace() or raw[-1].isspace()):
             raw = read_trimmed(raw, free_text=free_text)

@@ -45,6 +45,7 @@ Writing a check (in ``rules/<study>/checks/...``), typed, so mypy checks it::
 
 from worker.core.mapping import PartEntry, Participant
 from worker.core.rules.declare import CheckInfo, Hit, at, at_part, check, check_all
+from worker.core.rules.derived import derived
 from worker.core.rules.loader import load_ruleset
 from worker.core.rules.params import Params, ParamsTable, StudyParams
 from worker.core.rules.ruleset import Ruleset, RulesRun
@@ -73,5 +74,6 @@ __all__ = [
     "check",
     "check_all",
     "condition",
+    "derived",
     "load_ruleset",
 ]

@@ -243,30 +243,30 @@ def rows_of(place: Place, record: RecordData) -> Iterator[tuple[int | None, Mapp
 
 
 class ValidOnly:
-    """Copies of records in which every invalid value is blank: what the study checks read."""
+    """Copies of records in which every invalid value the logic reads is blank: what the
+    study checks read. Logic reads a value only through a reference, so only the fields
+    the rules name are cleaned; a row with nothing to blank is shared, not copied."""
 
     @classmethod
     def for_rules(cls, schema: ProjectSchema, rules: Iterable[LogicRule]) -> ValidOnly:
-        """Copying only the events the rules are evaluated in or name; all events when a
-        rule names one relatively (``[previous-event-name][x]``)."""
-        events: set[str | None] = set()
-        for rule in rules:
-            events.update(place.event for place in rule.places)
-            for event, _ in rule.expression.references:
-                if event is None:
-                    events.add(event)
-                elif schema.is_visit(event):
-                    events.update(schema.events_of_visit(event))
-                elif event not in schema.form_events:
-                    return cls(schema)
-                else:
-                    events.add(event)
-        return cls(schema, frozenset(events))
+        """Copying only the events the rules are evaluated in or name (all events when a
+        rule names one relatively, ``[previous-event-name][x]``), cleaning the fields they
+        name."""
+        rules = list(rules)
+        fields = frozenset(name for rule in rules for _, name in rule.expression.references)
+        return cls(schema, _events_read(schema, rules), fields)
 
-    def __init__(self, schema: ProjectSchema, events: frozenset[str | None] | None = None) -> None:
+    def __init__(
+        self,
+        schema: ProjectSchema,
+        events: frozenset[str | None] | None = None,
+        fields: frozenset[str] | None = None,
+    ) -> None:
         self._events = events  # only rows of these events are copied (None: all)
-        self._parsers: dict[str, Parser] = {}
+        self._parsers: dict[str, Parser] = {}  # export column -> its field's parser
         for column, name in schema.export_columns.items():
+            if fields is not None and name not in fields:
+                continue
             field = schema.fields.get(name)
             if field is not None and column in field.export_names and is_judged(field):
                 # A missing-data code is not invalid: it stays, for isblankormissingcode().
@@ -274,14 +274,36 @@ class ValidOnly:
 
     def __call__(self, record: RecordData) -> RecordData:
         rows: dict[RowKey, dict[str, str]] = {}
+        events = self._events
+        parsers = self._parsers.items()
         for key, values in record.rows.items():
-            if self._events is not None and key.event not in self._events:
+            if events is not None and key.event not in events:
                 continue
-            clean = dict(values)
-            parsers = self._parsers
-            for column, raw in values.items():
-                # Most stored values are blank: test that before looking for a parser.
-                if raw and (parser := parsers.get(column)) is not None and parser(raw).is_invalid:
+            clean = values
+            for column, parser in parsers:
+                raw = values.get(column)
+                # Most stored values are blank: test that before parsing.
+                if raw and parser(raw).is_invalid:
+                    if clean is values:
+                        clean = dict(values)
                     clean[column] = ""
             rows[key] = clean
         return RecordData(record.record_id, rows, record.data_access_group)
+
+
+def _events_read(schema: ProjectSchema, rules: Iterable[LogicRule]) -> frozenset[str | None] | None:
+    """The events logic rules are evaluated in or name; None (all) when a rule names one
+    relatively (``[previous-event-name][x]``)."""
+    events: set[str | None] = set()
+    for rule in rules:
+        events.update(place.event for place in rule.places)
+        for event, _ in rule.expression.references:
+            if event is None:
+                events.add(event)
+            elif schema.is_visit(event):
+                events.update(schema.events_of_visit(event))
+            elif event not in schema.form_events:
+                return None
+            else:
+                events.add(event)
+    return frozenset(events)

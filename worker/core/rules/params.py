@@ -51,7 +51,8 @@ class StudyParams(ParamsTable):
         """
         if code is None:
             return "blank"
-        return code if self._label is None else self._label(field, code)
+        label = self._label  # read once: a private attribute is slow to read on a model
+        return code if label is None else label(field, code)
 
 
 def typed_params(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -80,6 +80,12 @@ class Ruleset:
     participant_model: type[Participant] | None = None
     # Checks whose inputs the project no longer has: not run (see .inputs).
     quarantined: tuple[Quarantine, ...] = ()
+    # (part, ordinal, arm) -> its event, as part_event() worked it out: asked for each
+    # finding and visit row, it depends only on the project (filled as asked, never stale:
+    # a changed schema or mapping is another ruleset).
+    _part_events: dict[tuple[str, int | None, int | None], str | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @property
     def checks(self) -> list[CheckInfo]:
@@ -153,6 +159,14 @@ class Ruleset:
     def part_event(self, part: str, ordinal: int | None, arm: int | None = None) -> str | None:
         """The event of a mapping part (its ``ordinal``-th event, for a multi-event part);
         where the mapping names a visit, the visit's event in ``arm`` (the participant's)."""
+        key = (part, ordinal, arm)
+        try:
+            return self._part_events[key]
+        except KeyError:
+            event = self._part_events[key] = self._find_part_event(part, ordinal, arm)
+            return event
+
+    def _find_part_event(self, part: str, ordinal: int | None, arm: int | None) -> str | None:
         spec = self.mapping.parts.get(part)
         if spec is None:
             raise CheckOutputError(f"the mapping has no part '{part}'")
@@ -205,6 +219,10 @@ class RulesRun:
         # The coverage ledger: per check, whom it judged, skipped or errored on.
         self.coverage: dict[str, CheckCoverage] = {c.id: CheckCoverage() for c in ruleset.checks}
         self._held = [q.check.id for q in ruleset.quarantined]
+        # Each per-participant check with its ledger entry, looked up once, not per participant.
+        self._judging = [(c, self.coverage[c.info.id]) for c in self._per_participant]
+        # The form of each field a hit may name (the instrument of its finding).
+        self._forms = {name: f.form for name, f in ruleset.schema.fields.items()}
 
     # --- per participant ------------------------------------------------------------------
 
@@ -216,11 +234,11 @@ class RulesRun:
         findings: list[Finding] = []
         for held in self._held:
             self.coverage[held].skip(SKIP_QUARANTINED)
-        for c in self._per_participant:
+        for c, cover in self._judging:
             try:
-                hits = c.run(participant, self.as_of, params)
-                findings.extend(self._finding(c.info, hit, record_id) for hit in hits)
-                self.coverage[c.info.id].ran += 1
+                for hit in c.run(participant, self.as_of, params):
+                    findings.append(self._finding(c.info, hit, record_id))
+                cover.ran += 1
             except Exception as exc:  # a bug in one check must not stop the run
                 findings = [f for f in findings if f.rule != c.info.id]
                 findings.append(self._error(c.info, record_id, exc))
@@ -293,14 +311,21 @@ class RulesRun:
                             now=None,
                         )
                         if rule.expression.is_true(context):
-                            hit = Hit(
-                                field=rule.field,
-                                message=rule.message,
-                                evidence=self._logic_evidence(rule, raw, place, instance),
-                                event=place.event,
-                                instance=instance,
+                            # The rule's field and message were checked when it loaded.
+                            found.append(
+                                Finding(
+                                    rule=rule.info.id,
+                                    kind=rule.info.kind,
+                                    severity=rule.info.severity,
+                                    record=raw.record_id,
+                                    event=place.event,
+                                    instrument=rule.form,
+                                    instance=instance,
+                                    field=rule.field,
+                                    message=rule.message,
+                                    evidence=self._logic_evidence(rule, raw, place, instance),
+                                )
                             )
-                            found.append(self._finding(rule.info, hit, raw.record_id))
                 cover = self.coverage[rule.info.id]
                 if rows:
                     cover.ran += 1
@@ -352,10 +377,12 @@ class RulesRun:
     def _finding(self, info: CheckInfo, hit: Hit, record_id: str | None) -> Finding:
         if not isinstance(hit, Hit):
             raise CheckOutputError(f"check {info.id} returned {type(hit).__name__}, not a Hit")
-        field_def = self.ruleset.schema.fields.get(hit.field)
-        if field_def is None:
+        form = self._forms.get(hit.field)
+        if form is None:
             raise CheckOutputError(f"check {info.id} names field '{hit.field}', not in the project")
-        if CALENDAR_DATE.search(hit.message):
+        message = hit.message
+        # A calendar date has a "-": the search only for messages that have one.
+        if "-" in message and CALENDAR_DATE.search(message):
             raise CheckOutputError(f"check {info.id} put a calendar date in its message")
         record = hit.record or record_id
         if record is None:
@@ -369,11 +396,11 @@ class RulesRun:
             severity=info.severity,
             record=record,
             event=event,
-            instrument=field_def.form,
+            instrument=form,
             instance=hit.instance,
             field=hit.field,
-            message=hit.message,
-            evidence=dict(hit.evidence),
+            message=message,
+            evidence=hit.evidence,
         )
 
     def _error(self, info: CheckInfo, record_id: str, exc: Exception) -> Finding:
