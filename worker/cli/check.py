@@ -14,7 +14,6 @@ from worker.cli.common import (
 )
 from worker.core.findings import Severity
 from worker.output import CHUNKED, NO_STUDY_RULES
-from worker.pipeline import run_check
 
 EXIT_OK, EXIT_FINDINGS = 0, 1
 
@@ -71,6 +70,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from worker.pipeline import run_check  # the checks' machinery: not for `--help`
+
     with open_session(args) as session:
         settings = session.settings
         result = run_check(
