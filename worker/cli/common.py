@@ -160,8 +160,7 @@ def open_session(
 
     from worker.config import load_settings
     from worker.logs import REDACTOR, configure_logging
-    from worker.pipeline import make_client, today_in
-    from worker.session import Session
+    from worker.session import Session, make_client, today_in
 
     configure_logging(level=args.log_level)
     settings = load_settings(sandbox_config(args))
