@@ -22,6 +22,10 @@ from typing import TypeVar
 import structlog
 
 from worker.config import StudySettings
+
+# Opening a client needs none of the checks' machinery (a command's first requests go out
+# while it is imported): it has a module of its own, and is named here for its callers.
+from worker.connect import make_client as make_client
 from worker.core.findings import Finding, merge_sorted, sort_findings
 from worker.core.generic_checks import GenericChecker
 from worker.core.mapping import MappingSpec, ParticipantBuilder, QueriesSpec, load_mapping
@@ -34,12 +38,6 @@ from worker.core.scaffold import QUERY_FORM, QUERY_ZIP, place_of, setup_steps, u
 from worker.core.schema import ProjectSchema
 from worker.errors import ConfigError
 from worker.redcap_client import RedcapClient
-
-# Opening a client needs none of the checks' machinery (a command's first requests go out
-# while it is imported): they live with the session, and are named here for the library's
-# callers.
-from worker.session import make_client as make_client
-from worker.session import today_in as today_in
 
 log = structlog.get_logger(__name__)
 

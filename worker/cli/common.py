@@ -159,8 +159,9 @@ def open_session(
     from pydantic import SecretStr
 
     from worker.config import load_settings
+    from worker.connect import make_client
     from worker.logs import REDACTOR, configure_logging
-    from worker.session import Session, make_client, today_in
+    from worker.session import Session, today_in
 
     configure_logging(level=args.log_level)
     settings = load_settings(sandbox_config(args))
