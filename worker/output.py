@@ -10,11 +10,13 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from itertools import chain, groupby
 from operator import attrgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from worker.core.findings import PUBLIC_FIELDS, Finding, Kind, Severity
-from worker.core.outcome import RunOutcome
 from worker.text_safety import csv_cell, json_text, visible, visible_text
+
+if TYPE_CHECKING:  # rendered, never built here: `--help` lists the formats without it
+    from worker.core.outcome import RunOutcome
 
 PUBLIC_COLUMNS = PUBLIC_FIELDS
 WIDTH = 80

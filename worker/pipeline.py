@@ -15,14 +15,17 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import TypeVar
-from zoneinfo import ZoneInfo
 
 import structlog
 
-from worker.config import RedcapSettings, StudySettings
+from worker.config import StudySettings
+
+# Opening a client needs none of the checks' machinery (a command's first requests go out
+# while it is imported): it has a module of its own, and is named here for its callers.
+from worker.connect import make_client as make_client
 from worker.core.findings import Finding, merge_sorted, sort_findings
 from worker.core.generic_checks import GenericChecker
 from worker.core.mapping import MappingSpec, ParticipantBuilder, QueriesSpec, load_mapping
@@ -34,47 +37,13 @@ from worker.core.rules.tally import StudyTally, VisitFilter
 from worker.core.scaffold import QUERY_FORM, QUERY_ZIP, place_of, setup_steps, upload_step
 from worker.core.schema import ProjectSchema
 from worker.errors import ConfigError
-from worker.redcap_client import RedcapClient, RetryPolicy
-from worker.stopping import StopCheck
+from worker.redcap_client import RedcapClient
 
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 
 ProgressCallback = Callable[[int, int], None]
-
-
-def today_in(timezone: str) -> date:
-    return datetime.now(ZoneInfo(timezone)).date()
-
-
-def make_client(cfg: RedcapSettings, *, should_stop: StopCheck | None = None) -> RedcapClient:
-    """A client from the ``[redcap]`` settings; URL and token must be set. With
-    ``should_stop``, no request attempt starts after a stop and retry waits end at one."""
-    if not cfg.url:
-        raise ConfigError(
-            "redcap.url is not set: set REDCAP_API_URL (or [redcap] url), "
-            "or pass --sandbox to try the bundled sandbox"
-        )
-    token = cfg.resolved_token()
-    if token is None:
-        raise ConfigError("the REDCap API token is not set: set REDCAP_API_TOKEN or _TOKEN_FILE")
-    return RedcapClient(
-        cfg.url,
-        token,
-        timeout=(cfg.connect_timeout_s, cfg.timeout_s),
-        verify_ssl=cfg.verify_ssl,
-        retry=RetryPolicy(
-            attempts=cfg.retry_attempts,
-            base_delay=cfg.retry_base_delay_s,
-            max_delay=cfg.retry_max_delay_s,
-        ),
-        max_requests_per_second=cfg.max_requests_per_second,
-        batch_size=cfg.batch_size,
-        max_concurrent_requests=cfg.max_concurrent_requests,
-        allow_insecure_http=cfg.allow_insecure_http,
-        should_stop=should_stop,
-    )
 
 
 @dataclass(frozen=True)

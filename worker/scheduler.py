@@ -43,6 +43,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from worker.config import ScheduleSettings, Settings
+from worker.connect import make_client
 from worker.errors import (
     ConfigError,
     RedcapError,
@@ -55,9 +56,8 @@ from worker.health import OutageTracker
 from worker.jobs import JobOutcome, run_sync_job
 from worker.logs import REDACTOR
 from worker.notify.failures import record_scheduled_run
-from worker.pipeline import make_client, today_in
 from worker.redcap_client import retry_log_level
-from worker.session import Session
+from worker.session import Session, today_in
 from worker.state import StateDir, utc_now
 from worker.state_records import RunRecord
 from worker.stopping import STOP_POLL_S, Shutdown

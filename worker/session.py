@@ -3,20 +3,28 @@ the as-of date; and the options the library takes, built from the settings.
 
 Opened by the command line (``worker.cli.common``) and the scheduler. Only they, the jobs
 that glue a sync to both, and this module read the whole settings; every library call gets
-the section, or the small options, it needs."""
+the section, or the small options, it needs.
+
+A session opens before the checks' machinery is imported (a command's first requests go
+out while it is): this module imports the settings and the client, nothing of the checks."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from worker.config import Settings
 from worker.redcap_client import RedcapClient
-from worker.sync_run import SyncOptions
 
 if TYPE_CHECKING:  # the email package is imported by the commands that send summaries only
     from worker.notify.snapshot import SummaryOptions
+    from worker.sync_run import SyncOptions
+
+
+def today_in(timezone: str) -> date:
+    return datetime.now(ZoneInfo(timezone)).date()
 
 
 @dataclass
@@ -28,6 +36,8 @@ class Session:
 
 def sync_options(settings: Settings) -> SyncOptions:
     """What a sync needs of the settings."""
+    from worker.sync_run import SyncOptions
+
     return SyncOptions(
         study=settings.study,
         queries=settings.queries,

@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from tests.support.worker_process import worker_env
 from worker.cli import COMMAND_MODULES, build_parser
+from worker.sandbox import DEMO_TOKEN
 
 
 def subcommands() -> dict[str, argparse.ArgumentParser]:
@@ -109,3 +112,65 @@ def test_the_top_level_help_and_a_mistyped_command_still_list_every_command() ->
     )
     assert done.returncode == 2
     assert all(repr(name) in done.stderr for name in COMMAND_MODULES)
+
+
+@pytest.mark.e2e
+def test_the_version_loads_no_command_module() -> None:
+    assert not {f"worker.cli.{name}" for name in COMMAND_MODULES} & loaded_modules("--version")
+
+
+# What a command's start-up has no use for: the sandbox server, the scheduler, the email
+# package and the report's templates.
+UNUSED_BY_THE_CHECKS = {
+    "worker.sandbox",
+    "worker.scheduler",
+    "apscheduler",
+    "worker.notify",
+    "smtplib",
+    "worker.report",
+    "jinja2",
+}
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("command", ["check", "sync", "visits", "report"])
+def test_a_reading_command_loads_no_server_scheduler_or_email(command: str) -> None:
+    modules = loaded_modules(command, "--help")
+    assert f"worker.cli.{command}" in modules
+    assert not modules & UNUSED_BY_THE_CHECKS
+
+
+# A check's start-up up to its first request: the command's module, then its session (the
+# settings, logging and the REDCap client).
+OPENED = """
+import argparse, sys
+import worker.cli.check
+from worker.cli.common import open_session
+args = argparse.Namespace(config=None, sandbox=False, log_level="warning", as_of=None)
+with open_session(args):
+    print(" ".join(sorted(sys.modules)))
+"""
+
+
+@pytest.mark.e2e
+def test_check_opens_its_session_before_it_imports_the_checks(tmp_path: Path) -> None:
+    """The checks' machinery is imported while REDCap answers the structure requests, not
+    before the first one goes out."""
+    done = subprocess.run(
+        [sys.executable, "-c", OPENED],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,  # no config.toml: the environment's settings
+        env=worker_env("https://redcap.example.org/api/", DEMO_TOKEN),
+    )
+    modules = set(done.stdout.split())
+    assert {"worker.config", "worker.logs", "worker.redcap_client"} <= modules
+    assert not modules & {
+        "worker.pipeline",
+        "worker.core.generic_checks",
+        "worker.core.mapping",
+        "worker.core.rules",
+        "worker.core.outcome",
+        *UNUSED_BY_THE_CHECKS,
+    }

@@ -129,3 +129,57 @@ def test_a_refused_record_id_listing_fails_a_full_check_as_before(
         batches = [e for e in sandbox.request_log if e.records_requested is not None]
         assert not batches  # nothing exported after the listing failed
     assert failures[3] == failures[1]
+
+
+@pytest.mark.parametrize("at_once", [1, 3])
+def test_a_structure_read_ahead_serves_the_check_that_follows_it(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, at_once: int
+) -> None:
+    """`check` reads the structure while it imports the checks: the run that follows asks
+    nothing again, lists the record IDs once and finds what a run without it finds."""
+    settings = settings_for(sandbox, monkeypatch, at_once=at_once)
+    with make_client(settings.redcap) as client:
+        plain = run_check(client, settings.study, as_of=AS_OF)
+
+    mark = len(sandbox.request_log)
+    with make_client(settings.redcap) as client:
+        with client.schema_read_ahead(labels=False, list_records=True):
+            pass
+        read_ahead = run_check(client, settings.study, as_of=AS_OF)
+
+    entries = list(sandbox.request_log)[mark:]
+    structure = [e.content for e in entries if e.content != "record"]
+    listings = [e for e in entries if e.content == "record" and e.records_requested is None]
+    assert Counter(structure) == Counter(STRUCTURE_IN_ORDER[:5])
+    assert len(listings) == 1
+    assert read_ahead.findings == plain.findings
+
+
+def test_a_structure_read_ahead_keeps_a_structure_already_read(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with make_client(settings_for(sandbox, monkeypatch, at_once=3).redcap) as client:
+        schema = client.schema()
+        mark = len(sandbox.request_log)
+        with client.schema_read_ahead():
+            pass
+        assert client.schema() is schema
+    assert asked(sandbox, mark) == []
+
+
+@pytest.mark.parametrize("content", ["project", "metadata", "event"])
+def test_a_refused_structure_read_ahead_fails_where_the_read_would_have(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, content: str
+) -> None:
+    settings = settings_for(sandbox, monkeypatch, at_once=3)
+    sandbox.faults.plan_content(content, "refuse")
+    with pytest.raises(RedcapRefused) as read:
+        read_schema(sandbox, monkeypatch, at_once=3)
+
+    sandbox.faults.plan_content(content, "refuse")
+    with make_client(settings.redcap) as client:
+        with client.schema_read_ahead():
+            pass  # the refusal is not raised here, by the thread that met it
+        with pytest.raises(RedcapRefused) as read_ahead:
+            client.schema()
+    assert (type(read_ahead.value), str(read_ahead.value)) == (type(read.value), str(read.value))

@@ -57,8 +57,11 @@ def build_parser(commands: Sequence[str] = COMMAND_MODULES) -> argparse.Argument
 def _named_command(argv: Sequence[str]) -> tuple[str, ...]:
     """The command ``argv`` names, alone; every command if it names none (``--help``, a
     typo): then all are listed. Loading one command's module, not all nine, saves each run
-    the import of the scheduler, the sandbox and the report templates it does not use."""
+    the import of the scheduler, the sandbox and the report templates it does not use.
+    ``--version`` first needs none: argparse answers it before it looks at commands."""
     first = next(iter(argv), None)
+    if first == "--version":
+        return ()
     return (first,) if first in COMMAND_MODULES else COMMAND_MODULES
 
 

@@ -14,7 +14,6 @@ from worker.cli.common import (
 )
 from worker.core.findings import Severity
 from worker.output import CHUNKED, NO_STUDY_RULES
-from worker.pipeline import run_check
 
 EXIT_OK, EXIT_FINDINGS = 0, 1
 
@@ -72,6 +71,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     with open_session(args) as session:
+        # The checks' machinery is imported while REDCap answers the structure requests
+        # (read as run_check reads them), not before the first one goes out.
+        with session.client.schema_read_ahead(labels=False, list_records=not args.records):
+            from worker.pipeline import run_check
         settings = session.settings
         result = run_check(
             session.client,

@@ -1,4 +1,8 @@
-"""Options shared by the commands that talk to REDCap, and the session they open."""
+"""Options shared by the commands that talk to REDCap, and the session they open.
+
+Every command module imports this one to declare its options, and ``--help`` imports every
+command module: what only a run needs (settings, logging, the REDCap client) is imported
+where the run starts, so listing the commands does not pay for it."""
 
 from __future__ import annotations
 
@@ -9,15 +13,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pydantic import SecretStr
-
-from worker.config import DEFAULT_CONFIG_PATH, Settings, load_settings
 from worker.errors import ConfigError
-from worker.logs import REDACTOR, configure_logging
-from worker.pipeline import make_client, today_in
-from worker.session import Session
-from worker.stopping import StopCheck
+
+if TYPE_CHECKING:
+    from worker.config import Settings
+    from worker.session import Session
+    from worker.stopping import StopCheck
 
 # The example config of the demo study that ships beside the worker (the ``worker_demo``
 # package: in the installed package, or the repository's own in a source checkout). Without
@@ -95,6 +98,8 @@ def parse_date(text: str) -> date:
 def sandbox_config(args: argparse.Namespace) -> Path | None:
     """The config to use: as given; else, for a sandbox try with no config.toml here, the
     bundled example config, which points at the study the sandbox serves."""
+    from worker.config import DEFAULT_CONFIG_PATH
+
     if args.config is not None or not getattr(args, "sandbox", False):
         return args.config
     if DEFAULT_CONFIG_PATH.exists():
@@ -109,6 +114,8 @@ def _example_config() -> Path | None:
 def demo_folder(settings: Settings) -> Path:
     """The demo project a sandbox serves for these settings: the one ``study.demo`` names,
     else the one the bundled example config names (as before the setting existed)."""
+    from worker.config import load_settings
+
     if settings.study.demo is not None:
         return settings.study.demo
     example = _example_config()
@@ -123,6 +130,8 @@ def default_demo_folder() -> Path:
     """The demo ``python -m worker sandbox`` serves when no folder is given: the one that
     config.toml in the working directory names, else the one the bundled example config
     names."""
+    from worker.config import DEFAULT_CONFIG_PATH, Settings, load_settings
+
     here = load_settings(DEFAULT_CONFIG_PATH) if DEFAULT_CONFIG_PATH.exists() else None
     if here is not None and here.study.demo is not None:
         return here.study.demo
@@ -134,6 +143,8 @@ def sandbox_state_dir(state_dir: Path) -> Path:
     """Where a sandbox try keeps its state: a folder of its own (it must never move the real
     project's cursor or mark its summaries sent), and never inside the installed package,
     where the bundled example config's relative ``state_dir`` would put it."""
+    from worker.config import Settings
+
     if DEMO_PACKAGE is not None and state_dir.resolve().is_relative_to(DEMO_PACKAGE):
         state_dir = Settings().state_dir  # the default: in the working directory
     return state_dir / "sandbox"
@@ -145,6 +156,13 @@ def open_session(
 ) -> Iterator[Session]:
     """Settings, logging, the (optional) sandbox and a REDCap client, for one command run;
     with ``should_stop``, the client starts no request attempt after a stop."""
+    from pydantic import SecretStr
+
+    from worker.config import load_settings
+    from worker.connect import make_client
+    from worker.logs import REDACTOR, configure_logging
+    from worker.session import Session, today_in
+
     configure_logging(level=args.log_level)
     settings = load_settings(sandbox_config(args))
     as_of = getattr(args, "as_of", None) or today_in(settings.study.timezone)

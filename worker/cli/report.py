@@ -13,14 +13,7 @@ from worker.cli.common import (
     progress_printer,
     require,
 )
-from worker.core.links import DataEntryLinks, redcap_base_url
-from worker.core.queries import QueryBook
-from worker.core.rules.tally import keep_every_visit
 from worker.errors import ConfigError
-from worker.pipeline import check_project, load_study
-from worker.report import collect_report, render_report
-from worker.session import sync_options
-from worker.state import atomic_write_bytes, utc_now
 from worker.text_safety import visible
 
 EXIT_OK, EXIT_PARTIAL = 0, 1
@@ -58,6 +51,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # The checks and the report's templates: imported by a report, not by `--help`.
+    from worker.core.links import DataEntryLinks, redcap_base_url
+    from worker.core.queries import QueryBook
+    from worker.core.rules.tally import keep_every_visit
+    from worker.pipeline import check_project, load_study
+    from worker.report import collect_report, render_report
+    from worker.session import sync_options
+    from worker.state import atomic_write_bytes, utc_now
+
     # Known before any REDCap request: a folder cannot be replaced by the report.
     require(not args.out.is_dir(), f"--out {args.out} is a folder: name the report's file")
     with open_session(args) as session:

@@ -5,9 +5,6 @@ from __future__ import annotations
 import argparse
 
 from worker.cli.common import add_connection_options, open_session, parse_date, positive_number
-from worker.logs import set_default_stream
-from worker.notify.smtp import check_transport
-from worker.scheduler import SyncRunner, build_scheduler, serve
 from worker.stopping import Shutdown
 
 
@@ -64,6 +61,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # The scheduler, syncs and email: imported by a run, not by `--help`.
+    from worker.logs import set_default_stream
+    from worker.notify.smtp import check_transport
+    from worker.scheduler import SyncRunner, build_scheduler, serve
+
     # Before anything can fail or log: the handler is what lets PID 1 stop on SIGTERM.
     shutdown = Shutdown()
     shutdown.install()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from itertools import groupby
+from typing import TYPE_CHECKING
 
 from worker.cli.common import (
     add_as_of_option,
@@ -12,12 +13,12 @@ from worker.cli.common import (
     open_session,
     progress_printer,
 )
-from worker.core.outcome import RunOutcome
-from worker.drw_sync import render_drw_plan
-from worker.jobs import run_sync_job
 from worker.output import summary_line
 from worker.stopping import Shutdown
 from worker.text_safety import visible
+
+if TYPE_CHECKING:
+    from worker.core.outcome import RunOutcome
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_DEGRADED = 0, 4, 6
 
@@ -72,6 +73,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from worker.jobs import run_sync_job  # sync, writes and email: not for `--help`
+
     # Before anything can fail or log. Also what lets `sync` stop on SIGTERM as PID 1 (a
     # Kubernetes CronJob's container): the kernel gives PID 1 no default action for it.
     shutdown = Shutdown()
@@ -109,6 +112,8 @@ def run(args: argparse.Namespace) -> int:
 
 def render_plan(result: RunOutcome) -> str:
     if result.resolutions is not None:  # the DRW target
+        from worker.drw_sync import render_drw_plan
+
         return render_drw_plan(result)
     lines = ["Planned changes (dry run, nothing written):"]
     changes = sorted(result.plan.changes, key=lambda c: (c.record, c.instance))

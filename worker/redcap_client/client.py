@@ -7,11 +7,14 @@ timeouts, a request-rate ceiling and bounded retries to every call PyCap makes.
 
 from __future__ import annotations
 
+import contextvars
 import math
 import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime
 from functools import partial
 from typing import Any, Literal, overload
@@ -134,6 +137,8 @@ class RedcapClient:
         self._lock = threading.Lock()
         self._schema: ProjectSchema | None = None
         self._labelled = False
+        # A structure read started by schema_read_ahead, not yet taken by schema().
+        self._ahead: tuple[Future[ProjectSchema], bool] | None = None
         self._version: str | None = None
         # Every record ID, listed by schema(list_records=True) for the next full export.
         self._listing: Callable[[], list[str]] | None = None
@@ -240,7 +245,11 @@ class RedcapClient:
         one request at a time, the same requests go one after another, in today's order.
         """
         with self._lock:
-            if self._schema is None:
+            ahead, self._ahead = self._ahead, None
+            if ahead is not None:  # read as this call would have: its error raised here
+                future, self._labelled = ahead
+                self._schema = future.result()
+            elif self._schema is None:
                 self._schema = self._read_schema(labels=labels, list_records=list_records)
                 self._labelled = labels
             else:
@@ -252,6 +261,23 @@ class RedcapClient:
                 self._labelled = True
             return self._schema
 
+    @contextmanager
+    def schema_read_ahead(
+        self, *, labels: bool = True, list_records: bool = False
+    ) -> Iterator[None]:
+        """The structure read, as ``schema(labels=..., list_records=...)`` reads it, on a
+        thread of its own while the block runs: a command imports its checks while REDCap
+        answers. The next ``schema()`` call returns that read's structure (and its record
+        listing), or raises its error, as if it had read them itself; the block's end
+        waits for the read, so no thread outlives it. A structure already read is kept."""
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="redcap-schema") as pool:
+            with self._lock:
+                if self._schema is None and self._ahead is None:
+                    read = partial(self._read_schema, labels=labels, list_records=list_records)
+                    # In a copy of this context: its log lines carry what this run's carry.
+                    self._ahead = (pool.submit(contextvars.copy_context().run, read), labels)
+            yield
+
     def use_schema(self, schema: ProjectSchema) -> None:
         """Work with a structure read earlier (e.g. saved by the last full sync) instead of
         reading it again: exports take the record-ID field and forms from it."""
@@ -259,6 +285,7 @@ class RedcapClient:
             self._schema = schema
             self._labelled = True
             self._listing = None
+            self._ahead = None
             self._project.know_record_id_field(schema.record_id_field)
 
     def forget_schema(self) -> None:
@@ -267,6 +294,7 @@ class RedcapClient:
             self._schema = None
             self._labelled = False
             self._listing = None
+            self._ahead = None
             self._project.know_record_id_field(None)
 
     def _labels(self) -> dict[str, Any]:
