@@ -4,8 +4,8 @@ together."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from worker.writes import BATCH_BYTES, BATCH_ROWS, import_batches
