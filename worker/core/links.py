@@ -39,17 +39,16 @@ class DataEntryLinks:
             return None
         if schema.project_id is None:
             return None
-        params: list[tuple[str, str | int]] = [("pid", schema.project_id), ("id", record)]
+        # What urlencode writes (numbers need no quoting), without its checks of each
+        # argument: a first digest links every one of thousands of queries.
+        query = f"pid={schema.project_id}&id={quote_plus(record)}"
         if event:
             found = schema.event(event)
             if found is None or found.event_id is None:
                 # A wrong event_id would open the wrong form: better no link than that.
                 return None
-            params.append(("event_id", found.event_id))
-        params.append(("page", form))
+            query += f"&event_id={found.event_id}"
+        query += f"&page={quote_plus(form)}"
         if instance is not None:
-            params.append(("instance", instance))
-        # What urlencode writes, without its checks of each argument: a first digest links
-        # every one of thousands of queries.
-        query = "&".join(f"{name}={quote_plus(str(value))}" for name, value in params)
+            query += f"&instance={instance}"
         return f"{self.base}/redcap_v{schema.redcap_version}/DataEntry/index.php?{query}"

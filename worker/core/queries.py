@@ -74,9 +74,14 @@ def _timestamp(text: str) -> datetime | None:
         return None
 
 
+# json.dumps(value, separators=(",", ":"), default=str), without building an encoder for
+# each of the two digests of every finding.
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"), default=str)
+
+
 def digest(value: object) -> str:
     """A short stable digest of a JSON-able value: the identities queries are matched by."""
-    text = json.dumps(value, separators=(",", ":"), default=str)
+    text = _COMPACT_JSON.encode(value)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
