@@ -166,6 +166,8 @@ class QueryBook:
         self._severity_by_code = {
             code: Severity(label) for label, code in spec.codes.severity.items()
         }
+        # A written row's fields that are not values of the query instrument.
+        self._not_stored = PSEUDO_FIELDS | {schema.record_id_field}
         # Each stamp parsed once: a run writes one opening time on all the queries it opens.
         self._stamps: dict[str, datetime | None] = {}
 
@@ -260,9 +262,11 @@ class QueryBook:
         for change in changes:
             row = rows.setdefault(RowKey(event, self.spec.form, change.instance), {})
             row.update(
-                (name, str(value))
-                for name, value in change.row.items()
-                if name not in PSEUDO_FIELDS and name != self.schema.record_id_field
+                {
+                    name: str(value)
+                    for name, value in change.row.items()
+                    if name not in self._not_stored
+                }
             )
             if change.kind is not None:
                 described[change.instance] = change
