@@ -60,3 +60,18 @@ def test_a_record_with_more_rows_than_a_batch_is_split() -> None:
 
 def test_no_rows_no_batches() -> None:
     assert list(import_batches([], rows=BATCH_ROWS, size=BATCH_BYTES)) == []
+
+
+@dataclass(frozen=True)
+class Unmeasurable:
+    record: str
+
+    @property
+    def row(self) -> dict[str, Any]:
+        raise AssertionError("measured before the batches ahead of it were sent")
+
+
+def test_a_batch_is_handed_on_before_the_rows_after_it_are_measured() -> None:
+    items: list[Any] = [*rows("1", 2), *rows("2", 2), *rows("3", 1), Unmeasurable("4")]
+    batches = import_batches(items, rows=4, size=BATCH_BYTES)
+    assert [r.record for r in next(batches)] == ["1", "1", "2", "2"]
