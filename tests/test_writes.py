@@ -4,6 +4,7 @@ together."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,13 +21,13 @@ def rows(record: str, n: int, text: str = "x") -> list[Row]:
     return [Row(record, {"record_id": record, "n": i, "msg": text}) for i in range(n)]
 
 
-def records_of(batches: list[list[Row]]) -> list[list[str]]:
+def records_of(batches: Iterable[list[Row]]) -> list[list[str]]:
     return [list(dict.fromkeys(r.record for r in batch)) for batch in batches]
 
 
 def test_batches_keep_the_order_and_stop_at_the_row_limit() -> None:
     items = rows("1", 2) + rows("2", 2) + rows("3", 2)
-    batches = import_batches(items, rows=4, size=BATCH_BYTES)
+    batches = list(import_batches(items, rows=4, size=BATCH_BYTES))
     assert [r for b in batches for r in b] == items
     assert records_of(batches) == [["1", "2"], ["3"]]
 
@@ -46,16 +47,31 @@ def test_batches_stop_at_the_byte_limit() -> None:
     big = "é" * 300  # two bytes each in UTF-8
     one_row = len(json.dumps(rows("1", 1, big)[0].row, ensure_ascii=False).encode()) + 1
     items = [r for record in "123456" for r in rows(record, 1, big)]
-    batches = import_batches(items, rows=BATCH_ROWS, size=2 * one_row)
+    batches = list(import_batches(items, rows=BATCH_ROWS, size=2 * one_row))
     assert [len(b) for b in batches] == [2, 2, 2]
 
 
 def test_a_record_with_more_rows_than_a_batch_is_split() -> None:
     items = rows("1", 5) + rows("2", 1)
-    batches = import_batches(items, rows=2, size=BATCH_BYTES)
+    batches = list(import_batches(items, rows=2, size=BATCH_BYTES))
     assert [len(b) for b in batches] == [2, 2, 2]
     assert records_of(batches) == [["1"], ["1"], ["1", "2"]]
 
 
 def test_no_rows_no_batches() -> None:
-    assert import_batches([], rows=BATCH_ROWS, size=BATCH_BYTES) == []
+    assert list(import_batches([], rows=BATCH_ROWS, size=BATCH_BYTES)) == []
+
+
+@dataclass(frozen=True)
+class Unmeasurable:
+    record: str
+
+    @property
+    def row(self) -> dict[str, Any]:
+        raise AssertionError("measured before the batches ahead of it were sent")
+
+
+def test_a_batch_is_handed_on_before_the_rows_after_it_are_measured() -> None:
+    items: list[Any] = [*rows("1", 2), *rows("2", 2), *rows("3", 1), Unmeasurable("4")]
+    batches = import_batches(items, rows=4, size=BATCH_BYTES)
+    assert [r.record for r in next(batches)] == ["1", "1", "2", "2"]

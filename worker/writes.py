@@ -159,30 +159,29 @@ def write_rows(
     return report
 
 
-def import_batches(items: Sequence[W], *, rows: int, size: int) -> list[list[W]]:
+def import_batches(items: Sequence[W], *, rows: int, size: int) -> Iterator[list[W]]:
     """The items in batches of at most ``rows`` rows and ``size`` bytes of JSON, in their
-    order, each record's rows in one batch unless they alone are more than that."""
+    order, each record's rows in one batch unless they alone are more than that. Each batch
+    as soon as it is whole: the first import need not wait for every row to be measured."""
     by_record: dict[str, list[W]] = {}
     for item in items:
         by_record.setdefault(item.record, []).append(item)
-    batches: list[list[W]] = []
     batch: list[W] = []
     batch_bytes = 0
     for record_items in by_record.values():
-        record_bytes = sum(_json_bytes(i.row) for i in record_items)
+        sizes = [_json_bytes(i.row) for i in record_items]
+        record_bytes = sum(sizes)
         if batch and (len(batch) + len(record_items) > rows or batch_bytes + record_bytes > size):
-            batches.append(batch)
+            yield batch
             batch, batch_bytes = [], 0
-        for item in record_items:
-            item_bytes = _json_bytes(item.row)
+        for item, item_bytes in zip(record_items, sizes, strict=True):
             if batch and (len(batch) + 1 > rows or batch_bytes + item_bytes > size):
-                batches.append(batch)  # one record's rows alone over the limit
+                yield batch  # one record's rows alone over the limit
                 batch, batch_bytes = [], 0
             batch.append(item)
             batch_bytes += item_bytes
     if batch:
-        batches.append(batch)
-    return batches
+        yield batch
 
 
 def _json_bytes(row: dict[str, Any]) -> int:

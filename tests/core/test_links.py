@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from tests.support.nk_trial import schema
 from worker.core.links import DataEntryLinks, redcap_base_url
 from worker.core.schema import ProjectSchema
@@ -48,3 +50,11 @@ def test_the_base_url_defaults_to_the_api_url_without_api() -> None:
         "https://redcap.example.org/site"
     )
     assert redcap_base_url(None, None) is None
+
+
+def test_a_link_query_is_what_urlencode_writes() -> None:
+    for record in ("5", "A 1&2", "é/ü?=#+%", "x y\tz"):
+        url = DataEntryLinks(BASE, project()).form(record, "treatment_arm_1", "infusion", 3)
+        assert url is not None
+        params = [("pid", 4107), ("id", record), ("event_id", 101), ("page", "infusion")]
+        assert url.split("?", 1)[1] == urlencode([*params, ("instance", 3)])

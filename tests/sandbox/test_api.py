@@ -60,6 +60,14 @@ def test_errors_come_in_the_return_format_else_xml(api: Api) -> None:
     )
 
 
+def test_a_body_the_server_has_parsed_is_answered_as_the_body_itself(api: Api) -> None:
+    rows = json.dumps([{"record_id": "1", "age": "41"}, {"record_id": "2", "age": "x"}])
+    request = body(token=TOKEN, content="record", format="json", data=rows, returnFormat="json")
+    parsed = RequestParams.parse(request)
+    assert api.handle(request, parsed)[0] == api.handle(request)[0]
+    assert api.handle(request, parsed)[0].status == 400
+
+
 def test_the_logged_facts_never_hold_the_token(api: Api) -> None:
     _, facts = api.handle(body(token=TOKEN, content="record", format="json", data="[]"))
     assert TOKEN not in json.dumps(facts)

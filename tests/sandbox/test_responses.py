@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from worker.sandbox.responses import (
     CONTENT_TYPES,
     csv_text,
@@ -30,6 +32,13 @@ def test_csv_quotes_cells_as_phps_fputcsv_does() -> None:
     text = csv_text(["a", "b c"], [["Event_1", 'say "hi"'], ["x,y", None]])
     assert text == 'a,"b c"\nEvent_1,"say ""hi"""\n"x,y",\n'
     assert csv_text(["a"], [["x|y"]], delimiter="|") == 'a\n"x|y"\n'
+
+
+@pytest.mark.parametrize("delimiter", ["\t", "^", ";", "|"])
+def test_csv_encloses_a_cell_holding_its_own_delimiter_only(delimiter: str) -> None:
+    cells = [f"a{delimiter}b", "a,b", "plain", "line\nbreak"]
+    text = csv_text(["h"], [cells], delimiter=delimiter)
+    assert text.splitlines()[1] == delimiter.join([f'"a{delimiter}b"', "a,b", "plain", '"line'])
 
 
 def test_xml_values_are_cdata_even_when_they_hold_its_end() -> None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import partial
@@ -74,9 +74,14 @@ def _timestamp(text: str) -> datetime | None:
         return None
 
 
+# json.dumps(value, separators=(",", ":"), default=str), without building an encoder for
+# each of the two digests of every finding.
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"), default=str)
+
+
 def digest(value: object) -> str:
     """A short stable digest of a JSON-able value: the identities queries are matched by."""
-    text = json.dumps(value, separators=(",", ":"), default=str)
+    text = _COMPACT_JSON.encode(value)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
@@ -161,6 +166,10 @@ class QueryBook:
         self._severity_by_code = {
             code: Severity(label) for label, code in spec.codes.severity.items()
         }
+        # A written row's fields that are not values of the query instrument.
+        self._not_stored = PSEUDO_FIELDS | {schema.record_id_field}
+        # Each stamp parsed once: a run writes one opening time on all the queries it opens.
+        self._stamps: dict[str, datetime | None] = {}
 
     def event_of(self, record: RecordData) -> str | None:
         """The query event of the record's own arm (``queries.event`` may name a visit): the
@@ -184,10 +193,19 @@ class QueryBook:
     def _at(self, record: RecordData, event: str | None) -> str | None:
         return event if event is not None else self.event_of(record)
 
-    def read(self, record: RecordData, *, event: str | None = None) -> list[Query]:
+    def read(
+        self,
+        record: RecordData,
+        *,
+        event: str | None = None,
+        described: dict[int, Change] | None = None,
+    ) -> list[Query]:
         """The record's queries, by instance; rows without a query ID are not ours.
-        ``event``: the record's query event when the caller knows it (``event_of``)."""
+        ``event``: the record's query event when the caller knows it (``event_of``).
+        ``described``: changes by instance whose finding's kind and severity the query
+        keeps (see ``after``)."""
         event = self._at(record, event)
+        described = described or {}
         queries = []
         for k in record.instances(event, self.spec.form):
             row = record.row(event, k, self.spec.form) or {}
@@ -195,6 +213,7 @@ class QueryBook:
             if not qid:
                 continue
             count = row.get(self.f.reopen_count, "")
+            typed = described.get(k)
             queries.append(
                 Query(
                     instance=k,
@@ -206,16 +225,29 @@ class QueryBook:
                     message=row.get(self.f.message, ""),
                     reopen_count=int(count) if count.isdigit() else 0,
                     verified=row.get(self.f.verified, "") == self.spec.codes.verified_yes,
-                    kind=self._kind_by_code.get(row.get(self.f.kind, "")),
-                    severity=self._severity_by_code.get(row.get(self.f.severity, "")),
+                    kind=(
+                        self._kind_by_code.get(row.get(self.f.kind, ""))
+                        if typed is None
+                        else typed.kind
+                    ),
+                    severity=(
+                        self._severity_by_code.get(row.get(self.f.severity, ""))
+                        if typed is None
+                        else typed.severity
+                    ),
                     event=row.get(self.f.event, ""),
                     form=row.get(self.f.instrument, ""),
                     form_instance=_int_or_none(row.get(self.f.instance, "")),
                     field=row.get(self.f.field, ""),
-                    opened_at=_timestamp(row.get(self.f.opened_at, "")),
+                    opened_at=self._timestamp(row.get(self.f.opened_at, "")),
                 )
             )
         return queries
+
+    def _timestamp(self, text: str) -> datetime | None:
+        if text not in self._stamps:
+            self._stamps[text] = _timestamp(text)
+        return self._stamps[text]
 
     def after(
         self, record: RecordData, changes: Iterable[Change], *, event: str | None = None
@@ -230,19 +262,16 @@ class QueryBook:
         for change in changes:
             row = rows.setdefault(RowKey(event, self.spec.form, change.instance), {})
             row.update(
-                (name, str(value))
-                for name, value in change.row.items()
-                if name not in PSEUDO_FIELDS and name != self.schema.record_id_field
+                {
+                    name: str(value)
+                    for name, value in change.row.items()
+                    if name not in self._not_stored
+                }
             )
             if change.kind is not None:
                 described[change.instance] = change
         after = RecordData(record.record_id, rows, record.data_access_group)
-        queries = self.read(after, event=event)
-        for i, query in enumerate(queries):
-            typed = described.get(query.instance)
-            if typed is not None:
-                queries[i] = replace(query, kind=typed.kind, severity=typed.severity)
-        return queries
+        return self.read(after, event=event, described=described)
 
     def next_instance(self, record: RecordData, *, event: str | None = None) -> int:
         event = self._at(record, event)

@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence, Sized
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from typing import TypeVar
 
 from worker.core.findings import Kind, Severity, record_sort_key
@@ -121,7 +122,7 @@ class Summary:
             return f"the records this run checked{site}"
         return f"site {self.site}" if self.site else "the whole study"
 
-    @property
+    @cached_property  # asked by every row a template lists: thousands of items each time
     def has_sites(self) -> bool:
         """Whether any record here belongs to a data access group (else no site column)."""
         return any(i.site for i in (*self.new, *self.open)) or any(r.site for r in self.records)

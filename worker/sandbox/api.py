@@ -122,8 +122,12 @@ class Api:
             hold.done.set()
         return response, facts
 
-    def handle(self, body: bytes) -> tuple[Response, dict[str, Any]]:
-        params = RequestParams.parse(body)
+    def handle(
+        self, body: bytes, params: RequestParams | None = None
+    ) -> tuple[Response, dict[str, Any]]:
+        """``params``: the body already parsed (the server reads them first to plan faults;
+        an import's body is hundreds of kilobytes of percent-escapes)."""
+        params = params if params is not None else RequestParams.parse(body)
         facts = describe(params)
         ctx = Context(self.project, self.store, params, self.access, facts=facts)
         try:

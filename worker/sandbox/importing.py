@@ -105,6 +105,9 @@ class _Planner:
         self.seen: set[tuple[str, SlotKey]] = set()
         self.pending_new: dict[tuple[str, str, str], int] = {}
         self.explicit_max: dict[tuple[str, str, str], int] = {}
+        # (event, repeat instrument, form) -> placement_error: one answer per form, not per
+        # value (an import of query rows is hundreds of rows of the same form).
+        self.placements: dict[tuple[str, str, str], str] = {}
 
     def check_columns(self, rows: Sequence[Mapping[str, str]]) -> None:
         rid = self.project.record_id_field
@@ -209,7 +212,10 @@ class _Planner:
             if column is None or column.kind == "id":
                 continue  # pseudo-columns and ignored ones were handled already
             blank = value == "" or (column.kind == "checkbox" and value == "0")
-            problem = self.placement_error(event, ri, column.form)
+            where = (event, ri, column.form)
+            if where not in self.placements:
+                self.placements[where] = self.placement_error(*where)
+            problem = self.placements[where]
             if problem:
                 if not blank:
                     self.errors.append(_line(record, name, value, problem))

@@ -4,6 +4,7 @@ xml, plain text, and error bodies in the request's return format."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -58,18 +59,20 @@ def json_response(value: Any) -> Response:
     return Response(200, data, CONTENT_TYPES["json"])
 
 
-def _csv_cell(value: Any, delimiter: str) -> str:
+def _csv_cell(value: Any, enclose: re.Pattern[str]) -> str:
     text = "" if value is None else str(value)
-    # PHP's fputcsv encloses a cell holding the delimiter, a quote, whitespace or a line
-    # break; REDCap's CSV therefore quotes "Event 1" but not Event_1.
-    if any(ch in text for ch in (delimiter, '"', "\n", "\r", "\t", " ")):
+    if enclose.search(text):
         return '"' + text.replace('"', '""') + '"'
     return text
 
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]], delimiter: str = ",") -> str:
-    lines = [delimiter.join(_csv_cell(h, delimiter) for h in header)]
-    lines.extend(delimiter.join(_csv_cell(v, delimiter) for v in row) for row in rows)
+    # PHP's fputcsv encloses a cell holding the delimiter, a quote, whitespace or a line
+    # break; REDCap's CSV therefore quotes "Event 1" but not Event_1. One pattern for the
+    # whole table: a record listing has tens of thousands of cells.
+    enclose = re.compile("[" + re.escape(delimiter) + '"\n\r\t ]')
+    lines = [delimiter.join(_csv_cell(h, enclose) for h in header)]
+    lines.extend(delimiter.join(_csv_cell(v, enclose) for v in row) for row in rows)
     return "\n".join(lines) + "\n"
 
 

@@ -181,6 +181,7 @@ class _Handler(BaseHTTPRequestHandler):
         module = "type=module" in query.split("&")
         is_batch_export = False
         content = ""
+        params: RequestParams | None = None
         if module:
             is_import = "page=import" in query.split("&")
         else:
@@ -217,7 +218,7 @@ class _Handler(BaseHTTPRequestHandler):
             if module:
                 response, facts = server.api.handle_module(query, body)
             else:
-                response, facts = server.api.handle(body)
+                response, facts = server.api.handle(body, params)
             if fault is not None and fault.kind == "drop-after":
                 response = None
         # Logged before answering: once a client has its answer, the log already shows it.
