@@ -36,7 +36,7 @@ from worker.core.findings import Kind, Severity
 from worker.core.outcome import RunOutcome
 from worker.core.queries import TIMESTAMP_FORMAT, Change, Plan, Query
 from worker.errors import ConfigError
-from worker.pipeline import ProgressCallback, check_batches, load_study
+from worker.pipeline import ProgressCallback, check_batches, load_study, reads_ahead
 from worker.redcap_client import RedcapClient
 from worker.redcap_client.drw import DrwApi
 from worker.state import StateDir
@@ -218,6 +218,7 @@ def run_drw_sync(
         visits=open_visit,
         max_error_share=options.max_error_share,
         on_record=lambda record, _: judged.add(record.record_id),
+        source_reads_ahead=reads_ahead(client),
     )
     if should_stop is not None and should_stop():
         raise SyncStopped("stopped before reading the DRW; nothing written")

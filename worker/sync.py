@@ -26,6 +26,7 @@ from worker.pipeline import (
     check_batches,
     load_study,
     query_instrument,
+    reads_ahead,
 )
 from worker.redcap_client import RedcapClient
 from worker.sync_run import (
@@ -104,6 +105,7 @@ def run_sync(
         queries=book,
         visits=open_visit,
         max_error_share=options.max_error_share,
+        source_reads_ahead=reads_ahead(client),
     )
 
     by_record: dict[str, list[Finding]] = {rid: [] for rid in result.query_rows}
