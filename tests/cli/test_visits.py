@@ -218,6 +218,8 @@ def test_an_empty_report_says_so() -> None:
 class FakeClient:
     """What ``visits`` needs of the REDCap client: the schema and the record batches."""
 
+    max_concurrent_requests = 1  # one export at a time, as a client configured so
+
     def __init__(self, batches: list[list[dict]]) -> None:
         self.batches = batches
         self.asked: dict[str, Any] = {}
