@@ -360,9 +360,9 @@ def test_requests_are_spaced_by_the_rate_ceiling(
     reply(api, "instrument", CLASSIC_INSTRUMENTS)
     reply(api, "version", raw="15.7.6", content_type="text/csv")
     make_client(max_requests_per_second=2.0).schema()
-    # Two starts per window of 1.05 s (1 s and the jitter margin). The fake clock stands
+    # Two starts per window of 1.15 s (1 s and the jitter margin). The fake clock stands
     # still during requests: the third and fourth wait for the next window, together.
-    assert fake_time.sleeps == pytest.approx([1.05])
+    assert fake_time.sleeps == pytest.approx([1.15])
 
 
 def test_retries_go_through_the_rate_limiter_too(
@@ -370,9 +370,9 @@ def test_retries_go_through_the_rate_limiter_too(
 ) -> None:
     reply(api, "project", raw="<html/>", status=503)
     reply_ok(api)
-    # Backoff (0.375 s) is shorter than the window (1.05 s): the limiter adds the rest.
+    # Backoff (0.375 s) is shorter than the window (1.15 s): the limiter adds the rest.
     make_client(max_requests_per_second=1.0).project_info()
-    assert fake_time.sleeps == pytest.approx([0.375, 0.675])
+    assert fake_time.sleeps == pytest.approx([0.375, 0.775])
 
 
 # -- a stop request: no new attempt, and retry waits end at once --------------------------

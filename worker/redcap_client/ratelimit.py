@@ -19,6 +19,12 @@ from collections.abc import Callable
 
 from worker.errors import ConfigError
 
+# Seconds added to each window for the time between our start and the server's arrival
+# stamp. Measured on a 2-core machine against the sandbox (a Python server: a request waits
+# for its interpreter while it encodes another answer): 15 ms typical, 86 ms at the 99th
+# percentile, 129 ms at most over 256 requests. 50 ms let six requests into one second there.
+JITTER_MARGIN_S = 0.15
+
 
 class RateLimiter:
     """Thread-safe sliding-window limit on request starts: at most ``burst`` starts in any
@@ -44,7 +50,7 @@ class RateLimiter:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
-        margin: float = 0.05,
+        margin: float = JITTER_MARGIN_S,
     ) -> None:
         if not max_per_second > 0:
             raise ConfigError(f"max requests per second must be positive, not {max_per_second}")
