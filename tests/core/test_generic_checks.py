@@ -340,8 +340,9 @@ def test_checkbox_under_false_branching_is_hidden_when_an_option_is_checked() ->
     assert check(unchecked, schema) == []
 
 
-def test_branching_on_another_event() -> None:
-    schema = ProjectSchema.from_exports(
+def branching_on_another_event() -> ProjectSchema:
+    """Two events; a required follow-up field shown only when enrolment chose arm B."""
+    return ProjectSchema.from_exports(
         project_info=None,
         metadata=[
             meta("record_id", "enrol"),
@@ -355,6 +356,10 @@ def test_branching_on_another_event() -> None:
             {"unique_event_name": "fu_arm_1", "form": "fu"},
         ],
     )
+
+
+def test_branching_on_another_event() -> None:
+    schema = branching_on_another_event()
     fu = {"fu_date": "2026-01-01", "b_only": ""}
     arm_b = record({base("enrol_arm_1"): {"arm": "2"}, base("fu_arm_1"): fu})
     assert summary(check(arm_b, schema)) == [("DQ-REQUIRED", "fu_arm_1", None, "b_only")]
@@ -820,20 +825,7 @@ def test_one_checker_judges_each_record_by_its_own_values() -> None:
 
 
 def test_one_checker_reads_branching_on_another_event_per_record() -> None:
-    schema = ProjectSchema.from_exports(
-        project_info=None,
-        metadata=[
-            meta("record_id", "enrol"),
-            meta("arm", "enrol", "radio", choices="1, A | 2, B"),
-            meta("b_only", "fu", required=True, logic="[enrol_arm_1][arm] = '2'"),
-            meta("fu_date", "fu", validation="date_ymd"),
-        ],
-        events=[{"unique_event_name": "enrol_arm_1"}, {"unique_event_name": "fu_arm_1"}],
-        form_event_mapping=[
-            {"unique_event_name": "enrol_arm_1", "form": "enrol"},
-            {"unique_event_name": "fu_arm_1", "form": "fu"},
-        ],
-    )
+    schema = branching_on_another_event()
     checker = GenericChecker(schema)
     fu = {"fu_date": "2026-01-01", "b_only": ""}  # the same in every record
     arm_b = record({base("enrol_arm_1"): {"arm": "2"}, base("fu_arm_1"): fu})
