@@ -15,13 +15,20 @@ from typing import Any, cast
 
 import pytest
 
-from tests.support.nk_trial import AS_OF, builder, mapping, ruleset, schema, screened, treated
+from tests.support.nk_trial import (
+    AS_OF,
+    mapping,
+    ruleset,
+    schema,
+    screened,
+    study,
+    treated,
+)
 from tests.support.schedules import schedule_failing_for
 from worker.core.findings import Kind, Severity
-from worker.core.generic_checks import GenericChecker
 from worker.core.queries import QueryBook
 from worker.core.rules.tally import keep_every_visit
-from worker.pipeline import Study, check_batches, check_project, read_ahead
+from worker.pipeline import check_batches, check_project, read_ahead
 from worker.redcap_client import RedcapClient
 
 QUERY_ROW = {
@@ -36,16 +43,6 @@ QUERY_ROW = {
     "dq_status": "1",
     "dq_opened_at": "2026-11-20 08:30:00",
 }
-
-
-def study() -> Study:
-    return Study(
-        schema=schema(),
-        mapping=mapping(),
-        builder=builder(),
-        ruleset=ruleset(),
-        generic=GenericChecker(schema()),
-    )
 
 
 def book() -> QueryBook:

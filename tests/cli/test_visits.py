@@ -14,12 +14,11 @@ import pytest
 
 from tests.support.nk_trial import (
     SEEDED,
-    builder,
     demo_data,
-    mapping,
     ruleset,
     schema,
     screened,
+    study,
     treated,
 )
 from tests.support.projects import AS_OF, REPO
@@ -27,7 +26,6 @@ from tests.support.schedules import schedule_failing_for
 from tests.support.worker_process import run_worker, worker_env
 from worker.cli import visits as cli
 from worker.config import load_settings
-from worker.core.generic_checks import GenericChecker
 from worker.core.rules.tally import keep_every_visit
 from worker.core.rules.wording import GENERIC
 from worker.core.visits import VisitRow, VisitStatus, sort_visits
@@ -35,16 +33,6 @@ from worker.errors import ConfigError
 from worker.pipeline import Study, check_batches
 
 CONFIG = REPO / "config.example.toml"
-
-
-def study() -> Study:
-    return Study(
-        schema=schema(),
-        mapping=mapping(),
-        builder=builder(),
-        ruleset=ruleset(),
-        generic=GenericChecker(schema()),
-    )
 
 
 def collect(study: Study, batches: list[list[dict]], *, as_of: date) -> cli.VisitReport:

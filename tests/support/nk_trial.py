@@ -20,11 +20,12 @@ from worker.core.findings import Finding
 
 NK_TRIAL = BundledStudy("nk_trial")
 PROJECT, RULES, MAPPING = NK_TRIAL.project, NK_TRIAL.rules, NK_TRIAL.mapping_file
-schema, mapping, builder, ruleset = (
+schema, mapping, builder, ruleset, study = (
     NK_TRIAL.schema,
     NK_TRIAL.mapping,
     NK_TRIAL.builder,
     NK_TRIAL.ruleset,
+    NK_TRIAL.study,
 )
 demo_data = NK_TRIAL.demo_data
 # The findings the demo seeds (generic and NK-*), written from the protocol by reasoning.

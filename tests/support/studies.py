@@ -17,10 +17,12 @@ from typing import Any, ClassVar, Self
 
 from tests.support.projects import REPO, exports_schema, load_demo_data
 from worker.core.findings import Finding
+from worker.core.generic_checks import GenericChecker
 from worker.core.mapping import MappingSpec, ParticipantBuilder, load_mapping
 from worker.core.records import RecordData, group_rows
 from worker.core.rules import Ruleset, load_ruleset
 from worker.core.schema import ProjectSchema
+from worker.pipeline import Study
 
 
 class BundledStudy:
@@ -47,6 +49,17 @@ class BundledStudy:
         """Participants of the checks' own class, as the pipeline builds them."""
         return ParticipantBuilder(
             self.mapping(), self.schema(), model=self.ruleset().participant_model
+        )
+
+    def study(self) -> Study:
+        """The study as ``pipeline.load_study`` gives it to a run: schema, mapping, builder,
+        rules and the generic checks."""
+        return Study(
+            schema=self.schema(),
+            mapping=self.mapping(),
+            builder=self.builder(),
+            ruleset=self.ruleset(),
+            generic=GenericChecker(self.schema()),
         )
 
     @cache  # noqa: B019

@@ -54,12 +54,12 @@ from worker.core.logic import (
     LogicError,
     LogicSyntaxError,
     RecordContext,
+    own_row_columns,
     parse,
     reference_problems,
 )
-from worker.core.logic.nodes import Binary, Boolean, FieldRef, Logical, Number, String, Unary, walk
 from worker.core.records import RecordData, RowKey
-from worker.core.schema import DATALESS_TYPES, FieldDef, ProjectSchema, checkbox_export_name
+from worker.core.schema import DATALESS_TYPES, FieldDef, ProjectSchema
 from worker.core.values import (
     Parser,
     ParseStatus,
@@ -106,8 +106,6 @@ VERDICT_MEMO_SIZE = 32
 # values, whatever the record: the checker remembers this many answers (branching mostly
 # reads a few codes, so few combinations recur; once full, it remembers no more).
 SHOWN_MEMO_SIZE = 512
-# Nodes whose value depends on nothing but their operands: no function, no smart variable.
-_PLAIN_NODES = (Number, String, Boolean, Unary, Binary, Logical)
 
 
 def value_judge(field: FieldDef, missing_codes: Iterable[str] = ()) -> ValueJudge:
@@ -351,49 +349,13 @@ class GenericChecker:
 
     def _own_row_logic(self, event: str | None, instrument: str) -> dict[int, tuple[str, ...]]:
         """The branching logic that reads nothing but the values of a row of ``event`` with
-        this repeat instrument, with the columns it reads (see :meth:`_own_row_columns`)."""
+        this repeat instrument, with the columns it reads (see ``own_row_columns``)."""
         found = {}
         for logic, key in self._logic_keys.items():
-            columns = self._own_row_columns(logic, event, instrument)
+            columns = own_row_columns(logic.node, self.schema, event, instrument)
             if columns is not None:
                 found[key] = columns
         return found
-
-    def _own_row_columns(
-        self, logic: Expression, event: str | None, instrument: str
-    ) -> tuple[str, ...] | None:
-        """The columns ``logic`` reads when it reads only the row's own values (plain field
-        references, literals and operators), else None. A plain ``[field]`` reads the row
-        being checked when the field's form is the row's repeat instrument or, on a base
-        row or a repeating event's row, when the form does not repeat in the event
-        (RecordContext)."""
-        columns: set[str] = set()
-        for node in walk(logic.node):
-            if isinstance(node, _PLAIN_NODES):
-                continue
-            if (
-                not isinstance(node, FieldRef)
-                or node.event is not None
-                or node.instance is not None
-            ):
-                return None
-            definition = self.schema.fields.get(node.field)
-            if (
-                definition is None
-                or definition.field_type in DATALESS_TYPES
-                or definition.is_checkbox != (node.code is not None)
-            ):
-                return None
-            if instrument:
-                own = definition.form == instrument
-            else:
-                own = not self.schema.is_repeating_form(event, definition.form)
-            if not own:
-                return None
-            columns.add(
-                node.field if node.code is None else checkbox_export_name(node.field, node.code)
-            )
-        return tuple(sorted(columns))
 
     def _logic_error(self, field: str, problem: str) -> None:
         """Record, once per field, that its branching logic cannot be evaluated."""

@@ -28,6 +28,7 @@ from worker.core.logic import (
     MappingContext,
     RecordContext,
     Value,
+    own_row_columns,
     parse,
     reference_problems,
 )
@@ -328,3 +329,30 @@ def test_mapping_context_is_keyed_by_reference_text() -> None:
     assert ctx.is_numeric("age")
     assert not ctx.is_numeric("other")
     assert ctx.now == datetime(2026, 11, 26)
+
+
+@pytest.mark.parametrize(
+    ("logic", "event", "instrument", "columns"),
+    [
+        # Plain references to the row's own form: the columns read, sorted.
+        ("[sex] = '1' and [age] > 18", "baseline_arm_1", "", ("age", "sex")),
+        ("[race(2)] = '1'", "baseline_arm_1", "", ("race___2",)),
+        ("[ae_grade] = '2'", "followup_arm_1", "ae", ("ae_grade",)),
+        # A repeating event's row is its own instance: plain references read it.
+        ("[v_weight] > 50", "visit_arm_1", "", ("v_weight",)),
+        # Another row, a named event, a function or a smart variable: not the row alone.
+        ("[ae_grade] = '2'", "followup_arm_1", "", None),
+        ("[v_weight] > 50", "followup_arm_1", "ae", None),
+        ("[baseline_arm_1][sex] = '1'", "baseline_arm_1", "", None),
+        ("datediff([dob], 'today', 'y') > 18", "baseline_arm_1", "", None),
+        ("[event-name] = 'baseline_arm_1'", "baseline_arm_1", "", None),
+        # A whole checkbox, an unknown field, a dataless field: never remembered by value.
+        ("[race] = '1'", "baseline_arm_1", "", None),
+        ("[nowhere] = '1'", "baseline_arm_1", "", None),
+        ("[intro] = ''", "baseline_arm_1", "", None),
+    ],
+)
+def test_logic_that_reads_only_its_own_row_names_the_columns_it_reads(
+    logic: str, event: str, instrument: str, columns: tuple[str, ...] | None
+) -> None:
+    assert own_row_columns(parse(logic).node, SCHEMA, event, instrument) == columns

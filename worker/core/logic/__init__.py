@@ -13,7 +13,12 @@ references resolved once per project; MappingContext for tests), expression (the
 wrapper, compiled when made).
 """
 
-from worker.core.logic.context import MappingContext, RecordContext, reference_problems
+from worker.core.logic.context import (
+    MappingContext,
+    RecordContext,
+    own_row_columns,
+    reference_problems,
+)
 from worker.core.logic.errors import LogicError, LogicReferenceError, LogicSyntaxError
 from worker.core.logic.expression import Expression
 from worker.core.logic.nodes import FieldRef, Node
@@ -33,6 +38,7 @@ __all__ = [
     "Node",
     "RecordContext",
     "Value",
+    "own_row_columns",
     "parse",
     "reference_problems",
     "unparse",

@@ -28,13 +28,26 @@ from typing import Literal, overload
 
 from worker.core.arms import own_event
 from worker.core.logic.errors import LogicReferenceError
-from worker.core.logic.nodes import EVENT_SMART_VARIABLES, FieldRef
+from worker.core.logic.nodes import (
+    EVENT_SMART_VARIABLES,
+    Binary,
+    Boolean,
+    FieldRef,
+    Logical,
+    Node,
+    Number,
+    String,
+    Unary,
+    walk,
+)
 from worker.core.logic.unparser import reference_text
 from worker.core.logic.values import Value, chk_null
 from worker.core.records import RecordData, RowKey
 from worker.core.schema import CHOICE_TYPES, DATALESS_TYPES, ProjectSchema, checkbox_export_name
 from worker.core.values import is_free_text
 
+# Nodes whose value depends on nothing but their operands: no function, no smart variable.
+_PLAIN_NODES = (Number, String, Boolean, Unary, Binary, Logical)
 # Field types REDCap wraps in chkNull (blank -> NaN, otherwise a number).
 _NUMERIC_TYPES = frozenset({"calc", "slider", "yesno", "truefalse"})
 _NUMERIC_VALIDATIONS = frozenset({"int", "integer", "float", "number"})
@@ -272,6 +285,41 @@ def _check_event(schema: ProjectSchema, event: str) -> None:
         raise LogicReferenceError(f"[{event}]: a classic project has no events")
     if schema.event(event) is None and not schema.is_visit(event):
         raise LogicReferenceError(f"[{event}]: the project has no event {event}")
+
+
+def own_row_columns(
+    node: Node, schema: ProjectSchema, event: str | None, instrument: str
+) -> tuple[str, ...] | None:
+    """The columns logic reads when, on a row of ``event`` with repeat instrument
+    ``instrument`` (``""`` for a base row), it reads nothing but that row's own values (plain
+    field references, literals and operators), else None. Such logic has one answer for one
+    set of those values, whatever the record. By the rules ``RecordContext`` reads by: a plain
+    ``[field]`` reads the row being checked when the field's form is the row's repeat
+    instrument or, on a base row or a repeating event's row, when the form does not repeat in
+    the event."""
+    columns: set[str] = set()
+    for part in walk(node):
+        if isinstance(part, _PLAIN_NODES):
+            continue
+        if not isinstance(part, FieldRef) or part.event is not None or part.instance is not None:
+            return None
+        definition = schema.fields.get(part.field)
+        if (
+            definition is None
+            or definition.field_type in DATALESS_TYPES
+            or definition.is_checkbox != (part.code is not None)
+        ):
+            return None
+        if instrument:
+            own = definition.form == instrument
+        else:
+            own = not schema.is_repeating_form(event, definition.form)
+        if not own:
+            return None
+        columns.add(
+            part.field if part.code is None else checkbox_export_name(part.field, part.code)
+        )
+    return tuple(sorted(columns))
 
 
 def reference_problems(refs: Iterable[FieldRef], schema: ProjectSchema) -> list[str]:
