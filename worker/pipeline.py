@@ -422,8 +422,8 @@ def check_project(
 
 def reads_ahead(client: RedcapClient) -> bool:
     """Whether the client's export batches come read ahead already: with
-    ``max_concurrent_requests`` above 1 it requests that many at once, the one being checked
-    included (``RedcapClient.iter_record_batches``); with 1, each when it is asked for."""
+    ``max_concurrent_requests`` above 1 it keeps that many requested while one is checked
+    (``RedcapClient.iter_record_batches``); with 1, each when it is asked for."""
     return client.max_concurrent_requests > 1
 
 

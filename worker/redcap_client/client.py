@@ -24,12 +24,13 @@ import structlog
 from pydantic import SecretStr
 
 from worker.core.schema import ProjectSchema, form_labels_of
-from worker.errors import ConfigError, RedcapUnreachable
+from worker.errors import ConfigError, RedcapRefused, RedcapUnreachable
 from worker.loopback import is_loopback
 from worker.redcap_client.concurrency import Abandoned, in_order
 from worker.redcap_client.credentials import check_token, check_url
 from worker.redcap_client.failures import RedcapRequestRefused
 from worker.redcap_client.policy import RetryPolicy
+from worker.redcap_client.project_xml import ProjectXml, UnreadableProjectXml, read_project_xml
 from worker.redcap_client.ratelimit import RateLimiter
 from worker.redcap_client.record_ids import (
     UNDECODABLE,
@@ -137,8 +138,10 @@ class RedcapClient:
         self._lock = threading.Lock()
         self._schema: ProjectSchema | None = None
         self._labelled = False
+        # The schema in use was read from the project XML: no project or event IDs.
+        self._lean = False
         # A structure read started by schema_read_ahead, not yet taken by schema().
-        self._ahead: tuple[Future[ProjectSchema], bool] | None = None
+        self._ahead: tuple[Future[tuple[ProjectSchema, bool]], bool] | None = None
         self._version: str | None = None
         # Every record ID, listed by schema(list_records=True) for the next full export.
         self._listing: Callable[[], list[str]] | None = None
@@ -248,15 +251,21 @@ class RedcapClient:
             ahead, self._ahead = self._ahead, None
             if ahead is not None:  # read as this call would have: its error raised here
                 future, self._labelled = ahead
-                self._schema = future.result()
+                self._schema, self._lean = future.result()
             elif self._schema is None:
-                self._schema = self._read_schema(labels=labels, list_records=list_records)
+                self._schema, self._lean = self._read_schema(
+                    labels=labels, list_records=list_records
+                )
                 self._labelled = labels
             else:
                 # A listing is for the export right after the read that made it, never a
                 # later run's (a long-running worker keeps its client).
                 self._listing = None
-            if labels and not self._labelled:
+            if labels and self._lean:
+                # Links need the project and event IDs the project XML does not carry.
+                self._schema, self._lean = self._read_schema(labels=True, list_records=False)
+                self._labelled = True
+            elif labels and not self._labelled:
                 self._schema = self._schema.model_copy(update=self._labels())
                 self._labelled = True
             return self._schema
@@ -284,6 +293,7 @@ class RedcapClient:
         with self._lock:
             self._schema = schema
             self._labelled = True
+            self._lean = False
             self._listing = None
             self._ahead = None
             self._project.know_record_id_field(schema.record_id_field)
@@ -293,6 +303,7 @@ class RedcapClient:
         with self._lock:
             self._schema = None
             self._labelled = False
+            self._lean = False
             self._listing = None
             self._ahead = None
             self._project.know_record_id_field(None)
@@ -304,7 +315,91 @@ class RedcapClient:
             "form_labels": form_labels_of(instruments),
         }
 
-    def _read_schema(self, *, labels: bool, list_records: bool) -> ProjectSchema:
+    def _read_schema(self, *, labels: bool, list_records: bool) -> tuple[ProjectSchema, bool]:
+        """The structure, and whether it was read from the project XML (no project or
+        event IDs: only without labels, which is all checking needs)."""
+        self._listing = None
+        if not labels:
+            lean = self._read_schema_from_xml(list_records=list_records)
+            if lean is not None:
+                return lean, True
+            # The data dictionary (cached by PyCap) and the listing are read already.
+            list_records = list_records and self._listing is None
+        return self._read_schema_from_exports(labels=labels, list_records=list_records), False
+
+    def _read_schema_from_xml(self, *, list_records: bool) -> ProjectSchema | None:
+        """The data dictionary and the project XML together, then the record IDs: two round
+        trips and three requests where the separate exports take three and six. None when
+        the project XML cannot be had or read (an older REDCap, a stand-in without it, a file
+        that disagrees with the data dictionary): nothing is guessed, no listing is asked
+        for, and the caller reads the separate exports."""
+        metadata_read, xml_judged = threading.Event(), threading.Event()
+        metadata: list[Row] = []
+        judged: list[ProjectXml | str] = []
+
+        def read_metadata() -> list[Row]:
+            try:
+                metadata.extend(self._project.metadata)
+            finally:
+                metadata_read.set()
+            return metadata
+
+        def read_xml() -> ProjectXml | str:
+            try:
+                found = self._project_xml()
+                metadata_read.wait()
+                if isinstance(found, ProjectXml):
+                    why = found.contradiction(metadata) if metadata else "no data dictionary"
+                    found = found if why is None else why
+                judged.append(found)
+                return found
+            finally:
+                xml_judged.set()
+
+        def list_record_ids() -> Callable[[], list[str]]:
+            # The record-ID field and forms come from the data dictionary; the listing is
+            # asked for only if the structure is to be read this way.
+            xml_judged.wait()
+            if not (judged and isinstance(judged[0], ProjectXml)):
+                raise Abandoned
+            return self._record_listing()
+
+        asked: list[Callable[[], Any]] = [read_metadata, read_xml]
+        if list_records:
+            asked.append(list_record_ids)
+        answered = in_order(asked, width=self.max_concurrent_requests, name="redcap-schema")
+        try:
+            next(answered)  # the data dictionary's error, if any, is the read's
+            xml: ProjectXml | str = next(answered)
+            if isinstance(xml, str):
+                log.info("redcap project XML not used; reading the separate exports", why=xml)
+                return None
+            self._listing = next(answered) if list_records else None
+        finally:
+            answered.close()
+        return ProjectSchema.from_exports(
+            project_info=xml.project_info,
+            metadata=metadata,
+            events=xml.events,
+            form_event_mapping=xml.form_event_mapping,
+            repeating=xml.repeating,
+        )
+
+    def _project_xml(self) -> ProjectXml | str:
+        """The project XML's structure, or why there is none. One attempt: on any failure
+        the separate exports (retried as usual) give the same structure."""
+        payload = self._project._initialize_payload("project_xml", format_type="xml")
+        payload |= {"returnMetadataOnly": "true", "returnFormat": "json"}
+        try:
+            text = self._transport.call(payload, "str", attempts=1)
+        except (RedcapRefused, RedcapUnreachable) as exc:
+            return f"the request failed: {exc}"
+        try:
+            return read_project_xml(str(text))
+        except UnreadableProjectXml as exc:
+            return f"unreadable: {exc}"
+
+    def _read_schema_from_exports(self, *, labels: bool, list_records: bool) -> ProjectSchema:
         # The project info alone first: what else to ask depends on it, and an unreachable
         # or refusing REDCap fails on one request, not on several retried at once.
         info = self.project_info()
@@ -346,7 +441,8 @@ class RedcapClient:
         answers = dict(zip(asked, answered, strict=True))
         events, mapping = answers.get("events", ([], []))
         repeating = answers.get("repeating", [])
-        self._listing = answers.get("record IDs")
+        if list_records:
+            self._listing = answers["record IDs"]
         schema = ProjectSchema.from_exports(
             project_info=info,
             metadata=metadata,
@@ -524,8 +620,8 @@ class RedcapClient:
 
         With ``max_concurrent_requests`` above 1, that many batches are requested at once
         (never above the rate ceiling) while the batches are still yielded in order, each
-        retried on its own; no more than that many batches are held here, the one being
-        consumed included. A failed batch is raised in its place; then, or when the consumer
+        retried on its own; besides the batch being consumed, no more than that many are
+        requested or held here. A failed batch is raised in its place; then, or when the consumer
         stops early, the requests ahead are given up and their threads finish.
 
         Nothing is requested until the first batch is asked for.
@@ -601,7 +697,8 @@ class RedcapClient:
         batches = list(batched(ids, self.batch_size))
         tasks = (partial(export, number, batch) for number, batch in enumerate(batches, start=1))
         # Up to max_concurrent_requests batches at a time, handed on in order: the same
-        # sequence as one after another, at most that many batches held here.
+        # sequence as one after another, at most that many held here besides the one handed
+        # on.
         exported = in_order(tasks, width=self.max_concurrent_requests, name="redcap-export")
         try:
             for batch, rows in zip(batches, exported, strict=False):

@@ -1,9 +1,10 @@
 """Several requests at once, in order: a bounded window of tasks on a thread pool.
 
 The client's export batches and the writers' import batches run through ``in_order``: at
-most ``width`` tasks are started and not yet handed on, so no more than ``width`` results
-are held at once whatever the project's size; results come back in the order the tasks were
-given, so what the consumer sees is the sequential run's sequence. The rate ceiling is the
+most ``width`` tasks are running or done and not yet handed on, besides the result the
+consumer holds, so no more than ``width + 1`` results are held at once whatever the
+project's size; results come back in the order the tasks were given, so what the consumer
+sees is the sequential run's sequence. The rate ceiling is the
 transport's (one limiter for every thread) and so is the bound on requests in flight.
 
 A task abandoned (a sibling failed, the consumer went away) stops at its next request
@@ -103,9 +104,12 @@ def in_order(
             head = window.popleft()
             result = head.result()  # raises the task's exception, in its place
             del head
+            # The next task starts before this result is handed on: while the consumer works
+            # on it, ``width`` tasks stay running (on a slow server, requests in flight are
+            # what keeps the rate ceiling busy).
+            top_up()
             yield result
             del result  # held by the consumer now, not by this frame as well
-            top_up()
     finally:
         cancel.set()
         for future in window:

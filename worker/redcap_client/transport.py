@@ -243,19 +243,21 @@ class Transport:
         what: str | None = None,
         write: bool | None = None,
         shape: Callable[[Any], None] | None = None,
+        attempts: int | None = None,
     ) -> Any:
         """POST ``payload`` and return PyCap's parsed answer, retrying per the policy.
 
         ``url`` (the API URL with a module page's query string), ``what``, ``write`` and
         ``shape`` (raises ``UnexpectedResponse``) serve requests that are not REDCap's own
-        API methods, such as an external module's API pages."""
+        API methods, such as an external module's API pages. ``attempts`` overrides the
+        policy's, for a request whose caller has another way to the same answer."""
         what = what or describe(payload)
         write = is_write(payload, file) if write is None else write
         config = _ContentConfig(
             return_empty_json=return_type == "empty_json",
             return_bytes=return_type == "file_map",
         )
-        attempts = self.policy.attempts
+        attempts = self.policy.attempts if attempts is None else attempts
         for attempt in range(1, attempts + 1):
             self._raise_if_stopped(what)
             failure: Failure | None = None
