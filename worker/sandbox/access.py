@@ -6,6 +6,8 @@
   fields and date/datetime fields are left out) and ``none`` (No Access: the whole form,
   its status included, is left out). REDCap leaves the columns out of record exports without
   a word; the record-ID field always comes. The data dictionary export is not affected.
+* API Export (the "API Export" user right): without it every export is refused with a 403,
+  "You do not have API Export privileges" (docs/redcap-api-behaviour.md §1.2, step 5).
 * Locked records: an import touching one is refused as a whole with REDCap's locking
   message (REDCap validates the whole request before writing anything).
 * Planned changes between requests: "after the Nth request from now, delete record X", the
@@ -21,6 +23,8 @@ from dataclasses import dataclass
 from worker.sandbox.project import ProjectDef
 
 EXPORT_RIGHTS = ("full", "remove_identifiers", "deidentified", "none")
+
+NO_API_EXPORT = "You do not have API Export privileges"
 
 LOCKED_RECORD = (
     "This field is located on a form that is locked. You must first unlock this form for "
@@ -97,6 +101,7 @@ class Access:
         self._rights: dict[str, str] = {}
         self._hidden: frozenset[str] = frozenset()
         self._locked: set[str] = set(locked)
+        self._api_export = True
         self._planned: list[_Planned] = []
         for form, right in (export_rights or {}).items():
             self.set_export_right(form, right)
@@ -115,6 +120,16 @@ class Access:
         """Columns record exports leave out under the current rights."""
         with self._lock:
             return self._hidden
+
+    def set_api_export(self, allowed: bool) -> None:
+        with self._lock:
+            self._api_export = allowed
+
+    @property
+    def api_export(self) -> bool:
+        """Whether the token's user has the API Export right (REDCap: every export needs it)."""
+        with self._lock:
+            return self._api_export
 
     def lock_record(self, record: str) -> None:
         with self._lock:

@@ -101,6 +101,17 @@ def header_columns(project: ProjectDef, options: ExportOptions, data: Sequence[s
     return [rid, *pseudo, *[c for c in data if c != rid]]
 
 
+def form_holds_data(project: ProjectDef, event: str, ri: str, form: str) -> bool:
+    """Whether ``form`` can hold data in the slot of ``event`` and repeat instrument ``ri``:
+    designated for the event, and the row's own repeating form (or, on a base row, a form
+    that does not repeat there; on a repeating event, every form of the event)."""
+    if not project.is_designated(event, form):
+        return False
+    if ri:
+        return form == ri
+    return event in project.repeating_events or not project.is_repeating_form(event, form)
+
+
 class _Layout:
     """Per-slot-kind templates, so building a row is one pass over the selected columns."""
 
@@ -112,20 +123,11 @@ class _Layout:
         self._templates: dict[tuple[str, str, bool], list[tuple[str, str | None]]] = {}
         self._live: dict[tuple[str, str, bool], bool] = {}
 
-    def _applies(self, event: str, ri: str, repeat_event: bool, form: str) -> bool:
-        project = self.project
-        if not project.is_designated(event, form):
-            return False
-        if ri:
-            return form == ri
-        return repeat_event or not project.is_repeating_form(event, form)
-
     def template(self, key: SlotKey) -> list[tuple[str, str | None]]:
         """(column, default) pairs; default None means the cell is always blank here."""
         event, ri, inst = key
         kind = (event, ri, inst is not None)
         if kind not in self._templates:
-            repeat_event = event in self.project.repeating_events
             status_default = "" if self.options.blank_for_gray else "0"
             defaults = {"value": "", "checkbox": "0", "status": status_default}
             out: list[tuple[str, str | None]] = []
@@ -134,7 +136,7 @@ class _Layout:
             live = not self.filtered or (not self.data and inst is None)
             for name in self.data:
                 column = self.project.columns[name]
-                if self._applies(event, ri, repeat_event, column.form):
+                if form_holds_data(self.project, event, ri, column.form):
                     out.append((name, defaults[column.kind]))
                     live = True
                 else:

@@ -11,8 +11,11 @@ from datetime import datetime
 from typing import Any
 
 from worker.sandbox import records
+from worker.sandbox.access import NO_API_EXPORT
 from worker.sandbox.context import Context, Handler
-from worker.sandbox.errors import bad_request
+from worker.sandbox.errors import ApiError, bad_request
+from worker.sandbox.export import ExportOptions
+from worker.sandbox.odm_export import project_xml
 from worker.sandbox.params import RequestParams
 from worker.sandbox.responses import (
     CONTENT_TYPES,
@@ -182,6 +185,45 @@ def data_access_groups(ctx: Context) -> Response:
     return table_response(rows, ctx.fmt, columns=cols)
 
 
+def project_xml_export(ctx: Context) -> Response:
+    """The whole project as REDCap's project XML; without ``returnMetadataOnly``, with the
+    records a record export would give this token (``records``, ``fields``, ``events`` and
+    ``exportDataAccessGroups`` narrow only the data; the metadata are always whole)."""
+    p, project = ctx.params, ctx.project
+    with_dags = p.flag("exportDataAccessGroups")
+    rows = None
+    if not p.flag("returnMetadataOnly"):
+        if p.get("filterLogic").strip():
+            raise bad_request("The REDCap sandbox does not evaluate filterLogic.")
+        if p.flag("exportFiles") and any(f.type == "file" for f in project.fields.values()):
+            raise bad_request("The REDCap sandbox does not export files (exportFiles).")
+        fields = p.list("fields")
+        if fields and project.record_id_field not in fields:
+            fields = [project.record_id_field, *fields]  # ODM keys every record by its ID
+        options = ExportOptions(
+            records=p.list("records"),
+            fields=fields,
+            events=p.list("events"),
+            export_dags=with_dags,
+            blank_for_gray=True,  # a form never saved has no status to write
+        )
+        ctx.facts.update(
+            records_requested=tuple(options.records) if options.records is not None else None,
+            fields=tuple(p.list("fields") or ()) or None,
+            events=tuple(options.events) if options.events else None,
+        )
+        _, rows = records.visible_rows(ctx, options)
+    text = project_xml(
+        project,
+        rows,
+        version=REDCAP_VERSION,
+        now=ctx.store.now(),
+        drw_enabled=ctx.store.drw.drw_enabled,
+        with_dags=with_dags and rows is not None,
+    )
+    return Response(200, text.encode("utf-8"), CONTENT_TYPES["xml"])
+
+
 LOG_ACTIONS = {"create": "Created Record", "update": "Updated Record", "delete": "Deleted Record"}
 LOG_TYPES = {
     "record": {"create", "update", "delete"},
@@ -257,6 +299,7 @@ HANDLERS: dict[str, Handler] = {
     "generateNextRecordName": generate_next_record_name,
     "dag": data_access_groups,
     "log": logging_export,
+    "project_xml": project_xml_export,
     "record": records.dispatch,
 }
 # Contents whose action is explicit (default export); for the others data means import.
@@ -278,6 +321,8 @@ def dispatch(ctx: Context) -> Response:
         raise bad_request('The value of the parameter "content" is not valid')
     action = resolve_action(ctx.params)
     ctx.facts["action"] = action
+    if action == "export" and not ctx.access.api_export:
+        raise ApiError(403, NO_API_EXPORT)
     handler = HANDLERS.get(content)
     if handler is None or (content != "record" and action != "export"):
         raise bad_request(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any
 
 from worker.sandbox.access import LOCKED_RECORD
 from worker.sandbox.context import Context
@@ -55,6 +56,20 @@ def _date_param(ctx: Context, name: str) -> datetime | None:
     )
 
 
+def visible_rows(ctx: Context, options: ExportOptions) -> tuple[list[str], list[dict[str, Any]]]:
+    """The columns and rows a record export with ``options`` gives this token: the filters
+    checked, the user's export rights applied; the request log learns what was returned."""
+    validate_filters(ctx.project, options)
+    columns, rows = build_rows(ctx.project, ctx.store, options)
+    hidden = ctx.access.hidden
+    if hidden:  # the user's export rights: REDCap leaves these columns out, silently
+        columns = [c for c in columns if c not in hidden]
+        rows = [{k: v for k, v in row.items() if k not in hidden} for row in rows]
+    ctx.facts["records_returned"] = tuple(returned_records(rows, ctx.project))
+    ctx.facts["rows_returned"] = len(rows)
+    return columns, rows
+
+
 def export_records(ctx: Context) -> Response:
     p = ctx.params
     fmt = p.format(allow_odm=True)
@@ -85,14 +100,7 @@ def export_records(ctx: Context) -> Response:
         raise bad_request("The REDCap sandbox exports records only as type=flat.")
     if p.get("filterLogic").strip():
         raise bad_request("The REDCap sandbox does not evaluate filterLogic.")
-    validate_filters(ctx.project, options)
-    columns, rows = build_rows(ctx.project, ctx.store, options)
-    hidden = ctx.access.hidden
-    if hidden:  # the user's export rights: REDCap leaves these columns out, silently
-        columns = [c for c in columns if c not in hidden]
-        rows = [{k: v for k, v in row.items() if k not in hidden} for row in rows]
-    ctx.facts["records_returned"] = tuple(returned_records(rows, ctx.project))
-    ctx.facts["rows_returned"] = len(rows)
+    columns, rows = visible_rows(ctx, options)
     header = header_labels(ctx.project, columns) if p.get("rawOrLabelHeaders") == "label" else None
     delimiter = CSV_DELIMITERS.get(p.get("csvDelimiter") or ",", ",")
     return table_response(rows, fmt, columns=columns, header=header, delimiter=delimiter)
