@@ -389,7 +389,8 @@ class RedcapClient:
         """The project XML's structure, or why there is none. One attempt: on any failure
         the separate exports (retried as usual) give the same structure."""
         payload = self._project._initialize_payload("project_xml", format_type="xml")
-        payload |= {"returnMetadataOnly": "true", "returnFormat": "json"}
+        # No returnFormat: REDCap then words its errors in XML too, which PyCap reads.
+        payload["returnMetadataOnly"] = "true"
         try:
             text = self._transport.call(payload, "str", attempts=1)
         except (RedcapRefused, RedcapUnreachable) as exc:
