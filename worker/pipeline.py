@@ -440,7 +440,7 @@ def run_check(
     """Pull the project's records and check them; read-only."""
     # The output names forms, events and fields as REDCap does; a full check exports every
     # record, so their IDs are listed alongside the structure.
-    schema = client.schema(labels=False, list_records=not records)
+    schema = client.schema(labels=False, ids=False, list_records=not records)
     study = load_study(settings, schema, ignore_grace=ignore_grace)
     result = check_project(
         client,

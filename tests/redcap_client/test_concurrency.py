@@ -58,7 +58,7 @@ def test_width_tasks_run_ahead_of_the_consumer_and_no_more() -> None:
         with changed:
             # While the consumer holds one result, the next three are already under way
             # (on a slow server that keeps three requests in flight) and no more start.
-            assert changed.wait_for(lambda: len(started) >= ahead, WAIT_S)
+            assert changed.wait_for(lambda n=ahead: len(started) >= n, WAIT_S)
             assert len(started) == ahead
     assert consumed == 20
 

@@ -8,6 +8,7 @@ import pytest
 import responses
 from structlog.testing import capture_logs
 
+from tests.support.projects import DEMO_PROJECT, project_xml_text
 from tests.support.projects import demo_export as demo
 from tests.support.redcap_client import (
     CLASSIC_INSTRUMENTS,
@@ -287,3 +288,109 @@ def test_record_ids_listed_with_the_structure_are_used_by_the_next_full_export_o
     client.schema(labels=False, list_records=True)  # read already: no new listing
     list(client.iter_record_batches())
     assert contents(api)[4:] == ["record", "record"]  # the IDs listed again, then the batch
+
+
+# -- the project XML: checking's structure in fewer requests -----------------------------------
+
+
+def reply_project_xml(
+    api: responses.RequestsMock, raw: str | None = None, *, status: int = 200
+) -> None:
+    """REDCap's answer to the project XML request: by default, the demo project's file."""
+    text = project_xml_text(DEMO_PROJECT) if raw is None else raw
+    reply(api, "project_xml", raw=text, status=status, content_type="text/xml; charset=utf-8")
+
+
+@pytest.mark.parametrize("at_once", [1, 3])
+def test_checking_reads_the_project_xml_with_the_data_dictionary_then_the_record_ids(
+    api: responses.RequestsMock, make_client: Callable[..., RedcapClient], at_once: int
+) -> None:
+    """Without labels or IDs, four exports (project info, events, form-event mapping,
+    repeating setup) are one project XML, asked for together with the data dictionary; the
+    listing waits for both. The structure is the one the separate exports give, but for the
+    project and event IDs, which a later call asking for them reads."""
+    reply_longitudinal(api)
+    reply_project_xml(api)
+    reply(api, "record", [{"record_id": "1"}], params={"fields[0]": "record_id"})
+    client = make_client(max_concurrent_requests=at_once)
+
+    lean = client.schema(labels=False, ids=False, list_records=True)
+    assert sorted(contents(api)[:2]) == ["metadata", "project_xml"]
+    assert contents(api)[2:] == ["record"]
+    assert sent(api.calls[contents(api).index("project_xml")])["returnMetadataOnly"] == "true"
+    assert lean.project_id is None
+    assert {e.event_id for e in lean.events} == {None}
+
+    full = client.schema()
+    assert contents(api)[3:] == [
+        "project",
+        "event",
+        "formEventMapping",
+        "repeatingFormsEvents",
+        "instrument",
+        "version",
+    ]  # the data dictionary is not asked for again
+    assert full.project_id == 4107
+    assert all(e.event_id is not None for e in full.events)
+    without_ids = full.model_copy(
+        update={
+            "project_id": None,
+            "events": [e.model_copy(update={"event_id": None}) for e in full.events],
+            "redcap_version": None,
+            "form_labels": {},
+        }
+    )
+    assert lean == without_ids
+
+
+@pytest.mark.parametrize(
+    ("answer", "why"),
+    [
+        (
+            {"raw": "<error>You do not have permissions to use the API</error>", "status": 403},
+            "the request failed",
+        ),
+        ({"raw": "<ODM><Study/></ODM>"}, "unreadable"),
+        (
+            {
+                "raw": project_xml_text(DEMO_PROJECT).replace(
+                    'redcap:FormName="enrollment"', 'redcap:FormName="enrolment"'
+                )
+            },
+            "instruments",
+        ),
+    ],
+)
+def test_without_a_usable_project_xml_the_separate_exports_are_read_and_said(
+    api: responses.RequestsMock,
+    make_client: Callable[..., RedcapClient],
+    answer: dict[str, object],
+    why: str,
+) -> None:
+    reply_longitudinal(api, labels=False)
+    reply_project_xml(api, **answer)  # type: ignore[arg-type]
+    with capture_logs() as logs:
+        schema = make_client().schema(labels=False, ids=False)
+
+    # No listing was asked for; the data dictionary already read is not asked for again.
+    assert contents(api) == [
+        "metadata",
+        "project_xml",
+        "project",
+        "event",
+        "formEventMapping",
+        "repeatingFormsEvents",
+    ]
+    assert schema == make_client().schema(labels=False)
+    said = [e for e in logs if e["event"].startswith("redcap project XML not used")]
+    assert len(said) == 1
+    assert why in said[0]["why"]
+
+
+def test_a_refused_data_dictionary_is_the_reads_error_and_nothing_more_is_asked(
+    api: responses.RequestsMock, make_client: Callable[..., RedcapClient]
+) -> None:
+    reply(api, "metadata", {"error": "You do not have permissions to use the API"}, status=403)
+    with pytest.raises(RedcapRefused, match="permissions"):
+        make_client().schema(labels=False, ids=False, list_records=True)
+    assert contents(api) == ["metadata"]  # one request at a time: no project XML, no listing

@@ -8,7 +8,7 @@ import importlib.util
 import io
 import json
 import sys
-from datetime import date
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -53,6 +53,15 @@ def exports_schema(folder: Path) -> ProjectSchema:
         repeating=project_export(folder, "repeating_forms_events"),
         instruments=project_export(folder, "instruments"),
     )
+
+
+@cache
+def project_xml_text(folder: Path) -> str:
+    """A project folder as REDCap's project XML (metadata only), as the sandbox writes it."""
+    from worker.sandbox.odm_export import project_xml
+    from worker.sandbox.project import load_project
+
+    return project_xml(load_project(folder), version="15.7.6", now=datetime(2026, 11, 20, 9))
 
 
 def demo_schema() -> ProjectSchema:

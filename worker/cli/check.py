@@ -73,7 +73,9 @@ def run(args: argparse.Namespace) -> int:
     with open_session(args) as session:
         # The checks' machinery is imported while REDCap answers the structure requests
         # (read as run_check reads them), not before the first one goes out.
-        with session.client.schema_read_ahead(labels=False, list_records=not args.records):
+        with session.client.schema_read_ahead(
+            labels=False, ids=False, list_records=not args.records
+        ):
             from worker.pipeline import run_check
         settings = session.settings
         result = run_check(

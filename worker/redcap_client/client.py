@@ -227,17 +227,24 @@ class RedcapClient:
             payload, "json", url=url, what=what, write=write, idempotent=True, shape=shape
         )
 
-    def schema(self, *, labels: bool = True, list_records: bool = False) -> ProjectSchema:
+    def schema(
+        self, *, labels: bool = True, ids: bool = True, list_records: bool = False
+    ) -> ProjectSchema:
         """The project's fields, forms, events and repeating setup (cached after the first
         call). Asks only what the project has: classic projects get no event exports (REDCap
         answers them with an error), projects without repeating setup no repeating export.
 
-        The project info is always read: checking needs its missing-data codes (a value
-        equal to one is an answer, not an error), and its flags spare the event and
-        repeating exports of projects that have none. ``labels=False`` leaves out what only
-        people read: REDCap's version (for links into its data entry pages) and the forms'
-        display labels, two requests that checking records does not need. A later call with
-        ``labels=True`` adds them.
+        The project info is read: checking needs its missing-data codes (a value equal to
+        one is an answer, not an error), and its flags spare the event and repeating exports
+        of projects that have none. ``labels=False`` leaves out what only people read:
+        REDCap's version (for links into its data entry pages) and the forms' display
+        labels, two requests that checking records does not need. ``ids=False`` (with
+        ``labels=False``) lets the project and event IDs go too (links and module pages need
+        them; checking does not): then the project XML stands in for the project info,
+        event, form-event mapping and repeating exports, one request for four, asked
+        together with the data dictionary; if REDCap will not give it, or gives one that
+        cannot be read or disagrees with the data dictionary, the exports are read after
+        all. A later call asking for more adds it.
 
         With ``max_concurrent_requests`` above 1, after the project info the requests go out
         together: the data dictionary, event, repeating, label and (``list_records``)
@@ -253,36 +260,38 @@ class RedcapClient:
                 future, self._labelled = ahead
                 self._schema, self._lean = future.result()
             elif self._schema is None:
-                self._schema, self._lean = self._read_schema(
-                    labels=labels, list_records=list_records
-                )
+                read = self._read_schema(labels=labels, ids=ids, list_records=list_records)
+                self._schema, self._lean = read
                 self._labelled = labels
             else:
                 # A listing is for the export right after the read that made it, never a
                 # later run's (a long-running worker keeps its client).
                 self._listing = None
-            if labels and self._lean:
-                # Links need the project and event IDs the project XML does not carry.
-                self._schema, self._lean = self._read_schema(labels=True, list_records=False)
-                self._labelled = True
-            elif labels and not self._labelled:
+            if (labels or ids) and self._lean:
+                # The project and event IDs the project XML does not carry: read it again.
+                read = self._read_schema(labels=labels, ids=True, list_records=False)
+                self._schema, self._lean = read
+                self._labelled = labels
+            if labels and not self._labelled:
                 self._schema = self._schema.model_copy(update=self._labels())
                 self._labelled = True
             return self._schema
 
     @contextmanager
     def schema_read_ahead(
-        self, *, labels: bool = True, list_records: bool = False
+        self, *, labels: bool = True, ids: bool = True, list_records: bool = False
     ) -> Iterator[None]:
-        """The structure read, as ``schema(labels=..., list_records=...)`` reads it, on a
-        thread of its own while the block runs: a command imports its checks while REDCap
-        answers. The next ``schema()`` call returns that read's structure (and its record
-        listing), or raises its error, as if it had read them itself; the block's end
+        """The structure read, as ``schema(labels=..., ids=..., list_records=...)`` reads
+        it, on a thread of its own while the block runs: a command imports its checks while
+        REDCap answers. The next ``schema()`` call returns that read's structure (and its
+        record listing), or raises its error, as if it had read them itself; the block's end
         waits for the read, so no thread outlives it. A structure already read is kept."""
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="redcap-schema") as pool:
             with self._lock:
                 if self._schema is None and self._ahead is None:
-                    read = partial(self._read_schema, labels=labels, list_records=list_records)
+                    read = partial(
+                        self._read_schema, labels=labels, ids=ids, list_records=list_records
+                    )
                     # In a copy of this context: its log lines carry what this run's carry.
                     self._ahead = (pool.submit(contextvars.copy_context().run, read), labels)
             yield
@@ -315,11 +324,13 @@ class RedcapClient:
             "form_labels": form_labels_of(instruments),
         }
 
-    def _read_schema(self, *, labels: bool, list_records: bool) -> tuple[ProjectSchema, bool]:
+    def _read_schema(
+        self, *, labels: bool, ids: bool, list_records: bool
+    ) -> tuple[ProjectSchema, bool]:
         """The structure, and whether it was read from the project XML (no project or
-        event IDs: only without labels, which is all checking needs)."""
+        event IDs: only when neither they nor labels are asked for)."""
         self._listing = None
-        if not labels:
+        if not (labels or ids):
             lean = self._read_schema_from_xml(list_records=list_records)
             if lean is not None:
                 return lean, True
