@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextvars
 import threading
 from collections.abc import Callable
+from functools import partial
 
 import pytest
 
@@ -51,6 +52,9 @@ def test_width_tasks_run_ahead_of_the_consumer_and_no_more() -> None:
 
         return run
 
+    def reached(count: int) -> bool:
+        return len(started) >= count
+
     consumed = 0
     for _ in in_order([task(n) for n in range(20)], width=3, name="t-window"):
         consumed += 1
@@ -58,7 +62,7 @@ def test_width_tasks_run_ahead_of_the_consumer_and_no_more() -> None:
         with changed:
             # While the consumer holds one result, the next three are already under way
             # (on a slow server that keeps three requests in flight) and no more start.
-            assert changed.wait_for(lambda n=ahead: len(started) >= n, WAIT_S)
+            assert changed.wait_for(partial(reached, ahead), WAIT_S)
             assert len(started) == ahead
     assert consumed == 20
 
