@@ -608,9 +608,9 @@ class _Writer:
                 value = row.get(name, "")
                 if value is None or value == "" or name not in project.columns:
                     continue
-                if name != oid and f is not None and name not in self.options_of[f.name]:
-                    if value == "0":
-                        continue  # a missing data code's column: no item of its own
+                is_code_column = f is not None and name not in self.options_of.get(f.name, {oid})
+                if is_code_column and value == "0":
+                    continue  # a missing data code's checkbox column: no item of its own
                 yield name, str(value), project.columns[name].kind
                 if name == project.record_id_field and self.with_dags and row.get(DAG):
                     yield DAG, str(row[DAG]), "value"
