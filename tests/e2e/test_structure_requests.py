@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.projects import AS_OF, DEMO_PROJECT, REPO
+from tests.support.projects import AS_OF, DEMO_PROJECT, REPO, TWO_ARM_XML
 from tests.support.worker_process import worker_env
 from worker.config import Settings, load_settings
 from worker.core.schema import ProjectSchema
@@ -31,6 +31,10 @@ STRUCTURE_IN_ORDER = [
     "instrument",
     "version",
 ]
+
+
+# What a check asks for its structure: the data dictionary and the project XML.
+CHECKING_STRUCTURE = ["metadata", "project_xml"]
 
 
 @pytest.fixture
@@ -93,13 +97,14 @@ def test_a_full_check_lists_the_record_ids_once_alongside_the_structure(
     batches = [e for e in record_exports if e.records_requested is not None]
     structure = [e.content for e in entries if e.content != "record"]
     assert len(listings) == 1
-    assert Counter(structure) == Counter(STRUCTURE_IN_ORDER[:5])  # checking needs no labels
+    # Checking needs no labels nor IDs: the project XML stands in for four exports.
+    assert Counter(structure) == Counter(CHECKING_STRUCTURE)
     exported = [record for batch in batches for record in batch.records_requested or ()]
     assert sorted(exported) == sorted(set(exported))
     assert len(exported) == result.records_checked
-    if at_once == 1:  # the order of old: structure, then the listing, then the batches
-        assert [e.content for e in entries[:6]] == [*STRUCTURE_IN_ORDER[:5], "record"]
-        assert entries[5] is listings[0]
+    # The listing waits for the data dictionary and the project XML; the batches for it.
+    assert Counter(e.content for e in entries[:2]) == Counter(CHECKING_STRUCTURE)
+    assert entries[2] is listings[0]
 
 
 @pytest.mark.parametrize("content", ["project", "metadata", "event", "repeatingFormsEvents"])
@@ -143,14 +148,14 @@ def test_a_structure_read_ahead_serves_the_check_that_follows_it(
 
     mark = len(sandbox.request_log)
     with make_client(settings.redcap) as client:
-        with client.schema_read_ahead(labels=False, list_records=True):
+        with client.schema_read_ahead(labels=False, ids=False, list_records=True):
             pass
         read_ahead = run_check(client, settings.study, as_of=AS_OF)
 
     entries = list(sandbox.request_log)[mark:]
     structure = [e.content for e in entries if e.content != "record"]
     listings = [e for e in entries if e.content == "record" and e.records_requested is None]
-    assert Counter(structure) == Counter(STRUCTURE_IN_ORDER[:5])
+    assert Counter(structure) == Counter(CHECKING_STRUCTURE)
     assert len(listings) == 1
     assert read_ahead.findings == plain.findings
 
@@ -183,3 +188,56 @@ def test_a_refused_structure_read_ahead_fails_where_the_read_would_have(
         with pytest.raises(RedcapRefused) as read_ahead:
             client.schema()
     assert (type(read_ahead.value), str(read_ahead.value)) == (type(read.value), str(read.value))
+
+
+@pytest.mark.parametrize("at_once", [1, 3])
+def test_without_the_project_xml_a_check_reads_the_exports_and_finds_the_same(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, at_once: int
+) -> None:
+    """A REDCap (or stand-in) that refuses the project XML costs the four exports it stands
+    for, never a finding; the listing is asked for once, after the structure."""
+    settings = settings_for(sandbox, monkeypatch, at_once=at_once)
+    with make_client(settings.redcap) as client:
+        with_xml = run_check(client, settings.study, as_of=AS_OF)
+    mark = len(sandbox.request_log)
+    sandbox.faults.plan_content("project_xml", "refuse")
+    with make_client(settings.redcap) as client:
+        without = run_check(client, settings.study, as_of=AS_OF)
+
+    entries = list(sandbox.request_log)[mark:]
+    structure = [e.content for e in entries if e.content != "record"]
+    listings = [e for e in entries if e.content == "record" and e.records_requested is None]
+    assert Counter(structure) == Counter(["project_xml", *STRUCTURE_IN_ORDER[:5]])
+    assert len(listings) == 1
+    assert without.findings == with_xml.findings
+    assert without.records_checked == with_xml.records_checked
+
+
+@pytest.mark.parametrize("project", ["nk_trial", "bp_trial", "two_arm_xml"])
+def test_the_project_xml_gives_the_structure_the_exports_give_but_the_ids(
+    project: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """For each bundled project, served by the sandbox: the structure read from the data
+    dictionary and the project XML is the one read from the separate exports, without the
+    project and event IDs (which only links and module pages need)."""
+    if project == "two_arm_xml":
+        served = Sandbox.from_project(TWO_ARM_XML, data=None, token=DEMO_TOKEN)
+    else:
+        served = Sandbox.from_folder(
+            project_dir=REPO / "demo" / project, data="demo", as_of=AS_OF, token=DEMO_TOKEN
+        )
+    with served as sandbox:
+        settings = settings_for(sandbox, monkeypatch, at_once=3)
+        with make_client(settings.redcap) as client:
+            lean = client.schema(labels=False, ids=False)
+        with make_client(settings.redcap) as client:
+            full = client.schema(labels=False)
+        assert asked(sandbox).count("project_xml") == 1
+    assert lean.project_id is None
+    assert full.project_id is not None
+    assert lean == full.model_copy(
+        update={
+            "project_id": None,
+            "events": [e.model_copy(update={"event_id": None}) for e in full.events],
+        }
+    )

@@ -57,14 +57,17 @@ def test_the_csv_listing_keeps_each_id_once_in_first_seen_order() -> None:
     assert ids_of_csv("", "study_id") == ids_of_csv("\n", "study_id") == []
 
 
-def test_a_csv_listing_without_the_record_id_column_is_not_a_listing(
+def test_a_csv_answer_without_the_record_id_column_is_retried_like_garbage(
     api: responses.RequestsMock, make_client: Callable[..., RedcapClient]
 ) -> None:
+    """A proxy's page answered with 200 is not a listing (nor a batch): retried, as an
+    unparseable JSON answer is, then given up on."""
     assert ids_of_csv("<html>busy</html>\n", "study_id") is None
     reply(api, "metadata", CLASSIC_METADATA)
     reply(api, "record", raw="<html>busy</html>\n", params={"format": "csv"})
-    with pytest.raises(RedcapUnreachable, match="without the record-ID field 'study_id'"):
+    with pytest.raises(RedcapUnreachable, match="CSV header lacks the record-ID field"):
         make_client().record_ids()
+    assert contents(api) == ["metadata"] + ["record"] * 5  # every attempt of the policy
 
 
 def test_an_id_whose_bytes_are_not_utf8_is_read_from_the_json_listing_and_skipped(

@@ -1,4 +1,5 @@
-"""Record-ID bookkeeping for two-stage exports: dedupe, REDCap-like ordering, batching."""
+"""Record-ID bookkeeping for two-stage exports (dedupe, REDCap-like ordering, batching), and
+reading record exports answered as CSV."""
 
 from __future__ import annotations
 
@@ -74,3 +75,24 @@ def ids_of_csv(text: str, id_field: str) -> list[str] | None:
         if len(row) > column:
             ids.setdefault(row[column])
     return list(ids)
+
+
+def rows_of_csv(text: str) -> list[dict[str, str]] | None:
+    """The flat rows of a CSV record export, as its JSON would give them (a dict per row,
+    every column named); None when a row's columns do not match the header's (not an answer
+    REDCap gives). A blank answer has no rows."""
+    if not text or text.isspace():
+        return []
+    reader = csv.reader(_lines(text))
+    header = next(reader)
+    if header:
+        header[0] = header[0].removeprefix(_BYTE_ORDER_MARK)
+    width = len(header)
+    rows = []
+    for row in reader:
+        if len(row) != width:
+            if not row:  # a blank line
+                continue
+            return None
+        rows.append(dict(zip(header, row, strict=True)))
+    return rows

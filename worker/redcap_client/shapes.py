@@ -7,6 +7,7 @@ Messages name the shape, never the content.
 
 from __future__ import annotations
 
+import csv
 import re
 from typing import Any
 
@@ -31,8 +32,11 @@ def check_shape(payload: dict[str, Any], return_type: str, result: Any) -> None:
         if not isinstance(result, str) or not _VERSION.fullmatch(result.strip()):
             raise UnexpectedResponse("version: expected a version number like 15.7.6")
         return
+    if payload.get("format") == "csv" and content == "record" and "data" not in payload:
+        _csv_with_column(result, str(payload.get("fields[0]") or ""))
+        return
     if payload.get("format") not in (None, "json") and "data" not in payload:
-        return  # csv/xml exports are text; nothing more to check
+        return  # other csv/xml exports are text; nothing more to check
     if "data" in payload:  # an import: the answer depends on returnContent
         if return_type == "count_dict":
             if not isinstance(result, dict) or not isinstance(result.get("count"), int | str):
@@ -53,3 +57,18 @@ def check_shape(payload: dict[str, Any], return_type: str, result: Any) -> None:
         return
     if return_type == "json":
         _list_of_objects(content, result)
+
+
+def _csv_with_column(result: Any, column: str) -> None:
+    """A CSV record export: blank (no records) or a header naming the field asked for first
+    (the record-ID field, which every record export carries)."""
+    if not isinstance(result, str):
+        raise UnexpectedResponse("record: expected CSV text")
+    if not column or not result.strip():
+        return
+    first = result[: result.find("\n") + 1 or len(result)]
+    header = next(csv.reader([first]), [])
+    if header:
+        header[0] = header[0].removeprefix("\ufeff")
+    if column not in header:
+        raise UnexpectedResponse("record: the CSV header lacks the record-ID field")
