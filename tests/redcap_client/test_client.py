@@ -84,6 +84,40 @@ def test_an_id_whose_bytes_are_not_utf8_is_read_from_the_json_listing_and_skippe
     assert [sent(c).get("format") for c in api.calls[1:]] == ["csv", "json"]
 
 
+def test_a_batch_is_asked_as_csv_and_read_as_rows(
+    api: responses.RequestsMock, make_client: Callable[..., RedcapClient]
+) -> None:
+    """A tenth of the JSON's size (which names every column in every row): the same rows."""
+    rows = [*rows_for(["1"]), {"study_id": "1", "redcap_event_name": "x", "sbp": 'a,"b"\nc'}]
+    reply(api, "metadata", CLASSIC_METADATA)
+    reply(api, "record", rows, params={"records[0]": "1"})
+    assert make_client().export_records(["1"]) == rows
+    assert sent(api.calls[1])["format"] == "csv"
+
+
+def test_a_batch_with_bytes_that_are_not_utf8_is_asked_again_as_json(
+    api: responses.RequestsMock, make_client: Callable[..., RedcapClient]
+) -> None:
+    """REDCap's CSV hands out the stored bytes (decoded: U+FFFD); its JSON escapes them."""
+    reply(api, "metadata", CLASSIC_METADATA)
+    header = "study_id,redcap_event_name,sbp\n"
+    reply(api, "record", raw=header + "1,baseline_arm_1,12\ufffd\n", params={"format": "csv"})
+    escaped = [{"study_id": "1", "redcap_event_name": "baseline_arm_1", "sbp": "12\ud800"}]
+    reply(api, "record", escaped, params={"format": "json"})
+
+    assert make_client().export_records(["1"]) == escaped
+    assert [sent(c).get("format") for c in api.calls[1:]] == ["csv", "json"]
+
+
+def test_a_csv_batch_whose_rows_do_not_match_its_header_fails_the_export(
+    api: responses.RequestsMock, make_client: Callable[..., RedcapClient]
+) -> None:
+    reply(api, "metadata", CLASSIC_METADATA)
+    reply(api, "record", raw="study_id,sbp\n1,120,130\n", params={"format": "csv"})
+    with pytest.raises(RedcapUnreachable, match="rows do not match its header"):
+        make_client().export_records(["1"])
+
+
 @pytest.mark.parametrize(("n", "batch_size"), [(5, 2), (4, 2), (1, 200), (450, 200)])
 def test_batches_of_whole_records_after_one_id_call(
     api: responses.RequestsMock,

@@ -1,9 +1,9 @@
 """Record-ID bookkeeping for two-stage exports (worker/redcap_client/record_ids.py): IDs
-deduplicated, ordered as REDCap orders them, and cut into batches."""
+deduplicated, ordered as REDCap orders them, and cut into batches; CSV answers read as rows."""
 
 from __future__ import annotations
 
-from worker.redcap_client.record_ids import batched, sort_record_ids, unique
+from worker.redcap_client.record_ids import batched, rows_of_csv, sort_record_ids, unique
 
 
 def test_unique_keeps_the_first_of_each_id_in_order() -> None:
@@ -29,3 +29,37 @@ def test_record_ids_of_any_length_sort_without_conversion() -> None:
 def test_batches_are_of_the_given_size_but_the_last() -> None:
     assert list(batched(["1", "2", "3", "4", "5"], 2)) == [["1", "2"], ["3", "4"], ["5"]]
     assert list(batched([], 2)) == []
+
+
+def test_a_csv_export_reads_as_the_rows_its_json_would_give() -> None:
+    text = (
+        "\ufeffstudy_id,redcap_event_name,note,visit_complete\r\n"
+        '1,baseline_arm_1,"a, b",2\r\n'
+        '1,week_4_arm_1,"two\nlines ""quoted""",\r\n'
+    )
+    assert rows_of_csv(text) == [
+        {
+            "study_id": "1",
+            "redcap_event_name": "baseline_arm_1",
+            "note": "a, b",
+            "visit_complete": "2",
+        },
+        {
+            "study_id": "1",
+            "redcap_event_name": "week_4_arm_1",
+            "note": 'two\nlines "quoted"',
+            "visit_complete": "",
+        },
+    ]
+
+
+def test_a_blank_csv_export_has_no_rows_and_blank_lines_are_no_rows() -> None:
+    assert rows_of_csv("") == []
+    assert rows_of_csv("\n") == []
+    assert rows_of_csv("study_id,sbp\n") == []
+    assert rows_of_csv("study_id,sbp\n1,120\n\n") == [{"study_id": "1", "sbp": "120"}]
+
+
+def test_a_csv_whose_rows_do_not_match_its_header_is_not_an_export() -> None:
+    assert rows_of_csv("study_id,sbp\n1,120,extra\n") is None
+    assert rows_of_csv("study_id,sbp\n1\n") is None
