@@ -21,8 +21,12 @@ from worker.sandbox import DEMO_TOKEN, Sandbox
 pytestmark = pytest.mark.e2e
 
 CONFIG = REPO / "config.example.toml"
-# One after another, as the client asked before requests went out together.
-STRUCTURE_IN_ORDER = [
+# One after another: the data dictionary and the project XML (which stands in for the
+# form-event mapping and repeating exports), then the project info and events (the only
+# exports with the project and event IDs), then the labels.
+STRUCTURE_IN_ORDER = ["metadata", "project_xml", "project", "event", "instrument", "version"]
+# Without the project XML: the separate exports, the project info alone first.
+EXPORTS_IN_ORDER = [
     "project",
     "metadata",
     "event",
@@ -107,7 +111,7 @@ def test_a_full_check_lists_the_record_ids_once_alongside_the_structure(
     assert entries[2] is listings[0]
 
 
-@pytest.mark.parametrize("content", ["project", "metadata", "event", "repeatingFormsEvents"])
+@pytest.mark.parametrize("content", ["project", "metadata", "event", "instrument"])
 def test_a_refused_structure_request_fails_the_same_way_with_concurrency(
     sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, content: str
 ) -> None:
@@ -207,19 +211,19 @@ def test_without_the_project_xml_a_check_reads_the_exports_and_finds_the_same(
     entries = list(sandbox.request_log)[mark:]
     structure = [e.content for e in entries if e.content != "record"]
     listings = [e for e in entries if e.content == "record" and e.records_requested is None]
-    assert Counter(structure) == Counter(["project_xml", *STRUCTURE_IN_ORDER[:5]])
+    assert Counter(structure) == Counter(["project_xml", *EXPORTS_IN_ORDER[:5]])
     assert len(listings) == 1
     assert without.findings == with_xml.findings
     assert without.records_checked == with_xml.records_checked
 
 
 @pytest.mark.parametrize("project", ["nk_trial", "bp_trial", "two_arm_xml"])
-def test_the_project_xml_gives_the_structure_the_exports_give_but_the_ids(
+def test_the_project_xml_gives_the_structure_the_exports_give(
     project: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """For each bundled project, served by the sandbox: the structure read from the data
-    dictionary and the project XML is the one read from the separate exports, without the
-    project and event IDs (which only links and module pages need)."""
+    """For each bundled project, served by the sandbox: the structure read with the project
+    XML is the one read from the separate exports (the project XML refused); without the
+    project and event IDs (which only links and module pages need), the same but for them."""
     if project == "two_arm_xml":
         served = Sandbox.from_project(TWO_ARM_XML, data=None, token=DEMO_TOKEN)
     else:
@@ -231,13 +235,20 @@ def test_the_project_xml_gives_the_structure_the_exports_give_but_the_ids(
         with make_client(settings.redcap) as client:
             lean = client.schema(labels=False, ids=False)
         with make_client(settings.redcap) as client:
-            full = client.schema(labels=False)
-        assert asked(sandbox).count("project_xml") == 1
-    assert lean.project_id is None
+            full = client.schema()
+        mark = len(sandbox.request_log)
+        sandbox.faults.plan_content("project_xml", "refuse")
+        with make_client(settings.redcap) as client:
+            exported = client.schema()
+        assert "formEventMapping" in asked(sandbox, mark)
+    assert full == exported
     assert full.project_id is not None
+    assert lean.project_id is None
     assert lean == full.model_copy(
         update={
             "project_id": None,
             "events": [e.model_copy(update={"event_id": None}) for e in full.events],
+            "redcap_version": None,
+            "form_labels": {},
         }
     )

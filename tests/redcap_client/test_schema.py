@@ -15,6 +15,7 @@ from tests.support.redcap_client import (
     CLASSIC_METADATA,
     contents,
     project_info,
+    refuse_project_xml,
     reply,
     sent,
 )
@@ -28,14 +29,26 @@ DESIGN_RIGHTS = (
 
 
 def reply_longitudinal(
-    api: responses.RequestsMock, *, repeating: object = None, labels: bool = True
+    api: responses.RequestsMock,
+    *,
+    repeating: object = None,
+    labels: bool = True,
+    project_xml: bool | None = False,
 ) -> None:
+    """The demo project's exports; its project XML (``project_xml``), or REDCap's refusal of
+    it (False: the structure comes from the separate exports), or nothing (None)."""
+    if project_xml:
+        reply_project_xml(api)
+    elif project_xml is not None:
+        refuse_project_xml(api)
     if labels:
         reply(api, "version", raw="15.7.6", content_type="text/csv")
         reply(api, "instrument", demo("instruments"))
     reply(api, "project", demo("project"))
     reply(api, "metadata", demo("metadata"))
     reply(api, "event", demo("events"))
+    if project_xml:
+        return  # the file holds the form-event mapping and the repeating setup
     reply(api, "formEventMapping", demo("form_event_mapping"))
     if repeating is None:
         reply(api, "repeatingFormsEvents", demo("repeating_forms_events"))
@@ -46,18 +59,13 @@ def reply_longitudinal(
 def test_longitudinal_project(
     api: responses.RequestsMock, make_client: Callable[..., RedcapClient]
 ) -> None:
-    reply_longitudinal(api)
+    """The project XML stands in for the form-event mapping and repeating exports; the
+    project info and events are still asked for (they alone carry the project and event
+    IDs), and the labels."""
+    reply_longitudinal(api, project_xml=True)
     schema = make_client().schema()
 
-    assert contents(api) == [
-        "project",
-        "metadata",
-        "event",
-        "formEventMapping",
-        "repeatingFormsEvents",
-        "instrument",
-        "version",
-    ]
+    assert contents(api) == ["metadata", "project_xml", "project", "event", "instrument", "version"]
     assert schema.project_id == 4107
     assert schema.redcap_version == "15.7.6"
     assert schema.is_longitudinal
@@ -69,6 +77,28 @@ def test_longitudinal_project(
     assert schema.form_labels["enrollment"] == "Enrollment"
 
 
+def test_without_the_project_xml_the_separate_exports_give_the_same_structure(
+    api: responses.RequestsMock, make_client: Callable[..., RedcapClient]
+) -> None:
+    reply_longitudinal(api, project_xml=True)
+    with_xml = make_client().schema()
+    asked = len(api.calls)
+    reply_longitudinal(api)  # now refused
+    without = make_client().schema()
+
+    assert contents(api)[asked:] == [
+        "metadata",
+        "project_xml",
+        "project",
+        "event",
+        "formEventMapping",
+        "repeatingFormsEvents",
+        "instrument",
+        "version",
+    ]
+    assert without == with_xml
+
+
 def test_checking_needs_no_labels_and_they_are_added_when_asked_for(
     api: responses.RequestsMock, make_client: Callable[..., RedcapClient]
 ) -> None:
@@ -78,8 +108,9 @@ def test_checking_needs_no_labels_and_they_are_added_when_asked_for(
     client = make_client()
     bare = client.schema(labels=False)
     assert contents(api) == [
-        "project",
         "metadata",
+        "project_xml",
+        "project",
         "event",
         "formEventMapping",
         "repeatingFormsEvents",
@@ -91,7 +122,7 @@ def test_checking_needs_no_labels_and_they_are_added_when_asked_for(
     assert client.schema(labels=False) is bare  # read once
 
     labelled = client.schema()
-    assert contents(api)[5:] == ["instrument", "version"]
+    assert contents(api)[6:] == ["instrument", "version"]
     assert labelled.project_id == 4107
     assert labelled.title.startswith("dNK")
     assert labelled.redcap_version == "15.7.6"
@@ -113,6 +144,7 @@ def test_the_missing_data_codes_come_from_the_project_info(
         "select_choices_or_calculations": "1, Fever | 2, Cough",
     }
     reply(api, "metadata", [*CLASSIC_METADATA, checkbox])
+    refuse_project_xml(api)
     schema = make_client().schema(labels=False)
 
     assert schema.missing_codes == {"UNK": "Unknown", "NA": "Not applicable"}
@@ -123,7 +155,7 @@ def test_the_missing_data_codes_come_from_the_project_info(
         "symptoms___unk",
         "symptoms___na",
     ]
-    assert contents(api) == ["project", "metadata"]
+    assert contents(api) == ["metadata", "project_xml", "project"]
 
 
 def test_a_structure_read_earlier_is_used_without_asking_again(
@@ -147,9 +179,10 @@ def test_classic_project_asks_for_no_events(
     reply(api, "project", project_info(longitudinal=False, repeating=False))
     reply(api, "metadata", CLASSIC_METADATA)
     reply(api, "instrument", CLASSIC_INSTRUMENTS)
+    refuse_project_xml(api)
     schema = make_client().schema()
 
-    assert contents(api) == ["project", "metadata", "instrument", "version"]
+    assert contents(api) == ["metadata", "project_xml", "project", "instrument", "version"]
     assert not schema.is_longitudinal
     assert schema.event_names == [None]
     assert schema.forms_of_event(None) == ["demographics", "visit"]
@@ -165,6 +198,7 @@ def test_classic_project_with_a_repeating_form(
     reply(api, "metadata", CLASSIC_METADATA)
     reply(api, "instrument", CLASSIC_INSTRUMENTS)
     reply(api, "repeatingFormsEvents", [{"form_name": "visit", "custom_form_label": ""}])
+    refuse_project_xml(api)
     schema = make_client().schema()
 
     assert "event" not in contents(api)
@@ -198,6 +232,7 @@ def test_when_the_project_info_says_nothing_repeats_the_setup_is_not_asked_for(
     reply(api, "metadata", demo("metadata"))
     reply(api, "event", demo("events"))
     reply(api, "formEventMapping", demo("form_event_mapping"))
+    refuse_project_xml(api)
     client = make_client()
     with capture_logs() as logs:
         schema = client.schema(labels=False)
@@ -250,6 +285,7 @@ def test_old_redcap_without_the_flags_is_asked_and_its_classic_refusal_understoo
         "contain any repeating instruments and events"
     )
     reply(api, "repeatingFormsEvents", {"error": message}, status=400)
+    refuse_project_xml(api)
     schema = make_client().schema()
     assert not schema.is_longitudinal
     assert schema.repeating_forms == frozenset()
@@ -276,18 +312,21 @@ def test_record_ids_listed_with_the_structure_are_used_by_the_next_full_export_o
     rows = [{"study_id": "1", "demographics_complete": "2", "visit_complete": "0"}]
     reply(api, "record", rows, params={"fields[0]": "study_id"})  # the listing
     reply(api, "record", rows, params={"records[0]": "1"})  # the batch
+    refuse_project_xml(api)
     client = make_client(max_concurrent_requests=at_once)
 
     client.schema(labels=False, list_records=True)
-    # The listing waits for the data dictionary it is built from: asked once, not twice.
-    assert contents(api) == ["project", "metadata", "record"]
+    # The listing waits for the data dictionary it is built from: asked once, not twice
+    # (and not before the project XML is known to be refused).
+    assert sorted(contents(api)[:2]) == ["metadata", "project_xml"]
+    assert contents(api)[2:] == ["project", "record"]
     assert list(client.iter_record_batches()) == [rows]
-    assert contents(api) == ["project", "metadata", "record", "record"]
+    assert contents(api)[2:] == ["project", "record", "record"]
 
     reply(api, "record", rows, params={"fields[0]": "study_id"})
     client.schema(labels=False, list_records=True)  # read already: no new listing
     list(client.iter_record_batches())
-    assert contents(api)[4:] == ["record", "record"]  # the IDs listed again, then the batch
+    assert contents(api)[5:] == ["record", "record"]  # the IDs listed again, then the batch
 
 
 # -- the project XML: checking's structure in fewer requests -----------------------------------
@@ -309,8 +348,7 @@ def test_checking_reads_the_project_xml_with_the_data_dictionary_then_the_record
     repeating setup) are one project XML, asked for together with the data dictionary; the
     listing waits for both. The structure is the one the separate exports give, but for the
     project and event IDs, which a later call asking for them reads."""
-    reply_longitudinal(api)
-    reply_project_xml(api)
+    reply_longitudinal(api, project_xml=True)
     reply(api, "record", [{"record_id": "1"}], params={"fields[0]": "record_id"})
     client = make_client(max_concurrent_requests=at_once)
 
@@ -322,14 +360,9 @@ def test_checking_reads_the_project_xml_with_the_data_dictionary_then_the_record
     assert {e.event_id for e in lean.events} == {None}
 
     full = client.schema()
-    assert sorted(contents(api)[3:]) == [
-        "event",
-        "formEventMapping",
-        "instrument",
-        "project",
-        "repeatingFormsEvents",
-        "version",
-    ]  # the data dictionary is not asked for again
+    # The project XML again, with the exports that carry the IDs; the data dictionary is
+    # not asked for again.
+    assert sorted(contents(api)[3:]) == ["event", "instrument", "project", "project_xml", "version"]
     assert full.project_id == 4107
     assert all(e.event_id is not None for e in full.events)
     without_ids = full.model_copy(
@@ -367,7 +400,7 @@ def test_without_a_usable_project_xml_the_separate_exports_are_read_and_said(
     answer: dict[str, object],
     why: str,
 ) -> None:
-    reply_longitudinal(api, labels=False)
+    reply_longitudinal(api, labels=False, project_xml=None)
     reply_project_xml(api, **answer)  # type: ignore[arg-type]
     with capture_logs() as logs:
         schema = make_client().schema(labels=False, ids=False)

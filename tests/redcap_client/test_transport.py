@@ -21,6 +21,7 @@ from tests.support.redcap_client import (
     connection_refused,
     contents,
     project_info,
+    refuse_project_xml,
     reply,
 )
 from worker.errors import RedcapRefused, RedcapUnreachable, StopRequested
@@ -325,6 +326,7 @@ def test_timeout_and_tls_verification_on_every_request(
     reply(api, "project", INFO, request_kwargs=expected)
     reply(api, "metadata", CLASSIC_METADATA, request_kwargs=expected)
     reply(api, "instrument", CLASSIC_INSTRUMENTS, request_kwargs=expected)
+    refuse_project_xml(api, request_kwargs=expected)
     reply(
         api,
         "record",
@@ -336,7 +338,7 @@ def test_timeout_and_tls_verification_on_every_request(
     client = make_client(timeout=(3.0, 300.0))
     client.schema()
     list(client.iter_record_batches())
-    assert client.requests_made == 7
+    assert client.requests_made == 8
     # requests turns verify=True into the CA bundle path when REQUESTS_CA_BUNDLE is set.
     verify = [c.request.req_kwargs["verify"] for c in api.calls]  # type: ignore[attr-defined]
     assert all(v not in (False, None) for v in verify)
@@ -359,10 +361,14 @@ def test_requests_are_spaced_by_the_rate_ceiling(
     reply(api, "metadata", CLASSIC_METADATA)
     reply(api, "instrument", CLASSIC_INSTRUMENTS)
     reply(api, "version", raw="15.7.6", content_type="text/csv")
+    refuse_project_xml(api)
     make_client(max_requests_per_second=2.0).schema()
     # Two starts per window of 1.15 s (1 s and the jitter margin). The fake clock stands
-    # still during requests: the third and fourth wait for the next window, together.
-    assert fake_time.sleeps == pytest.approx([1.15])
+    # still during requests: of the five (data dictionary, project XML refused, project
+    # info, instruments, version), the third and fourth wait for the next window, together,
+    # and the fifth for the one after.
+    assert contents(api) == ["metadata", "project_xml", "project", "instrument", "version"]
+    assert fake_time.sleeps == pytest.approx([1.15, 1.15])
 
 
 def test_retries_go_through_the_rate_limiter_too(

@@ -268,11 +268,12 @@ class RedcapClient:
                 # A listing is for the export right after the read that made it, never a
                 # later run's (a long-running worker keeps its client).
                 self._listing = None
-            if (labels or ids) and self._lean:
+            if ids and self._lean:
                 # The project and event IDs the project XML does not carry: read it again.
-                read = self._read_schema(labels=labels, ids=True, list_records=False)
+                labelled = labels or self._labelled
+                read = self._read_schema(labels=labelled, ids=True, list_records=False)
                 self._schema, self._lean = read
-                self._labelled = labels
+                self._labelled = labelled
             if labels and not self._labelled:
                 self._schema = self._schema.model_copy(update=self._labels())
                 self._labelled = True
@@ -328,23 +329,27 @@ class RedcapClient:
     def _read_schema(
         self, *, labels: bool, ids: bool, list_records: bool
     ) -> tuple[ProjectSchema, bool]:
-        """The structure, and whether it was read from the project XML (no project or
-        event IDs: only when neither they nor labels are asked for)."""
+        """The structure, and whether it lacks the project and event IDs (read from the
+        project XML without them: only when ``ids`` is False)."""
         self._listing = None
-        if not (labels or ids):
-            lean = self._read_schema_from_xml(list_records=list_records)
-            if lean is not None:
-                return lean, True
-            # The data dictionary (cached by PyCap) and the listing are read already.
-            list_records = list_records and self._listing is None
+        read = self._read_schema_from_xml(labels=labels, ids=ids, list_records=list_records)
+        if read is not None:
+            return read, not ids
+        # The data dictionary (cached by PyCap) and the listing may be read already.
+        list_records = list_records and self._listing is None
         return self._read_schema_from_exports(labels=labels, list_records=list_records), False
 
-    def _read_schema_from_xml(self, *, list_records: bool) -> ProjectSchema | None:
-        """The data dictionary and the project XML together, then the record IDs: two round
-        trips and three requests where the separate exports take three and six. None when
-        the project XML cannot be had or read (an older REDCap, a stand-in without it, a file
-        that disagrees with the data dictionary): nothing is guessed, no listing is asked
-        for, and the caller reads the separate exports."""
+    def _read_schema_from_xml(
+        self, *, labels: bool, ids: bool, list_records: bool
+    ) -> ProjectSchema | None:
+        """The data dictionary and the project XML together (which stands in for the project
+        info, event, form-event mapping and repeating exports), then the record IDs; with
+        ``ids`` the project info and events too (the only exports that carry the project
+        and event IDs), with ``labels`` the version and instruments. Checking's structure
+        takes three requests in two round trips where the separate exports take six in
+        three. None when the project XML cannot be had or read (an older REDCap, a stand-in
+        without it, a file that disagrees with the data dictionary or the events): nothing
+        is guessed, no listing is asked for, and the caller reads the separate exports."""
         metadata_read, xml_judged = threading.Event(), threading.Event()
         metadata: list[Row] = []
         judged: list[ProjectXml | str] = []
@@ -368,33 +373,67 @@ class RedcapClient:
             finally:
                 xml_judged.set()
 
-        def list_record_ids() -> Callable[[], list[str]]:
-            # The record-ID field and forms come from the data dictionary; the listing is
-            # asked for only if the structure is to be read this way.
-            xml_judged.wait()
-            if not (judged and isinstance(judged[0], ProjectXml)):
-                raise Abandoned
-            return self._record_listing()
+        def once_judged(read: Callable[[], Any]) -> Callable[[], Any]:
+            # The rest is asked for only if the structure is to be read this way (the
+            # listing needs the data dictionary's record-ID field and forms anyway).
+            def ask() -> Any:
+                xml_judged.wait()
+                if not (judged and isinstance(judged[0], ProjectXml)):
+                    raise Abandoned
+                return read()
 
-        asked: list[Callable[[], Any]] = [read_metadata, read_xml]
+            return ask
+
+        # In this order: the listing takes the first free slot after the data dictionary.
+        asked: dict[str, Callable[[], Any]] = {"metadata": read_metadata, "xml": read_xml}
         if list_records:
-            asked.append(list_record_ids)
-        answered = in_order(asked, width=self.max_concurrent_requests, name="redcap-schema")
+            asked["record IDs"] = once_judged(self._record_listing)
+        if ids:
+            asked["info"] = once_judged(self.project_info)
+            # The events export of a classic project is refused: read as none.
+            asked["events"] = once_judged(partial(self._events, known_longitudinal=False))
+        if labels:
+            asked["instruments"] = once_judged(self._project.export_instruments)
+            asked["version"] = once_judged(self.version)
+        answered = in_order(
+            asked.values(), width=self.max_concurrent_requests, name="redcap-schema"
+        )
+        answers: dict[str, Any] = {}
         try:
-            next(answered)  # the data dictionary's error, if any, is the read's
-            xml: ProjectXml | str = next(answered)
-            if isinstance(xml, str):
-                log.info("redcap project XML not used; reading the separate exports", why=xml)
-                return None
-            self._listing = next(answered) if list_records else None
+            for name, answer in zip(asked, answered, strict=True):
+                if name == "xml" and isinstance(answer, str):
+                    log.info(
+                        "redcap project XML not used; reading the separate exports", why=answer
+                    )
+                    return None
+                answers[name] = answer
         finally:
             answered.close()
-        return ProjectSchema.from_exports(
-            project_info=xml.project_info,
+        xml: ProjectXml = answers["xml"]
+        events = answers.get("events", xml.events)
+        if [e.get("unique_event_name") for e in events] != [
+            e["unique_event_name"] for e in xml.events
+        ]:
+            log.info(
+                "redcap project XML not used; reading the separate exports",
+                why="its events are not the events export's",
+            )
+            return None
+        self._listing = answers.get("record IDs")
+        schema = ProjectSchema.from_exports(
+            project_info=answers.get("info", xml.project_info),
             metadata=metadata,
-            events=xml.events,
+            events=events,
             form_event_mapping=xml.form_event_mapping,
             repeating=xml.repeating,
+        )
+        if not labels:
+            return schema
+        return schema.model_copy(
+            update={
+                "redcap_version": answers["version"],
+                "form_labels": form_labels_of(answers["instruments"]),
+            }
         )
 
     def _project_xml(self) -> ProjectXml | str:
