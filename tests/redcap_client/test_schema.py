@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import responses
 from structlog.testing import capture_logs
 
-from tests.support.projects import DEMO_PROJECT, project_xml_text
+from tests.support.projects import DEMO_PROJECT, project_export, project_xml_text
 from tests.support.projects import demo_export as demo
 from tests.support.redcap_client import (
     CLASSIC_INSTRUMENTS,
@@ -19,6 +20,7 @@ from tests.support.redcap_client import (
     reply,
     sent,
 )
+from tests.support.sandbox import write_classic_project
 from worker.errors import RedcapRefused
 from worker.redcap_client import RedcapClient
 
@@ -75,6 +77,27 @@ def test_longitudinal_project(
     assert "treatment_arm_1" in schema.repeating_events
     assert ("safety_arm_1", "adverse_event") in schema.repeating_forms
     assert schema.form_labels["enrollment"] == "Enrollment"
+
+
+def test_a_classic_project_read_with_the_project_xml(
+    api: responses.RequestsMock, make_client: Callable[..., RedcapClient], tmp_path: Path
+) -> None:
+    """No events in the file; the events export, asked for its IDs before the file is
+    read, is refused as REDCap refuses it for a classic project, and read as none."""
+    folder = write_classic_project(tmp_path / "classic")
+    reply_project_xml(api, project_xml_text(folder))
+    reply(api, "metadata", project_export(folder, "metadata"))
+    reply(api, "project", project_export(folder, "project"))
+    reply(api, "event", {"error": "You cannot export events for classic projects"}, status=400)
+    reply(api, "instrument", project_export(folder, "instruments"))
+    reply(api, "version", raw="15.7.6", content_type="text/csv")
+    schema = make_client().schema()
+
+    assert contents(api) == ["metadata", "project_xml", "project", "event", "instrument", "version"]
+    assert not schema.is_longitudinal
+    assert schema.event_names == [None]
+    assert schema.repeating_forms == frozenset({(None, "visit")})
+    assert schema.project_id == 77
 
 
 def test_without_the_project_xml_the_separate_exports_give_the_same_structure(

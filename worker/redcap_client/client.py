@@ -232,28 +232,25 @@ class RedcapClient:
         self, *, labels: bool = True, ids: bool = True, list_records: bool = False
     ) -> ProjectSchema:
         """The project's fields, forms, events and repeating setup (cached after the first
-        call). Asks only what the project has: classic projects get no event exports (REDCap
-        answers them with an error), projects without repeating setup no repeating export.
+        call).
 
-        The project info is read: checking needs its missing-data codes (a value equal to
-        one is an answer, not an error), and its flags spare the event and repeating exports
-        of projects that have none. ``labels=False`` leaves out what only people read:
-        REDCap's version (for links into its data entry pages) and the forms' display
-        labels, two requests that checking records does not need. ``ids=False`` (with
-        ``labels=False``) lets the project and event IDs go too (links and module pages need
-        them; checking does not): then the project XML stands in for the project info,
-        event, form-event mapping and repeating exports, one request for four, asked
-        together with the data dictionary; if REDCap will not give it, or gives one that
-        cannot be read or disagrees with the data dictionary, the exports are read after
-        all. A later call asking for more adds it.
+        The data dictionary and the project XML come first, together: the file stands in for
+        the project info, event, form-event mapping and repeating exports (one request for
+        four). Then, together, what the file lacks and the caller needs: ``list_records``
+        lists every record ID, for the next full export to use instead of asking again (a
+        run that exports everything anyway); ``ids`` asks for the project info and events,
+        the only exports that carry the project and event IDs links and module pages need;
+        ``labels`` for what only people read, REDCap's version (for links into its data
+        entry pages) and the forms' display labels. Checking needs none of them. A later
+        call asking for more adds it.
 
-        With ``max_concurrent_requests`` above 1, after the project info the requests go out
-        together: the data dictionary, event, repeating, label and (``list_records``)
-        record-ID exports, the form-event mapping after the events and the record IDs after
-        the data dictionary.
-        ``list_records`` lists every record ID alongside the structure, for the next full
-        export to use instead of asking again (a run that exports everything anyway). With
-        one request at a time, the same requests go one after another, in today's order.
+        If the project XML cannot be had or read, or disagrees with the data dictionary or
+        the events export, the separate exports are read, asking only what the project has:
+        the project info alone first (its flags spare the event and repeating exports of
+        projects that have none, and an unreachable REDCap fails on one request), then the
+        rest together. The project info is read either way when ``ids`` is: its missing-data
+        codes decide what is an answer. Requests go ``max_concurrent_requests`` at a time,
+        the same ones as one after another, with the same errors.
         """
         with self._lock:
             ahead, self._ahead = self._ahead, None
