@@ -80,13 +80,14 @@ def run_sync(
             on_change=on_change,
             should_stop=should_stop,
         )
-    schema = client.schema()
-    study = load_study(options.study, schema)
-    book = QueryBook(query_instrument(study), schema)
-    now = now or datetime.now(UTC)
     # Some records only (named, or changed since a time): other records and cross-participant
     # checks are not judged, so their queries are left alone.
     partial = bool(records) or date_begin is not None
+    # A full sync exports every record: their IDs are listed alongside the structure.
+    schema = client.schema(list_records=not partial)
+    study = load_study(options.study, schema)
+    book = QueryBook(query_instrument(study), schema)
+    now = now or datetime.now(UTC)
 
     batches: Iterable[Sequence[dict[str, Any]]] = client.iter_record_batches(
         forms=[*study.forms_to_export, book.spec.form],

@@ -119,7 +119,7 @@ def reply(
 def refuse_project_xml(api: responses.RequestsMock, **kw: Any) -> None:
     """This REDCap will not give the project XML (as an older one, or a stand-in without
     it): the client reads the structure from the separate exports."""
-    error = "<error>The value of the parameter \"content\" is not valid</error>"
+    error = '<error>The value of the parameter "content" is not valid</error>'
     reply(api, "project_xml", raw=error, status=400, content_type="text/xml", **kw)
 
 
