@@ -278,8 +278,13 @@ class ProjectSchema(BaseModel):
     def event_names(self) -> list[str | None]:
         return list(self.form_events)
 
+    @cached_property
+    def _event_by_name(self) -> dict[str, EventDef]:
+        return {e.unique_name: e for e in self.events}
+
     def event(self, unique_name: str) -> EventDef | None:
-        return next((e for e in self.events if e.unique_name == unique_name), None)
+        # Looked up for every query a digest lists (thousands): by name, not by a search.
+        return self._event_by_name.get(unique_name)
 
     # --- arms and visits (a visit: a unique event name without its ``_arm_N``) ------------
 
