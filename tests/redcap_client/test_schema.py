@@ -30,6 +30,18 @@ DESIGN_RIGHTS = (
 )
 
 
+# Without labels, with the project XML refused: the data dictionary and the file, then the
+# separate exports (the project info alone first; the data dictionary is read already).
+EXPORTS_WITHOUT_LABELS = [
+    "metadata",
+    "project_xml",
+    "project",
+    "event",
+    "formEventMapping",
+    "repeatingFormsEvents",
+]
+
+
 def reply_longitudinal(
     api: responses.RequestsMock,
     *,
@@ -109,16 +121,7 @@ def test_without_the_project_xml_the_separate_exports_give_the_same_structure(
     reply_longitudinal(api)  # now refused
     without = make_client().schema()
 
-    assert contents(api)[asked:] == [
-        "metadata",
-        "project_xml",
-        "project",
-        "event",
-        "formEventMapping",
-        "repeatingFormsEvents",
-        "instrument",
-        "version",
-    ]
+    assert contents(api)[asked:] == [*EXPORTS_WITHOUT_LABELS, "instrument", "version"]
     assert without == with_xml
 
 
@@ -130,14 +133,7 @@ def test_checking_needs_no_labels_and_they_are_added_when_asked_for(
     reply_longitudinal(api)
     client = make_client()
     bare = client.schema(labels=False)
-    assert contents(api) == [
-        "metadata",
-        "project_xml",
-        "project",
-        "event",
-        "formEventMapping",
-        "repeatingFormsEvents",
-    ]
+    assert contents(api) == EXPORTS_WITHOUT_LABELS
     assert bare.redcap_version is None
     assert bare.form_labels == {}
     assert bare.project_id == 4107
@@ -429,14 +425,7 @@ def test_without_a_usable_project_xml_the_separate_exports_are_read_and_said(
         schema = make_client().schema(labels=False, ids=False)
 
     # No listing was asked for; the data dictionary already read is not asked for again.
-    assert contents(api) == [
-        "metadata",
-        "project_xml",
-        "project",
-        "event",
-        "formEventMapping",
-        "repeatingFormsEvents",
-    ]
+    assert contents(api) == EXPORTS_WITHOUT_LABELS
     assert schema == make_client().schema(labels=False)
     said = [e for e in logs if e["event"].startswith("redcap project XML not used")]
     assert len(said) == 1

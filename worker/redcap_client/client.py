@@ -64,6 +64,16 @@ def _check_timeout(timeout: Timeout | float) -> Timeout:
     return float(pair[0]), float(pair[1])
 
 
+def _labelled(schema: ProjectSchema, answers: dict[str, Any]) -> ProjectSchema:
+    """``schema`` with REDCap's version and the forms' labels from the answers read."""
+    return schema.model_copy(
+        update={
+            "redcap_version": answers["version"],
+            "form_labels": form_labels_of(answers["instruments"]),
+        }
+    )
+
+
 def _flag(info: dict[str, Any], key: str) -> bool | None:
     """A 0/1 flag of the project info export; None if this REDCap does not report it."""
     value = info.get(key)
@@ -424,14 +434,7 @@ class RedcapClient:
             form_event_mapping=xml.form_event_mapping,
             repeating=xml.repeating,
         )
-        if not labels:
-            return schema
-        return schema.model_copy(
-            update={
-                "redcap_version": answers["version"],
-                "form_labels": form_labels_of(answers["instruments"]),
-            }
-        )
+        return _labelled(schema, answers) if labels else schema
 
     def _project_xml(self) -> ProjectXml | str:
         """The project XML's structure, or why there is none. One attempt: on any failure
@@ -499,14 +502,7 @@ class RedcapClient:
             form_event_mapping=mapping,
             repeating=repeating,
         )
-        if not labels:
-            return schema
-        return schema.model_copy(
-            update={
-                "redcap_version": answers["version"],
-                "form_labels": form_labels_of(answers["instruments"]),
-            }
-        )
+        return _labelled(schema, answers) if labels else schema
 
     def _events_and_mapping(
         self, *, known_longitudinal: bool | None

@@ -58,15 +58,21 @@ def _lines(text: str) -> Iterator[str]:
         start = end
 
 
+def _read_csv(text: str) -> tuple[Iterator[list[str]], list[str]]:
+    """A CSV answer's rows still to read, and its header (a byte order mark dropped)."""
+    reader = csv.reader(_lines(text))
+    header = next(reader)
+    if header:
+        header[0] = header[0].removeprefix(_BYTE_ORDER_MARK)
+    return reader, header
+
+
 def ids_of_csv(text: str, id_field: str) -> list[str] | None:
     """The distinct values of the ``id_field`` column of a CSV export, first-seen order;
     None when the header has no such column. A blank answer lists no records."""
     if not text or text.isspace():
         return []
-    rows = csv.reader(_lines(text))
-    header = next(rows)
-    if header:
-        header[0] = header[0].removeprefix(_BYTE_ORDER_MARK)
+    rows, header = _read_csv(text)
     if id_field not in header:
         return None
     column = header.index(id_field)
@@ -83,10 +89,7 @@ def rows_of_csv(text: str) -> list[dict[str, str]] | None:
     REDCap gives). A blank answer has no rows."""
     if not text or text.isspace():
         return []
-    reader = csv.reader(_lines(text))
-    header = next(reader)
-    if header:
-        header[0] = header[0].removeprefix(_BYTE_ORDER_MARK)
+    reader, header = _read_csv(text)
     width = len(header)
     rows = []
     for row in reader:
