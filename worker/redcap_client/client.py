@@ -64,6 +64,35 @@ def _check_timeout(timeout: Timeout | float) -> Timeout:
     return float(pair[0]), float(pair[1])
 
 
+class _DataDictionaryRead:
+    """The data dictionary, read as one of a structure's concurrent requests; the requests
+    built from it (the record-ID listing, the project XML's cross-check) wait for it. PyCap
+    caches it on the Project: record exports reuse it, and a second read asks nothing."""
+
+    def __init__(self, project: RetryingProject) -> None:
+        self._project = project
+        self._done = threading.Event()
+        self.rows: list[Row] = []
+        self.read = False
+
+    def __call__(self) -> list[Row]:
+        try:
+            self.rows.extend(self._project.metadata)
+            self.read = True
+        finally:
+            self._done.set()
+        return self.rows
+
+    def wait(self) -> bool:
+        """Whether the read succeeded, once it has ended."""
+        self._done.wait()
+        return self.read
+
+
+def _xml_not_used(why: str) -> None:
+    log.info("redcap project XML not used; reading the separate exports", why=why)
+
+
 def _labelled(schema: ProjectSchema, answers: dict[str, Any]) -> ProjectSchema:
     """``schema`` with REDCap's version and the forms' labels from the answers read."""
     return schema.model_copy(
@@ -357,23 +386,16 @@ class RedcapClient:
         three. None when the project XML cannot be had or read (an older REDCap, a stand-in
         without it, a file that disagrees with the data dictionary or the events): nothing
         is guessed, no listing is asked for, and the caller reads the separate exports."""
-        metadata_read, xml_judged = threading.Event(), threading.Event()
-        metadata: list[Row] = []
+        metadata = _DataDictionaryRead(self._project)
+        xml_judged = threading.Event()
         judged: list[ProjectXml | str] = []
-
-        def read_metadata() -> list[Row]:
-            try:
-                metadata.extend(self._project.metadata)
-            finally:
-                metadata_read.set()
-            return metadata
 
         def read_xml() -> ProjectXml | str:
             try:
                 found = self._project_xml()
-                metadata_read.wait()
                 if isinstance(found, ProjectXml):
-                    why = found.contradiction(metadata) if metadata else "no data dictionary"
+                    read = metadata.wait()
+                    why = found.contradiction(metadata.rows) if read else "no data dictionary"
                     found = found if why is None else why
                 judged.append(found)
                 return found
@@ -392,7 +414,7 @@ class RedcapClient:
             return ask
 
         # In this order: the listing takes the first free slot after the data dictionary.
-        asked: dict[str, Callable[[], Any]] = {"metadata": read_metadata, "xml": read_xml}
+        asked: dict[str, Callable[[], Any]] = {"metadata": metadata, "xml": read_xml}
         if list_records:
             asked["record IDs"] = once_judged(self._record_listing)
         if ids:
@@ -409,9 +431,7 @@ class RedcapClient:
         try:
             for name, answer in zip(asked, answered, strict=True):
                 if name == "xml" and isinstance(answer, str):
-                    log.info(
-                        "redcap project XML not used; reading the separate exports", why=answer
-                    )
+                    _xml_not_used(answer)
                     return None
                 answers[name] = answer
         finally:
@@ -421,15 +441,12 @@ class RedcapClient:
         if [e.get("unique_event_name") for e in events] != [
             e["unique_event_name"] for e in xml.events
         ]:
-            log.info(
-                "redcap project XML not used; reading the separate exports",
-                why="its events are not the events export's",
-            )
+            _xml_not_used("its events are not the events export's")
             return None
         self._listing = answers.get("record IDs")
         schema = ProjectSchema.from_exports(
             project_info=answers.get("info", xml.project_info),
-            metadata=metadata,
+            metadata=metadata.rows,
             events=events,
             form_event_mapping=xml.form_event_mapping,
             repeating=xml.repeating,
@@ -456,29 +473,16 @@ class RedcapClient:
         # or refusing REDCap fails on one request, not on several retried at once.
         info = self.project_info()
         longitudinal = _flag(info, "is_longitudinal")
-        metadata_read = threading.Event()
-        metadata: list[Row] = []
-        read_ok: list[bool] = []
-
-        def read_metadata() -> list[Row]:
-            # PyCap caches the metadata on the Project: record exports reuse it, no second
-            # call.
-            try:
-                metadata.extend(self._project.metadata)
-                read_ok.append(True)
-            finally:
-                metadata_read.set()
-            return metadata
+        metadata = _DataDictionaryRead(self._project)
 
         def list_record_ids() -> Callable[[], list[str]]:
             # The record-ID field and the forms come from the data dictionary: asked
             # together with it, the listing waits for it (if it failed, so has the read).
-            metadata_read.wait()
-            if not read_ok:
+            if not metadata.wait():
                 raise Abandoned
             return self._record_listing()
 
-        asked: dict[str, Callable[[], Any]] = {"metadata": read_metadata}
+        asked: dict[str, Callable[[], Any]] = {"metadata": metadata}
         if longitudinal is not False:
             asked["events"] = partial(self._events_and_mapping, known_longitudinal=longitudinal)
         if _flag(info, "has_repeating_instruments_or_events") is not False:
@@ -497,7 +501,7 @@ class RedcapClient:
             self._listing = answers["record IDs"]
         schema = ProjectSchema.from_exports(
             project_info=info,
-            metadata=metadata,
+            metadata=metadata.rows,
             events=events,
             form_event_mapping=mapping,
             repeating=repeating,
@@ -734,16 +738,17 @@ class RedcapClient:
             # As CSV: a tenth of the JSON's size (which names every column in every row),
             # and read in half the time, on a thread the checks share the interpreter with.
             text = ask(format_type="csv")
-            rows = rows_of_csv(text)
-            if rows is None:
-                raise RedcapUnreachable(
-                    f"REDCap at {self.url} answered export batch {number} with a CSV whose "
-                    "rows do not match its header"
-                )
             if UNDECODABLE in text:
                 # Bytes that are not UTF-8 arrive as U+FFFD: which text they hold only
                 # REDCap's JSON (which escapes them) can say. Rare: asked again as JSON.
                 rows = ask()
+            elif (read := rows_of_csv(text)) is not None:
+                rows = read
+            else:
+                raise RedcapUnreachable(
+                    f"REDCap at {self.url} answered export batch {number} with a CSV whose "
+                    "rows do not match its header"
+                )
             log.info(
                 "redcap records batch exported",
                 batch=number,

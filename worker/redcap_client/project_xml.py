@@ -17,18 +17,20 @@ Where REDCap writes each fact:
   instrument, in the data dictionary's order.
 
 What the file lacks (the project ID, event IDs, form labels) is what only links and people's
-pages need; a run that needs them reads the separate exports. Anything unexpected raises
-``UnreadableProjectXml`` and the caller reads the separate exports instead: a wrong guess
-here would be a wrong structure, so nothing is guessed. Namespaces are matched on local
-names (REDCap has written the ODM namespace with both ``http://`` and ``https://``).
+pages need; a run that needs them asks the project info and events exports for them. Anything
+unexpected raises ``UnreadableProjectXml`` and the caller reads the separate exports
+instead: a wrong guess here would be a wrong structure, so nothing is guessed. Namespaces
+are matched on local names (:mod:`worker.odm_elements`).
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from worker import odm_elements as odm
 
 Row = dict[str, Any]
 CLASSIC_EVENT = "event_1_arm_1"
@@ -71,37 +73,18 @@ class ProjectXml:
         return None
 
 
-def _local(name: str) -> str:
-    return name.rpartition("}")[2]
-
-
-def _attr(element: ET.Element, name: str) -> str | None:
-    for key, value in element.attrib.items():
-        if _local(key) == name:
-            return value
-    return None
-
-
-def _children(element: ET.Element, name: str) -> Iterator[ET.Element]:
-    return (child for child in element if _local(child.tag) == name)
-
-
 def _one(element: ET.Element, name: str) -> ET.Element:
-    found = list(_children(element, name))
+    found = list(odm.children(element, name))
     if len(found) != 1:
         raise UnreadableProjectXml(f"expected one {name}, found {len(found)}")
     return found[0]
 
 
 def _required(element: ET.Element, name: str) -> str:
-    value = _attr(element, name)
+    value = odm.attr(element, name)
     if not value:
-        raise UnreadableProjectXml(f"{_local(element.tag)} without {name}")
+        raise UnreadableProjectXml(f"{odm.local(element.tag)} without {name}")
     return value
-
-
-def _text(element: ET.Element | None) -> str:
-    return "" if element is None else "".join(element.itertext())
 
 
 def read_project_xml(text: str) -> ProjectXml:
@@ -113,19 +96,21 @@ def read_project_xml(text: str) -> ProjectXml:
         root = ET.fromstring(text)
     except ET.ParseError as exc:
         raise UnreadableProjectXml(f"not XML: {exc}") from None
-    if _local(root.tag) != "ODM":
-        raise UnreadableProjectXml(f"the root element is {_local(root.tag)!r}, not ODM")
+    if odm.local(root.tag) != "ODM":
+        raise UnreadableProjectXml(f"the root element is {odm.local(root.tag)!r}, not ODM")
     study = _one(root, "Study")
     globals_ = _one(study, "GlobalVariables")
     meta = _one(study, "MetaDataVersion")
 
-    forms = [_required(f, "FormName") for f in _children(meta, "FormDef")]
+    forms = [_required(f, "FormName") for f in odm.children(meta, "FormDef")]
     if not forms:
         raise UnreadableProjectXml("no FormDef: not a project's metadata")
-    defs = {_required(e, "OID"): e for e in _children(meta, "StudyEventDef")}
+    defs = {_required(e, "OID"): e for e in odm.children(meta, "StudyEventDef")}
     order: list[str] = []
-    for protocol in _children(meta, "Protocol"):
-        order += [_required(ref, "StudyEventOID") for ref in _children(protocol, "StudyEventRef")]
+    for protocol in odm.children(meta, "Protocol"):
+        order += [
+            _required(ref, "StudyEventOID") for ref in odm.children(protocol, "StudyEventRef")
+        ]
     if sorted(order) != sorted(defs):
         raise UnreadableProjectXml("the Protocol's events are not the StudyEventDefs")
     events: list[Row] = []
@@ -140,20 +125,20 @@ def read_project_xml(text: str) -> ProjectXml:
         events.append(
             {
                 "unique_event_name": unique,
-                "event_name": _attr(event, "EventName") or unique,
+                "event_name": odm.attr(event, "EventName") or unique,
                 "arm_num": arm,
             }
         )
         mapping += [
             {"arm_num": arm, "unique_event_name": unique, "form": _required(ref, "FormName")}
-            for ref in _children(event, "FormRef")
+            for ref in odm.children(event, "FormRef")
         ]
     longitudinal = bool(events)
 
     repeating: list[Row] = []
-    for setup in _children(globals_, "RepeatingInstrumentsAndEvents"):
+    for setup in odm.children(globals_, "RepeatingInstrumentsAndEvents"):
         for element in setup.iter():
-            kind = _local(element.tag)
+            kind = odm.local(element.tag)
             if kind not in ("RepeatingInstrument", "RepeatingEvent"):
                 continue
             # A classic project's one event is named here, but its repeating export has none.
@@ -163,15 +148,13 @@ def read_project_xml(text: str) -> ProjectXml:
                 raise UnreadableProjectXml("a repeating event in a project without events")
             repeating.append({"event_name": event_name, "form_name": form})
 
-    codes = [
-        line.strip()
-        for line in _text(next(_children(globals_, "MissingDataCodes"), None)).splitlines()
-    ]
     info: Row = {
-        "project_title": _text(next(_children(globals_, "StudyName"), None)),
+        "project_title": odm.text(odm.child(globals_, "StudyName")),
         "is_longitudinal": int(longitudinal),
         "has_repeating_instruments_or_events": int(bool(repeating)),
-        "missing_data_codes": " | ".join(code for code in codes if code),
+        "missing_data_codes": odm.missing_codes_text(
+            odm.text(odm.child(globals_, "MissingDataCodes"))
+        ),
     }
     return ProjectXml(
         project_info=info,
@@ -179,5 +162,5 @@ def read_project_xml(text: str) -> ProjectXml:
         form_event_mapping=mapping,
         repeating=repeating,
         forms=forms,
-        record_id_field=_attr(meta, "RecordIdField") or None,
+        record_id_field=odm.attr(meta, "RecordIdField") or None,
     )

@@ -58,8 +58,9 @@ def _lines(text: str) -> Iterator[str]:
         start = end
 
 
-def _read_csv(text: str) -> tuple[Iterator[list[str]], list[str]]:
-    """A CSV answer's rows still to read, and its header (a byte order mark dropped)."""
+def read_csv(text: str) -> tuple[Iterator[list[str]], list[str]]:
+    """A CSV answer's rows still to read, and its header (a byte order mark dropped). Only
+    the header is read here: the rows are read as they are asked for."""
     reader = csv.reader(_lines(text))
     header = next(reader)
     if header:
@@ -72,7 +73,7 @@ def ids_of_csv(text: str, id_field: str) -> list[str] | None:
     None when the header has no such column. A blank answer lists no records."""
     if not text or text.isspace():
         return []
-    rows, header = _read_csv(text)
+    rows, header = read_csv(text)
     if id_field not in header:
         return None
     column = header.index(id_field)
@@ -89,7 +90,7 @@ def rows_of_csv(text: str) -> list[dict[str, str]] | None:
     REDCap gives). A blank answer has no rows."""
     if not text or text.isspace():
         return []
-    reader, header = _read_csv(text)
+    reader, header = read_csv(text)
     width = len(header)
     rows = []
     for row in reader:

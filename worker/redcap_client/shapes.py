@@ -7,11 +7,11 @@ Messages name the shape, never the content.
 
 from __future__ import annotations
 
-import csv
 import re
 from typing import Any
 
 from worker.redcap_client.failures import UnexpectedResponse
+from worker.redcap_client.record_ids import read_csv
 
 _VERSION = re.compile(r"\d+(\.\d+)+")
 
@@ -66,9 +66,6 @@ def _csv_with_column(result: Any, column: str) -> None:
         raise UnexpectedResponse("record: expected CSV text")
     if not column or not result.strip():
         return
-    first = result[: result.find("\n") + 1 or len(result)]
-    header = next(csv.reader([first]), [])
-    if header:
-        header[0] = header[0].removeprefix("\ufeff")
+    _, header = read_csv(result)
     if column not in header:
         raise UnexpectedResponse("record: the CSV header lacks the record-ID field")

@@ -29,12 +29,13 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from worker import odm_elements as odm
 from worker.errors import ConfigError
+from worker.odm_elements import missing_codes_text
 
 EVENT, RI, INSTANCE, DAG = (
     "redcap_event_name",
@@ -91,36 +92,12 @@ class OdmProject:
     rows: list[dict[str, str]]
 
 
-def _local(name: str) -> str:
-    return name.rpartition("}")[2]
-
-
-def _attr(element: ET.Element, name: str) -> str:
-    """An attribute by local name, with or without the ``redcap:`` namespace."""
-    for key, value in element.attrib.items():
-        if _local(key) == name:
-            return value
-    return ""
-
-
-def _children(element: ET.Element, name: str) -> Iterator[ET.Element]:
-    return (child for child in element if _local(child.tag) == name)
-
-
-def _child(element: ET.Element, name: str) -> ET.Element | None:
-    return next(_children(element, name), None)
-
-
-def _text(element: ET.Element | None) -> str:
-    return "" if element is None else "".join(element.itertext())
-
-
 def _translated(element: ET.Element | None) -> str:
     """A ``Question`` or ``Decode``: REDCap's formatted (HTML) label if given, else the text."""
     if element is None:
         return ""
-    formatted = _child(element, "FormattedTranslatedText")
-    return _text(formatted if formatted is not None else _child(element, "TranslatedText"))
+    formatted = odm.child(element, "FormattedTranslatedText")
+    return odm.text(formatted if formatted is not None else odm.child(element, "TranslatedText"))
 
 
 def _as_int(value: str, default: int = 0) -> int:
@@ -128,12 +105,6 @@ def _as_int(value: str, default: int = 0) -> int:
         return int(value)
     except ValueError:
         return default
-
-
-def missing_codes_text(stored: str) -> str:
-    """``"UNK, Unknown\\nNA, Not applicable"`` -> ``"UNK, Unknown | NA, Not applicable"``."""
-    parts = [p.strip() for p in re.split(r"[\r\n|]+", stored) if p.strip()]
-    return " | ".join(parts)
 
 
 def unique_group_name(name: str) -> str:
@@ -149,17 +120,17 @@ def read_odm(path: Path) -> OdmProject:
         raise ConfigError(f"{path} is not well-formed XML: {exc}") from None
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
-    study = _child(root, "Study") if _local(root.tag) == "ODM" else None
+    study = odm.child(root, "Study") if odm.local(root.tag) == "ODM" else None
     if study is None:
         raise ConfigError(f"{path} is not a REDCap project XML file (no ODM Study element)")
-    meta = _child(study, "MetaDataVersion")
+    meta = odm.child(study, "MetaDataVersion")
     if meta is None:
         raise ConfigError(f"{path}: the ODM Study has no MetaDataVersion")
-    globals_ = _child(study, "GlobalVariables")
+    globals_ = odm.child(study, "GlobalVariables")
     globals_ = globals_ if globals_ is not None else ET.Element("GlobalVariables")
     reader = _OdmReader(path, globals_, meta)
     exports = reader.exports()
-    clinical = _child(root, "ClinicalData")
+    clinical = odm.child(root, "ClinicalData")
     rows = reader.rows(clinical) if clinical is not None else []
     exports["dags"] = reader.dags(rows)
     return OdmProject(exports=exports, rows=rows)
@@ -170,12 +141,12 @@ class _OdmReader:
         self.path = path
         self.globals = globals_
         self.meta = meta
-        self.item_defs = {_attr(e, "OID"): e for e in _children(meta, "ItemDef")}
-        self.group_defs = {_attr(e, "OID"): e for e in _children(meta, "ItemGroupDef")}
-        self.code_lists = {_attr(e, "OID"): e for e in _children(meta, "CodeList")}
-        self.form_defs = list(_children(meta, "FormDef"))
-        self.form_oids = {_attr(f, "OID"): _attr(f, "FormName") for f in self.form_defs}
-        self.record_id = _attr(meta, "RecordIdField")
+        self.item_defs = {odm.attr(e, "OID"): e for e in odm.children(meta, "ItemDef")}
+        self.group_defs = {odm.attr(e, "OID"): e for e in odm.children(meta, "ItemGroupDef")}
+        self.code_lists = {odm.attr(e, "OID"): e for e in odm.children(meta, "CodeList")}
+        self.form_defs = list(odm.children(meta, "FormDef"))
+        self.form_oids = {odm.attr(f, "OID"): odm.attr(f, "FormName") for f in self.form_defs}
+        self.record_id = odm.attr(meta, "RecordIdField")
         self.events = self._events()
         self.event_oids = {e["oid"]: e["unique_event_name"] for e in self.events}
 
@@ -227,19 +198,19 @@ class _OdmReader:
     def _info(self) -> dict[str, Any]:
         info: dict[str, Any] = {}
         for element in self.globals:
-            key = PROJECT_INFO_TAGS.get(_local(element.tag))
+            key = PROJECT_INFO_TAGS.get(odm.local(element.tag))
             if key is not None:
-                text = _text(element).strip()
+                text = odm.text(element).strip()
                 info[key] = _as_int(text) if key in INT_INFO else text
-        codes = _child(self.globals, "MissingDataCodes")
-        info["missing_data_codes"] = missing_codes_text(_text(codes))
+        codes = odm.child(self.globals, "MissingDataCodes")
+        info["missing_data_codes"] = missing_codes_text(odm.text(codes))
         return info
 
     def _events(self) -> list[dict[str, Any]]:
-        defs = {_attr(e, "OID"): e for e in _children(self.meta, "StudyEventDef")}
-        protocol = _child(self.meta, "Protocol")
+        defs = {odm.attr(e, "OID"): e for e in odm.children(self.meta, "StudyEventDef")}
+        protocol = odm.child(self.meta, "Protocol")
         order = (
-            [_attr(ref, "StudyEventOID") for ref in _children(protocol, "StudyEventRef")]
+            [odm.attr(ref, "StudyEventOID") for ref in odm.children(protocol, "StudyEventRef")]
             if protocol is not None
             else []
         )
@@ -249,41 +220,45 @@ class _OdmReader:
             if oid not in defs:
                 raise self.fail(f"Protocol names event {oid!r}, which has no StudyEventDef")
             element = defs[oid]
-            unique = _attr(element, "UniqueEventName")
+            unique = odm.attr(element, "UniqueEventName")
             if not unique:
                 raise self.fail(f"StudyEventDef {oid!r} has no redcap:UniqueEventName")
-            arm = _as_int(_attr(element, "ArmNum"), 1)
+            arm = _as_int(odm.attr(element, "ArmNum"), 1)
             events.append(
                 {
                     "oid": oid,
                     "unique_event_name": unique,
-                    "event_name": _attr(element, "EventName") or _attr(element, "Name"),
-                    "custom_event_label": _attr(element, "CustomEventLabel"),
+                    "event_name": odm.attr(element, "EventName") or odm.attr(element, "Name"),
+                    "custom_event_label": odm.attr(element, "CustomEventLabel"),
                     "arm_num": arm,
-                    "arm_name": _attr(element, "ArmName") or f"Arm {arm}",
-                    "day_offset": _as_int(_attr(element, "DayOffset")),
-                    "offset_min": _as_int(_attr(element, "OffsetMin")),
-                    "offset_max": _as_int(_attr(element, "OffsetMax")),
+                    "arm_name": odm.attr(element, "ArmName") or f"Arm {arm}",
+                    "day_offset": _as_int(odm.attr(element, "DayOffset")),
+                    "offset_min": _as_int(odm.attr(element, "OffsetMin")),
+                    "offset_max": _as_int(odm.attr(element, "OffsetMax")),
                     "forms": [
-                        _attr(ref, "FormName") or self.form_oids.get(_attr(ref, "FormOID"), "")
-                        for ref in _children(element, "FormRef")
+                        odm.attr(ref, "FormName")
+                        or self.form_oids.get(odm.attr(ref, "FormOID"), "")
+                        for ref in odm.children(element, "FormRef")
                     ],
                 }
             )
         return events
 
     def _repeating(self, longitudinal: bool) -> list[dict[str, str]] | None:
-        setup = _child(self.globals, "RepeatingInstrumentsAndEvents")
+        setup = odm.child(self.globals, "RepeatingInstrumentsAndEvents")
         if setup is None:
             return None
         rows = []
         for element in setup.iter():
-            kind = _local(element.tag)
-            event = _attr(element, "UniqueEventName") if longitudinal else ""
+            kind = odm.local(element.tag)
+            event = odm.attr(element, "UniqueEventName") if longitudinal else ""
             if kind == "RepeatingInstrument":
-                form, label = _attr(element, "RepeatInstrument"), _attr(element, "CustomLabel")
+                form, label = (
+                    odm.attr(element, "RepeatInstrument"),
+                    odm.attr(element, "CustomLabel"),
+                )
             elif kind == "RepeatingEvent":
-                form, label = "", _attr(element, "CustomLabel")
+                form, label = "", odm.attr(element, "CustomLabel")
             else:
                 continue
             row = {"event_name": event} if longitudinal else {}
@@ -295,23 +270,23 @@ class _OdmReader:
         labels: dict[str, str] = {}
         seen: set[str] = set()
         for form_def in self.form_defs:
-            form = _attr(form_def, "FormName")
+            form = odm.attr(form_def, "FormName")
             if not form:
-                raise self.fail(f"FormDef {_attr(form_def, 'OID')!r} has no redcap:FormName")
-            labels[form] = _attr(form_def, "Name") or form
-            for group_ref in _children(form_def, "ItemGroupRef"):
-                group = self.group_defs.get(_attr(group_ref, "ItemGroupOID"))
+                raise self.fail(f"FormDef {odm.attr(form_def, 'OID')!r} has no redcap:FormName")
+            labels[form] = odm.attr(form_def, "Name") or form
+            for group_ref in odm.children(form_def, "ItemGroupRef"):
+                group = self.group_defs.get(odm.attr(group_ref, "ItemGroupOID"))
                 if group is None:
                     raise self.fail(
                         f"form {form!r} names item group "
-                        f"{_attr(group_ref, 'ItemGroupOID')!r}, which is not defined"
+                        f"{odm.attr(group_ref, 'ItemGroupOID')!r}, which is not defined"
                     )
-                for item_ref in _children(group, "ItemRef"):
-                    oid = _attr(item_ref, "ItemOID")
+                for item_ref in odm.children(group, "ItemRef"):
+                    oid = odm.attr(item_ref, "ItemOID")
                     item = self.item_defs.get(oid)
                     if item is None:
                         raise self.fail(f"item {oid!r} of form {form!r} has no ItemDef")
-                    variable = _attr(item, "Variable") or oid
+                    variable = odm.attr(item, "Variable") or oid
                     if variable in seen or variable in (f"{form}_complete", DAG):
                         continue  # a checkbox's further options; form status; DAG pseudo-item
                     seen.add(variable)
@@ -323,47 +298,49 @@ class _OdmReader:
     def _metadata_row(self, item: ET.Element, variable: str, form: str) -> dict[str, str]:
         row = {"field_name": variable, "form_name": form}
         for attribute, column in ITEM_ATTRIBUTES.items():
-            row[column] = _attr(item, attribute)
-        row["field_label"] = _translated(_child(item, "Question"))
+            row[column] = odm.attr(item, attribute)
+        row["field_label"] = _translated(odm.child(item, "Question"))
         ftype = row["field_type"]
         choices = ""
         if ftype == "calc":
-            choices = _attr(item, "Calculation")
+            choices = odm.attr(item, "Calculation")
         elif ftype == "slider":
-            choices = _attr(item, "SliderLabels")
+            choices = odm.attr(item, "SliderLabels")
         elif ftype == "checkbox":
             choices = " | ".join(
-                p.strip() for p in _attr(self._code_list(item), "CheckboxChoices").split("|")
+                p.strip() for p in odm.attr(self._code_list(item), "CheckboxChoices").split("|")
             )
         elif ftype in ("radio", "select", "dropdown", "sql"):
-            code_list = self._code_list(item) if _child(item, "CodeListRef") is not None else None
+            code_list = (
+                self._code_list(item) if odm.child(item, "CodeListRef") is not None else None
+            )
             if code_list is not None:
                 choices = " | ".join(
-                    f"{_attr(c, 'CodedValue')}, {_translated(_child(c, 'Decode'))}"
-                    for c in _children(code_list, "CodeListItem")
+                    f"{odm.attr(c, 'CodedValue')}, {_translated(odm.child(c, 'Decode'))}"
+                    for c in odm.children(code_list, "CodeListItem")
                 )
         row["select_choices_or_calculations"] = choices
-        for check in _children(item, "RangeCheck"):
-            comparator = _attr(check, "Comparator")
+        for check in odm.children(item, "RangeCheck"):
+            comparator = odm.attr(check, "Comparator")
             limit = {"GE": "text_validation_min", "LE": "text_validation_max"}.get(comparator)
             if limit is not None:
-                row[limit] = _text(_child(check, "CheckValue")).strip()
+                row[limit] = odm.text(odm.child(check, "CheckValue")).strip()
         return row
 
     def _code_list(self, item: ET.Element) -> ET.Element:
-        ref = _child(item, "CodeListRef")
-        oid = _attr(ref, "CodeListOID") if ref is not None else ""
+        ref = odm.child(item, "CodeListRef")
+        oid = odm.attr(ref, "CodeListOID") if ref is not None else ""
         if oid not in self.code_lists:
-            raise self.fail(f"item {_attr(item, 'OID')!r} names code list {oid!r}, not defined")
+            raise self.fail(f"item {odm.attr(item, 'OID')!r} names code list {oid!r}, not defined")
         return self.code_lists[oid]
 
     def dags(self, rows: list[dict[str, str]]) -> list[dict[str, Any]] | None:
         dags: dict[str, dict[str, Any]] = {}
-        group = _child(self.globals, "DataAccessGroupsGroup")
+        group = odm.child(self.globals, "DataAccessGroupsGroup")
         for element in group.iter() if group is not None else ():
-            name = _attr(element, "group_name")
-            if _local(element.tag) == "DataAccessGroups" and name:
-                unique = _attr(element, "unique_group_name") or unique_group_name(name)
+            name = odm.attr(element, "group_name")
+            if odm.local(element.tag) == "DataAccessGroups" and name:
+                unique = odm.attr(element, "unique_group_name") or unique_group_name(name)
                 dags[unique] = {"data_access_group_name": name, "unique_group_name": unique}
         for row in rows:
             unique = row.get(DAG, "")
@@ -379,48 +356,50 @@ class _OdmReader:
     def rows(self, clinical: ET.Element) -> list[dict[str, str]]:
         rid = self.record_id or next(iter(self.item_defs), "")
         repeating_events = set()
-        setup = _child(self.globals, "RepeatingInstrumentsAndEvents")
+        setup = odm.child(self.globals, "RepeatingInstrumentsAndEvents")
         if setup is not None:
             repeating_events = {
-                _attr(e, "UniqueEventName")
+                odm.attr(e, "UniqueEventName")
                 for e in setup.iter()
-                if _local(e.tag) == "RepeatingEvent"
+                if odm.local(e.tag) == "RepeatingEvent"
             }
         out: dict[tuple[str, str, str, str], dict[str, str]] = {}
-        for subject in _children(clinical, "SubjectData"):
-            record = _attr(subject, "SubjectKey")
+        for subject in odm.children(clinical, "SubjectData"):
+            record = odm.attr(subject, "SubjectKey")
             if not record:
                 raise self.fail("a SubjectData has no SubjectKey")
-            event_blocks = list(_children(subject, "StudyEventData"))
+            event_blocks = list(odm.children(subject, "StudyEventData"))
             blocks: list[tuple[str, str, ET.Element]] = [("", "", subject)]
             if event_blocks:
                 blocks = []
                 for block in event_blocks:
-                    event = _attr(block, "UniqueEventName") or self.event_oids.get(
-                        _attr(block, "StudyEventOID"), ""
+                    event = odm.attr(block, "UniqueEventName") or self.event_oids.get(
+                        odm.attr(block, "StudyEventOID"), ""
                     )
                     if not event:
                         raise self.fail(f"record {record}: a StudyEventData names no known event")
-                    key = _attr(block, "StudyEventRepeatKey") if event in repeating_events else ""
+                    key = (
+                        odm.attr(block, "StudyEventRepeatKey") if event in repeating_events else ""
+                    )
                     blocks.append((event, key, block))
             for event, event_instance, block in blocks:
-                for form_data in _children(block, "FormData"):
-                    form = self.form_oids.get(_attr(form_data, "FormOID"), "")
+                for form_data in odm.children(block, "FormData"):
+                    form = self.form_oids.get(odm.attr(form_data, "FormOID"), "")
                     if not form:
                         raise self.fail(
                             f"record {record}: FormData names unknown form "
-                            f"{_attr(form_data, 'FormOID')!r}"
+                            f"{odm.attr(form_data, 'FormOID')!r}"
                         )
                     ri, instance = "", event_instance
                     if not event_instance and self._repeats(event, form):
-                        ri, instance = form, _attr(form_data, "FormRepeatKey") or "1"
+                        ri, instance = form, odm.attr(form_data, "FormRepeatKey") or "1"
                     row = out.setdefault(
                         (record, event, ri, instance),
                         self._row_start(rid, record, event, ri, instance),
                     )
-                    for group in _children(form_data, "ItemGroupData"):
-                        for item in _children(group, "ItemData"):
-                            row[_attr(item, "ItemOID")] = _attr(item, "Value")
+                    for group in odm.children(form_data, "ItemGroupData"):
+                        for item in odm.children(group, "ItemData"):
+                            row[odm.attr(item, "ItemOID")] = odm.attr(item, "Value")
         dag_of = {r: row[DAG] for (r, *_), row in out.items() if row.get(DAG)}
         for (record, *_), row in out.items():
             if record in dag_of:
@@ -428,14 +407,14 @@ class _OdmReader:
         return list(out.values())
 
     def _repeats(self, event: str, form: str) -> bool:
-        setup = _child(self.globals, "RepeatingInstrumentsAndEvents")
+        setup = odm.child(self.globals, "RepeatingInstrumentsAndEvents")
         if setup is None:
             return False
         longitudinal = bool(self.events)
         return any(
-            _local(e.tag) == "RepeatingInstrument"
-            and _attr(e, "RepeatInstrument") == form
-            and (not longitudinal or _attr(e, "UniqueEventName") == event)
+            odm.local(e.tag) == "RepeatingInstrument"
+            and odm.attr(e, "RepeatInstrument") == form
+            and (not longitudinal or odm.attr(e, "UniqueEventName") == event)
             for e in setup.iter()
         )
 
