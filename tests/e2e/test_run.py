@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.projects import AS_OF, REPO
-from tests.support.worker_process import LiveWorker, run_worker, worker_env
+from tests.support.worker_process import LIMIT_S, LiveWorker, run_worker, worker_env
 
 pytestmark = pytest.mark.e2e
 
@@ -80,7 +80,7 @@ def test_sigterm_during_a_sync_stops_it_before_anything_is_written(
     # The run's first request is answered late, so the signal lands while it is going.
     demo_sandbox.faults.plan("latency:3000")
     worker = start(*run_args(), env=env_for(demo_sandbox, tmp_path))
-    worker.wait_for(lambda e: e["event"] == "sync started")
+    assert demo_sandbox.faults.wait_until_taken(timeout_s=LIMIT_S)
     worker.signal(signal.SIGTERM)
     assert worker.finish() == 0
     [stopped] = [e for e in worker.events if is_run(e)]
@@ -93,7 +93,9 @@ def test_sigterm_during_a_sync_stops_it_before_anything_is_written(
 def test_a_second_signal_exits_at_once(demo_sandbox, start, tmp_path: Path) -> None:
     demo_sandbox.faults.plan("latency:600000")  # a request that would hold the sync for long
     worker = start(*run_args(), env=env_for(demo_sandbox, tmp_path))
-    worker.wait_for(lambda e: e["event"] == "sync started")
+    # "sync started" is logged before the first request is sent; a signal then stops the
+    # sync before it sends anything, and the worker could be gone before the second one.
+    assert demo_sandbox.faults.wait_until_taken(timeout_s=LIMIT_S)
     worker.signal(signal.SIGINT)
     worker.wait_for(lambda e: e["event"].startswith("shutting down"))
     worker.signal(signal.SIGINT)

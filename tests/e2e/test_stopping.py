@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.projects import AS_OF, REPO
-from tests.support.worker_process import LiveWorker, worker_env
+from tests.support.worker_process import LIMIT_S, LiveWorker, worker_env
 from worker.state import StateDir
 
 pytestmark = pytest.mark.e2e
@@ -80,7 +80,7 @@ def test_sigterm_stops_sync_at_a_safe_point_with_a_history_line_and_exit_0(
     demo_sandbox.faults.plan("latency:5000")
     sync = start_sync(env, tmp_path, as_pid_1=as_pid_1)
     try:
-        sync.wait_for(lambda event: event.get("event") == "sync started")
+        assert demo_sandbox.faults.wait_until_taken(timeout_s=LIMIT_S)
         os.kill(worker_pid(sync, as_pid_1), signal.SIGTERM)
         code, stderr = sync.finish(), sync.text
     finally:

@@ -101,6 +101,13 @@ def test_latency_delays_but_answers(nk: Sandbox) -> None:
     assert entry.ok
 
 
+def test_waiting_until_the_planned_faults_are_taken(nk: Sandbox) -> None:
+    nk.faults.plan_content("version", "latency:1")
+    assert not nk.faults.wait_until_taken(timeout_s=0)  # nothing has asked yet
+    pycap(nk).export_version()
+    assert nk.faults.wait_until_taken(timeout_s=0)
+
+
 def test_ok_skips_a_request_in_a_plan(nk: Sandbox) -> None:
     nk.faults.plan("ok", "502")
     pycap(nk).export_version()

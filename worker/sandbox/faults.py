@@ -130,6 +130,8 @@ class Faults:
         seed: int | None = None,
     ) -> None:
         self._lock = threading.Lock()
+        # Notified whenever a planned fault is handed out, for ``wait_until_taken``.
+        self._taken = threading.Condition(self._lock)
         self._planned: deque[Fault] = deque()
         self._planned_imports: deque[Fault] = deque()
         self._planned_batch_exports: deque[Fault] = deque()
@@ -194,6 +196,17 @@ class Faults:
         with self._lock:
             return [f.label for f in self._planned]
 
+    def wait_until_taken(self, timeout_s: float) -> bool:
+        """Block until every planned fault has been handed to a request (so a planned
+        latency is holding one now); False if ``timeout_s`` passed first. Lets a caller act
+        while a request is in flight without guessing how long the client takes to send it."""
+        with self._taken:
+            return self._taken.wait_for(lambda: not self._has_planned(), timeout=timeout_s)
+
+    def _has_planned(self) -> bool:
+        queues = [self._planned, self._planned_imports, self._planned_batch_exports]
+        return any(queues) or any(self._planned_by_content.values())
+
     def next(
         self, *, is_import: bool = False, is_batch_export: bool = False, content: str = ""
     ) -> Decision:
@@ -215,4 +228,5 @@ class Faults:
                 delay += fault.latency_ms
             if fault is not None and fault.kind == "ok":
                 fault = None
+            self._taken.notify_all()
             return Decision(fault, delay)
