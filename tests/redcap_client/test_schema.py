@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import responses
+from responses import matchers
 from structlog.testing import capture_logs
 
 from tests.support.projects import DEMO_PROJECT, project_export, project_xml_text
@@ -14,6 +16,7 @@ from tests.support.projects import demo_export as demo
 from tests.support.redcap_client import (
     CLASSIC_INSTRUMENTS,
     CLASSIC_METADATA,
+    URL,
     contents,
     project_info,
     refuse_project_xml,
@@ -368,12 +371,15 @@ def test_checking_reads_the_project_xml_with_the_data_dictionary_then_the_record
     listing waits for both. The structure is the one the separate exports give, but for the
     project and event IDs, which a later call asking for them reads."""
     reply_longitudinal(api, project_xml=True)
-    reply(api, "record", [{"record_id": "1"}], params={"fields[0]": "record_id"})
+    rows = [{"record_id": "1"}]
+    reply(api, "record", rows, params={"fields[0]": "record_id"})
+    reply(api, "record", rows, params={"records[0]": "1"})
     client = make_client(max_concurrent_requests=at_once)
 
     lean = client.schema(labels=False, ids=False, list_records=True)
+    assert list(client.iter_record_batches()) == [rows]  # the listing's IDs, in one batch
     assert sorted(contents(api)[:2]) == ["metadata", "project_xml"]
-    assert contents(api)[2:] == ["record"]
+    assert contents(api)[2:] == ["record", "record"]
     assert sent(api.calls[contents(api).index("project_xml")])["returnMetadataOnly"] == "true"
     assert lean.project_id is None
     assert {e.event_id for e in lean.events} == {None}
@@ -381,7 +387,7 @@ def test_checking_reads_the_project_xml_with_the_data_dictionary_then_the_record
     full = client.schema()
     # The project XML again, with the exports that carry the IDs; the data dictionary is
     # not asked for again.
-    assert sorted(contents(api)[3:]) == ["event", "instrument", "project", "project_xml", "version"]
+    assert sorted(contents(api)[4:]) == ["event", "instrument", "project", "project_xml", "version"]
     assert full.project_id == 4107
     assert all(e.event_id is not None for e in full.events)
     without_ids = full.model_copy(
@@ -393,6 +399,38 @@ def test_checking_reads_the_project_xml_with_the_data_dictionary_then_the_record
         }
     )
     assert lean == without_ids
+
+
+def test_the_structure_is_handed_over_while_the_record_ids_are_still_coming(
+    api: responses.RequestsMock, make_client: Callable[..., RedcapClient]
+) -> None:
+    """A check loads its study while REDCap builds the listing; the export waits for it."""
+    reply_project_xml(api)
+    reply(api, "metadata", demo("metadata"))
+    handed_over = threading.Event()
+    answered_after_handover: list[bool] = []
+
+    def listing(request: object) -> tuple[int, dict[str, str], str]:
+        # Held until the structure is handed over (or, were the read to wait for the
+        # listing, for long enough to tell).
+        answered_after_handover.append(handed_over.wait(timeout=10))
+        return 200, {"Content-Type": "text/csv"}, "record_id\n1\n"
+
+    api.add_callback(
+        responses.POST,
+        URL,
+        callback=listing,
+        content_type=None,
+        match=[matchers.urlencoded_params_matcher({"fields[0]": "record_id"}, strict_match=False)],
+    )
+    rows = [{"record_id": "1"}]
+    reply(api, "record", rows, params={"records[0]": "1"})
+    client = make_client()
+
+    client.schema(labels=False, ids=False, list_records=True)
+    handed_over.set()
+    assert list(client.iter_record_batches()) == [rows]
+    assert answered_after_handover == [True]
 
 
 @pytest.mark.parametrize(

@@ -31,6 +31,8 @@ from worker.redcap_client import (
     RedcapRequestRefused,
     RetryPolicy,
 )
+from worker.redcap_client.ratelimit import JITTER_MARGIN_S
+from worker.redcap_client.transport import new_session
 from worker.stopping import STOP_POLL_S
 
 INFO = project_info(longitudinal=False, repeating=False)
@@ -354,6 +356,20 @@ def test_verify_ssl_false_is_passed_on(
     assert any("verification is off" in e["event"] for e in logs)
 
 
+def test_a_session_takes_its_rate_slot_once_per_request_as_it_sends(
+    api: responses.RequestsMock,
+) -> None:
+    # Taken by the adapter, after the request is built: what the limiter spaces is then
+    # what the server receives, not the time spent encoding a large body before it.
+    reply(api, "version", raw="15.7.6", content_type="text/csv")
+    reply(api, "version", raw="15.7.6", content_type="text/csv")
+    sent_before: list[int] = []
+    session = new_session(lambda: sent_before.append(len(api.calls)))
+    for _ in range(2):
+        session.post(URL, data={"content": "version", "token": TOKEN}, allow_redirects=False)
+    assert sent_before == [0, 1]
+
+
 def test_requests_are_spaced_by_the_rate_ceiling(
     api: responses.RequestsMock, make_client: Callable[..., RedcapClient], fake_time: FakeTime
 ) -> None:
@@ -363,12 +379,13 @@ def test_requests_are_spaced_by_the_rate_ceiling(
     reply(api, "version", raw="15.7.6", content_type="text/csv")
     refuse_project_xml(api)
     make_client(max_requests_per_second=2.0).schema()
-    # Two starts per window of 1.15 s (1 s and the jitter margin). The fake clock stands
+    # Two starts per window of 1 s and the jitter margin. The fake clock stands
     # still during requests: of the five (data dictionary, project XML refused, project
     # info, instruments, version), the third and fourth wait for the next window, together,
     # and the fifth for the one after.
     assert contents(api) == ["metadata", "project_xml", "project", "instrument", "version"]
-    assert fake_time.sleeps == pytest.approx([1.15, 1.15])
+    window = 1.0 + JITTER_MARGIN_S
+    assert fake_time.sleeps == pytest.approx([window, window])
 
 
 def test_retries_go_through_the_rate_limiter_too(
@@ -376,9 +393,10 @@ def test_retries_go_through_the_rate_limiter_too(
 ) -> None:
     reply(api, "project", raw="<html/>", status=503)
     reply_ok(api)
-    # Backoff (0.375 s) is shorter than the window (1.15 s): the limiter adds the rest.
+    # Backoff (0.375 s) is shorter than the window (1 s and the margin): the limiter adds
+    # the rest.
     make_client(max_requests_per_second=1.0).project_info()
-    assert fake_time.sleeps == pytest.approx([0.375, 0.775])
+    assert fake_time.sleeps == pytest.approx([0.375, 1.0 + JITTER_MARGIN_S - 0.375])
 
 
 # -- a stop request: no new attempt, and retry waits end at once --------------------------

@@ -414,9 +414,11 @@ class RedcapClient:
             return ask
 
         # In this order: the listing takes the first free slot after the data dictionary.
+        # It is only started here: the caller gets the structure without waiting for it
+        # (a check loads its study meanwhile), and the export waits for it.
         asked: dict[str, Callable[[], Any]] = {"metadata": metadata, "xml": read_xml}
         if list_records:
-            asked["record IDs"] = once_judged(self._record_listing)
+            asked["record IDs"] = once_judged(self._listing_started)
         if ids:
             asked["info"] = once_judged(self.project_info)
             # The events export of a classic project is refused: read as none.
@@ -436,6 +438,8 @@ class RedcapClient:
                 answers[name] = answer
         finally:
             answered.close()
+        # Whatever else is judged, the listing stands: it reads the data dictionary only.
+        self._listing = answers.get("record IDs")
         xml: ProjectXml = answers["xml"]
         events = answers.get("events", xml.events)
         if [e.get("unique_event_name") for e in events] != [
@@ -443,7 +447,6 @@ class RedcapClient:
         ]:
             _xml_not_used("its events are not the events export's")
             return None
-        self._listing = answers.get("record IDs")
         schema = ProjectSchema.from_exports(
             project_info=answers.get("info", xml.project_info),
             metadata=metadata.rows,
@@ -514,6 +517,25 @@ class RedcapClient:
         events = self._events(known_longitudinal=known_longitudinal is True)
         mapping = list(self._project.export_instrument_event_mappings()) if events else []
         return events, mapping
+
+    def _listing_started(self) -> Callable[[], list[str]]:
+        """The record listing, started on a thread of its own; the callable returned waits
+        for it and returns the IDs or raises the listing's error."""
+        listed: Future[Callable[[], list[str]]] = Future()
+
+        def run() -> None:
+            try:
+                listed.set_result(self._record_listing())
+            except BaseException as exc:  # Abandoned, StopRequested: raised where it is used
+                listed.set_exception(exc)
+
+        # In a copy of this context: its log lines carry what this run's carry. A daemon:
+        # a run that fails before its export leaves it to end with its one request.
+        thread = threading.Thread(
+            target=contextvars.copy_context().run, args=(run,), name="redcap-listing", daemon=True
+        )
+        thread.start()
+        return lambda: listed.result()()
 
     def _record_listing(self) -> Callable[[], list[str]]:
         """The record IDs, or the listing's error: raised when the listing is used, so a

@@ -96,12 +96,30 @@ def is_write(payload: dict[str, Any], file: object | None = None) -> bool:
     return file is not None or "data" in payload or payload.get("action") not in _READ_ACTIONS
 
 
-def new_session() -> requests.Session:
+class _PacedAdapter(HTTPAdapter):
+    """An adapter that calls ``before_send`` (the rate limiter) as late as requests allows:
+    after the request is prepared (body encoded, proxies and .netrc looked up), just before
+    its connection sends it. What the limiter spaces is the time it hands out a slot; the
+    server spaces what it receives. Every step between the two waits for the interpreter
+    while another thread checks a batch, so the fewer of them, the closer the two spacings
+    (see ``ratelimit.JITTER_MARGIN_S``)."""
+
+    def __init__(self, before_send: Callable[[], None], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._before_send = before_send
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
+        self._before_send()
+        return super().send(request, *args, **kwargs)
+
+
+def new_session(before_send: Callable[[], None]) -> requests.Session:
     """A session of our own: PyCap's module-level one is shared by every Project in the
     process. urllib3 retries stay off (``max_retries=0``) because we retry above it, where we
-    also see unparseable 200 answers and go through the rate limiter."""
+    also see unparseable 200 answers and go through the rate limiter (``before_send``, called
+    once per request: redirects are never followed)."""
     session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=4, max_retries=0)
+    adapter = _PacedAdapter(before_send, pool_connections=1, pool_maxsize=4, max_retries=0)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     session.headers["User-Agent"] = (
@@ -112,10 +130,12 @@ def new_session() -> requests.Session:
 
 class _Sessions:
     """The sessions requests go out on: one request at a time on each, at most ``size``
-    requests at once, sessions made as they are first needed (so at most ``size``)."""
+    requests at once, sessions made as they are first needed (so at most ``size``), each
+    calling ``before_send`` just before it sends a request."""
 
-    def __init__(self, first: requests.Session | None, size: int) -> None:
-        self._idle = [first if first is not None else new_session()]
+    def __init__(self, size: int, before_send: Callable[[], None]) -> None:
+        self._before_send = before_send
+        self._idle = [new_session(before_send)]
         self._all = list(self._idle)
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(size)
@@ -132,7 +152,7 @@ class _Sessions:
                     self._idle.append(session)
 
     def _made(self) -> requests.Session:
-        session = new_session()
+        session = new_session(self._before_send)
         self._all.append(session)
         return session
 
@@ -145,22 +165,16 @@ class _Sessions:
 
 class _CheckedHTTP:
     """Stands in for the ``requests.Session`` PyCap posts through (``_RCRequest`` uses only
-    ``post``): waits for a free session (the bound on requests in flight) and for the rate
-    limiter, counts the request, and raises ``HTTPStatusFailure`` for non-2xx answers, whose
-    status PyCap would otherwise ignore."""
+    ``post``): waits for a free session (the bound on requests in flight; its adapter then
+    waits for the rate limiter and counts the request) and raises ``HTTPStatusFailure`` for
+    non-2xx answers, whose status PyCap would otherwise ignore."""
 
-    def __init__(
-        self, sessions: _Sessions, limiter: RateLimiter, on_request: Callable[[], None]
-    ) -> None:
+    def __init__(self, sessions: _Sessions) -> None:
         self._sessions = sessions
-        self._limiter = limiter
-        self._on_request = on_request
 
     def post(self, url: str, **kwargs: Any) -> requests.Response:
         # The session first: a rate slot reserved while waiting for one would start late.
         with self._sessions.one() as session:
-            self._limiter.acquire()
-            self._on_request()
             response = session.post(url, **kwargs)
         status = response.status_code
         if 200 <= status < 300:
@@ -200,7 +214,6 @@ class Transport:
         limiter: RateLimiter,
         sleep: Callable[[float], None] = time.sleep,
         rng: Callable[[], float] = random.random,
-        session: requests.Session | None = None,
         should_stop: Callable[[], bool] | None = None,
         max_in_flight: int = 1,
     ) -> None:
@@ -215,13 +228,15 @@ class Transport:
         self._should_stop = should_stop
         self._count_lock = threading.Lock()
         self._requests = 0
-        self._sessions = _Sessions(session, max_in_flight)
-        self._http = _CheckedHTTP(self._sessions, limiter, self._count)
+        self._limiter = limiter
+        self._sessions = _Sessions(max_in_flight, self._before_send)
+        self._http = _CheckedHTTP(self._sessions)
 
     def close(self) -> None:
         self._sessions.close()
 
-    def _count(self) -> None:
+    def _before_send(self) -> None:
+        self._limiter.acquire()
         with self._count_lock:
             self._requests += 1
 
