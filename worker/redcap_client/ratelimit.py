@@ -21,14 +21,14 @@ from worker.errors import ConfigError
 
 # Seconds added to each window for the time between our start and the server's arrival
 # stamp. The start is taken just before the connection sends (transport._PacedAdapter), after
-# the request is built, so what remains is a thread waiting for the interpreter while another
-# checks a batch, and the server's own wait for its interpreter (the sandbox is a Python
-# server). Measured on a 2-core machine against the sandbox, 5,000 participants: at 500 ms
-# latency, 1 to 2 ms typical and 22 ms at most (check and first sync); with no latency, where
-# the sandbox is busiest, 6 ms typical and 41 ms at most; the closest six arrivals ever came
-# was 26 ms less than their starts' window. (Taking the start before the request was built,
-# the first sync's arrivals lagged by 22 ms typical and 78 ms at most.)
-JITTER_MARGIN_S = 0.06
+# the request is built, so what remains is a thread waiting for the interpreter while others
+# check a batch or parse one, and the server's own wait for its interpreter (the sandbox is a
+# Python server). Measured on a 2-core machine against the sandbox: at 5,000 participants
+# and 500 ms latency, 1 to 2 ms typical and 22 ms at most (check and first sync; taking the
+# start before the request was built, 22 ms typical and 78 ms at most on the first sync); a
+# check at 50,000 participants with no latency, 1 to 6 ms typical and 82 ms at most. A 60 ms
+# margin let six requests arrive within one second there.
+JITTER_MARGIN_S = 0.15
 
 
 class RateLimiter:
