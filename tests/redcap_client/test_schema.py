@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -97,22 +98,45 @@ def test_longitudinal_project(
 def test_a_classic_project_read_with_the_project_xml(
     api: responses.RequestsMock, make_client: Callable[..., RedcapClient], tmp_path: Path
 ) -> None:
-    """No events in the file; the events export, asked for its IDs before the file is
-    read, is refused as REDCap refuses it for a classic project, and read as none."""
+    """No events in the file: the events export, which REDCap refuses for a classic
+    project (and logs as an API error), is not asked for."""
     folder = write_classic_project(tmp_path / "classic")
     reply_project_xml(api, project_xml_text(folder))
     reply(api, "metadata", project_export(folder, "metadata"))
     reply(api, "project", project_export(folder, "project"))
-    reply(api, "event", {"error": "You cannot export events for classic projects"}, status=400)
     reply(api, "instrument", project_export(folder, "instruments"))
     reply(api, "version", raw="15.7.6", content_type="text/csv")
     schema = make_client().schema()
 
-    assert contents(api) == ["metadata", "project_xml", "project", "event", "instrument", "version"]
+    assert contents(api) == ["metadata", "project_xml", "project", "instrument", "version"]
     assert not schema.is_longitudinal
     assert schema.event_names == [None]
     assert schema.repeating_forms == frozenset({(None, "visit")})
     assert schema.project_id == 77
+
+
+def without_events(project_xml: str) -> str:
+    """The file as it would be, were the project's events left out of it."""
+    for element in ("StudyEventRef", "StudyEventDef", "RepeatingInstrumentsAndEvents"):
+        project_xml = re.sub(
+            rf"<((?:\w+:)?{element})\b[^>]*?(/>|>.*?</\1>)", "", project_xml, flags=re.DOTALL
+        )
+    return project_xml
+
+
+def test_a_file_without_events_for_a_project_with_events_is_not_used(
+    api: responses.RequestsMock, make_client: Callable[..., RedcapClient]
+) -> None:
+    """Its events would be taken on its word (a classic project's export is not asked
+    for), so the project info's flag is the check: the separate exports are read."""
+    reply_longitudinal(api, labels=False, project_xml=None)
+    reply_project_xml(api, without_events(project_xml_text(DEMO_PROJECT)))
+    with capture_logs() as logs:
+        schema = make_client().schema(labels=False)
+
+    assert schema.is_longitudinal
+    said = [e["why"] for e in logs if e["event"].startswith("redcap project XML not used")]
+    assert said == ["it has no events, but the project info says the project has"]
 
 
 def test_without_the_project_xml_the_separate_exports_give_the_same_structure(

@@ -419,10 +419,17 @@ class RedcapClient:
         asked: dict[str, Callable[[], Any]] = {"metadata": metadata, "xml": read_xml}
         if list_records:
             asked["record IDs"] = once_judged(self._listing_started)
+        def events() -> list[Row]:
+            # A project without events (the file says so) is not asked: REDCap refuses the
+            # events export of a classic project, and logs the refusal as an API error. Asked,
+            # a refusal is read as none.
+            xml = judged[0]
+            assert isinstance(xml, ProjectXml)
+            return self._events(known_longitudinal=False) if xml.events else []
+
         if ids:
             asked["info"] = once_judged(self.project_info)
-            # The events export of a classic project is refused: read as none.
-            asked["events"] = once_judged(partial(self._events, known_longitudinal=False))
+            asked["events"] = once_judged(events)
         if labels:
             asked["instruments"] = once_judged(self._project.export_instruments)
             asked["version"] = once_judged(self.version)
@@ -446,6 +453,9 @@ class RedcapClient:
             e["unique_event_name"] for e in xml.events
         ]:
             _xml_not_used("its events are not the events export's")
+            return None
+        if not xml.events and _flag(answers.get("info", {}), "is_longitudinal"):
+            _xml_not_used("it has no events, but the project info says the project has")
             return None
         schema = ProjectSchema.from_exports(
             project_info=answers.get("info", xml.project_info),
