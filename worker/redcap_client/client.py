@@ -419,7 +419,8 @@ class RedcapClient:
         asked: dict[str, Callable[[], Any]] = {"metadata": metadata, "xml": read_xml}
         if list_records:
             asked["record IDs"] = once_judged(self._listing_started)
-        def events() -> list[Row]:
+
+        def events_unless_classic() -> list[Row]:
             # A project without events (the file says so) is not asked: REDCap refuses the
             # events export of a classic project, and logs the refusal as an API error. Asked,
             # a refusal is read as none.
@@ -429,7 +430,7 @@ class RedcapClient:
 
         if ids:
             asked["info"] = once_judged(self.project_info)
-            asked["events"] = once_judged(events)
+            asked["events"] = once_judged(events_unless_classic)
         if labels:
             asked["instruments"] = once_judged(self._project.export_instruments)
             asked["version"] = once_judged(self.version)
