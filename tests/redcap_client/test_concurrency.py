@@ -10,7 +10,7 @@ from functools import partial
 
 import pytest
 
-from worker.redcap_client.concurrency import in_order, is_abandoned
+from worker.redcap_client.concurrency import abandon_when, in_order, is_abandoned, on_its_own
 
 WHO = contextvars.ContextVar("WHO", default="nobody")
 WAIT_S = 10  # an upper bound on a wait for an event, never reached when all is well
@@ -165,3 +165,11 @@ def test_a_cancelled_run_starts_no_further_task() -> None:
         )
         assert ran[: len(results)] == results
         assert len(ran) <= 1 + width
+
+
+def test_work_on_its_own_is_not_given_up_with_the_task_that_started_it() -> None:
+    with abandon_when(lambda: True):
+        assert is_abandoned()
+        with on_its_own():
+            assert not is_abandoned()
+        assert is_abandoned()

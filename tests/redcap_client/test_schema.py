@@ -428,16 +428,20 @@ def test_checking_reads_the_project_xml_with_the_data_dictionary_then_the_record
 def test_the_structure_is_handed_over_while_the_record_ids_are_still_coming(
     api: responses.RequestsMock, make_client: Callable[..., RedcapClient]
 ) -> None:
-    """A check loads its study while REDCap builds the listing; the export waits for it."""
+    """A check loads its study while REDCap builds the listing; the export waits for it.
+    The listing is not given up with the structure read that started it: its retry, after
+    the structure was handed over, is sent."""
     reply_project_xml(api)
     reply(api, "metadata", demo("metadata"))
     handed_over = threading.Event()
     answered_after_handover: list[bool] = []
 
     def listing(request: object) -> tuple[int, dict[str, str], str]:
-        # Held until the structure is handed over (or, were the read to wait for the
-        # listing, for long enough to tell).
-        answered_after_handover.append(handed_over.wait(timeout=10))
+        if not answered_after_handover:
+            # Held until the structure is handed over (or, were the read to wait for the
+            # listing, for long enough to tell), then a server error: asked again.
+            answered_after_handover.append(handed_over.wait(timeout=10))
+            return 503, {"Content-Type": "text/html"}, "<html>busy</html>"
         return 200, {"Content-Type": "text/csv"}, "record_id\n1\n"
 
     api.add_callback(
@@ -449,12 +453,13 @@ def test_the_structure_is_handed_over_while_the_record_ids_are_still_coming(
     )
     rows = [{"record_id": "1"}]
     reply(api, "record", rows, params={"records[0]": "1"})
-    client = make_client()
+    client = make_client(max_concurrent_requests=3)
 
     client.schema(labels=False, ids=False, list_records=True)
     handed_over.set()
     assert list(client.iter_record_batches()) == [rows]
     assert answered_after_handover == [True]
+    assert contents(api)[2:] == ["record", "record", "record"]  # the listing twice, the batch
 
 
 @pytest.mark.parametrize(

@@ -26,7 +26,7 @@ from pydantic import SecretStr
 from worker.core.schema import ProjectSchema, form_labels_of
 from worker.errors import ConfigError, RedcapRefused, RedcapUnreachable
 from worker.loopback import is_loopback
-from worker.redcap_client.concurrency import Abandoned, in_order
+from worker.redcap_client.concurrency import Abandoned, in_order, on_its_own
 from worker.redcap_client.credentials import check_token, check_url
 from worker.redcap_client.failures import RedcapRequestRefused
 from worker.redcap_client.policy import RetryPolicy
@@ -536,12 +536,14 @@ class RedcapClient:
 
         def run() -> None:
             try:
-                listed.set_result(self._record_listing())
-            except BaseException as exc:  # Abandoned, StopRequested: raised where it is used
+                # Not given up with the structure read that started it, which ends first.
+                with on_its_own():
+                    listed.set_result(self._record_listing())
+            except BaseException as exc:  # e.g. StopRequested: raised where it is used
                 listed.set_exception(exc)
 
         # In a copy of this context: its log lines carry what this run's carry. A daemon:
-        # a run that fails before its export leaves it to end with its one request.
+        # a run that fails before its export leaves it to end with its request.
         thread = threading.Thread(
             target=contextvars.copy_context().run, args=(run,), name="redcap-listing", daemon=True
         )

@@ -44,6 +44,17 @@ def abandon_when(check: Callable[[], bool]) -> Iterator[None]:
         _abandoned.reset(token)
 
 
+@contextmanager
+def on_its_own() -> Iterator[None]:
+    """Inside the block (in this context), requests are never given up with a task: for work
+    a task hands to a thread of its own, which outlives it by design."""
+    token = _abandoned.set(None)
+    try:
+        yield
+    finally:
+        _abandoned.reset(token)
+
+
 def may_be_abandoned() -> bool:
     """Whether this context runs a task that can be given up."""
     return _abandoned.get() is not None
