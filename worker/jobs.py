@@ -59,6 +59,21 @@ class JobOutcome:
         return self.sync.status
 
 
+def incomplete_reason(outcome: object) -> str | None:
+    """Why a run that finished still failed (write batches rejected, summaries not sent),
+    in counts only: REDCap's rejection messages can quote the rows' values."""
+    if not isinstance(outcome, JobOutcome) or outcome.ok:
+        return None
+    problems = []
+    if outcome.sync.write_errors:
+        n = len(outcome.sync.write_errors)
+        problems.append(f"REDCap rejected {n} query write batch{'es' if n > 1 else ''}")
+    if outcome.notify.failed:
+        n = len(outcome.notify.failed)
+        problems.append(f"{n} summar{'ies' if n > 1 else 'y'} not sent")
+    return "the run was incomplete: " + ", ".join(problems)
+
+
 def changed_since(state: StateDir, session: Session) -> datetime | None:
     """The ``dateRangeBegin`` for an incremental run, in REDCap's server time; None: full."""
     cursor = state.cursor()

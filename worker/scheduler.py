@@ -53,9 +53,9 @@ from worker.errors import (
     WorkerError,
 )
 from worker.health import OutageTracker
-from worker.jobs import JobOutcome, run_sync_job
+from worker.jobs import incomplete_reason, run_sync_job
 from worker.logs import REDACTOR
-from worker.notify.failures import record_scheduled_run
+from worker.notify.failures import record_scheduled_run, unexpected_error
 from worker.redcap_client import retry_log_level
 from worker.session import Session, today_in
 from worker.state import StateDir, utc_now
@@ -189,8 +189,7 @@ class SyncRunner:
             self._count(str(exc))
         except Exception as exc:
             log.exception("sync failed")
-            # Only the class: an unexpected error's text could quote anything.
-            self._count(f"unexpected error {type(exc).__name__}; the worker's log has its trace")
+            self._count(unexpected_error(exc))
         else:
             self.outage.reachable()
             self._count(incomplete_reason(outcome))
@@ -226,21 +225,6 @@ class SyncRunner:
         # The client asks about a stop before each attempt and during its retry waits.
         with make_client(settings.redcap, should_stop=self.should_stop) as client:
             yield Session(settings=settings, client=client, as_of=as_of)
-
-
-def incomplete_reason(outcome: object) -> str | None:
-    """Why a run that finished still failed (write batches rejected, summaries not sent),
-    in counts only: REDCap's rejection messages can quote the rows' values."""
-    if not isinstance(outcome, JobOutcome) or outcome.ok:
-        return None
-    problems = []
-    if outcome.sync.write_errors:
-        n = len(outcome.sync.write_errors)
-        problems.append(f"REDCap rejected {n} query write batch{'es' if n > 1 else ''}")
-    if outcome.notify.failed:
-        n = len(outcome.notify.failed)
-        problems.append(f"{n} summar{'ies' if n > 1 else 'y'} not sent")
-    return "the run was incomplete: " + ", ".join(problems)
 
 
 # -- the scheduler -------------------------------------------------------------------------

@@ -47,3 +47,30 @@ def test_after_a_sync_a_dry_run_plans_nothing_and_the_summary_counts_them_unchan
     assert "  none: REDCap already matches the findings" in out
     [summary] = [line for line in out if line.startswith("dry run: ")]
     assert counts(summary) == {"created": 0, "resolved": 0, "unchanged": written}
+
+
+def refused_runs(sandbox, *extra: str, runs: int = 3) -> list[int]:
+    """``runs`` syncs whose first request (the data dictionary) REDCap refuses."""
+    codes = []
+    for _ in range(runs):
+        sandbox.faults.plan_content("metadata", "refuse")
+        codes.append(main([*BASE, *extra]))
+    return codes
+
+
+def test_a_scheduled_sync_counts_in_the_failure_streak_and_alerts_the_data_manager(
+    redcap_env, tmp_path, capsys
+) -> None:
+    sent = tmp_path / "state" / "outbox" / "sent"
+    assert refused_runs(redcap_env, "--scheduled") == [3, 3, 3]
+    # The third failed run in a row: one alert (no SMTP host here: filed as an .eml).
+    [alert] = sent.glob("sync-failing-*.eml")
+    assert "failed 3 times in a row" in alert.read_text(encoding="utf-8")
+
+    assert main([*BASE, "--scheduled"]) == 0
+    assert len(list(sent.glob("sync-recovered-*.eml"))) == 1
+
+
+def test_a_sync_started_by_hand_counts_in_no_streak(redcap_env, tmp_path, capsys) -> None:
+    assert refused_runs(redcap_env) == [3, 3, 3]
+    assert not list((tmp_path / "state").glob("outbox/sent/sync-failing-*.eml"))

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from itertools import groupby
 from typing import TYPE_CHECKING
+
+import structlog
 
 from worker.cli.common import (
     add_as_of_option,
@@ -19,6 +23,9 @@ from worker.text_safety import visible
 
 if TYPE_CHECKING:
     from worker.core.outcome import RunOutcome
+    from worker.session import Session
+
+log = structlog.get_logger(__name__)
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_DEGRADED = 0, 4, 6
 
@@ -69,6 +76,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="print the planned changes per record and write nothing",
     )
+    parser.add_argument(
+        "--scheduled",
+        action="store_true",
+        help="count this run as `run` counts its scheduled syncs, for a sync an outside "
+        "scheduler starts (a Kubernetes CronJob, cron): after email.alert_after_failures "
+        "failed runs in a row the data manager gets one alert, and one message when a run "
+        "succeeds again. A run stopped by a signal, or not started because another sync is "
+        "running, does not count",
+    )
     parser.set_defaults(func=run)
 
 
@@ -79,7 +95,10 @@ def run(args: argparse.Namespace) -> int:
     # Kubernetes CronJob's container): the kernel gives PID 1 no default action for it.
     shutdown = Shutdown()
     shutdown.install()
-    with open_session(args, should_stop=shutdown) as session:
+    with (
+        open_session(args, should_stop=shutdown) as session,
+        counted_in_streak(session, args.scheduled) as count,
+    ):
         outcome = run_sync_job(
             session,
             incremental=args.incremental,
@@ -89,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
             on_write_progress=progress_printer("writing", "query rows"),
             should_stop=shutdown,
         )
+        count(outcome)
     result = outcome.sync
     if args.dry_run:
         print(render_plan(result))
@@ -108,6 +128,44 @@ def run(args: argparse.Namespace) -> int:
     if not outcome.ok:
         return EXIT_INCOMPLETE
     return EXIT_DEGRADED if outcome.status == "degraded" else EXIT_OK
+
+
+@contextmanager
+def counted_in_streak(session: Session, scheduled: bool) -> Iterator[Callable[[object], None]]:
+    """With ``scheduled``, the run's end in the failure streak (``notify.failures``): the
+    block's error, else what the outcome handed to the callable says. As ``run`` counts:
+    the worker's own one-line errors, an unexpected one by its class only."""
+    from worker.errors import StopRequested, SyncBusy, WorkerError
+    from worker.jobs import incomplete_reason
+    from worker.notify.failures import record_scheduled_run, unexpected_error
+    from worker.state import StateDir, utc_now
+
+    def record(error: str | None) -> None:
+        if not scheduled:
+            return
+        try:
+            record_scheduled_run(
+                StateDir(session.settings.state_dir),
+                session.settings.email,
+                ok=error is None,
+                error=error or "",
+                now=utc_now(),
+            )
+        except Exception:
+            # The alert is a courtesy on top of the exit code and the log: never the
+            # reason a run fails.
+            log.exception("could not record the run for failure alerts")
+
+    try:
+        yield lambda outcome: record(incomplete_reason(outcome))
+    except (StopRequested, SyncBusy):
+        raise
+    except WorkerError as exc:
+        record(str(exc))
+        raise
+    except Exception as exc:
+        record(unexpected_error(exc))
+        raise
 
 
 def render_plan(result: RunOutcome) -> str:

@@ -130,6 +130,12 @@ def next_streak(
     return failed, None
 
 
+def unexpected_error(exc: BaseException) -> str:
+    """What the streak keeps of an error the worker did not expect: only its class, as its
+    text could quote anything."""
+    return f"unexpected error {type(exc).__name__}; the worker's log has its trace"
+
+
 def record_scheduled_run(
     state: StateDir, email: EmailSettings, *, ok: bool, error: str, now: datetime
 ) -> None:
