@@ -55,7 +55,7 @@ from worker.errors import (
 from worker.health import OutageTracker
 from worker.jobs import incomplete_reason, run_sync_job
 from worker.logs import REDACTOR
-from worker.notify.failures import record_scheduled_run, unexpected_error
+from worker.notify.failures import count_scheduled_run, unexpected_error
 from worker.redcap_client import retry_log_level
 from worker.session import Session, today_in
 from worker.state import StateDir, utc_now
@@ -196,17 +196,9 @@ class SyncRunner:
 
     def _count(self, error: str | None) -> None:
         """Count the run in the failure streak (``error`` None: it succeeded)."""
-        try:
-            record_scheduled_run(
-                StateDir(self.settings.state_dir),
-                self.settings.email,
-                ok=error is None,
-                error=error or "",
-                now=self.clock(),
-            )
-        except Exception:
-            # The alert is a courtesy on top of the log and health: never a reason to crash.
-            log.exception("could not record the run for failure alerts")
+        count_scheduled_run(
+            self.settings.state_dir, self.settings.email, error=error, now=self.clock()
+        )
 
     def _incremental(self, kind: JobKind) -> bool:
         if kind != "startup":

@@ -8,8 +8,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from structlog.testing import capture_logs
+
+from worker.config import EmailSettings
 from worker.notify.failures import (
     Streak,
+    count_scheduled_run,
     failing_notice,
     load_streak,
     next_streak,
@@ -94,3 +98,11 @@ def test_the_html_part_escapes_the_error_text() -> None:
     html = failing_notice(streak, "S").rendered.html
     assert "&lt;b&gt;proxy&lt;/b&gt; said no" in html
     assert "<b>proxy</b>" not in html
+
+
+def test_counting_a_run_that_cannot_be_recorded_only_says_so(tmp_path: Path) -> None:
+    blocked = tmp_path / "state"
+    blocked.write_text("a file where the state folder should be")
+    with capture_logs() as logs:
+        count_scheduled_run(blocked, EmailSettings(), error="down", now=T0)
+    assert [e["event"] for e in logs] == ["could not record the run for failure alerts"]

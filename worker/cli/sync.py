@@ -8,8 +8,6 @@ from contextlib import contextmanager
 from itertools import groupby
 from typing import TYPE_CHECKING
 
-import structlog
-
 from worker.cli.common import (
     add_as_of_option,
     add_connection_options,
@@ -24,8 +22,6 @@ from worker.text_safety import visible
 if TYPE_CHECKING:
     from worker.core.outcome import RunOutcome
     from worker.session import Session
-
-log = structlog.get_logger(__name__)
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_DEGRADED = 0, 4, 6
 
@@ -137,24 +133,13 @@ def counted_in_streak(session: Session, scheduled: bool) -> Iterator[Callable[[o
     the worker's own one-line errors, an unexpected one by its class only."""
     from worker.errors import StopRequested, SyncBusy, WorkerError
     from worker.jobs import incomplete_reason
-    from worker.notify.failures import record_scheduled_run, unexpected_error
-    from worker.state import StateDir, utc_now
+    from worker.notify.failures import count_scheduled_run, unexpected_error
+    from worker.state import utc_now
 
     def record(error: str | None) -> None:
-        if not scheduled:
-            return
-        try:
-            record_scheduled_run(
-                StateDir(session.settings.state_dir),
-                session.settings.email,
-                ok=error is None,
-                error=error or "",
-                now=utc_now(),
-            )
-        except Exception:
-            # The alert is a courtesy on top of the exit code and the log: never the
-            # reason a run fails.
-            log.exception("could not record the run for failure alerts")
+        if scheduled:
+            settings = session.settings
+            count_scheduled_run(settings.state_dir, settings.email, error=error, now=utc_now())
 
     try:
         yield lambda outcome: record(incomplete_reason(outcome))

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any, ClassVar, Self
 
 import structlog
@@ -134,6 +135,19 @@ def unexpected_error(exc: BaseException) -> str:
     """What the streak keeps of an error the worker did not expect: only its class, as its
     text could quote anything."""
     return f"unexpected error {type(exc).__name__}; the worker's log has its trace"
+
+
+def count_scheduled_run(
+    state_dir: Path, email: EmailSettings, *, error: str | None, now: datetime
+) -> None:
+    """``record_scheduled_run`` in the state folder at ``state_dir``, for a run that ended
+    with ``error`` (None: it succeeded), never raising: the alert is a courtesy on top of the
+    log, the exit code and health, never the reason a run fails or a scheduler stops."""
+    try:
+        state = StateDir(state_dir)
+        record_scheduled_run(state, email, ok=error is None, error=error or "", now=now)
+    except Exception:
+        log.exception("could not record the run for failure alerts")
 
 
 def record_scheduled_run(
