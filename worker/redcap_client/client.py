@@ -283,13 +283,14 @@ class RedcapClient:
         entry pages) and the forms' display labels. Checking needs none of them. A later
         call asking for more adds it.
 
-        If the project XML cannot be had or read, or disagrees with the data dictionary or
-        the events export, the separate exports are read, asking only what the project has:
-        the project info alone first (its flags spare the event and repeating exports of
-        projects that have none, and an unreachable REDCap fails on one request), then the
-        rest together. The project info is read either way when ``ids`` is: its missing-data
-        codes decide what is an answer. Requests go ``max_concurrent_requests`` at a time,
-        the same ones as one after another, with the same errors.
+        If the project XML cannot be had or read, or disagrees with the data dictionary, the
+        events export or the project info's ``is_longitudinal``, the separate exports are
+        read, asking only what the project has: the project info alone first (its flags
+        spare the event and repeating exports of projects that have none, and an unreachable
+        REDCap fails on one request), then the rest together. The project info is read
+        either way when ``ids`` is: its missing-data codes decide what is an answer. Requests
+        go ``max_concurrent_requests`` at a time, the same ones as one after another, with
+        the same errors.
         """
         with self._lock:
             ahead, self._ahead = self._ahead, None
@@ -384,8 +385,10 @@ class RedcapClient:
         and event IDs), with ``labels`` the version and instruments. Checking's structure
         takes three requests in two round trips where the separate exports take six in
         three. None when the project XML cannot be had or read (an older REDCap, a stand-in
-        without it, a file that disagrees with the data dictionary or the events): nothing
-        is guessed, no listing is asked for, and the caller reads the separate exports."""
+        without it) or disagrees with the data dictionary, the events export or the project
+        info: nothing is guessed and the caller reads the separate exports. A listing is
+        asked for only once the file is judged against the data dictionary; one asked for
+        already is kept, as it reads nothing but the data dictionary."""
         metadata = _DataDictionaryRead(self._project)
         xml_judged = threading.Event()
         judged: list[ProjectXml | str] = []
@@ -446,7 +449,6 @@ class RedcapClient:
                 answers[name] = answer
         finally:
             answered.close()
-        # Whatever else is judged, the listing stands: it reads the data dictionary only.
         self._listing = answers.get("record IDs")
         xml: ProjectXml = answers["xml"]
         events = answers.get("events", xml.events)
@@ -531,16 +533,16 @@ class RedcapClient:
 
     def _listing_started(self) -> Callable[[], list[str]]:
         """The record listing, started on a thread of its own; the callable returned waits
-        for it and returns the IDs or raises the listing's error."""
-        listed: Future[Callable[[], list[str]]] = Future()
+        for it and returns the IDs or raises the listing's error, unchanged."""
+        listed: Future[list[str]] = Future()
 
         def run() -> None:
-            try:
-                # Not given up with the structure read that started it, which ends first.
-                with on_its_own():
-                    listed.set_result(self._record_listing())
-            except BaseException as exc:  # e.g. StopRequested: raised where it is used
-                listed.set_exception(exc)
+            # Not given up with the structure read that started it, which ends first.
+            with on_its_own():
+                try:
+                    listed.set_result(self._ids_export(records=None, date_begin=None))
+                except BaseException as exc:  # e.g. StopRequested: raised where it is used
+                    listed.set_exception(exc)
 
         # In a copy of this context: its log lines carry what this run's carry. A daemon:
         # a run that fails before its export leaves it to end with its request.
@@ -548,7 +550,7 @@ class RedcapClient:
             target=contextvars.copy_context().run, args=(run,), name="redcap-listing", daemon=True
         )
         thread.start()
-        return lambda: listed.result()()
+        return listed.result
 
     def _record_listing(self) -> Callable[[], list[str]]:
         """The record IDs, or the listing's error: raised when the listing is used, so a
