@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import contextvars
 import queue
-import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -37,6 +35,7 @@ from worker.core.rules.tally import StudyTally, VisitFilter
 from worker.core.scaffold import QUERY_FORM, QUERY_ZIP, place_of, setup_steps, upload_step
 from worker.core.schema import ProjectSchema
 from worker.errors import ConfigError
+from worker.handover import prompt_handover
 from worker.redcap_client import RedcapClient
 
 log = structlog.get_logger(__name__)
@@ -188,32 +187,6 @@ class _Failed:
 
 _DONE = object()
 
-# While a helper thread reads ahead, the interpreter hands the GIL to a waiting thread after
-# this long instead of the default 5 ms: the helper's requests then leave when the rate
-# limiter lets them, not up to 5 ms later when the checking thread next yields. (A late
-# request followed by a punctual one would reach REDCap closer together than the ceiling.)
-HANDOVER_S = 0.0005
-_handover_lock = threading.Lock()
-_handover_users = 0
-_handover_saved = 0.0
-
-
-@contextmanager
-def _prompt_handover() -> Iterator[None]:
-    global _handover_users, _handover_saved
-    with _handover_lock:
-        if _handover_users == 0:
-            _handover_saved = sys.getswitchinterval()
-            sys.setswitchinterval(min(_handover_saved, HANDOVER_S))
-        _handover_users += 1
-    try:
-        yield
-    finally:
-        with _handover_lock:
-            _handover_users -= 1
-            if _handover_users == 0:
-                sys.setswitchinterval(_handover_saved)
-
 
 def read_ahead(items: Iterable[T], depth: int = 1) -> Iterator[T]:
     """``items`` in order, pulled on a helper thread up to ``depth`` items ahead of the
@@ -266,7 +239,8 @@ def read_ahead(items: Iterable[T], depth: int = 1) -> Iterator[T]:
     thread = threading.Thread(
         target=context.run, args=(pull,), name="worker-read-ahead", daemon=True
     )
-    with _prompt_handover():
+    # The helper's requests leave when the rate limiter lets them (see worker.handover).
+    with prompt_handover():
         thread.start()
         try:
             while True:

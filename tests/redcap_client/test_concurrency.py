@@ -58,13 +58,58 @@ def test_width_tasks_run_ahead_of_the_consumer_and_no_more() -> None:
     consumed = 0
     for _ in in_order([task(n) for n in range(20)], width=3, name="t-window"):
         consumed += 1
-        ahead = min(consumed + 3, 20)
+        ahead = min(consumed + 4, 20)
         with changed:
-            # While the consumer holds one result, the next three are already under way
-            # (on a slow server that keeps three requests in flight) and no more start.
+            # While the consumer holds one result, the next four are done or under way
+            # (three running, one waiting for a thread) and no more start.
             assert changed.wait_for(partial(reached, ahead), WAIT_S)
             assert len(started) == ahead
     assert consumed == 20
+
+
+def test_a_task_starts_as_soon_as_a_thread_is_free_not_when_the_consumer_asks() -> None:
+    release = [threading.Event() for _ in range(8)]
+    started: list[int] = []
+    running = [0, 0]  # now, most at once
+    changed = threading.Condition()
+
+    def task(n: int) -> Callable[[], int]:
+        def run() -> int:
+            with changed:
+                started.append(n)
+                running[0] += 1
+                running[1] = max(running)
+                changed.notify_all()
+            assert release[n].wait(WAIT_S)
+            with changed:
+                running[0] -= 1
+            return n
+
+        return run
+
+    def reached(count: int) -> bool:
+        return len(started) >= count
+
+    results = in_order([task(n) for n in range(8)], width=3, name="t-free")
+    got: list[int] = []
+    release[1].set()  # the second task ends at once; the first holds its result back
+    consumer = threading.Thread(target=lambda: got.append(next(results)))
+    consumer.start()
+    with changed:
+        # The fourth task took the second's thread while no result had been handed on,
+        # and nothing more started: three running, one done and waiting its turn.
+        assert changed.wait_for(partial(reached, 4), WAIT_S)
+        assert sorted(started) == [0, 1, 2, 3]
+    release[0].set()
+    consumer.join(WAIT_S)
+    assert got == [0]
+    with changed:
+        assert changed.wait_for(partial(reached, 5), WAIT_S)  # the first handed on: one more
+        assert started[-1] == 4
+    for event in release:
+        event.set()
+    assert list(results) == [1, 2, 3, 4, 5, 6, 7]
+    assert running[1] == 3  # never more than the width at once
 
 
 def test_an_error_is_raised_in_its_place_and_the_tasks_ahead_are_given_up() -> None:

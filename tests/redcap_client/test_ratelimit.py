@@ -1,5 +1,5 @@
 """The limiter allows at most k request starts in any window of w seconds, where
-k = max(1, floor(rate)) and w = k / rate + margin (0.15 s by default; these tests mostly
+k = max(1, floor(rate)) and w = k / rate + margin (0.06 s by default; these tests mostly
 set 0.05 s, so their windows read 1.05 s). Tests drive it
 with a fake clock: nothing sleeps for real and no assertion depends on timing."""
 
@@ -60,10 +60,10 @@ def test_the_window_follows_from_the_rate_and_margin(
     assert limiter.window == pytest.approx(window)
 
 
-def test_the_default_margin_is_150_ms() -> None:
-    """Wide enough for the start-to-arrival jitter measured on a busy 2-core machine."""
-    assert pytest.approx(0.15) == JITTER_MARGIN_S
-    assert RateLimiter(5.0).window == pytest.approx(1.15)
+def test_the_default_margin_is_60_ms() -> None:
+    """Three times the start-to-arrival jitter measured on a busy 2-core machine."""
+    assert pytest.approx(0.06) == JITTER_MARGIN_S
+    assert RateLimiter(5.0).window == pytest.approx(1.06)
 
 
 def test_first_k_go_at_once_and_the_next_waits_until_a_window_after_the_first(

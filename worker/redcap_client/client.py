@@ -25,6 +25,7 @@ from pydantic import SecretStr
 
 from worker.core.schema import ProjectSchema, form_labels_of
 from worker.errors import ConfigError, RedcapRefused, RedcapUnreachable
+from worker.handover import prompt_handover
 from worker.loopback import is_loopback
 from worker.redcap_client.concurrency import Abandoned, in_order, on_its_own
 from worker.redcap_client.credentials import check_token, check_url
@@ -537,8 +538,9 @@ class RedcapClient:
         listed: Future[list[str]] = Future()
 
         def run() -> None:
-            # Not given up with the structure read that started it, which ends first.
-            with on_its_own():
+            # Not given up with the structure read that started it, which ends first; sent
+            # when the rate limiter lets it while the study loads (see worker.handover).
+            with on_its_own(), prompt_handover():
                 try:
                     listed.set_result(self._ids_export(records=None, date_begin=None))
                 except BaseException as exc:  # e.g. StopRequested: raised where it is used
@@ -706,9 +708,10 @@ class RedcapClient:
 
         With ``max_concurrent_requests`` above 1, that many batches are requested at once
         (never above the rate ceiling) while the batches are still yielded in order, each
-        retried on its own; besides the batch being consumed, no more than that many are
-        requested or held here. A failed batch is raised in its place; then, or when the consumer
-        stops early, the requests ahead are given up and their threads finish.
+        retried on its own; besides the batch being consumed, no more than one more than
+        that many are requested or held here (see ``in_order``), the answers as text. A
+        failed batch is raised in its place; then, or when the consumer stops early, the
+        requests ahead are given up and their threads finish.
 
         Nothing is requested until the first batch is asked for.
         """
@@ -760,7 +763,9 @@ class RedcapClient:
         if on_progress is not None:
             on_progress(done, total)
 
-        def export(number: int, batch: list[str]) -> list[Row]:
+        def export(batch: list[str]) -> tuple[str | list[Row], float]:
+            """The batch's answer (CSV text, or rows when it had to be asked as JSON) and
+            the seconds it took."""
             started = self._clock()
             ask = partial(
                 self._project.export_records,
@@ -773,15 +778,19 @@ class RedcapClient:
                 export_data_access_groups=True,
             )
             # As CSV: a tenth of the JSON's size (which names every column in every row),
-            # and read in half the time, on a thread the checks share the interpreter with.
-            text = ask(format_type="csv")
-            if UNDECODABLE in text:
+            # and read in half the time.
+            answer: str | list[Row] = ask(format_type="csv")
+            if UNDECODABLE in answer:
                 # Bytes that are not UTF-8 arrive as U+FFFD: which text they hold only
                 # REDCap's JSON (which escapes them) can say. Rare: asked again as JSON.
-                rows = ask()
-            elif (read := rows_of_csv(text)) is not None:
-                rows = read
-            else:
+                answer = ask()
+            return answer, self._clock() - started
+
+        def read(
+            number: int, batch: list[str], answer: str | list[Row], seconds: float
+        ) -> list[Row]:
+            rows = answer if isinstance(answer, list) else rows_of_csv(answer)
+            if rows is None:
                 raise RedcapUnreachable(
                     f"REDCap at {self.url} answered export batch {number} with a CSV whose "
                     "rows do not match its header"
@@ -791,18 +800,24 @@ class RedcapClient:
                 batch=number,
                 records=len(batch),
                 rows=len(rows),
-                seconds=round(self._clock() - started, 3),
+                seconds=round(seconds, 3),
             )
             return rows
 
         batches = list(batched(ids, self.batch_size))
-        tasks = (partial(export, number, batch) for number, batch in enumerate(batches, start=1))
+        tasks = (partial(export, batch) for batch in batches)
         # Up to max_concurrent_requests batches at a time, handed on in order: the same
-        # sequence as one after another, at most that many held here besides the one handed
-        # on.
+        # sequence as one after another. Each answer is read into rows here, as it is handed
+        # on, not on the thread that asked for it: that thread is free for the next batch
+        # the moment the answer is in, and the answers waiting are held as text, a tenth of
+        # the size of their rows.
         exported = in_order(tasks, width=self.max_concurrent_requests, name="redcap-export")
         try:
-            for batch, rows in zip(batches, exported, strict=False):
+            for number, (batch, (answer, seconds)) in enumerate(
+                zip(batches, exported, strict=False), start=1
+            ):
+                rows = read(number, batch, answer, seconds)
+                del answer
                 done += len(batch)
                 if on_progress is not None:
                     on_progress(done, total)

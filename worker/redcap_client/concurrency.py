@@ -1,10 +1,10 @@
 """Several requests at once, in order: a bounded window of tasks on a thread pool.
 
 The client's export batches and the writers' import batches run through ``in_order``: at
-most ``width`` tasks are running or done and not yet handed on, besides the result the
-consumer holds, so no more than ``width + 1`` results are held at once whatever the
-project's size; results come back in the order the tasks were given, so what the consumer
-sees is the sequential run's sequence. The rate ceiling is the
+most ``width`` tasks run at once, and at most ``width + 1`` are running or done and not yet
+handed on, besides the result the consumer holds, so no more than ``width + 2`` results are
+held at once whatever the project's size; results come back in the order the tasks were
+given, so what the consumer sees is the sequential run's sequence. The rate ceiling is the
 transport's (one limiter for every thread) and so is the bound on requests in flight.
 
 A task abandoned (a sibling failed, the consumer went away) stops at its next request
@@ -21,6 +21,8 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import TypeVar
+
+from worker.handover import prompt_handover
 
 T = TypeVar("T")
 
@@ -75,7 +77,9 @@ def in_order(
     """Each task's result, in the tasks' order, with up to ``width`` tasks running ahead of
     the consumer on a pool of ``width`` threads (``width`` 1: each task runs in the
     consumer's thread when its result is asked for, as a plain loop would, until ``cancel``
-    is set).
+    is set). One result done ahead of its turn may wait besides them: a consumer still busy
+    with the result before does not keep a thread idle (on a slow server, an idle thread is
+    a request not in flight).
 
     A task's exception is raised in its place, after the results before it. Tasks run in a
     copy of the context of the thread that started them (log settings carry over) and stop
@@ -102,27 +106,32 @@ def in_order(
             return task()
 
     def top_up() -> None:
-        while len(window) < width and not cancel.is_set():
+        # One task more than the pool has threads: it waits in the pool's queue and starts
+        # the moment a thread is free, not when the consumer next asks for a result.
+        while len(window) <= width and not cancel.is_set():
             task = next(pending, None)
             if task is None:
                 return
             context = contextvars.copy_context()
             window.append(pool.submit(context.run, guarded, task))
 
-    try:
-        top_up()
-        while window:
-            head = window.popleft()
-            result = head.result()  # raises the task's exception, in its place
-            del head
-            # The next task starts before this result is handed on: while the consumer works
-            # on it, ``width`` tasks stay running (on a slow server, requests in flight are
-            # what keeps the rate ceiling busy).
+    # The pool's requests leave when the rate limiter lets them, not when the consumer's
+    # work next yields the interpreter (see worker.handover).
+    with prompt_handover():
+        try:
             top_up()
-            yield result
-            del result  # held by the consumer now, not by this frame as well
-    finally:
-        cancel.set()
-        for future in window:
-            future.cancel()
-        pool.shutdown(wait=True)
+            while window:
+                head = window.popleft()
+                result = head.result()  # raises the task's exception, in its place
+                del head
+                # The next task starts before this result is handed on: while the consumer works
+                # on it, ``width`` tasks stay running (on a slow server, requests in flight are
+                # what keeps the rate ceiling busy).
+                top_up()
+                yield result
+                del result  # held by the consumer now, not by this frame as well
+        finally:
+            cancel.set()
+            for future in window:
+                future.cancel()
+            pool.shutdown(wait=True)

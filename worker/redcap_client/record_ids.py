@@ -68,6 +68,10 @@ def read_csv(text: str) -> tuple[Iterator[list[str]], list[str]]:
     return reader, header
 
 
+# A line's first field (the record ID's column in every export REDCap writes).
+_FIRST_FIELD = re.compile(r"^[^,\r\n]*", re.MULTILINE)
+
+
 def ids_of_csv(text: str, id_field: str) -> list[str] | None:
     """The distinct values of the ``id_field`` column of a CSV export, first-seen order;
     None when the header has no such column. A blank answer lists no records."""
@@ -77,10 +81,28 @@ def ids_of_csv(text: str, id_field: str) -> list[str] | None:
     if id_field not in header:
         return None
     column = header.index(id_field)
+    if column == 0 and _plain(text):
+        return _first_fields(text)
     ids: dict[str, None] = {}
     for row in rows:
         if len(row) > column:
             ids.setdefault(row[column])
+    return list(ids)
+
+
+def _plain(text: str) -> bool:
+    """No field of ``text`` is quoted (no quote character), none of its rows starts blank,
+    and each carriage return ends a line: its rows are its lines, its fields what commas
+    separate, as the CSV reader reads them."""
+    return '"' not in text and "\n," not in text and text.count("\r") == text.count("\r\n")
+
+
+def _first_fields(text: str) -> list[str]:
+    """``ids_of_csv`` of a ``_plain`` text's first column, read by one pattern rather than
+    row by row (a listing has a row per record, event and instance: 35,000 at 5,000
+    participants); a blank line is no row."""
+    ids = dict.fromkeys(_FIRST_FIELD.findall(text, text.find("\n") + 1 or len(text)))
+    ids.pop("", None)  # blank lines only: no row starts blank
     return list(ids)
 
 
