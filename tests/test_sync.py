@@ -5,6 +5,7 @@ tests/e2e/test_sync.py."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -15,6 +16,7 @@ from worker.config import Settings, load_settings
 from worker.core.outcome import RunOutcome
 from worker.core.queries import Action, Change
 from worker.pipeline import make_client
+from worker.redcap_client import RedcapClient
 from worker.session import sync_options
 from worker.sync import run_sync
 from worker.sync_run import SyncStopped
@@ -72,3 +74,28 @@ def test_the_counts_a_summary_shows(settings) -> None:
     assert counts["write_errors"] == 0
     again = sync(settings).counts()
     assert (again["created"], again["resolved"], again["unchanged"]) == (0, 0, counts["created"])
+
+
+def test_a_first_sync_of_many_records_starts_the_existence_listing_before_planning(
+    demo_sandbox, settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every record with a finding gets its first queries: more records than one request
+    names, so the existence check will read the listing of every record, and it is started
+    before the plan is made. A second sync, with the queries in place, starts none."""
+    started: list[int] = []
+    original = RedcapClient.existence_listing_started
+
+    def spy(client: RedcapClient) -> Callable[[], set[str]]:
+        started.append(len(list(demo_sandbox.request_log.imports())))
+        return original(client)
+
+    monkeypatch.setattr(RedcapClient, "existence_listing_started", spy)
+    monkeypatch.setenv("WORKER_REDCAP__BATCH_SIZE", "2")
+    settings = load_settings(REPO / "config.example.toml")
+    first = sync(settings)
+    assert first.written == len(first.plan.changes) > 0
+    assert len({c.record for c in first.plan.changes}) > 2
+    assert started == [0]  # once, before any write
+    second = sync(settings)
+    assert second.complete
+    assert started == [0]

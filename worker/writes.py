@@ -88,6 +88,7 @@ def write_rows(
     before_batch: Progress | None = None,
     on_progress: Progress | None = None,
     on_written: Callable[[Sequence[W]], None] | None = None,
+    listed: Callable[[], set[str]] | None = None,
 ) -> WriteReport[W]:
     """Import the items' rows (overwrite mode, explicit instances: a repeat lands on the same
     rows) in batches, by the rules above.
@@ -95,7 +96,9 @@ def write_rows(
     ``before_batch(written, total)`` is asked on this thread before each batch is sent and
     may raise to stop there; the batches in flight then finish, and it is asked once more so
     that what it raises counts them. ``on_written`` and ``on_progress`` are called on this
-    thread, batch by batch in order."""
+    thread, batch by batch in order. ``listed``: the listing of every record ID the
+    existence check reads when the items are for more records than one request can name,
+    started already (``RedcapClient.existence_listing_started``)."""
     report: WriteReport[W] = WriteReport()
     total = len(items)
     if not total:
@@ -104,7 +107,7 @@ def write_rows(
         on_progress(0, total)
     if before_batch is not None:
         before_batch(0, total)
-    present = _existing(client, items, report, total)
+    present = _existing(client, items, report, total, listed)
     kept: list[W] = []
     for item in items:
         if item.record in present:
@@ -209,11 +212,15 @@ def _write_batch(client: RedcapClient, batch: list[W], cancel: threading.Event) 
 
 
 def _existing(
-    client: RedcapClient, items: Sequence[RowWrite], report: WriteReport, total: int
+    client: RedcapClient,
+    items: Sequence[RowWrite],
+    report: WriteReport,
+    total: int,
+    listed: Callable[[], set[str]] | None,
 ) -> set[str]:
     report.requests += 1
     try:
-        return client.existing_records(item.record for item in items)
+        return client.existing_records((item.record for item in items), listed=listed)
     except RedcapRequestRefused as exc:
         raise _interrupted(exc, report, total) from None
 

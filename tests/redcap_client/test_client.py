@@ -249,6 +249,28 @@ def test_which_records_exist_is_one_request_naming_them_up_to_a_batch_else_all(
     assert "study_id" in numbered(form, "fields")
 
 
+def test_the_listing_of_every_record_can_be_started_before_the_existence_check(
+    api: responses.RequestsMock, make_client: Callable[..., RedcapClient]
+) -> None:
+    """A writer that will ask about more records than a request names starts that listing
+    while it works out what to write; the check then reads it and asks nothing more. Fewer
+    records are still named in a request of their own."""
+    reply(api, "metadata", CLASSIC_METADATA)
+    reply(api, "record", rows_for(["1", "3", "4", "5", "77"]))
+    client = make_client(batch_size=4)
+    listed = client.existence_listing_started()
+    assert listed() == {"1", "3", "4", "5", "77"}
+    asked = len(api.calls)
+
+    wanted = ["1", "2", "3", "4", "5"]
+    assert client.existing_records(wanted, listed=listed) == {"1", "3", "4", "5"}
+    assert len(api.calls) == asked  # the listing started before, read again
+
+    reply(api, "record", rows_for(["1"]))
+    assert client.existing_records(["1", "2"], listed=listed) == {"1"}
+    assert numbered(sent(api.calls[-1]), "records") == ["1", "2"]
+
+
 def test_concurrent_batches_come_in_order_with_progress_in_order(
     api: responses.RequestsMock, make_client: Callable[..., RedcapClient]
 ) -> None:

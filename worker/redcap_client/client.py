@@ -17,7 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
 from functools import partial
-from typing import Any, Literal, overload
+from typing import Any, Literal, TypeVar, overload
 from urllib.parse import quote, urlencode, urlsplit
 
 import structlog
@@ -46,6 +46,8 @@ from worker.redcap_client.transport import RetryingProject, Timeout, Transport
 from worker.text_safety import has_surrogates, visible
 
 log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
 
 Row = dict[str, Any]
 ProgressCallback = Callable[[int, int], None]
@@ -535,24 +537,38 @@ class RedcapClient:
     def _listing_started(self) -> Callable[[], list[str]]:
         """The record listing, started on a thread of its own; the callable returned waits
         for it and returns the IDs or raises the listing's error, unchanged."""
-        listed: Future[list[str]] = Future()
+        return self._started(partial(self._ids_export, records=None, date_begin=None))
+
+    def existence_listing_started(self) -> Callable[[], set[str]]:
+        """Every record ID, as ``existing_records`` reads them for more records than one
+        request can name, started on a thread of its own: for a writer that will ask about
+        that many, started while it works out what to write. The callable returned waits
+        for the listing; pass it to ``existing_records``."""
+        return self._started(lambda: set(self._listed_ids(records=None, date_begin=None)))
+
+    @staticmethod
+    def _started(work: Callable[[], T]) -> Callable[[], T]:
+        """``work`` started on a daemon thread of its own; the callable returned waits for
+        it and returns its result or raises its error, unchanged."""
+        done: Future[T] = Future()
 
         def run() -> None:
-            # Not given up with the structure read that started it, which ends first; sent
-            # when the rate limiter lets it while the study loads (see worker.handover).
+            # Not given up with a task that started it, which may end first; its requests
+            # sent when the rate limiter lets them while this thread's starter computes
+            # (see worker.handover).
             with on_its_own(), prompt_handover():
                 try:
-                    listed.set_result(self._ids_export(records=None, date_begin=None))
+                    done.set_result(work())
                 except BaseException as exc:  # e.g. StopRequested: raised where it is used
-                    listed.set_exception(exc)
+                    done.set_exception(exc)
 
         # In a copy of this context: its log lines carry what this run's carry. A daemon:
-        # a run that fails before its export leaves it to end with its request.
+        # a run that fails before using it leaves it to end with its request.
         thread = threading.Thread(
             target=contextvars.copy_context().run, args=(run,), name="redcap-listing", daemon=True
         )
         thread.start()
-        return listed.result
+        return done.result
 
     def _record_listing(self) -> Callable[[], list[str]]:
         """The record IDs, or the listing's error: raised when the listing is used, so a
@@ -624,7 +640,9 @@ class RedcapClient:
         record, so a larger answer."""
         return self._ids_export(records=None, date_begin=date_begin)
 
-    def existing_records(self, records: Iterable[str]) -> set[str]:
+    def existing_records(
+        self, records: Iterable[str], *, listed: Callable[[], set[str]] | None = None
+    ) -> set[str]:
         """Which of ``records`` exist now: one export of the record-ID field and form
         statuses (as ``record_ids``), so a record holding only repeating data counts too.
         Writers ask right before importing: REDCap creates a record an import names.
@@ -632,12 +650,17 @@ class RedcapClient:
         Up to ``batch_size`` records are named in the request (as an export batch names
         them); more are checked against the export of every record ID, still one request,
         where naming thousands would exceed what PHP reads of a request (``max_input_vars``
-        drops the rest silently)."""
+        drops the rest silently): ``listed``, that export started already
+        (``existence_listing_started``), if given."""
         wanted = self._id_list(records)
         if not wanted:
             return set()
-        named = wanted if len(wanted) <= self.batch_size else None
-        return set(self._listed_ids(records=named, date_begin=None)) & set(wanted)
+        if len(wanted) <= self.batch_size:
+            return set(self._listed_ids(records=wanted, date_begin=None)) & set(wanted)
+        every = (
+            listed() if listed is not None else set(self._listed_ids(records=None, date_begin=None))
+        )
+        return every & set(wanted)
 
     def _ids_export(self, *, records: list[str] | None, date_begin: datetime | None) -> list[str]:
         ids = self._listed_ids(records=records, date_begin=date_begin)
