@@ -115,10 +115,9 @@ def run_sync(
         if not finding.check_error and finding.record in by_record:
             by_record[finding.record].append(finding)
     listed = None
-    if not dry_run and _certainly_written(result, by_record) > client.batch_size:
-        # The writes' existence check will list every record (more than a request names):
-        # that listing runs while the plan is worked out (a second at 5,000 participants)
-        # rather than after it.
+    if not dry_run and client.lists_every_record(_certainly_written(result, by_record)):
+        # The writes' existence check will read the listing of every record: it runs while
+        # the plan is worked out (a second at 5,000 participants) rather than after it.
         listed = client.existence_listing_started()
     ran = rules_that_ran(study, partial=partial)
     plan = Plan()

@@ -544,7 +544,7 @@ class RedcapClient:
         request can name, started on a thread of its own: for a writer that will ask about
         that many, started while it works out what to write. The callable returned waits
         for the listing; pass it to ``existing_records``."""
-        return self._started(lambda: set(self._listed_ids(records=None, date_begin=None)))
+        return self._started(self._every_record_id)
 
     @staticmethod
     def _started(work: Callable[[], T]) -> Callable[[], T]:
@@ -655,12 +655,17 @@ class RedcapClient:
         wanted = self._id_list(records)
         if not wanted:
             return set()
-        if len(wanted) <= self.batch_size:
+        if not self.lists_every_record(len(wanted)):
             return set(self._listed_ids(records=wanted, date_begin=None)) & set(wanted)
-        every = (
-            listed() if listed is not None else set(self._listed_ids(records=None, date_begin=None))
-        )
-        return every & set(wanted)
+        return (listed or self._every_record_id)() & set(wanted)
+
+    def lists_every_record(self, records: int) -> bool:
+        """Whether ``existing_records`` reads the listing of every record for this many:
+        more than one request names."""
+        return records > self.batch_size
+
+    def _every_record_id(self) -> set[str]:
+        return set(self._listed_ids(records=None, date_begin=None))
 
     def _ids_export(self, *, records: list[str] | None, date_begin: datetime | None) -> list[str]:
         ids = self._listed_ids(records=records, date_begin=date_begin)
